@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` and `make test` (both set up .venv when needed).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: demo test bench setup clean
+
+$(BIN)/finops: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(BIN)/finops
+
+setup: $(BIN)/finops
+
+demo: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/finops demo --dir finops-demo
+
+test: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/nightly.py
+
+clean:
+	rm -rf $(VENV) finops-demo warehouse/*.duckdb warehouse/*.data .dagster_home dbt_project/target

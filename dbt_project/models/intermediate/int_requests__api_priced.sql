@@ -1,0 +1,67 @@
+-- One row per deduplicated call that is not served by a configured self-hosted deployment,
+-- with its per-token cost (CONTRACT §5). No rate in force for input or output = unpriced (NULL cost).
+with events as (
+
+    select * from {{ ref('int_usage_events__deduplicated') }}
+    where deployment_id is null
+       or deployment_id not in (select deployment_id from {{ ref('stg_raw__deployments') }})
+
+),
+
+cards as (
+
+    select * from {{ ref('int_prices__rate_cards') }}
+
+),
+
+rated as (
+
+    select
+        events.*,
+        events.input_tokens - events.cache_read_tokens - events.cache_write_tokens
+            - events.cache_write_1h_tokens                                   as uncached_input_tokens,
+        cards.input_usd_per_million,
+        cards.output_usd_per_million,
+        cards.cache_read_usd_per_million,
+        cards.cache_write_usd_per_million,
+        cards.cache_write_1h_usd_per_million,
+        cards.list_input_usd_per_million,
+        cards.list_output_usd_per_million
+    from events
+    left join cards
+        on cards.usage_date = events.usage_date
+       and cards.provider = events.provider
+       and cards.model = events.model
+       and cards.service_tier = events.service_tier
+       and (cards.band_min_input_tokens = 0 or events.input_tokens > cards.band_min_input_tokens)
+       and (cards.band_max_input_tokens is null or events.input_tokens <= cards.band_max_input_tokens)
+
+),
+
+costed as (
+
+    select
+        *,
+        case when input_usd_per_million is not null and output_usd_per_million is not null then
+            ( uncached_input_tokens  * input_usd_per_million
+            + cache_read_tokens      * cache_read_usd_per_million
+            + cache_write_tokens     * cache_write_usd_per_million
+            + cache_write_1h_tokens  * cache_write_1h_usd_per_million
+            + output_tokens          * output_usd_per_million ) / 1e6
+        end as cost_usd,
+        case when input_usd_per_million is not null and output_usd_per_million is not null then
+            ( input_tokens * input_usd_per_million + output_tokens * output_usd_per_million ) / 1e6
+        end as cost_without_cache_usd,
+        case when list_input_usd_per_million is not null and list_output_usd_per_million is not null then
+            ( input_tokens * list_input_usd_per_million + output_tokens * list_output_usd_per_million ) / 1e6
+        end as list_cost_usd
+    from rated
+
+)
+
+select
+    *,
+    cost_without_cache_usd - cost_usd                                        as cache_savings_usd,
+    case when cost_usd is null then 'unpriced' else 'priced' end            as pricing_status
+
+from costed

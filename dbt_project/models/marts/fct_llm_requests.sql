@@ -1,0 +1,61 @@
+-- One row per distinct call attempt of the build days, with its cost (CONTRACT §5, §6).
+with api as (
+
+    select
+        event_id, occurred_at, usage_date, tenant_id, feature, task_id, provider, model, deployment_id,
+        service_tier, status, attempt, input_tokens, cache_read_tokens, cache_write_tokens,
+        cache_write_1h_tokens, output_tokens, reasoning_tokens,
+        cost_usd, list_cost_usd, cache_savings_usd, pricing_status
+    from {{ ref('int_requests__api_priced') }}
+
+),
+
+self_hosted as (
+
+    select
+        event_id, occurred_at, usage_date, tenant_id, feature, task_id, provider, model, deployment_id,
+        service_tier, status, attempt, input_tokens, cache_read_tokens, cache_write_tokens,
+        cache_write_1h_tokens, output_tokens, reasoning_tokens,
+        cost_usd,
+        cost_usd                                                                as list_cost_usd,
+        case when cost_usd is null then null else 0.0 end                       as cache_savings_usd,
+        case when cost_usd is null then 'unpriced' else 'self_hosted' end       as pricing_status
+    from {{ ref('int_self_hosted__request_shares') }}
+
+),
+
+unioned as (
+
+    select * from api
+    union all
+    select * from self_hosted
+
+)
+
+select
+    event_id,
+    occurred_at,
+    usage_date,
+    tenant_id,
+    feature,
+    task_id,
+    provider,
+    model,
+    deployment_id,
+    service_tier,
+    status,
+    attempt,
+    input_tokens,
+    cache_read_tokens,
+    cache_write_tokens,
+    cache_write_1h_tokens,
+    output_tokens,
+    reasoning_tokens,
+    cost_usd,
+    list_cost_usd,
+    cache_savings_usd,
+    attempt > 1             as is_retry,
+    status <> 'success'     as is_failed,
+    pricing_status
+
+from unioned

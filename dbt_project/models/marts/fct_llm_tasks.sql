@@ -1,0 +1,69 @@
+-- One row per task_id whose first request falls on a build day or the day before it
+-- (so a task that crosses midnight is rebuilt whole when its second day arrives).
+with requests as (
+
+    select * from {{ ref('int_tasks__requests') }}
+
+),
+
+ordered as (
+
+    select
+        *,
+        row_number() over (partition by task_id order by occurred_at, attempt) as position_first,
+        row_number() over (partition by task_id order by occurred_at desc, attempt desc) as position_last
+    from requests
+
+),
+
+tasks as (
+
+    select
+        task_id,
+        max(case when position_first = 1 then tenant_id end)                  as tenant_id,
+        max(case when position_first = 1 then feature end)                    as feature,
+        min(occurred_at)                                                      as started_at,
+        max(occurred_at)                                                      as ended_at,
+        count(*)                                                              as requests,
+        cast(sum(case when is_failed then 1 else 0 end) as {{ dbt.type_bigint() }})                            as failed_requests,
+        cast(sum(case when is_retry then 1 else 0 end) as {{ dbt.type_bigint() }})                             as retries,
+        max(case when position_last = 1 then status end) = 'success'          as succeeded,
+        sum(cost_usd)                                                         as cost_usd,
+        coalesce(sum(case when is_failed then cost_usd end), 0)               as retry_cost_usd,
+        sum(cache_savings_usd)                                                as cache_savings_usd,
+        cast(sum(input_tokens) as {{ dbt.type_bigint() }})                                                     as input_tokens,
+        cast(sum(output_tokens) as {{ dbt.type_bigint() }})                                                    as output_tokens,
+        cast(sum(case when pricing_status = 'unpriced' then 1 else 0 end) as {{ dbt.type_bigint() }})          as unpriced_requests
+    from ordered
+    group by task_id
+
+),
+
+task_days as (
+
+    select usage_date from {{ ref('stg_raw__build_days') }}
+    union
+    select {{ dbt.dateadd('day', -1, 'usage_date') }} from {{ ref('stg_raw__build_days') }}
+
+)
+
+select
+    task_id,
+    tenant_id,
+    feature,
+    started_at,
+    ended_at,
+    cast(started_at as date) as usage_date,
+    requests,
+    failed_requests,
+    retries,
+    succeeded,
+    cost_usd,
+    retry_cost_usd,
+    cache_savings_usd,
+    input_tokens,
+    output_tokens,
+    unpriced_requests
+
+from tasks
+where cast(started_at as date) in (select cast(usage_date as date) from task_days)

@@ -1,0 +1,21 @@
+with source as (
+
+    select * from {{ source('raw', 'deployments') }}
+
+),
+
+renamed as (
+
+    select
+        deployment_id,
+        hourly_cost_usd,
+        gpu_model,
+        gpu_count,
+        pricing_type,
+        output_weight
+
+    from source
+
+)
+
+select * from renamed

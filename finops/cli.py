@@ -1,0 +1,110 @@
+"""The `finops` command line (CONTRACT §1)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from finops.config import ConfigError, default_config_path, load_config
+
+log = logging.getLogger("finops")
+
+EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+
+
+def _yesterday() -> date:
+    return datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finops", description="FinOps pipeline for AI inference spend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    config_help = "config file (TOML); default: the bundled sample config"
+
+    run = sub.add_parser("run", help="the nightly job for one usage day (default: yesterday, UTC)")
+    run.add_argument("--config", type=Path, help=config_help)
+    run.add_argument("--date", type=_date, default=None, help="usage day YYYY-MM-DD (default: yesterday, UTC)")
+
+    backfill = sub.add_parser("backfill", help="the nightly job for every day of a range, in one pass")
+    backfill.add_argument("--config", type=Path, help=config_help)
+    backfill.add_argument("--from", dest="start", type=_date, required=True, help="first day YYYY-MM-DD")
+    backfill.add_argument("--to", dest="end", type=_date, required=True, help="last day YYYY-MM-DD (included)")
+
+    sql = sub.add_parser("sql", help="read-only SQL on the published warehouse (no QUERY: interactive)")
+    sql.add_argument("--config", type=Path, help=config_help)
+    sql.add_argument("query", nargs="?", help="a SQL query; without it, statements are read from stdin")
+
+    demo = sub.add_parser("demo", help="write a sample config and data to a folder and run the pipeline on it")
+    demo.add_argument("--dir", type=Path, default=Path("finops-demo"), help="folder to write (default: finops-demo)")
+    demo.add_argument("--days", type=int, default=28, help="days of sample usage, ending yesterday (default 28)")
+    demo.add_argument("--events-per-day", type=int, default=2000, help="sample calls per day (default 2000)")
+    return parser
+
+
+def _run_days(config: Path | None, days: list[date]) -> int:
+    from warehouse.pipeline import run_days
+
+    cfg = load_config(config or default_config_path())
+    outcome = run_days(cfg, days)
+    if not outcome.published:
+        print(f"quality gate failed; nothing published, {cfg.warehouse_path} kept as it was:", file=sys.stderr)
+        for check in outcome.failed_checks:
+            print(f"  {check.suite} / {check.expectation} on {check.table}: {check.unexpected_count} unexpected"
+                  f"{' - ' + check.message if check.message else ''}", file=sys.stderr)
+        return EXIT_GATE_FAILED
+    print(f"published {cfg.warehouse_path} ({len(outcome.build.days)} day(s) built: "
+          f"{outcome.build.days[0]} .. {outcome.build.days[-1]})")
+    return EXIT_OK
+
+
+def _sql(config: Path | None, query: str | None) -> int:
+    from warehouse.readonly import connect_read_only, print_result, run_shell
+
+    cfg = load_config(config or default_config_path())
+    con = connect_read_only(cfg.warehouse_path)
+    if query is None:
+        return run_shell(con, sys.stdin)
+    return print_result(con, query)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("dagster").setLevel(logging.WARNING)
+    from ingest.sheets import SheetError
+    from ingest.usage_canonical import UsageFileError
+    from warehouse.readonly import WarehouseMissing
+
+    try:
+        if args.command == "run":
+            return _run_days(args.config, [args.date or _yesterday()])
+        if args.command == "backfill":
+            if args.end < args.start:
+                print(f"finops: --to {args.end} is before --from {args.start}", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            days = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+            return _run_days(args.config, days)
+        if args.command == "sql":
+            return _sql(args.config, args.query)
+        if args.command == "demo":
+            from finops.demo import run_demo
+
+            return run_demo(args.dir, days=args.days, events_per_day=args.events_per_day)
+    except (ConfigError, SheetError, UsageFileError, WarehouseMissing) as exc:
+        print(f"finops: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

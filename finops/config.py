@@ -1,0 +1,255 @@
+"""The finops config file (TOML): read, validated and resolved once per command.
+
+Every key is declared in SCHEMA below with its type and default. Unknown keys, wrong types and
+missing required keys raise ConfigError naming the file and the key (the CLI exits 2).
+Relative paths are resolved against the folder of the config file.
+"""
+
+from __future__ import annotations
+
+import glob
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+USAGE_KINDS = ("canonical",)
+PRICE_KINDS = ("price_sheet",)
+GPU_KINDS = ("gpu_sheet",)
+PRICINGS = ("on_demand", "spot", "reserved")
+
+# section -> key -> (type, default). A default of REQUIRED means the key must be given.
+REQUIRED = object()
+_SOURCE_KEYS = {"kind": (str, REQUIRED), "path": (str, None), "url": (str, None), "name": (str, None),
+                "effective_from": (str, None)}
+SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
+    "warehouse": {"path": (str, REQUIRED)},
+    "landing": {"dir": (str, None)},
+    "reports": {"dir": (str, None), "outbox": (str, None)},
+    "prices.sources": _SOURCE_KEYS,
+    "gpu.sources": _SOURCE_KEYS,
+    "usage.sources": _SOURCE_KEYS,
+    "deployments": {"id": (str, REQUIRED), "hourly_cost_usd": ((int, float), None), "gpu": (str, None),
+                    "gpu_count": (int, None), "pricing": (str, "on_demand"), "output_weight": ((int, float), 1.0)},
+    "owners": {"email": (str, REQUIRED), "name": (str, REQUIRED), "features": (list, []), "tenants": (list, [])},
+    "anomalies": {"ratio": ((int, float), 1.5), "min_usd": ((int, float), 10.0)},
+    "quality": {"max_unpriced_share": ((int, float), 0.05), "max_price_age_days": (int, 7)},
+    "smtp": {"host": (str, REQUIRED), "port": (int, 25), "starttls": (bool, False), "username_env": (str, None),
+             "password_env": (str, None), "from": (str, "finops@example.com")},
+}
+TOP_LEVEL = {"warehouse", "landing", "reports", "prices", "gpu", "usage", "deployments", "owners", "anomalies",
+             "quality", "smtp"}
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    name: str
+    position: int  # order in the config; later sources win over earlier ones
+    path: Path | None = None
+    url: str | None = None
+    effective_from: str | None = None
+
+    def files(self) -> list[Path]:
+        """The files this source's path (a glob) matches now, sorted."""
+        return sorted(Path(p) for p in glob.glob(str(self.path), recursive=True) if Path(p).is_file())
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: str
+    output_weight: float
+    hourly_cost_usd: float | None = None
+    gpu: str | None = None
+    gpu_count: int | None = None
+    pricing: str = "on_demand"
+
+
+@dataclass(frozen=True)
+class Owner:
+    email: str
+    name: str
+    features: tuple[str, ...] = ()
+    tenants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int = 25
+    starttls: bool = False
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str = "finops@example.com"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    warehouse_path: Path
+    landing_dir: Path
+    reports_dir: Path
+    outbox_dir: Path
+    price_sources: tuple[Source, ...]
+    gpu_sources: tuple[Source, ...]
+    usage_sources: tuple[Source, ...]
+    deployments: tuple[Deployment, ...] = ()
+    owners: tuple[Owner, ...] = ()
+    anomaly_ratio: float = 1.5
+    anomaly_min_usd: float = 10.0
+    max_unpriced_share: float = 0.05
+    max_price_age_days: int = 7
+    smtp: Smtp | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the pipeline keeps its own state: staged inputs, per-day partitions, build files."""
+        return self.warehouse_path.with_name(self.warehouse_path.stem + ".data")
+
+
+def _check_table(where: str, table: object, schema: dict, cfg_path: Path) -> dict:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{cfg_path}: [{where}] must be a table, got {type(table).__name__}")
+    for key in table:
+        if key not in schema:
+            allowed = ", ".join(sorted(schema))
+            raise ConfigError(f"{cfg_path}: unknown key '{where}.{key}' (allowed: {allowed})")
+    out = {}
+    for key, (typ, default) in schema.items():
+        if key not in table:
+            if default is REQUIRED:
+                raise ConfigError(f"{cfg_path}: missing required key '{where}.{key}'")
+            out[key] = default
+            continue
+        value = table[key]
+        types = typ if isinstance(typ, tuple) else (typ,)
+        # TOML booleans are ints in Python; never accept one where a number is expected.
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            expected = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"{cfg_path}: key '{where}.{key}' must be {expected}, got {type(value).__name__} "
+                              f"{value!r}")
+        out[key] = value
+    return out
+
+
+def _array(doc: dict, dotted: str, cfg_path: Path) -> list[dict]:
+    section, _, sub = dotted.partition(".")
+    value = doc.get(section, {} if sub else [])
+    if sub:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{cfg_path}: [{section}] must be a table")
+        extra = set(value) - {sub}
+        if extra:
+            raise ConfigError(f"{cfg_path}: unknown key '{section}.{sorted(extra)[0]}' (allowed: {sub})")
+        value = value.get(sub, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{cfg_path}: '{dotted}' must be an array of tables ([[{dotted}]])")
+    return [_check_table(f"{dotted}[{i}]", item, SCHEMA[dotted], cfg_path) for i, item in enumerate(value)]
+
+
+def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_path: Path) -> tuple[Source, ...]:
+    out = []
+    for i, raw in enumerate(_array(doc, dotted, cfg_path)):
+        where = f"{dotted}[{i}]"
+        if raw["kind"] not in kinds:
+            raise ConfigError(f"{cfg_path}: key '{where}.kind' is '{raw['kind']}', expected one of: {', '.join(kinds)}")
+        if (raw["path"] is None) == (raw["url"] is None):
+            raise ConfigError(f"{cfg_path}: {where} needs exactly one of 'path' or 'url'")
+        if raw["url"] is not None:
+            raise ConfigError(f"{cfg_path}: key '{where}.url': kind '{raw['kind']}' reads local files only; use 'path'")
+        path = (base / raw["path"]).resolve() if raw["path"] else None
+        src = Source(kind=raw["kind"], name=raw["name"] or f"{dotted.split('.')[0]}_{i}", position=i, path=path,
+                     url=raw["url"], effective_from=raw["effective_from"])
+        if path is not None and not src.files():
+            raise ConfigError(f"{cfg_path}: key '{where}.path': no file matches {path}")
+        out.append(src)
+    return tuple(out)
+
+
+def load_config(path: str | Path) -> Config:
+    cfg_path = Path(path).resolve()
+    if not cfg_path.is_file():
+        raise ConfigError(f"{cfg_path}: config file not found")
+    try:
+        doc = tomllib.loads(cfg_path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from exc
+    for key in doc:
+        if key not in TOP_LEVEL:
+            raise ConfigError(f"{cfg_path}: unknown key '{key}' (allowed: {', '.join(sorted(TOP_LEVEL))})")
+    base = cfg_path.parent
+
+    if "warehouse" not in doc:
+        raise ConfigError(f"{cfg_path}: missing required section [warehouse]")
+    wh = _check_table("warehouse", doc["warehouse"], SCHEMA["warehouse"], cfg_path)
+    warehouse_path = (base / wh["path"]).resolve()
+    landing = _check_table("landing", doc.get("landing", {}), SCHEMA["landing"], cfg_path)
+    reports = _check_table("reports", doc.get("reports", {}), SCHEMA["reports"], cfg_path)
+
+    usage_sources = _sources(doc, "usage.sources", USAGE_KINDS, base, cfg_path)
+    if not usage_sources:
+        raise ConfigError(f"{cfg_path}: at least one [[usage.sources]] is required")
+
+    deployments = []
+    for i, raw in enumerate(_array(doc, "deployments", cfg_path)):
+        where = f"deployments[{i}]"
+        if (raw["hourly_cost_usd"] is None) == (raw["gpu"] is None):
+            raise ConfigError(f"{cfg_path}: {where} ('{raw['id']}') needs exactly one of 'hourly_cost_usd' or 'gpu'")
+        if raw["gpu"] is not None and not raw["gpu_count"]:
+            raise ConfigError(f"{cfg_path}: key '{where}.gpu_count' is required with 'gpu' (a whole number >= 1)")
+        if raw["pricing"] not in PRICINGS:
+            raise ConfigError(f"{cfg_path}: key '{where}.pricing' is '{raw['pricing']}', expected one of: "
+                              f"{', '.join(PRICINGS)}")
+        if raw["output_weight"] < 0 or (raw["hourly_cost_usd"] or 0) < 0:
+            raise ConfigError(f"{cfg_path}: {where}: 'output_weight' and 'hourly_cost_usd' must not be negative")
+        deployments.append(Deployment(id=raw["id"], output_weight=float(raw["output_weight"]),
+                                      hourly_cost_usd=raw["hourly_cost_usd"], gpu=raw["gpu"],
+                                      gpu_count=raw["gpu_count"], pricing=raw["pricing"]))
+    ids = [d.id for d in deployments]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{cfg_path}: deployments: duplicate id in {ids}")
+
+    owners = []
+    for i, raw in enumerate(_array(doc, "owners", cfg_path)):
+        for key in ("features", "tenants"):
+            if not all(isinstance(v, str) for v in raw[key]):
+                raise ConfigError(f"{cfg_path}: key 'owners[{i}].{key}' must be an array of strings")
+        owners.append(Owner(email=raw["email"], name=raw["name"], features=tuple(raw["features"]),
+                            tenants=tuple(raw["tenants"])))
+
+    anomalies = _check_table("anomalies", doc.get("anomalies", {}), SCHEMA["anomalies"], cfg_path)
+    quality = _check_table("quality", doc.get("quality", {}), SCHEMA["quality"], cfg_path)
+    smtp = None
+    if "smtp" in doc:
+        s = _check_table("smtp", doc["smtp"], SCHEMA["smtp"], cfg_path)
+        smtp = Smtp(host=s["host"], port=s["port"], starttls=s["starttls"], username_env=s["username_env"],
+                    password_env=s["password_env"], sender=s["from"])
+
+    return Config(
+        path=cfg_path,
+        warehouse_path=warehouse_path,
+        landing_dir=(base / landing["dir"]).resolve() if landing["dir"] else warehouse_path.parent / "landing",
+        reports_dir=(base / reports["dir"]).resolve() if reports["dir"] else warehouse_path.parent / "reports",
+        outbox_dir=(base / reports["outbox"]).resolve() if reports["outbox"] else warehouse_path.parent / "outbox",
+        price_sources=_sources(doc, "prices.sources", PRICE_KINDS, base, cfg_path),
+        gpu_sources=_sources(doc, "gpu.sources", GPU_KINDS, base, cfg_path),
+        usage_sources=usage_sources,
+        deployments=tuple(deployments),
+        owners=tuple(owners),
+        anomaly_ratio=float(anomalies["ratio"]),
+        anomaly_min_usd=float(anomalies["min_usd"]),
+        max_unpriced_share=float(quality["max_unpriced_share"]),
+        max_price_age_days=quality["max_price_age_days"],
+        smtp=smtp,
+        raw=doc,
+    )
+
+
+def default_config_path() -> Path:
+    """The bundled config that runs on the bundled sample data (used when --config is not given)."""
+    return Path(__file__).resolve().parent / "bundled" / "finops.toml"

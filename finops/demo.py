@@ -1,0 +1,71 @@
+"""`finops demo`: write the sample config, price and GPU sheets and generated usage to a folder, run the
+pipeline over every day, and print where the warehouse is with a short summary."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from finops.config import default_config_path, load_config
+from finops.sample_data import generate_usage
+
+SUMMARY_QUERIES = {
+    "Cost by tenant (last 7 days)": """
+        select tenant_id, round(sum(cost_usd), 2) as cost_usd, sum(requests) as requests,
+               sum(unpriced_requests) as unpriced_requests
+        from finance.agg_cost_daily
+        where usage_date > (select max(usage_date) from finance.agg_cost_daily) - 7
+        group by 1 order by 2 desc""",
+    "Cost by feature (last 7 days)": """
+        select feature, round(sum(cost_usd), 2) as cost_usd, sum(tasks) as tasks,
+               round(sum(cache_savings_usd), 2) as cache_savings_usd
+        from finance.agg_cost_daily
+        where usage_date > (select max(usage_date) from finance.agg_cost_daily) - 7
+        group by 1 order by 2 desc""",
+    "Top tasks (last 7 days)": """
+        select task_id, tenant_id, feature, requests, retries, succeeded, round(cost_usd, 4) as cost_usd
+        from finance.fct_llm_tasks
+        where usage_date > (select max(usage_date) from finance.fct_llm_tasks) - 7
+        order by cost_usd desc nulls last limit 5""",
+    "Self-hosted deployments (all days)": """
+        select deployment_id, case when tenant_id = '__idle__' then 'idle' else 'allocated' end as booked_to,
+               round(sum(cost_usd), 2) as cost_usd
+        from finance.self_hosted_allocation group by 1, 2 order by 1, 2""",
+}
+
+
+def write_demo_folder(folder: Path, days: int, events_per_day: int) -> tuple[Path, list]:
+    """The bundled config, sheets and `days` of generated usage ending yesterday (UTC)."""
+    bundled = default_config_path().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for sub in ("prices", "gpus"):
+        shutil.copytree(bundled / sub, folder / sub, dirs_exist_ok=True)
+    config = (bundled / "finops.toml").read_text().replace(
+        'path = "../../warehouse/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
+    (folder / "finops.toml").write_text(config)
+    start = datetime.now(timezone.utc).date() - timedelta(days=days)
+    generate_usage(folder / "usage", start, days, events_per_day, gzip=True)
+    return folder / "finops.toml", [start + timedelta(days=i) for i in range(days)]
+
+
+def run_demo(folder: Path, days: int, events_per_day: int) -> int:
+    from warehouse.pipeline import run_days
+    from warehouse.readonly import connect_read_only, format_table
+
+    config_path, day_list = write_demo_folder(folder, days, events_per_day)
+    print(f"wrote {config_path} and {days} days x {events_per_day} sample calls under {folder / 'usage'}")
+    cfg = load_config(config_path)
+    outcome = run_days(cfg, day_list)
+    if not outcome.published:
+        print("the quality gate failed on the demo data; see the log above")
+        return 1
+    print(f"\nwarehouse: {cfg.warehouse_path}")
+    print(f"query it:  finops sql --config {config_path} \"select * from finance.showback_weekly limit 10\"\n")
+    con = connect_read_only(cfg.warehouse_path)
+    for title, query in SUMMARY_QUERIES.items():
+        relation = con.sql(query)
+        print(title)
+        print(format_table(relation.columns, relation.fetchall()))
+    con.close()
+    return 0

@@ -1,0 +1,178 @@
+"""Read canonical usage files (JSONL, CSV, Parquet, optionally .gz) with DuckDB, in place.
+
+A file is read once, streamed by DuckDB (never row by row in Python), checked against the
+quarantine rules of CONTRACT §3, and written as:
+  - valid rows: Parquet partitioned by usage_date, one folder per file  (<out>/usage/<key>/usage_date=D/)
+  - bad rows:   one Parquet file with source, file, line, reason, raw     (<out>/quarantine/<key>.parquet)
+The cost arithmetic is not done here: it lives in the dbt project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+# Every canonical column, as read (VARCHAR) before the checks cast it.
+COLUMNS = ("event_id", "occurred_at", "tenant_id", "feature", "task_id", "provider", "model", "deployment_id",
+           "service_tier", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+           "output_tokens", "reasoning_tokens", "status", "attempt")
+TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
+                 "reasoning_tokens")
+REQUIRED_TEXT = ("event_id", "tenant_id", "feature", "provider", "model")
+SERVICE_TIERS = ("standard", "batch", "flex", "priority")
+STATUSES = ("success", "error", "timeout", "rate_limited", "cancelled")
+
+# The typed columns of a staged (valid) usage row; also the schema of an empty day.
+STAGED_SCHEMA = {
+    "source": "VARCHAR", "file": "VARCHAR", "file_seq": "INTEGER", "line_no": "BIGINT", "event_id": "VARCHAR",
+    "occurred_at": "TIMESTAMP", "usage_date": "DATE", "tenant_id": "VARCHAR", "feature": "VARCHAR",
+    "task_id": "VARCHAR", "provider": "VARCHAR", "model": "VARCHAR", "deployment_id": "VARCHAR",
+    "service_tier": "VARCHAR", **{c: "BIGINT" for c in TOKEN_COLUMNS}, "status": "VARCHAR", "attempt": "INTEGER",
+}
+
+
+class UsageFileError(Exception):
+    """A usage file that cannot be read at all (not a single bad line: those are quarantined)."""
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    rows_by_day: dict[str, int]
+    quarantined: int
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _file_format(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    for ext, fmt in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"), (".csv", "csv"),
+                     (".parquet", "parquet")):
+        if name.endswith(ext):
+            return fmt
+    raise UsageFileError(f"{path}: unknown usage file type (expected .jsonl, .csv or .parquet, optionally .gz)")
+
+
+def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """SQL for one row per record: line_no, raw (the original text) and every canonical column as VARCHAR."""
+    fmt = _file_format(path)
+    p = _sql_str(str(path))
+    if fmt == "jsonl":
+        struct = "{" + ",".join(f'"{c}":"VARCHAR"' for c in COLUMNS) + "}"
+        return f"""
+            select line_no, raw, case when json_valid(raw) then json_transform(raw, '{struct}') end as rec
+            from (
+                select row_number() over () as line_no, line as raw
+                from read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x1f', quote='',
+                              escape='', auto_detect=false, strict_mode=false)
+            )
+            where raw is not null and trim(raw) <> ''"""
+    if fmt == "csv":
+        reader = f"read_csv({p}, header=true, all_varchar=true)"
+        first_line = 1  # the header is line 1
+    else:
+        reader = f"read_parquet({p})"
+        first_line = 0  # parquet rows are numbered from 1
+    try:
+        present = {row[0] for row in con.sql(f"describe select * from {reader}").fetchall()}
+    except duckdb.Error as exc:
+        raise UsageFileError(f"{path}: cannot read as {fmt}: {exc}") from exc
+    fields = ", ".join(f"{c} := cast({c} as varchar)" if c in present else f"{c} := cast(null as varchar)"
+                       for c in COLUMNS)
+    return f"""
+        select row_number() over () + {first_line} as line_no, cast(null as varchar) as raw,
+               struct_pack({fields}) as rec
+        from {reader}"""
+
+
+def _checked_sql(raw_sql: str, source: str, file: str, file_seq: int) -> str:
+    """SQL that casts each record and sets `reason` to the first broken rule (NULL when valid)."""
+    # a whole number only: try_cast('1.5' as bigint) would round it to 2
+    casts = ",\n".join(f"case when try_cast(rec.{c} as double) = try_cast(rec.{c} as bigint)"
+                        f" then try_cast(rec.{c} as bigint) end as {c}" for c in TOKEN_COLUMNS)
+    tiers = ", ".join(f"'{t}'" for t in SERVICE_TIERS)
+    statuses = ", ".join(f"'{s}'" for s in STATUSES)
+    rules = ["when rec is null then 'not a valid JSON object'"]
+    rules += [f"when nullif(trim(rec.{c}), '') is null then 'missing {c}'" for c in REQUIRED_TEXT]
+    rules += ["when nullif(trim(rec.occurred_at), '') is null then 'missing occurred_at'",
+              "when occurred_at is null then 'occurred_at ''' || rec.occurred_at || ''' is not an ISO 8601 timestamp'",
+              "when rec.input_tokens is null then 'missing input_tokens'",
+              "when rec.output_tokens is null then 'missing output_tokens'"]
+    rules += [f"when rec.{c} is not null and {c} is null then '{c} ''' || rec.{c} || ''' is not a whole number'"
+              for c in TOKEN_COLUMNS]
+    rules += [f"when {c} < 0 then '{c} ' || {c} || ' is negative'" for c in TOKEN_COLUMNS]
+    rules += [
+        "when coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0) + coalesce(cache_write_1h_tokens, 0)"
+        " > input_tokens then 'cache tokens ' || (coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0)"
+        " + coalesce(cache_write_1h_tokens, 0)) || ' > input_tokens ' || input_tokens",
+        "when coalesce(reasoning_tokens, 0) > output_tokens then 'reasoning_tokens ' || reasoning_tokens"
+        " || ' > output_tokens ' || output_tokens",
+        f"when service_tier is not null and service_tier not in ({tiers}) then 'service_tier ''' || service_tier"
+        f" || ''' is not one of {', '.join(SERVICE_TIERS)}'",
+        f"when status is not null and status not in ({statuses}) then 'status ''' || status"
+        f" || ''' is not one of {', '.join(STATUSES)}'",
+        "when rec.attempt is not null and (attempt is null or attempt < 1) then 'attempt ''' || rec.attempt"
+        " || ''' is not a whole number >= 1'",
+    ]
+    return f"""
+        select {_sql_str(source)} as source, {_sql_str(file)} as file, {file_seq} as file_seq, *,
+               case {' '.join(rules)} end as reason
+        from (
+            select line_no, raw, rec,
+                   trim(rec.event_id) as event_id,
+                   -- ISO 8601; a value with no zone is UTC (the session time zone is UTC)
+                   cast(try_cast(rec.occurred_at as timestamptz) at time zone 'UTC' as timestamp) as occurred_at,
+                   cast(cast(try_cast(rec.occurred_at as timestamptz) at time zone 'UTC' as timestamp) as date)
+                       as usage_date,
+                   trim(rec.tenant_id) as tenant_id, trim(rec.feature) as feature,
+                   nullif(trim(rec.task_id), '') as task_id, trim(rec.provider) as provider,
+                   trim(rec.model) as model, nullif(trim(rec.deployment_id), '') as deployment_id,
+                   lower(nullif(trim(rec.service_tier), '')) as service_tier,
+                   {casts},
+                   lower(nullif(trim(rec.status), '')) as status,
+                   try_cast(rec.attempt as integer) as attempt
+            from ({raw_sql})
+        )"""
+
+
+def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str, file_seq: int, usage_dir: Path,
+                     quarantine_file: Path) -> StagedFile:
+    """Read one usage file in a single streamed pass.
+
+    Every row is written under usage_dir, partitioned by usage_date (hive folders), with `reason` NULL when
+    valid; the bad rows (reason and raw text) are then copied to quarantine_file.
+    """
+    con.execute("set TimeZone = 'UTC'")
+    staged_cols = ", ".join(c for c in STAGED_SCHEMA)
+    usage_dir.parent.mkdir(parents=True, exist_ok=True)
+    target = _sql_str(str(usage_dir))
+    try:
+        checked = _checked_sql(_raw_relation_sql(con, path), source, str(path), file_seq)
+        con.execute(f"""copy (select {staged_cols}, reason,
+                                     case when reason is not null then coalesce(raw, to_json(rec)::varchar) end as raw
+                              from ({checked}))
+                        to {target} (format parquet, partition_by (usage_date), overwrite true)""")
+    except duckdb.Error as exc:
+        raise UsageFileError(f"{path}: cannot read: {exc}") from exc
+
+    staged = f"read_parquet({_sql_str(str(usage_dir / '**' / '*.parquet'))}, hive_partitioning=true)"
+    rows_by_day = {str(d): n for d, n in con.sql(
+        f"select usage_date, count(*) from {staged} where reason is null group by 1 order by 1").fetchall()}
+    quarantine_file.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"""copy (select source, file, line_no, reason, raw,
+                                 cast(now() at time zone 'UTC' as timestamp) as ingested_at from {staged}
+                          where reason is not null order by line_no)
+                    to {_sql_str(str(quarantine_file))} (format parquet)""")
+    quarantined = con.execute(f"select count(*) from {staged} where reason is not null").fetchone()[0]
+    return StagedFile(rows_by_day=rows_by_day, quarantined=quarantined)
+
+
+def write_empty_usage(path: Path) -> None:
+    """A Parquet file with the staged usage schema and no rows (so a day with no usage still builds)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = ", ".join(f"cast(null as {t}) as {c}" for c, t in STAGED_SCHEMA.items() if c != "usage_date")
+    duckdb.sql(f"copy (select {cols}, cast(null as varchar) as reason, cast(null as varchar) as raw where false)"
+               f" to {_sql_str(str(path))} (format parquet)")

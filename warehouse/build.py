@@ -1,0 +1,150 @@
+"""One build: which days to recompute, a fresh DuckDB build database with the staged inputs as `raw`
+relations, and the dbt run that computes the finance tables in it. The published file is never touched."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+
+from finops.config import Config
+from warehouse.dbt_args import DBT_PROJECT_DIR
+from warehouse.layout import Layout
+from warehouse.state import State
+
+# What a day's numbers depend on besides its inputs: the code that computes them.
+_CODE_DIRS = [DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", DBT_PROJECT_DIR / "dbt_project.yml",
+              Path(__file__).resolve().parent.parent / "ingest"]
+
+
+@dataclass
+class Build:
+    build_id: str
+    days: list[str]                 # usage days recomputed, sorted
+    fingerprints: dict[str, str]    # usage day -> fingerprint of its inputs
+    db_path: str
+    target_path: str
+    vars: dict
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> "Build":
+        return cls(**json.loads(path.read_text()))
+
+
+def code_version() -> str:
+    digest = hashlib.sha256()
+    for root in _CODE_DIRS:
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file() and path.suffix in (".sql", ".yml", ".py"):
+                digest.update(str(path.relative_to(root.parent)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _sql_list(paths: list[Path | str]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) -> dict[str, str]:
+    """For each day: a hash of everything its numbers are computed from (usage files, the prices and GPU
+    offers known on that day, the deployments, the code). A changed fingerprint means rebuild the day."""
+    if not days:
+        return {}
+    shared = json.dumps({"deployments": [asdict(d) for d in cfg.deployments], "code": code_version()},
+                        sort_keys=True)
+    con = duckdb.connect()
+    con.execute("create table days (usage_date date)")
+    con.executemany("insert into days values (?)", [[d] for d in sorted(days)])
+    priced = dict(con.execute(f"""
+        select days.usage_date::varchar, md5(coalesce(string_agg(p::varchar, '|' order by p::varchar), ''))
+        from days left join read_parquet('{layout.staged_prices}') as p on p.effective_from <= days.usage_date
+        group by 1""").fetchall())
+    offered = dict(con.execute(f"""
+        select days.usage_date::varchar, md5(coalesce(string_agg(g::varchar, '|' order by g::varchar), ''))
+        from days left join read_parquet('{layout.staged_gpu_offers}') as g on g.observed_on <= days.usage_date
+        group by 1""").fetchall())
+    con.close()
+    out = {}
+    for day in days:
+        doc = json.dumps([shared, state.files_for_day(day), priced[day], offered[day]])
+        out[day] = hashlib.sha256(doc.encode()).hexdigest()[:24]
+    return out
+
+
+def plan_build(cfg: Config, layout: Layout, state: State, requested: list[date]) -> Build:
+    """The days to recompute: the requested ones, plus every built day whose inputs changed since."""
+    wanted = {d.isoformat() for d in requested}
+    fingerprints = day_fingerprints(cfg, layout, state, wanted | set(state.days))
+    changed = {d for d, fp in state.days.items() if fingerprints[d] != fp}
+    days = sorted(wanted | changed)
+    build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    day_set = set(days)
+    neighbours = {(date.fromisoformat(d) + timedelta(days=k)).isoformat() for d in days for k in (-2, -1, 1)}
+    requests = state.partitions["fct_llm_requests"]
+    agg = state.partitions["agg_cost_daily"]
+    build_vars = {
+        "build_days": days,
+        "history_request_files": [str(layout.data / requests[d]) for d in sorted(neighbours - day_set)
+                                  if d in requests],
+        "history_agg_daily_files": [str(layout.data / agg[d]) for d in sorted(agg) if d not in day_set],
+        "anomaly_ratio": cfg.anomaly_ratio,
+        "anomaly_min_usd": cfg.anomaly_min_usd,
+    }
+    build_dir = layout.builds_dir / build_id
+    return Build(build_id=build_id, days=days, fingerprints={d: fingerprints[d] for d in days},
+                 db_path=str(build_dir / "build.duckdb"), target_path=str(build_dir / "target"), vars=build_vars)
+
+
+def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) -> None:
+    """Create the build database with the staged inputs as relations of schema `raw` (the dbt sources)."""
+    Path(build.db_path).parent.mkdir(parents=True, exist_ok=True)
+    usage_files = [layout.empty_usage_file]
+    for day in build.days:
+        for key in state.files_for_day(day):
+            usage_files += layout.staged_usage_day_files(key, day)
+    quarantine_files = [layout.quarantine_file(f.key) for f in state.files.values()]
+    with duckdb.connect(build.db_path) as con:
+        con.execute("create schema raw")
+        con.execute(f"""create view raw.usage_events as
+                        select * from read_parquet({_sql_list(usage_files)}, hive_partitioning = true,
+                                                   union_by_name = true)""")
+        con.execute(f"create view raw.price_rows as select * from read_parquet('{layout.staged_prices}')")
+        con.execute(f"create view raw.gpu_offers as select * from read_parquet('{layout.staged_gpu_offers}')")
+        if quarantine_files:
+            con.execute(f"create view raw.quarantine as select * from read_parquet({_sql_list(quarantine_files)})")
+        else:
+            con.execute("""create view raw.quarantine as
+                           select null::varchar as source, null::varchar as file, null::bigint as line_no,
+                                  null::varchar as reason, null::varchar as raw, null::timestamp as ingested_at
+                           where false""")
+        con.execute("""create table raw.deployments (deployment_id varchar, hourly_cost_usd double,
+                       gpu_model varchar, gpu_count integer, pricing_type varchar, output_weight double)""")
+        con.executemany("insert into raw.deployments values (?, ?, ?, ?, ?, ?)",
+                        [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight]
+                         for d in cfg.deployments])
+        con.execute("create table raw.build_days (usage_date date)")
+        con.executemany("insert into raw.build_days values (?)", [[d] for d in build.days])
+
+
+@contextlib.contextmanager
+def build_db_env(build: Build):
+    """dbt's profile reads the build database path from FINOPS_BUILD_DB (dbt_project/profiles.yml)."""
+    before = os.environ.get("FINOPS_BUILD_DB")
+    os.environ["FINOPS_BUILD_DB"] = build.db_path
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("FINOPS_BUILD_DB", None)
+        else:
+            os.environ["FINOPS_BUILD_DB"] = before

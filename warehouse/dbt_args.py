@@ -1,0 +1,16 @@
+"""The dbt command line of a build, built in one plain function (used by the CLI and by Dagster)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+
+def dbt_build_args(build_vars: dict, target_path: Path | None = None) -> list[str]:
+    """`dbt build` (models + their tests) for one build window, its context passed as --vars."""
+    args = ["build", "--vars", json.dumps(build_vars, sort_keys=True)]
+    if target_path is not None:
+        args += ["--target-path", str(target_path)]
+    return args

@@ -1,0 +1,67 @@
+"""Where the pipeline keeps its files, next to the published warehouse file.
+
+    <warehouse>.duckdb                 the published catalog finance opens (small: views + small tables)
+    <warehouse>.data/state.json        what was staged and built (warehouse/state.py)
+    <warehouse>.data/staged/           inputs as read: usage by file and day, quarantine, prices, GPU offers
+    <warehouse>.data/tables/           immutable per-day Parquet partitions of the big finance tables
+    <warehouse>.data/results/          data-quality results, one file per run
+    <warehouse>.data/builds/           scratch DuckDB build databases (removed after each run)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from finops.config import Config
+
+
+@dataclass(frozen=True)
+class Layout:
+    warehouse: Path
+    data: Path
+
+    @classmethod
+    def of(cls, cfg: Config) -> "Layout":
+        return cls(warehouse=cfg.warehouse_path, data=cfg.data_dir)
+
+    @property
+    def state_file(self) -> Path:
+        return self.data / "state.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.data / "lock"
+
+    def staged_usage_dir(self, file_key: str) -> Path:
+        return self.data / "staged" / "usage" / file_key
+
+    def staged_usage_day_files(self, file_key: str, day: str) -> list[Path]:
+        return sorted((self.staged_usage_dir(file_key) / f"usage_date={day}").glob("*.parquet"))
+
+    def quarantine_file(self, file_key: str) -> Path:
+        return self.data / "staged" / "quarantine" / f"{file_key}.parquet"
+
+    @property
+    def empty_usage_file(self) -> Path:
+        return self.data / "staged" / "empty" / "usage_date=1970-01-01" / "empty.parquet"
+
+    @property
+    def staged_prices(self) -> Path:
+        return self.data / "staged" / "price_rows.parquet"
+
+    @property
+    def staged_gpu_offers(self) -> Path:
+        return self.data / "staged" / "gpu_offers.parquet"
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.data / "tables"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.data / "results"
+
+    @property
+    def builds_dir(self) -> Path:
+        return self.data / "builds"

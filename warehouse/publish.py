@@ -1,0 +1,98 @@
+"""Publish a build: its per-day rows become new immutable Parquet partitions, and a new small catalog file
+(views over the partitions + the small tables) replaces the published warehouse file with one atomic
+rename. Readers connected to the old file keep reading it; the next connection sees the new one."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from warehouse.build import Build
+from warehouse.layout import Layout
+from warehouse.state import PARTITIONED_TABLES, State
+
+log = logging.getLogger("finops")
+
+# Rebuilt whole by every build (small: they grow with weeks, prices or bad records, not with calls).
+WHOLE_TABLES = ("showback_weekly", "cost_anomalies", "price_history", "gpu_offers", "quarantine")
+# Superseded partition files stay this long, for readers that still hold an older catalog open.
+RETAIN_SUPERSEDED_SECONDS = 7 * 24 * 3600
+
+
+def _sql_str(value: str | Path) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def partition_days(table: str, build: Build) -> list[str]:
+    """The days of a per-day table that a build rewrites (tasks: also the day before each build day)."""
+    days = set(build.days)
+    if table == "fct_llm_tasks":
+        days |= {(date.fromisoformat(d) - timedelta(days=1)).isoformat() for d in build.days}
+    return sorted(days)
+
+
+def export_partitions(layout: Layout, build: Build, state: State) -> None:
+    """Write the build's rows of each per-day table as new Parquet files, and point `state` at them."""
+    with duckdb.connect(build.db_path, read_only=True) as con:
+        for table in PARTITIONED_TABLES:
+            days = partition_days(table, build)
+            out_dir = layout.tables_dir / table / build.build_id
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+            day_list = ", ".join(f"date '{d}'" for d in days)
+            con.execute(f"""copy (select * from finance.{table} where usage_date in ({day_list}))
+                            to {_sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
+            current = state.partitions[table]
+            for day in days:
+                files = sorted((out_dir / f"usage_date={day}").glob("*.parquet"))
+                if files:
+                    current[day] = str(files[0].relative_to(layout.data))
+                else:
+                    current.pop(day, None)  # the day has no rows (any more)
+
+
+def write_catalog(layout: Layout, build: Build, state: State) -> None:
+    """Build the new catalog beside the published file, then swap it in with os.replace (atomic)."""
+    tmp = layout.warehouse.with_name(f".{layout.warehouse.name}.{build.build_id}.tmp")
+    layout.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(tmp)) as con:
+        con.execute(f"attach {_sql_str(build.db_path)} as build (read_only)")
+        con.execute("create schema finance")
+        for table in PARTITIONED_TABLES:
+            columns = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_catalog = 'build' "
+                "and table_schema = 'finance' and table_name = ? order by ordinal_position", [table]).fetchall()]
+            files = [layout.data / rel for _, rel in sorted(state.partitions[table].items())]
+            if files:
+                listed = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+                con.execute(f"""create view finance.{table} as select {', '.join(columns)}
+                                from read_parquet({listed}, hive_partitioning = true)""")
+            else:
+                con.execute(f"create table finance.{table} as select * from build.finance.{table} where false")
+        for table in WHOLE_TABLES:
+            con.execute(f"create table finance.{table} as select * from build.finance.{table}")
+        results = sorted(layout.results_dir.glob("*.parquet"))
+        if results:
+            listed = "[" + ", ".join(_sql_str(f) for f in results) + "]"
+            con.execute(f"create table finance.data_quality_results as select * from read_parquet({listed}) "
+                        "order by checked_at, suite, expectation")
+        con.execute("detach build")
+    os.replace(tmp, layout.warehouse)
+    log.info("published %s", layout.warehouse)
+
+
+def collect_garbage(layout: Layout, state: State) -> None:
+    """Delete partition files no longer referenced once they are old enough, and finished build folders."""
+    referenced = {layout.data / rel for parts in state.partitions.values() for rel in parts.values()}
+    cutoff = time.time() - RETAIN_SUPERSEDED_SECONDS
+    for path in layout.tables_dir.glob("*/*/*/*.parquet"):
+        if path not in referenced and path.stat().st_mtime < cutoff:
+            path.unlink()
+    for build_dir in layout.tables_dir.glob("*/*"):
+        if build_dir.is_dir() and not any(build_dir.rglob("*.parquet")):
+            shutil.rmtree(build_dir, ignore_errors=True)

@@ -1,0 +1,109 @@
+"""Stage the inputs of a run: read every configured source with the ingest readers and keep what they read
+under <warehouse>.data/staged/. Usage files are read once: a file whose size and mtime did not change
+since it was staged is not read again."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from finops.config import Config
+from ingest.gpu_sheet import GPU_OFFER_SCHEMA, read_gpu_sheet
+from ingest.price_sheet import PRICE_ROW_SCHEMA, read_price_sheet
+from ingest.usage_canonical import stage_usage_file, write_empty_usage
+from warehouse.layout import Layout
+from warehouse.state import StagedUsageFile, State
+
+log = logging.getLogger("finops")
+
+
+@dataclass(frozen=True)
+class UsageStaging:
+    staged: list[str]           # files read in this run
+    removed: list[str]          # files gone since the last run
+    touched_days: set[str]      # usage days whose files changed
+    quarantined: int            # bad records found in the files read in this run
+
+
+def stage_prices(cfg: Config, layout: Layout) -> pl.DataFrame:
+    frames = [pl.DataFrame(schema=PRICE_ROW_SCHEMA)]
+    for src in cfg.price_sources:
+        default_from = date.fromisoformat(src.effective_from) if src.effective_from else date(1970, 1, 1)
+        for path in src.files():
+            frames.append(read_price_sheet(path, source_name=src.name, source_position=src.position,
+                                           default_effective_from=default_from))
+    rows = pl.concat(frames)
+    layout.staged_prices.parent.mkdir(parents=True, exist_ok=True)
+    rows.write_parquet(layout.staged_prices)
+    log.info("prices: %d rows from %d source(s)", rows.height, len(cfg.price_sources))
+    return rows
+
+
+def stage_gpu_offers(cfg: Config, layout: Layout) -> pl.DataFrame:
+    frames = [pl.DataFrame(schema=GPU_OFFER_SCHEMA)]
+    for src in cfg.gpu_sources:
+        for path in src.files():
+            frames.append(read_gpu_sheet(path, source_name=src.name, source_position=src.position))
+    offers = pl.concat(frames)
+    layout.staged_gpu_offers.parent.mkdir(parents=True, exist_ok=True)
+    offers.write_parquet(layout.staged_gpu_offers)
+    log.info("gpu offers: %d rows from %d source(s)", offers.height, len(cfg.gpu_sources))
+    return offers
+
+
+def _file_key(path: Path, seq: int) -> str:
+    return f"{hashlib.sha1(str(path).encode()).hexdigest()[:12]}-{seq}"
+
+
+def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
+    """Read new and changed usage files; forget removed ones. Updates `state` (the caller saves it)."""
+    if not layout.empty_usage_file.exists():
+        write_empty_usage(layout.empty_usage_file)
+    seen: set[str] = set()
+    staged, touched, quarantined = [], set(), 0
+    con = duckdb.connect()
+    for src in cfg.usage_sources:
+        for path in src.files():
+            name = str(path)
+            seen.add(name)
+            st = path.stat()
+            known = state.files.get(name)
+            if known and known.size == st.st_size and known.mtime_ns == st.st_mtime_ns:
+                continue
+            seq = state.next_file_seq
+            state.next_file_seq += 1
+            key = _file_key(path, seq)
+            order = known.seq if known else seq  # a changed file keeps its place in the first-seen order
+            result = stage_usage_file(con, path, source=src.name, file_seq=order,
+                                      usage_dir=layout.staged_usage_dir(key),
+                                      quarantine_file=layout.quarantine_file(key))
+            if known:
+                touched.update(known.days)
+                _drop_staged(layout, known.key)
+            state.files[name] = StagedUsageFile(source=src.name, key=key, seq=order,
+                                                size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                                days=result.rows_by_day, quarantined=result.quarantined)
+            touched.update(result.rows_by_day)
+            staged.append(name)
+            quarantined += result.quarantined
+            log.info("staged %s: %d rows over %d day(s), %d quarantined", path, sum(result.rows_by_day.values()),
+                     len(result.rows_by_day), result.quarantined)
+    con.close()
+    removed = [name for name in state.files if name not in seen]
+    for name in removed:
+        touched.update(state.files[name].days)
+        _drop_staged(layout, state.files.pop(name).key)
+        log.info("usage file gone since the last run: %s", name)
+    return UsageStaging(staged=staged, removed=removed, touched_days=touched, quarantined=quarantined)
+
+
+def _drop_staged(layout: Layout, key: str) -> None:
+    shutil.rmtree(layout.staged_usage_dir(key), ignore_errors=True)
+    layout.quarantine_file(key).unlink(missing_ok=True)

@@ -1,0 +1,54 @@
+"""What the pipeline remembers between runs, in <warehouse>.data/state.json (written atomically).
+
+- files:      every usage file staged so far: its size and mtime (a change means re-staging), the order it
+              was first seen in (the first occurrence of a duplicate event wins), the days it holds.
+- days:       every built usage day: the fingerprint of the inputs it was built from.
+- partitions: for each per-day table, the Parquet file that holds each day's rows now.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+PARTITIONED_TABLES = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "self_hosted_allocation")
+
+
+@dataclass
+class StagedUsageFile:
+    source: str
+    key: str
+    seq: int
+    size: int
+    mtime_ns: int
+    days: dict[str, int]
+    quarantined: int
+
+
+@dataclass
+class State:
+    files: dict[str, StagedUsageFile] = field(default_factory=dict)
+    days: dict[str, str] = field(default_factory=dict)  # usage_date -> fingerprint of its inputs
+    partitions: dict[str, dict[str, str]] = field(default_factory=lambda: {t: {} for t in PARTITIONED_TABLES})
+    next_file_seq: int = 1
+
+    @classmethod
+    def load(cls, path: Path) -> "State":
+        if not path.exists():
+            return cls()
+        doc = json.loads(path.read_text())
+        return cls(files={k: StagedUsageFile(**v) for k, v in doc["files"].items()}, days=doc["days"],
+                   partitions=doc["partitions"], next_file_seq=doc["next_file_seq"])
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"files": {k: asdict(v) for k, v in self.files.items()}, "days": self.days,
+                                   "partitions": self.partitions, "next_file_seq": self.next_file_seq},
+                                  indent=1, sort_keys=True))
+        os.replace(tmp, path)
+
+    def files_for_day(self, day: str) -> list[str]:
+        """Keys of the staged usage files that hold rows of this day, in staging order."""
+        return [f.key for f in sorted(self.files.values(), key=lambda f: f.seq) if day in f.days]
