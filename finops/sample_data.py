@@ -37,7 +37,7 @@ What the data looks like
   step writes the prefix, the next steps read it), some with 1-hour writes; OpenAI (128-token steps,
   prompts >= 1024), Gemini and DeepSeek calls sometimes read from cache. Providers without a cache
   write concept have cache_write_* null; self_hosted and mistral have all cache columns null.
-* reasoning_tokens is set for o3, gpt-5 and claude-opus-4-6 (0 when Opus runs without thinking),
+* reasoning_tokens is set for o3, gpt-5 and claude-opus-4-1 (0 when Opus runs without thinking),
   null for every other model.
 * service_tier: ~5% batch on extract / summarize, ~1% flex on OpenAI, ~0.5% priority on OpenAI /
   Anthropic, else standard; about 30% of standard calls leave it empty (=> standard).
@@ -126,7 +126,7 @@ WEEKEND_TOKEN_SCALE = 0.8
 MODELS = (
     ("anthropic", "claude-sonnet-4-6"),   # 0
     ("anthropic", "claude-haiku-4-5"),    # 1
-    ("anthropic", "claude-opus-4-6"),     # 2
+    ("anthropic", "claude-opus-4-1"),     # 2
     ("openai", "gpt-5"),                  # 3
     ("openai", "gpt-5-mini"),             # 4
     ("openai", "gpt-4o-mini"),            # 5
@@ -138,7 +138,7 @@ MODELS = (
     ("self_hosted", "llama-3.3-70b"),     # 11
 )
 M = {model: i for i, (_, model) in enumerate(MODELS)}
-SONNET, OPUS, GPT5, O3, GEMINI_PRO, MISTRAL, LLAMA = (M["claude-sonnet-4-6"], M["claude-opus-4-6"], M["gpt-5"],
+SONNET, OPUS, GPT5, O3, GEMINI_PRO, MISTRAL, LLAMA = (M["claude-sonnet-4-6"], M["claude-opus-4-1"], M["gpt-5"],
                                                       M["o3"], M["gemini-2.5-pro"], M["mistral-large-2411"],
                                                       M["llama-3.3-70b"])
 PROVIDERS = ("anthropic", "openai", "google", "deepseek", "mistral", "self_hosted")
@@ -160,8 +160,8 @@ FEATURE_MODELS = {
     F["extract"]: {"gpt-4o-mini": 0.35, "gemini-2.5-flash": 0.25, "claude-haiku-4-5": 0.20, "deepseek-chat": 0.10,
                    "gpt-5-mini": 0.10},
     F["support-agent"]: {"claude-sonnet-4-6": 0.45, "claude-haiku-4-5": 0.15, "gpt-5": 0.15, "gpt-5-mini": 0.10,
-                         "o3": 0.05, "claude-opus-4-6": 0.10},
-    F["codegen"]: {"claude-sonnet-4-6": 0.45, "claude-opus-4-6": 0.20, "gpt-5": 0.10, "o3": 0.10,
+                         "o3": 0.05, "claude-opus-4-1": 0.10},
+    F["codegen"]: {"claude-sonnet-4-6": 0.45, "claude-opus-4-1": 0.20, "gpt-5": 0.10, "o3": 0.10,
                    "deepseek-chat": 0.10, "gemini-2.5-pro": 0.05},
 }
 # feature -> (median input, input sigma, median output, output sigma, input growth per agent step)

@@ -1,0 +1,28 @@
+"""Dagster resources: the finops config (read at run time, never at import) and the dbt CLI."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import ConfigurableResource
+from dagster_dbt import DbtProject
+
+from finops.config import Config, default_config_path, load_config
+from warehouse.dbt_args import DBT_PROJECT_DIR
+from warehouse.pipeline import dbt_resource as _dbt_cli
+
+
+class FinopsConfig(ConfigurableResource):
+    """Which finops config file the assets run with (default: $FINOPS_CONFIG, else the bundled sample)."""
+
+    config_path: str = ""
+
+    def load(self) -> Config:
+        return load_config(self.config_path or os.environ.get("FINOPS_CONFIG") or default_config_path())
+
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+finops_config = FinopsConfig()
+dbt_resource = _dbt_cli()
