@@ -99,6 +99,7 @@ def plan_build(cfg: Config, layout: Layout, state: State, requested: list[date])
         "history_agg_daily_files": [str(layout.data / agg[d]) for d in sorted(agg) if d not in day_set],
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,
+        "max_unpriced_share": cfg.max_unpriced_share,
     }
     build_dir = layout.builds_dir / build_id
     return Build(build_id=build_id, days=days, fingerprints={d: fingerprints[d] for d in days},

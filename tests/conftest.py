@@ -1,0 +1,110 @@
+"""Shared test helpers: a finops project in a temp folder, the CLI as a real subprocess, warehouse queries."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = ROOT / "finops" / "bundled"
+FINOPS = Path(sys.executable).parent / "finops"
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def event(event_id: str, occurred_at: str, *, tenant: str = "acme", feature: str = "search",
+          provider: str = "anthropic", model: str = "claude-sonnet-4-6", input_tokens: int = 1000,
+          output_tokens: int = 100, **extra) -> dict:
+    """A canonical usage record (CONTRACT §3)."""
+    return {"event_id": event_id, "occurred_at": occurred_at, "tenant_id": tenant, "feature": feature,
+            "provider": provider, "model": model, "input_tokens": input_tokens, "output_tokens": output_tokens,
+            **extra}
+
+
+def write_jsonl(path: Path, records: list[dict | str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
+    return path
+
+
+class Project:
+    """A config, its price and GPU sheets (the bundled ones by default) and a usage folder."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.usage = root / "usage"
+        self.usage.mkdir(parents=True, exist_ok=True)
+        (root / "prices").mkdir(exist_ok=True)
+        (root / "gpus").mkdir(exist_ok=True)
+        shutil.copy(BUNDLED / "prices" / "list_prices.csv", root / "prices" / "list_prices.csv")
+        shutil.copy(BUNDLED / "gpus" / "offers.csv", root / "gpus" / "offers.csv")
+        self.config = root / "finops.toml"
+        self.warehouse = root / "warehouse" / "finops.duckdb"
+        self.write_config()
+
+    def write_config(self, extra: str = "", deployments: str | None = None, quality: str = "") -> Path:
+        if deployments is None:
+            deployments = """
+[[deployments]]
+id = "llama-fixed"
+hourly_cost_usd = 10.0
+output_weight = 4
+
+[[deployments]]
+id = "llama-h100"
+gpu = "H100 SXM"
+gpu_count = 8
+pricing = "on_demand"
+output_weight = 1
+"""
+        self.config.write_text(f"""
+[warehouse]
+path = "warehouse/finops.duckdb"
+
+[[prices.sources]]
+kind = "price_sheet"
+path = "prices/*.csv"
+
+[[gpu.sources]]
+kind = "gpu_sheet"
+path = "gpus/offers.csv"
+
+[[usage.sources]]
+kind = "canonical"
+path = "usage/*"
+{deployments}
+[quality]
+max_unpriced_share = 0.2
+{quality}
+{extra}
+""")
+        return self.config
+
+    def finops(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        """Run the real `finops` console script with this project's config."""
+        cmd = [str(FINOPS), *args]
+        if args and args[0] in ("run", "backfill", "sql"):
+            cmd += ["--config", str(self.config)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root, timeout=600)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{cmd} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        return proc
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def table(self, name: str, order_by: str) -> list[tuple]:
+        return self.query(f"select * from finance.{name} order by {order_by}")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path / "project")
