@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -98,8 +99,10 @@ max_unpriced_share = 0.2
         return proc
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        """Rows of a query on the published warehouse (money, a DECIMAL there, as float)."""
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
-            return con.execute(sql, params or []).fetchall()
+            rows = con.execute(sql, params or []).fetchall()
+        return [tuple(float(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
 
     def table(self, name: str, order_by: str) -> list[tuple]:
         return self.query(f"select * from finance.{name} order by {order_by}")

@@ -30,6 +30,8 @@ def dbt_results(run_results: dict, manifest: dict | None) -> list[CheckResult]:
     for result in run_results.get("results", []):
         uid = result["unique_id"]
         node = nodes.get(uid, {})
+        if result["status"] == "skipped":
+            continue  # not run: an upstream model or check failed (that one is recorded)
         if uid.startswith("test."):
             attached = node.get("attached_node") or ""
             table = attached.split(".")[-1] if attached else ",".join(

@@ -42,19 +42,19 @@ costed as (
 
     select
         *,
-        case when input_usd_per_million is not null and output_usd_per_million is not null then
+        {{ money("case when input_usd_per_million is not null and output_usd_per_million is not null then
             ( uncached_input_tokens  * input_usd_per_million
             + cache_read_tokens      * cache_read_usd_per_million
             + cache_write_tokens     * cache_write_usd_per_million
             + cache_write_1h_tokens  * cache_write_1h_usd_per_million
             + output_tokens          * output_usd_per_million ) / 1e6
-        end as cost_usd,
-        case when input_usd_per_million is not null and output_usd_per_million is not null then
+        end") }} as cost_usd,
+        {{ money("case when input_usd_per_million is not null and output_usd_per_million is not null then
             ( input_tokens * input_usd_per_million + output_tokens * output_usd_per_million ) / 1e6
-        end as cost_without_cache_usd,
-        case when list_input_usd_per_million is not null and list_output_usd_per_million is not null then
+        end") }} as cost_without_cache_usd,
+        {{ money("case when list_input_usd_per_million is not null and list_output_usd_per_million is not null then
             ( input_tokens * list_input_usd_per_million + output_tokens * list_output_usd_per_million ) / 1e6
-        end as list_cost_usd
+        end") }} as list_cost_usd
     from rated
 
 )

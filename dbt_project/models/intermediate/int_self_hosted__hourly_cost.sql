@@ -63,6 +63,6 @@ select
     daily.deployment_id,
     daily.usage_date,
     {{ dbt.dateadd('hour', 'hours.hour_of_day', 'cast(daily.usage_date as timestamp)') }} as hour_start,
-    daily.hourly_cost_usd
+    {{ money('daily.hourly_cost_usd') }} as hourly_cost_usd
 from daily
 cross join hours

@@ -28,10 +28,10 @@ hour_totals as (
 
 select
     calls.*,
-    hourly.hourly_cost_usd * case
+    {{ money("hourly.hourly_cost_usd * case
         when hour_totals.hour_weighted_tokens > 0 then calls.weighted_tokens / hour_totals.hour_weighted_tokens
         else 1.0 / hour_totals.hour_calls
-    end                                                                              as cost_usd
+    end") }}                                                                         as cost_usd
 from calls
 inner join hour_totals
     on hour_totals.deployment_id = calls.deployment_id

@@ -15,7 +15,7 @@ select
     cast(sum(reasoning_tokens) as {{ dbt.type_bigint() }})                                             as reasoning_tokens,
     sum(cost_usd)                                                     as cost_usd,
     sum(list_cost_usd)                                                as list_cost_usd,
-    coalesce(sum(case when is_failed then cost_usd end), 0)           as retry_cost_usd,
+    coalesce(sum(case when is_failed then cost_usd end), {{ money(0) }})           as retry_cost_usd,
     sum(cache_savings_usd)                                            as cache_savings_usd,
     case when sum(input_tokens) > 0
          then cast(sum(cache_read_tokens) as double) / sum(input_tokens) end as cache_hit_rate,

@@ -18,7 +18,7 @@ self_hosted as (
         cache_write_1h_tokens, output_tokens, reasoning_tokens,
         cost_usd,
         cost_usd                                                                as list_cost_usd,
-        case when cost_usd is null then null else 0.0 end                       as cache_savings_usd,
+        case when cost_usd is null then null else {{ money(0) }} end             as cache_savings_usd,
         case when cost_usd is null then 'unpriced' else 'self_hosted' end       as pricing_status
     from {{ ref('int_self_hosted__request_shares') }}
 

@@ -29,7 +29,7 @@ tasks as (
         cast(sum(case when is_retry then 1 else 0 end) as {{ dbt.type_bigint() }})                             as retries,
         max(case when position_last = 1 then status end) = 'success'          as succeeded,
         sum(cost_usd)                                                         as cost_usd,
-        coalesce(sum(case when is_failed then cost_usd end), 0)               as retry_cost_usd,
+        coalesce(sum(case when is_failed then cost_usd end), {{ money(0) }})               as retry_cost_usd,
         sum(cache_savings_usd)                                                as cache_savings_usd,
         cast(sum(input_tokens) as {{ dbt.type_bigint() }})                                                     as input_tokens,
         cast(sum(output_tokens) as {{ dbt.type_bigint() }})                                                    as output_tokens,

@@ -1,0 +1,69 @@
+"""A bad config exits 2 with a message naming the file and the key (CONTRACT §2), through the real CLI."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from conftest import FINOPS, Project, event, write_jsonl
+
+
+@pytest.fixture
+def project(project: Project) -> Project:
+    write_jsonl(project.usage / "u.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
+    return project
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("[anomalies]\nratio = 1.5\nthreshold = 3\n", "unknown key 'anomalies.threshold'"),
+    ("[anomalies]\nratio = \"high\"\n", "key 'anomalies.ratio' must be int or float, got str 'high'"),
+    ("[smtp]\nport = 25\n", "missing required key 'smtp.host'"),
+    ("[reporting]\ndir = \"x\"\n", "unknown key 'reporting'"),
+    ("[anomalies]\nmin_usd = true\n", "key 'anomalies.min_usd' must be int or float, got bool True"),
+])
+def test_bad_config_exits_2_naming_the_key(project: Project, extra: str, expected: str):
+    project.write_config(extra=extra)
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert expected in proc.stderr
+    assert str(project.config) in proc.stderr
+
+
+def test_a_source_path_matching_no_file_exits_2(project: Project):
+    project.config.write_text(project.config.read_text().replace('path = "gpus/offers.csv"',
+                                                                 'path = "gpus/missing.csv"'))
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert "gpu.sources[0].path" in proc.stderr and "missing.csv" in proc.stderr
+
+
+def test_a_missing_config_file_exits_2(project: Project):
+    proc = subprocess.run([str(FINOPS), "run", "--config", str(project.root / "nope.toml")], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2
+    assert "nope.toml: config file not found" in proc.stderr
+
+
+def test_a_bad_price_sheet_exits_2_with_file_and_line(project: Project):
+    sheet = project.root / "prices" / "list_prices.csv"
+    lines = sheet.read_text().splitlines()
+    lines[3] = lines[3].replace(",standard,", ",premium,")
+    sheet.write_text("\n".join(lines) + "\n")
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert f"{sheet}:4: column 'service_tier' is 'premium'" in proc.stderr
+
+
+def test_a_deployment_needs_a_cost(project: Project):
+    project.write_config(deployments='[[deployments]]\nid = "x"\noutput_weight = 2\n')
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert "deployments[0] ('x') needs exactly one of 'hourly_cost_usd' or 'gpu'" in proc.stderr
+
+
+def test_a_usage_glob_matching_no_file_exits_2(project: Project):
+    (project.usage / "u.jsonl").unlink()
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert "key 'usage.sources[0].path': no file matches" in proc.stderr

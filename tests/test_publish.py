@@ -1,0 +1,139 @@
+"""Publishing: atomic, isolated from readers, idempotent, incremental (CONTRACT §5, §6; README "How a night works")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import Project, event, write_jsonl
+
+FINANCE_TABLES = {
+    "fct_llm_requests": "event_id", "fct_llm_tasks": "task_id",
+    "agg_cost_daily": "usage_date, tenant_id, feature, provider, model",
+    "showback_weekly": "week_start, tenant_id, feature",
+    "self_hosted_allocation": "deployment_id, hour_start, tenant_id, feature",
+    "cost_anomalies": "usage_date, dimension, dimension_value",
+    "price_history": "provider, model, usage_type, service_tier, min_input_tokens, valid_from",
+    "gpu_offers": "observed_on, provider, gpu_model, gpu_count, pricing_type, region, usd_per_hour",
+    "quarantine": "file, line",
+}
+
+
+def day_events(day: str, n: int, prefix: str, **extra) -> list[dict]:
+    return [event(f"{prefix}-{i}", f"{day}T{10 + i % 10:02d}:{i % 60:02d}:00Z", input_tokens=1000 + i,
+                  output_tokens=100, **extra) for i in range(n)]
+
+
+def snapshot(project: Project) -> dict[str, list[tuple]]:
+    return {t: project.table(t, order) for t, order in FINANCE_TABLES.items()}
+
+
+def test_rerunning_a_day_leaves_the_finance_tables_identical(project: Project):
+    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 30, "a") + ["garbage line"])
+    project.finops("run", "--date", "2026-11-02", check=True)
+    first = snapshot(project)
+    project.finops("run", "--date", "2026-11-02", check=True)
+    assert snapshot(project) == first
+    assert project.query("select count(*) from finance.quarantine") == [(1,)]
+    assert len(first["fct_llm_requests"]) == 30
+    # every run's checks are kept
+    assert project.query("select count(distinct run_id) from finance.data_quality_results") == [(2,)]
+
+
+def test_a_run_while_a_reader_holds_a_read_only_connection(project: Project):
+    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
+    project.finops("run", "--date", "2026-11-02", check=True)
+    reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys
+        con = duckdb.connect({str(project.warehouse)!r}, read_only=True)
+        print(con.execute("select count(*) from finance.fct_llm_requests").fetchone()[0], flush=True)
+        sys.stdin.readline()   # the pipeline publishes meanwhile
+        print(con.execute("select count(*) from finance.fct_llm_requests").fetchone()[0], flush=True)
+        con.close()   # DuckDB shares one open database per path within a process: reconnect after closing
+        con = duckdb.connect({str(project.warehouse)!r}, read_only=True)
+        print(con.execute("select count(*) from finance.fct_llm_requests").fetchone()[0], flush=True)
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "10"
+    write_jsonl(project.usage / "d2.jsonl", day_events("2026-11-03", 7, "b"))
+    run = project.finops("run", "--date", "2026-11-03")
+    out, err = reader.communicate("go\n", timeout=60)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert reader.returncode == 0, err
+    # the open connection kept reading the catalog it had; the next connection sees the new day
+    assert out.split() == ["10", "17"]
+
+
+def test_finops_sql_reads_the_published_warehouse(project: Project):
+    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 5, "a"))
+    project.finops("run", "--date", "2026-11-02", check=True)
+    proc = project.finops("sql", "select count(*) as n from finance.fct_llm_requests")
+    assert proc.returncode == 0 and proc.stdout.split()[:3] == ["n", "-", "5"]
+    bad = project.finops("sql", "select nope from finance.fct_llm_requests")
+    assert bad.returncode == 1 and "nope" in bad.stderr
+    # the shell mode reads statements from stdin
+    shell = subprocess.run([sys.executable, "-m", "finops.cli", "sql", "--config", str(project.config)],
+                           input="select 41 + 1 as answer;\n", capture_output=True, text=True)
+    assert shell.returncode == 0 and "42" in shell.stdout
+
+
+def test_a_failed_gate_publishes_nothing_and_the_next_good_day_publishes(project: Project):
+    project.write_config(quality="")  # max_unpriced_share 0.2 from the test config
+    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
+    project.finops("run", "--date", "2026-11-02", check=True)
+    before = project.warehouse.read_bytes()
+    # a day where half the calls have no price: above [quality].max_unpriced_share
+    write_jsonl(project.usage / "d2.jsonl", day_events("2026-11-03", 10, "b")
+                + day_events("2026-11-03", 10, "c", provider="mistral", model="mistral-large-2411"))
+    failed = project.finops("run", "--date", "2026-11-03")
+    assert failed.returncode == 1
+    assert "assert_unpriced_share_under_limit" in failed.stderr and "nothing published" in failed.stderr
+    assert project.warehouse.read_bytes() == before
+    # the bad file is withdrawn; the next night publishes
+    (project.usage / "d2.jsonl").unlink()
+    write_jsonl(project.usage / "d3.jsonl", day_events("2026-11-04", 10, "d"))
+    project.finops("run", "--date", "2026-11-04", check=True)
+    days = project.query("select usage_date::varchar, count(*) from finance.fct_llm_requests group by 1 order by 1")
+    assert days == [("2026-11-02", 10), ("2026-11-04", 10)]
+    results = project.query("""select count(distinct run_id), count(*) filter (where not success)
+                               from finance.data_quality_results""")
+    assert results == [(3, 1)]
+
+
+def test_a_night_rebuilds_only_its_day_unless_inputs_changed(project: Project):
+    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
+    write_jsonl(project.usage / "d2.jsonl", day_events("2026-11-03", 10, "b"))
+    project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-03", check=True)
+    before = project.query("select sum(cost_usd) from finance.fct_llm_requests where usage_date = '2026-11-02'")[0][0]
+
+    write_jsonl(project.usage / "d3.jsonl", day_events("2026-11-04", 10, "c"))
+    night = project.finops("run", "--date", "2026-11-04", check=True)
+    assert "(1 day(s) built: 2026-11-04 .. 2026-11-04)" in night.stdout
+
+    # a late file for an earlier day: that day is rebuilt too
+    write_jsonl(project.usage / "late.jsonl", day_events("2026-11-02", 3, "late"))
+    night = project.finops("run", "--date", "2026-11-05", check=True)
+    assert "also rebuilding 1 day(s) whose inputs changed: 2026-11-02" in night.stderr
+    assert project.query("select count(*) from finance.fct_llm_requests where usage_date = '2026-11-02'") == [(13,)]
+
+    # a backdated price (a negotiated discount from 2026-11-03) re-costs the days it covers, and only those
+    (project.root / "prices" / "zz_discount.csv").write_text(
+        "provider,model,usage_type,usd_per_million,service_tier,min_input_tokens,effective_from,source\n"
+        "anthropic,claude-sonnet-4-6,input,1.50,standard,0,2026-11-03,negotiated\n")
+    night = project.finops("run", "--date", "2026-11-05", check=True)
+    assert "also rebuilding 2 day(s) whose inputs changed: 2026-11-03, 2026-11-04" in night.stderr
+    after = dict(project.query("select usage_date::varchar, sum(cost_usd) from finance.fct_llm_requests group by 1"))
+    tokens = sum(1000 + i for i in range(10))
+    assert after["2026-11-03"] == pytest.approx((tokens * 1.5 + 10 * 100 * 15) / 1e6, abs=1e-9)
+    assert after["2026-11-02"] == pytest.approx(before + (sum(1000 + i for i in range(3)) * 3 + 300 * 15) / 1e6,
+                                                abs=1e-9)
+
+
+def test_a_task_crossing_midnight_is_one_task(project: Project):
+    write_jsonl(project.usage / "d1.jsonl", [event("m1", "2026-11-02T23:59:00Z", task_id="night")])
+    project.finops("run", "--date", "2026-11-02", check=True)
+    write_jsonl(project.usage / "d2.jsonl", [event("m2", "2026-11-03T00:01:00Z", task_id="night")])
+    project.finops("run", "--date", "2026-11-03", check=True)
+    assert project.query("select usage_date::varchar, requests from finance.fct_llm_tasks") == [("2026-11-02", 2)]

@@ -1,0 +1,111 @@
+"""The canonical usage reader: JSONL, CSV, Parquet (and .gz) read by DuckDB in place, every rule of
+CONTRACT §3 sending the record to the quarantine with the reason, the line and the raw text."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import event, write_jsonl
+from ingest.usage_canonical import UsageFileError, stage_usage_file
+
+GOOD = event("ok-1", "2026-11-02T10:00:00Z", cache_read_tokens=500, reasoning_tokens=0)
+
+BAD = [
+    ("not json at all", "not a valid JSON object"),
+    (event("neg", "2026-11-02T10:00:00Z", input_tokens=-5), "input_tokens -5 is negative"),
+    (event("neg-out", "2026-11-02T10:00:00Z", output_tokens=-1), "output_tokens -1 is negative"),
+    (event("cache", "2026-11-02T10:00:00Z", input_tokens=100, cache_read_tokens=80, cache_write_tokens=30),
+     "cache tokens 110 > input_tokens 100"),
+    (event("reason", "2026-11-02T10:00:00Z", output_tokens=10, reasoning_tokens=11),
+     "reasoning_tokens 11 > output_tokens 10"),
+    ({k: v for k, v in event("tenant", "2026-11-02T10:00:00Z").items() if k != "tenant_id"}, "missing tenant_id"),
+    (event("blank-tenant", "2026-11-02T10:00:00Z", tenant="  "), "missing tenant_id"),
+    (event("time", "yesterday-ish"), "occurred_at 'yesterday-ish' is not an ISO 8601 timestamp"),
+    (event("frac", "2026-11-02T10:00:00Z", input_tokens=1.5), "input_tokens '1.5' is not a whole number"),
+    (event("tier", "2026-11-02T10:00:00Z", service_tier="turbo"),
+     "service_tier 'turbo' is not one of standard, batch, flex, priority"),
+    ({k: v for k, v in event("no-out", "2026-11-02T10:00:00Z").items() if k != "output_tokens"},
+     "missing output_tokens"),
+]
+
+
+def stage(path: Path, tmp: Path):
+    con = duckdb.connect()
+    result = stage_usage_file(con, path, source="test", file_seq=1, usage_dir=tmp / "staged",
+                              quarantine_file=tmp / "quarantine.parquet")
+    quarantine = con.execute(f"select line_no, reason, raw from '{tmp / 'quarantine.parquet'}' order by line_no"
+                             ).fetchall()
+    valid = con.execute(f"""select * from read_parquet('{tmp / 'staged'}/**/*.parquet', hive_partitioning = true)
+                            where reason is null""").fetchall()
+    return result, quarantine, valid
+
+
+def test_each_quarantine_rule_names_the_line_and_keeps_the_raw_text(tmp_path: Path):
+    path = write_jsonl(tmp_path / "u.jsonl", [GOOD] + [b for b, _ in BAD])
+    result, quarantine, valid = stage(path, tmp_path)
+    assert result.rows_by_day == {"2026-11-02": 1}
+    assert result.quarantined == len(BAD)
+    assert [(line, reason) for line, reason, _ in quarantine] == [(i + 2, r) for i, (_, r) in enumerate(BAD)]
+    assert quarantine[0][2] == "not json at all"
+    assert json.loads(quarantine[1][2])["event_id"] == "neg"
+    assert len(valid) == 1
+
+
+def test_blank_lines_are_skipped_but_keep_line_numbers(tmp_path: Path):
+    path = tmp_path / "u.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n\n" + "{broken\n")
+    _, quarantine, _ = stage(path, tmp_path)
+    assert [(line, reason) for line, reason, _ in quarantine] == [(3, "not a valid JSON object")]
+
+
+def test_time_zones_are_converted_to_utc_days(tmp_path: Path):
+    path = write_jsonl(tmp_path / "u.jsonl", [event("late", "2026-11-02T23:30:00-02:00"),
+                                             event("naive", "2026-11-02 23:30:00")])
+    result, _, _ = stage(path, tmp_path)
+    assert result.rows_by_day == {"2026-11-02": 1, "2026-11-03": 1}
+
+
+def test_gzipped_jsonl_reads_the_same(tmp_path: Path):
+    path = tmp_path / "u.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        f.write(json.dumps(GOOD) + "\nnot json\n")
+    result, quarantine, _ = stage(path, tmp_path)
+    assert result.rows_by_day == {"2026-11-02": 1}
+    assert [(l, r) for l, r, _ in quarantine] == [(2, "not a valid JSON object")]
+
+
+def test_csv_in_any_column_order_with_missing_optional_columns(tmp_path: Path):
+    path = tmp_path / "u.csv"
+    path.write_text("model,provider,output_tokens,input_tokens,event_id,occurred_at,feature,tenant_id\n"
+                    "gpt-5,openai,10,100,c1,2026-11-02T10:00:00Z,search,acme\n"
+                    "gpt-5,openai,10,100,c2,2026-11-02T10:00:00Z,search,\n")
+    result, quarantine, valid = stage(path, tmp_path)
+    assert result.rows_by_day == {"2026-11-02": 1}
+    assert [(l, r) for l, r, _ in quarantine] == [(3, "missing tenant_id")]
+    assert json.loads(quarantine[0][2])["event_id"] == "c2"
+
+
+def test_parquet_with_typed_columns(tmp_path: Path):
+    path = tmp_path / "u.parquet"
+    duckdb.execute(f"""copy (select 'p1' as event_id, timestamptz '2026-11-02 10:00:00+00' as occurred_at,
+                              'acme' as tenant_id, 'search' as feature, 'openai' as provider, 'gpt-5' as model,
+                              100::bigint as input_tokens, 10::bigint as output_tokens
+                        union all
+                        select 'p2', timestamptz '2026-11-02 11:00:00+00', 'acme', 'search', 'openai', 'gpt-5',
+                               -1, 10)
+                       to '{path}' (format parquet)""")
+    result, quarantine, _ = stage(path, tmp_path)
+    assert result.rows_by_day == {"2026-11-02": 1}
+    assert [(l, r) for l, r, _ in quarantine] == [(2, "input_tokens -1 is negative")]
+
+
+def test_an_unknown_file_type_is_an_error(tmp_path: Path):
+    path = tmp_path / "u.xml"
+    path.write_text("<x/>")
+    with pytest.raises(UsageFileError, match="unknown usage file type"):
+        stage(path, tmp_path)
