@@ -1,5 +1,6 @@
 -- Sums agree across tables: the build days' request cost is the same in fct_llm_requests and
 -- agg_cost_daily, and the tasks started on the build days carry the cost of their requests.
+{{ config(meta={'dagster': {'ref': {'name': 'agg_cost_daily'}}}) }}  -- shown as a check on this asset
 with requests as (
     select coalesce(sum(cost_usd), 0) as cost_usd, count(*) as n from {{ ref('fct_llm_requests') }}
 ),

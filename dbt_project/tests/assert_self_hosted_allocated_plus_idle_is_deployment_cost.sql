@@ -1,4 +1,5 @@
 -- For every deployment and hour, what is booked (to tenants, or to __idle__) is the hour's cost, to the cent.
+{{ config(meta={'dagster': {'ref': {'name': 'self_hosted_allocation'}}}) }}  -- shown as a check on this asset
 with booked as (
     select deployment_id, hour_start, sum(cost_usd) as cost_usd
     from {{ ref('self_hosted_allocation') }}

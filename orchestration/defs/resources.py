@@ -22,7 +22,9 @@ class FinopsConfig(ConfigurableResource):
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+dbt_project.prepare_if_dev()  # `dagster dev`: re-parse the dbt project on every load
+if not dbt_project.manifest_path.exists():  # a fresh clone outside `dagster dev` (tests, `dagster job execute`)
+    _dbt_cli().cli(["parse"], target_path=dbt_project.manifest_path.parent).wait()
 
 finops_config = FinopsConfig()
 dbt_resource = _dbt_cli()

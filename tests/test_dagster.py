@@ -1,0 +1,69 @@
+"""The Dagster definitions run the same pipeline: one Definitions, daily partitions, the nightly schedule,
+dbt tests as asset checks, and a real materialization of a partition through Dagster's own API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from dagster import AssetKey, DagsterInstance, build_schedule_context
+
+from conftest import Project, event, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def defs():
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"price_rows", "gpu_offer_rows", "usage_events", "usage_quarantine", "stg_raw__usage_events",
+            "finance/fct_llm_requests", "finance/showback_weekly", "published_warehouse"} <= keys
+    graph = defs.resolve_asset_graph()
+    assert graph.get(AssetKey("usage_events")).partitions_def is not None
+    # every dbt test is an asset check, shown on the asset it checks
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    assert ("finance/fct_llm_requests", "unique_fct_llm_requests_event_id") in checks
+
+
+def test_the_nightly_schedule_runs_yesterday_at_two_utc(defs):
+    schedule = defs.resolve_schedule_def("nightly_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone in (None, "UTC")
+    with DagsterInstance.ephemeral() as instance:
+        context = build_schedule_context(instance=instance,
+                                         scheduled_execution_time=datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
+        requests = list(schedule.evaluate_tick(context).run_requests)
+    assert [r.partition_key for r in requests] == ["2026-11-22"]
+
+
+def test_materializing_a_partition_publishes_the_day(defs, project: Project, monkeypatch):
+    write_jsonl(project.usage / "d.jsonl", [event("d1", "2026-11-02T10:00:00Z", input_tokens=1_000_000,
+                                                  output_tokens=0), "not json"])
+    monkeypatch.setenv("FINOPS_CONFIG", str(project.config))
+    job = defs.resolve_job_def("nightly")
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(partition_key="2026-11-02", instance=instance)
+        assert result.success
+        check_results = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+        assert check_results and all(e.event_specific_data.passed for e in check_results)
+    assert project.query("select event_id, cost_usd from finance.fct_llm_requests") == [("d1", 3.0)]
+    assert project.query("select count(*) from finance.quarantine") == [(1,)]
+
+
+def test_a_failed_check_blocks_publishing(defs, project: Project, monkeypatch):
+    write_jsonl(project.usage / "d.jsonl", [event(f"u{i}", "2026-11-02T10:00:00Z", provider="mistral",
+                                                  model="mistral-large-2411") for i in range(3)])
+    monkeypatch.setenv("FINOPS_CONFIG", str(project.config))
+    job = defs.resolve_job_def("nightly")
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(partition_key="2026-11-02", instance=instance, raise_on_error=False)
+    assert not result.success
+    failed_checks = [e.event_specific_data.check_name for e in result.all_events
+                     if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
+    assert failed_checks == ["assert_unpriced_share_under_limit"]
+    assert "published_warehouse" not in {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+    assert not project.warehouse.exists()
