@@ -22,8 +22,9 @@ class FinopsConfig(ConfigurableResource):
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()  # `dagster dev`: re-parse the dbt project on every load
-if not dbt_project.manifest_path.exists():  # a fresh clone outside `dagster dev` (tests, `dagster job execute`)
+# Parse the dbt project for its manifest: on every load under `dagster dev` (what DbtProject.prepare_if_dev
+# does, but with the dbt of this environment even when .venv is not activated), and on a fresh clone.
+if os.getenv("DAGSTER_IS_DEV_CLI") or not dbt_project.manifest_path.exists():
     _dbt_cli().cli(["parse"], target_path=dbt_project.manifest_path.parent).wait()
 
 finops_config = FinopsConfig()
