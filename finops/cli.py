@@ -80,7 +80,8 @@ def _sql(config: Path | None, query: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    logging.getLogger("dagster").setLevel(logging.WARNING)
+    for noisy in ("dagster", "dagster.builtin"):  # dagster-dbt logs every dbt command line (long --vars)
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     from ingest.sheets import SheetError
     from ingest.usage_canonical import UsageFileError
     from warehouse.readonly import WarehouseMissing

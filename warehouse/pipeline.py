@@ -79,7 +79,8 @@ def run_dbt(build: Build) -> list[CheckResult]:
     """Run `dbt build` on the build database; returns every check's result."""
     target = Path(build.target_path)
     with build_db_env(build):
-        invocation = dbt_resource().cli(dbt_build_args(build.vars), raise_on_error=False, target_path=target)
+        invocation = dbt_resource().cli(dbt_build_args(build.vars, quiet=True), raise_on_error=False,
+                                        target_path=target)
         invocation.wait()
     return checks_of(build)
 
