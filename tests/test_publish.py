@@ -129,6 +129,11 @@ def test_a_night_rebuilds_only_its_day_unless_inputs_changed(project: Project):
     assert after["2026-11-03"] == pytest.approx((tokens * 1.5 + 10 * 100 * 15) / 1e6, abs=1e-9)
     assert after["2026-11-02"] == pytest.approx(before + (sum(1000 + i for i in range(3)) * 3 + 300 * 15) / 1e6,
                                                 abs=1e-9)
+    # the whole-history tables agree with the partitions built over four different nights
+    total = project.query("select sum(cost_usd) from finance.fct_llm_requests")[0][0]
+    assert project.query("select sum(cost_usd) from finance.showback_weekly")[0][0] == pytest.approx(total, abs=1e-9)
+    assert project.query("select sum(cost_usd) from finance.agg_cost_daily")[0][0] == pytest.approx(total, abs=1e-9)
+    assert project.query("select count(*) from finance.fct_llm_tasks") == [(33,)]  # 10 + 3 late, 10, 10
 
 
 def test_a_task_crossing_midnight_is_one_task(project: Project):
