@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import glob
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -104,7 +104,6 @@ class Config:
     max_unpriced_share: float = 0.05
     max_price_age_days: int = 7
     smtp: Smtp | None = None
-    raw: dict = field(default_factory=dict, repr=False)
 
     @property
     def data_dir(self) -> Path:
@@ -246,7 +245,6 @@ def load_config(path: str | Path) -> Config:
         max_unpriced_share=float(quality["max_unpriced_share"]),
         max_price_age_days=quality["max_price_age_days"],
         smtp=smtp,
-        raw=doc,
     )
 
 
