@@ -1,0 +1,153 @@
+"""The nightly benchmark (`make bench`): a day of N usage events through `finops run`, against the floor of
+one hand-written DuckDB query over the same files. Prints one line per figure, `ratio=...` last.
+
+    python benchmarks/nightly.py [--events 10000000] [--format jsonl|parquet] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from finops.sample_data import generate_usage  # noqa: E402
+
+BUNDLED = ROOT / "finops" / "bundled"
+DAY1, DAY2 = date(2026, 11, 2), date(2026, 11, 3)
+
+FLOOR_SQL = """
+create or replace table floor_costs as
+with rates as (
+    select provider, model,
+           max(case when usage_type = 'input' then usd_per_million end)       as input_rate,
+           max(case when usage_type = 'cache_read' then usd_per_million end)  as cache_read_rate,
+           max(case when usage_type = 'cache_write' then usd_per_million end) as cache_write_rate,
+           max(case when usage_type = 'output' then usd_per_million end)      as output_rate
+    from read_csv('{prices}')
+    where service_tier = 'standard' and min_input_tokens = 0
+    group by provider, model
+),
+usage as (
+    select * from {reader}
+)
+select usage.event_id, usage.tenant_id, usage.feature,
+       ( (usage.input_tokens - coalesce(usage.cache_read_tokens, 0) - coalesce(usage.cache_write_tokens, 0))
+             * rates.input_rate
+       + coalesce(usage.cache_read_tokens, 0) * coalesce(rates.cache_read_rate, rates.input_rate)
+       + coalesce(usage.cache_write_tokens, 0) * coalesce(rates.cache_write_rate, rates.input_rate)
+       + usage.output_tokens * rates.output_rate ) / 1e6 as cost_usd
+from usage left join rates using (provider, model)
+"""
+
+FINANCE_QUERIES = {
+    "weekly_showback_by_tenant": """
+        select week_start, tenant_id, sum(cost_usd) as cost_usd, sum(prior_week_cost_usd) as prior_usd
+        from finance.showback_weekly group by 1, 2 order by 1, 3 desc""",
+    "top20_tasks_of_a_day": f"""
+        select task_id, tenant_id, feature, requests, cost_usd from finance.fct_llm_tasks
+        where usage_date = date '{DAY2}' order by cost_usd desc nulls last limit 20""",
+    "daily_cost_by_model_30d": f"""
+        select usage_date, provider, model, sum(cost_usd) as cost_usd from finance.agg_cost_daily
+        where usage_date > date '{DAY2}' - 30 group by 1, 2, 3 order by 1, 4 desc""",
+}
+
+
+def figure(name: str, value: str) -> None:
+    print(f"{name}={value}", flush=True)
+
+
+def floor_seconds(files: list[Path], fmt: str, db: Path) -> float:
+    listed = "[" + ", ".join(f"'{f}'" for f in files) + "]"
+    if fmt == "parquet":
+        reader = f"read_parquet({listed})"
+    else:
+        columns = ", ".join(f"{c}: '{t}'" for c, t in (
+            ("event_id", "VARCHAR"), ("tenant_id", "VARCHAR"), ("feature", "VARCHAR"), ("provider", "VARCHAR"),
+            ("model", "VARCHAR"), ("input_tokens", "BIGINT"), ("cache_read_tokens", "BIGINT"),
+            ("cache_write_tokens", "BIGINT"), ("output_tokens", "BIGINT")))
+        reader = f"read_json({listed}, format = 'newline_delimited', ignore_errors = true, columns = {{{columns}}})"
+    con = duckdb.connect(str(db))
+    start = time.perf_counter()
+    con.execute(FLOOR_SQL.format(prices=BUNDLED / "prices" / "list_prices.csv", reader=reader))
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
+def run_finops(config: Path, day: date) -> tuple[float, int]:
+    """Wall seconds and the peak RSS (KB) of `finops run` and everything it started."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).parent / "finops"), "run", "--config", str(config),
+                           "--date", day.isoformat()], capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"finops run --date {day} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="finops-bench-"))
+    try:
+        for sub in ("prices", "gpus"):
+            shutil.copytree(BUNDLED / sub, work / sub)
+        config = (BUNDLED / "finops.toml").read_text()
+        config = config.replace('path = "../../warehouse/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
+        config = config.replace('path = "usage/*.jsonl.gz"', f'path = "usage/*.{args.format}"')
+        (work / "finops.toml").write_text(config)
+        figure("events", str(args.events))
+        figure("format", args.format)
+
+        start = time.perf_counter()
+        day1 = generate_usage(work / "usage", DAY1, 1, args.events, fmt=args.format)
+        figure("generate_seconds", f"{time.perf_counter() - start:.1f}")
+        figure("input_mb", f"{sum(f.stat().st_size for f in day1) / 1e6:.0f}")
+
+        floor = floor_seconds(day1, args.format, work / "floor.duckdb")
+        figure("floor_seconds", f"{floor:.2f}")
+
+        day1_seconds, rss1 = run_finops(work / "finops.toml", DAY1)
+        figure("finops_day1_seconds", f"{day1_seconds:.2f}")
+        figure("finops_peak_rss_mb", f"{rss1 / 1024:.0f}")
+
+        generate_usage(work / "usage", DAY2, 1, args.events, fmt=args.format)
+        day2_seconds, rss2 = run_finops(work / "finops.toml", DAY2)
+        figure("finops_day2_seconds", f"{day2_seconds:.2f}")
+        figure("day2_over_day1", f"{day2_seconds / day1_seconds:.2f}")
+        figure("finops_peak_rss_mb_day2", f"{rss2 / 1024:.0f}")
+
+        with duckdb.connect(str(work / "warehouse" / "finops.duckdb"), read_only=True) as con:
+            for name, sql in FINANCE_QUERIES.items():
+                start = time.perf_counter()
+                con.execute(sql).fetchall()
+                figure(f"query_{name}_seconds", f"{time.perf_counter() - start:.3f}")
+
+        print(f"ratio={day1_seconds / floor:.2f} events={args.events}")
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
