@@ -25,7 +25,7 @@ test: setup
 	$(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python benchmarks/nightly.py
+	$(BIN)/python benchmarks/nightly.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) finops-demo warehouse/*.duckdb warehouse/*.data .dagster_home dbt_project/target
