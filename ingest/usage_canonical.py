@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.sql_literals import sql_str
+
 # Every canonical column, as read (VARCHAR) before the checks cast it.
 COLUMNS = ("event_id", "occurred_at", "tenant_id", "feature", "task_id", "provider", "model", "deployment_id",
            "service_tier", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
@@ -43,10 +45,6 @@ class StagedFile:
     quarantined: int
 
 
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _file_format(path: Path) -> str:
     name = path.name.lower().removesuffix(".gz")
     for ext, fmt in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"), (".csv", "csv"),
@@ -59,7 +57,7 @@ def _file_format(path: Path) -> str:
 def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """SQL for one row per record: line_no, raw (the original text) and every canonical column as VARCHAR."""
     fmt = _file_format(path)
-    p = _sql_str(str(path))
+    p = sql_str(str(path))
     if fmt == "jsonl":
         struct = "{" + ",".join(f'"{c}":"VARCHAR"' for c in COLUMNS) + "}"
         return f"""
@@ -118,7 +116,7 @@ def _checked_sql(raw_sql: str, source: str, file: str, file_seq: int) -> str:
         " || ''' is not a whole number >= 1'",
     ]
     return f"""
-        select {_sql_str(source)} as source, {_sql_str(file)} as file, {file_seq} as file_seq, *,
+        select {sql_str(source)} as source, {sql_str(file)} as file, {file_seq} as file_seq, *,
                case {' '.join(rules)} end as reason
         from (
             select line_no, raw, rec,
@@ -148,7 +146,7 @@ def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str,
     con.execute("set TimeZone = 'UTC'")
     staged_cols = ", ".join(c for c in STAGED_SCHEMA)
     usage_dir.parent.mkdir(parents=True, exist_ok=True)
-    target = _sql_str(str(usage_dir))
+    target = sql_str(str(usage_dir))
     try:
         checked = _checked_sql(_raw_relation_sql(con, path), source, str(path), file_seq)
         con.execute(f"""copy (select {staged_cols}, reason,
@@ -158,14 +156,14 @@ def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str,
     except duckdb.Error as exc:
         raise UsageFileError(f"{path}: cannot read: {exc}") from exc
 
-    staged = f"read_parquet({_sql_str(str(usage_dir / '**' / '*.parquet'))}, hive_partitioning=true)"
+    staged = f"read_parquet({sql_str(str(usage_dir / '**' / '*.parquet'))}, hive_partitioning=true)"
     rows_by_day = {str(d): n for d, n in con.sql(
         f"select usage_date, count(*) from {staged} where reason is null group by 1 order by 1").fetchall()}
     quarantine_file.parent.mkdir(parents=True, exist_ok=True)
     con.execute(f"""copy (select source, file, line_no, reason, raw,
                                  cast(now() at time zone 'UTC' as timestamp) as ingested_at from {staged}
                           where reason is not null order by line_no)
-                    to {_sql_str(str(quarantine_file))} (format parquet)""")
+                    to {sql_str(str(quarantine_file))} (format parquet)""")
     quarantined = con.execute(f"select count(*) from {staged} where reason is not null").fetchone()[0]
     return StagedFile(rows_by_day=rows_by_day, quarantined=quarantined)
 
@@ -175,4 +173,4 @@ def write_empty_usage(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     cols = ", ".join(f"cast(null as {t}) as {c}" for c, t in STAGED_SCHEMA.items() if c != "usage_date")
     duckdb.sql(f"copy (select {cols}, cast(null as varchar) as reason, cast(null as varchar) as raw where false)"
-               f" to {_sql_str(str(path))} (format parquet)")
+               f" to {sql_str(str(path))} (format parquet)")

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from finops.config import Config
+from ingest.sql_literals import sql_list, sql_str
 from warehouse.dbt_args import DBT_PROJECT_DIR
 from warehouse.layout import Layout
 from warehouse.state import State
@@ -51,10 +52,6 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _sql_list(paths: list[Path | str]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
-
-
 def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) -> dict[str, str]:
     """For each day: a hash of everything its numbers are computed from (usage files, the prices and GPU
     offers known on that day, the deployments, the code). A changed fingerprint means rebuild the day."""
@@ -67,11 +64,11 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
     con.executemany("insert into days values (?)", [[d] for d in sorted(days)])
     priced = dict(con.execute(f"""
         select days.usage_date::varchar, md5(coalesce(string_agg(p::varchar, '|' order by p::varchar), ''))
-        from days left join read_parquet('{layout.staged_prices}') as p on p.effective_from <= days.usage_date
+        from days left join read_parquet({sql_str(layout.staged_prices)}) as p on p.effective_from <= days.usage_date
         group by 1""").fetchall())
     offered = dict(con.execute(f"""
         select days.usage_date::varchar, md5(coalesce(string_agg(g::varchar, '|' order by g::varchar), ''))
-        from days left join read_parquet('{layout.staged_gpu_offers}') as g on g.observed_on <= days.usage_date
+        from days left join read_parquet({sql_str(layout.staged_gpu_offers)}) as g on g.observed_on <= days.usage_date
         group by 1""").fetchall())
     con.close()
     out = {}
@@ -117,12 +114,12 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
     with duckdb.connect(build.db_path) as con:
         con.execute("create schema raw")
         con.execute(f"""create view raw.usage_events as
-                        select * from read_parquet({_sql_list(usage_files)}, hive_partitioning = true,
+                        select * from read_parquet({sql_list(usage_files)}, hive_partitioning = true,
                                                    union_by_name = true)""")
-        con.execute(f"create view raw.price_rows as select * from read_parquet('{layout.staged_prices}')")
-        con.execute(f"create view raw.gpu_offers as select * from read_parquet('{layout.staged_gpu_offers}')")
+        con.execute(f"create view raw.price_rows as select * from read_parquet({sql_str(layout.staged_prices)})")
+        con.execute(f"create view raw.gpu_offers as select * from read_parquet({sql_str(layout.staged_gpu_offers)})")
         if quarantine_files:
-            con.execute(f"create view raw.quarantine as select * from read_parquet({_sql_list(quarantine_files)})")
+            con.execute(f"create view raw.quarantine as select * from read_parquet({sql_list(quarantine_files)})")
         else:
             con.execute("""create view raw.quarantine as
                            select null::varchar as source, null::varchar as file, null::bigint as line_no,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.sql_literals import sql_list, sql_str
+
 from warehouse.build import Build
 from warehouse.layout import Layout
 from warehouse.state import PARTITIONED_TABLES, State
@@ -23,10 +25,6 @@ log = logging.getLogger("finops")
 WHOLE_TABLES = ("showback_weekly", "cost_anomalies", "price_history", "gpu_offers", "quarantine")
 # Superseded partition files stay this long, for readers that still hold an older catalog open.
 RETAIN_SUPERSEDED_SECONDS = 7 * 24 * 3600
-
-
-def _sql_str(value: str | Path) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def partition_days(table: str, build: Build) -> list[str]:
@@ -46,7 +44,7 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
             out_dir.parent.mkdir(parents=True, exist_ok=True)
             day_list = ", ".join(f"date '{d}'" for d in days)
             con.execute(f"""copy (select * from finance.{table} where usage_date in ({day_list}))
-                            to {_sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
+                            to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
             current = state.partitions[table]
             for day in days:
                 files = sorted((out_dir / f"usage_date={day}").glob("*.parquet"))
@@ -61,7 +59,7 @@ def write_catalog(layout: Layout, build: Build, state: State) -> None:
     tmp = layout.warehouse.with_name(f".{layout.warehouse.name}.{build.build_id}.tmp")
     layout.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(tmp)) as con:
-        con.execute(f"attach {_sql_str(build.db_path)} as build (read_only)")
+        con.execute(f"attach {sql_str(build.db_path)} as build (read_only)")
         con.execute("create schema finance")
         for table in PARTITIONED_TABLES:
             columns = [r[0] for r in con.execute(
@@ -69,17 +67,15 @@ def write_catalog(layout: Layout, build: Build, state: State) -> None:
                 "and table_schema = 'finance' and table_name = ? order by ordinal_position", [table]).fetchall()]
             files = [layout.data / rel for _, rel in sorted(state.partitions[table].items())]
             if files:
-                listed = "[" + ", ".join(_sql_str(f) for f in files) + "]"
                 con.execute(f"""create view finance.{table} as select {', '.join(columns)}
-                                from read_parquet({listed}, hive_partitioning = true)""")
+                                from read_parquet({sql_list(files)}, hive_partitioning = true)""")
             else:
                 con.execute(f"create table finance.{table} as select * from build.finance.{table} where false")
         for table in WHOLE_TABLES:
             con.execute(f"create table finance.{table} as select * from build.finance.{table}")
         results = sorted(layout.results_dir.glob("*.parquet"))
         if results:
-            listed = "[" + ", ".join(_sql_str(f) for f in results) + "]"
-            con.execute(f"create table finance.data_quality_results as select * from read_parquet({listed}) "
+            con.execute(f"create table finance.data_quality_results as select * from read_parquet({sql_list(results)}) "
                         "order by checked_at, suite, expectation")
         con.execute("detach build")
     os.replace(tmp, layout.warehouse)
