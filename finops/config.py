@@ -51,7 +51,6 @@ class Source:
     name: str
     position: int  # order in the config; later sources win over earlier ones
     path: Path | None = None
-    url: str | None = None
     effective_from: str | None = None
 
     def files(self) -> list[Path]:
@@ -163,7 +162,7 @@ def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_pat
             raise ConfigError(f"{cfg_path}: key '{where}.url': kind '{raw['kind']}' reads local files only; use 'path'")
         path = (base / raw["path"]).resolve() if raw["path"] else None
         src = Source(kind=raw["kind"], name=raw["name"] or f"{dotted.split('.')[0]}_{i}", position=i, path=path,
-                     url=raw["url"], effective_from=raw["effective_from"])
+                     effective_from=raw["effective_from"])
         if path is not None and not src.files():
             raise ConfigError(f"{cfg_path}: key '{where}.path': no file matches {path}")
         out.append(src)

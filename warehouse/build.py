@@ -118,13 +118,8 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
                                                    union_by_name = true)""")
         con.execute(f"create view raw.price_rows as select * from read_parquet({sql_str(layout.staged_prices)})")
         con.execute(f"create view raw.gpu_offers as select * from read_parquet({sql_str(layout.staged_gpu_offers)})")
-        if quarantine_files:
-            con.execute(f"create view raw.quarantine as select * from read_parquet({sql_list(quarantine_files)})")
-        else:
-            con.execute("""create view raw.quarantine as
-                           select null::varchar as source, null::varchar as file, null::bigint as line_no,
-                                  null::varchar as reason, null::varchar as raw, null::timestamp as ingested_at
-                           where false""")
+        # every staged file has a quarantine file (maybe empty), and the config requires one usage file at least
+        con.execute(f"create view raw.quarantine as select * from read_parquet({sql_list(quarantine_files)})")
         con.execute("""create table raw.deployments (deployment_id varchar, hourly_cost_usd double,
                        gpu_model varchar, gpu_count integer, pricing_type varchar, output_weight double)""")
         con.executemany("insert into raw.deployments values (?, ?, ?, ?, ?, ?)",

@@ -23,7 +23,7 @@ from warehouse.dbt_args import DBT_PROJECT_DIR, dbt_build_args
 from warehouse.layout import Layout
 from warehouse.publish import collect_garbage, export_partitions, write_catalog
 from warehouse.quality import CheckResult, dbt_results, write_results
-from warehouse.stage import stage_gpu_offers, stage_prices, stage_usage
+from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.state import State
 
 log = logging.getLogger("finops")
@@ -48,16 +48,21 @@ def pipeline_lock(layout: Layout):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def stage_inputs(cfg: Config, layout: Layout) -> State:
-    """Stage prices, GPU offers and new or changed usage files; returns the updated (saved) state."""
+def stage_usage_files(cfg: Config, layout: Layout) -> tuple[State, UsageStaging]:
+    """Read new and changed usage files into the staging area; returns the (saved) state and what was read."""
     state = State.load(layout.state_file)
-    stage_prices(cfg, layout)
-    stage_gpu_offers(cfg, layout)
     staging = stage_usage(cfg, layout, state)
     state.save(layout.state_file)
     if staging.quarantined:
         log.warning("%d usage record(s) quarantined (see finance.quarantine)", staging.quarantined)
-    return state
+    return state, staging
+
+
+def stage_inputs(cfg: Config, layout: Layout) -> State:
+    """Stage prices, GPU offers and new or changed usage files; returns the updated (saved) state."""
+    stage_prices(cfg, layout)
+    stage_gpu_offers(cfg, layout)
+    return stage_usage_files(cfg, layout)[0]
 
 
 def prepare(cfg: Config, layout: Layout, state: State, days: list[date]) -> Build:

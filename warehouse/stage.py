@@ -28,7 +28,6 @@ log = logging.getLogger("finops")
 class UsageStaging:
     staged: list[str]           # files read in this run
     removed: list[str]          # files gone since the last run
-    touched_days: set[str]      # usage days whose files changed
     quarantined: int            # bad records found in the files read in this run
 
 
@@ -67,7 +66,7 @@ def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
     if not layout.empty_usage_file.exists():
         write_empty_usage(layout.empty_usage_file)
     seen: set[str] = set()
-    staged, touched, quarantined = [], set(), 0
+    staged, quarantined = [], 0
     con = duckdb.connect()
     for src in cfg.usage_sources:
         for path in src.files():
@@ -85,12 +84,10 @@ def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
                                       usage_dir=layout.staged_usage_dir(key),
                                       quarantine_file=layout.quarantine_file(key))
             if known:
-                touched.update(known.days)
                 _drop_staged(layout, known.key)
             state.files[name] = StagedUsageFile(source=src.name, key=key, seq=order,
                                                 size=st.st_size, mtime_ns=st.st_mtime_ns,
                                                 days=result.rows_by_day, quarantined=result.quarantined)
-            touched.update(result.rows_by_day)
             staged.append(name)
             quarantined += result.quarantined
             log.info("staged %s: %d rows over %d day(s), %d quarantined", path, sum(result.rows_by_day.values()),
@@ -98,10 +95,9 @@ def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
     con.close()
     removed = [name for name in state.files if name not in seen]
     for name in removed:
-        touched.update(state.files[name].days)
         _drop_staged(layout, state.files.pop(name).key)
         log.info("usage file gone since the last run: %s", name)
-    return UsageStaging(staged=staged, removed=removed, touched_days=touched, quarantined=quarantined)
+    return UsageStaging(staged=staged, removed=removed, quarantined=quarantined)
 
 
 def _drop_staged(layout: Layout, key: str) -> None:

@@ -16,9 +16,10 @@ from orchestration.defs.resources import FinopsConfig, dbt_project
 from warehouse.build import Build, build_db_env
 from warehouse.dbt_args import dbt_build_args
 from warehouse.layout import Layout
-from warehouse.pipeline import checks_of, finish, pipeline_lock, prepare
-from warehouse.stage import stage_gpu_offers, stage_prices, stage_usage
-from warehouse.state import State
+from warehouse.pipeline import checks_of, finish, pipeline_lock, prepare, stage_usage_files
+from warehouse.stage import stage_gpu_offers, stage_prices
+from warehouse.publish import WHOLE_TABLES
+from warehouse.state import PARTITIONED_TABLES, State
 
 SINGLE_RUN = BackfillPolicy.single_run()
 
@@ -33,24 +34,26 @@ def _build_file(layout: Layout, context: AssetExecutionContext):
     return layout.builds_dir / f"dagster-{context.run_id}.json"
 
 
-@asset(partitions_def=daily, backfill_policy=SINGLE_RUN, group_name="raw",
-       description="Prices from every [[prices.sources]], staged for the build.")
-def price_rows(context: AssetExecutionContext, finops: FinopsConfig) -> MaterializeResult:
+def _locked(finops: FinopsConfig, step):
+    """Run one pipeline step, step(cfg, layout), holding the warehouse's pipeline lock."""
     cfg = finops.load()
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
-        rows = stage_prices(cfg, layout)
-    return MaterializeResult(metadata={"rows": rows.height, "sources": len(cfg.price_sources)})
+        return step(cfg, layout)
+
+
+@asset(partitions_def=daily, backfill_policy=SINGLE_RUN, group_name="raw",
+       description="Prices from every [[prices.sources]], staged for the build.")
+def price_rows(finops: FinopsConfig) -> MaterializeResult:
+    rows = _locked(finops, stage_prices)
+    return MaterializeResult(metadata={"rows": rows.height, "sources": rows["source_name"].n_unique()})
 
 
 @asset(partitions_def=daily, backfill_policy=SINGLE_RUN, group_name="raw",
        description="GPU rental offers from every [[gpu.sources]], staged for the build.")
-def gpu_offer_rows(context: AssetExecutionContext, finops: FinopsConfig) -> MaterializeResult:
-    cfg = finops.load()
-    layout = Layout.of(cfg)
-    with pipeline_lock(layout):
-        offers = stage_gpu_offers(cfg, layout)
-    return MaterializeResult(metadata={"rows": offers.height, "sources": len(cfg.gpu_sources)})
+def gpu_offer_rows(finops: FinopsConfig) -> MaterializeResult:
+    offers = _locked(finops, stage_gpu_offers)
+    return MaterializeResult(metadata={"rows": offers.height, "sources": offers["source_name"].n_unique()})
 
 
 @multi_asset(
@@ -60,12 +63,7 @@ def gpu_offer_rows(context: AssetExecutionContext, finops: FinopsConfig) -> Mate
                      "read or broke a rule, with the reason and the raw line.")],
     partitions_def=daily, backfill_policy=SINGLE_RUN)
 def usage_events(context: AssetExecutionContext, finops: FinopsConfig):
-    cfg = finops.load()
-    layout = Layout.of(cfg)
-    with pipeline_lock(layout):
-        state = State.load(layout.state_file)
-        staging = stage_usage(cfg, layout, state)
-        state.save(layout.state_file)
+    state, staging = _locked(finops, stage_usage_files)
     rows = sum(f.days.get(d, 0) for f in state.files.values() for d in map(str, _days(context)))
     yield MaterializeResult(asset_key="usage_events", metadata={
         "files_read": len(staging.staged), "files_removed": len(staging.removed), "rows": rows})
@@ -79,8 +77,7 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
     cfg = finops.load()
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
-        state = State.load(layout.state_file)
-        build = prepare(cfg, layout, state, _days(context))
+        build = prepare(cfg, layout, State.load(layout.state_file), _days(context))
     build.save(_build_file(layout, context))
     context.log.info(f"building {len(build.days)} day(s) into {build.db_path}")
     with build_db_env(build):
@@ -89,17 +86,14 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
 
 
 @asset(partitions_def=daily, backfill_policy=SINGLE_RUN, group_name="publish",
-       deps=[AssetKey(["finance", name]) for name in ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "showback_weekly",
-                                         "self_hosted_allocation", "cost_anomalies", "price_history",
-                                         "gpu_offers", "quarantine")],
+       deps=[AssetKey(["finance", name]) for name in (*PARTITIONED_TABLES, *WHOLE_TABLES)],
        description="The published warehouse file finance reads: replaced atomically when every check passed.")
 def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) -> MaterializeResult:
     cfg = finops.load()
     layout = Layout.of(cfg)
     build = Build.load(_build_file(layout, context))
     with pipeline_lock(layout):
-        state = State.load(layout.state_file)
-        outcome = finish(layout, state, build, checks_of(build))
+        outcome = finish(layout, State.load(layout.state_file), build, checks_of(build))
     if not outcome.published:
         failed = "; ".join(f"{c.suite}/{c.expectation} on {c.table}: {c.unexpected_count} unexpected"
                            for c in outcome.failed_checks)
