@@ -1,10 +1,11 @@
 -- One row per distinct call attempt of the build days, with its cost (CONTRACT §5, §6).
+{%- set call_columns = 'event_id, occurred_at, usage_date, tenant_id, feature, task_id, provider, model,
+    deployment_id, service_tier, status, attempt, input_tokens, cache_read_tokens, cache_write_tokens,
+    cache_write_1h_tokens, output_tokens, reasoning_tokens' %}
 with api as (
 
     select
-        event_id, occurred_at, usage_date, tenant_id, feature, task_id, provider, model, deployment_id,
-        service_tier, status, attempt, input_tokens, cache_read_tokens, cache_write_tokens,
-        cache_write_1h_tokens, output_tokens, reasoning_tokens,
+        {{ call_columns }},
         cost_usd, list_cost_usd, cache_savings_usd, pricing_status
     from {{ ref('int_requests__api_priced') }}
 
@@ -13,9 +14,7 @@ with api as (
 self_hosted as (
 
     select
-        event_id, occurred_at, usage_date, tenant_id, feature, task_id, provider, model, deployment_id,
-        service_tier, status, attempt, input_tokens, cache_read_tokens, cache_write_tokens,
-        cache_write_1h_tokens, output_tokens, reasoning_tokens,
+        {{ call_columns }},
         cost_usd,
         cost_usd                                                                as list_cost_usd,
         case when cost_usd is null then null else {{ money(0) }} end             as cache_savings_usd,
