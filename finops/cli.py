@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -61,6 +62,9 @@ def _run_days(config: Path | None, days: list[date]) -> int:
         for check in outcome.failed_checks:
             print(f"  {check.suite} / {check.expectation} on {check.table}: {check.unexpected_count} unexpected"
                   f"{' - ' + check.message if check.message else ''}", file=sys.stderr)
+            for example in json.loads(check.examples)[:3] if check.examples else []:
+                print(f"      e.g. {example}", file=sys.stderr)
+        print(f"quality report: {outcome.report}", file=sys.stderr)
         return EXIT_GATE_FAILED
     print(f"published {cfg.warehouse_path} ({len(outcome.build.days)} day(s) built: "
           f"{outcome.build.days[0]} .. {outcome.build.days[-1]})")
@@ -80,7 +84,8 @@ def _sql(config: Path | None, query: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    for noisy in ("dagster", "dagster.builtin"):  # dagster-dbt logs every dbt command line (long --vars)
+    # dagster-dbt logs every dbt command line (long --vars); GX logs its own set-up at INFO
+    for noisy in ("dagster", "dagster.builtin", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from ingest.sheets import SheetError
     from ingest.usage_canonical import UsageFileError

@@ -37,7 +37,8 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
                     "gpu_count": (int, None), "pricing": (str, "on_demand"), "output_weight": ((int, float), 1.0)},
     "owners": {"email": (str, REQUIRED), "name": (str, REQUIRED), "features": (list, []), "tenants": (list, [])},
     "anomalies": {"ratio": ((int, float), 1.5), "min_usd": ((int, float), 10.0)},
-    "quality": {"max_unpriced_share": ((int, float), 0.05), "max_price_age_days": (int, 7)},
+    "quality": {"max_unpriced_share": ((int, float), 0.05), "max_price_age_days": (int, 7),
+                "max_quarantined_share": ((int, float), 0.01), "min_requests_vs_trailing_week": ((int, float), 0.25)},
     "smtp": {"host": (str, REQUIRED), "port": (int, 25), "starttls": (bool, False), "username_env": (str, None),
              "password_env": (str, None), "from": (str, "finops@example.com")},
 }
@@ -102,6 +103,8 @@ class Config:
     anomaly_min_usd: float = 10.0
     max_unpriced_share: float = 0.05
     max_price_age_days: int = 7
+    max_quarantined_share: float = 0.01
+    min_requests_vs_trailing_week: float = 0.25
     smtp: Smtp | None = None
 
     @property
@@ -222,6 +225,11 @@ def load_config(path: str | Path) -> Config:
 
     anomalies = _check_table("anomalies", doc.get("anomalies", {}), SCHEMA["anomalies"], cfg_path)
     quality = _check_table("quality", doc.get("quality", {}), SCHEMA["quality"], cfg_path)
+    for key in ("max_unpriced_share", "max_quarantined_share", "min_requests_vs_trailing_week"):
+        if not 0 <= quality[key] <= 1:
+            raise ConfigError(f"{cfg_path}: key 'quality.{key}' is {quality[key]}, expected a share from 0 to 1")
+    if quality["max_price_age_days"] < 0:
+        raise ConfigError(f"{cfg_path}: key 'quality.max_price_age_days' must not be negative")
     smtp = None
     if "smtp" in doc:
         s = _check_table("smtp", doc["smtp"], SCHEMA["smtp"], cfg_path)
@@ -243,6 +251,8 @@ def load_config(path: str | Path) -> Config:
         anomaly_min_usd=float(anomalies["min_usd"]),
         max_unpriced_share=float(quality["max_unpriced_share"]),
         max_price_age_days=quality["max_price_age_days"],
+        max_quarantined_share=float(quality["max_quarantined_share"]),
+        min_requests_vs_trailing_week=float(quality["min_requests_vs_trailing_week"]),
         smtp=smtp,
     )
 

@@ -61,6 +61,7 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
         print("the quality gate failed on the demo data; see the log above")
         return 1
     print(f"\nwarehouse: {cfg.warehouse_path}")
+    print(f"quality:   {outcome.report}")
     print(f"query it:  finops sql --config {config_path} \"select * from finance.showback_weekly limit 10\"\n")
     con = connect_read_only(cfg.warehouse_path)
     for title, query in SUMMARY_QUERIES.items():

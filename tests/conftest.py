@@ -50,7 +50,10 @@ class Project:
         self.warehouse = root / "warehouse" / "finops.duckdb"
         self.write_config()
 
-    def write_config(self, extra: str = "", deployments: str | None = None, quality: str = "") -> Path:
+    def write_config(self, extra: str = "", deployments: str | None = None, quality: str | None = None) -> Path:
+        """The test config; `quality` replaces the [quality] keys (default: limits that small test data meets)."""
+        if quality is None:
+            quality = "max_unpriced_share = 0.2\nmax_quarantined_share = 0.5"
         if deployments is None:
             deployments = """
 [[deployments]]
@@ -82,7 +85,6 @@ kind = "canonical"
 path = "usage/*"
 {deployments}
 [quality]
-max_unpriced_share = 0.2
 {quality}
 {extra}
 """)

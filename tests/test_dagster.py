@@ -27,6 +27,13 @@ def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
     # every dbt test is an asset check, shown on the asset it checks
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("finance/fct_llm_requests", "unique_fct_llm_requests_event_id") in checks
+    # and every suite of the quality gate is a blocking check on the table it guards
+    assert {("finance/fct_llm_requests", "gx_unpriced_share"), ("finance/agg_cost_daily", "gx_sums_agree"),
+            ("finance/self_hosted_allocation", "gx_self_hosted_balance"), ("finance/quarantine", "gx_quarantine_share"),
+            ("finance/price_history", "gx_price_freshness")} <= checks
+    from orchestration.defs.assets import GATE_CHECKS
+
+    assert len(GATE_CHECKS) == 11 and all(spec.blocking for spec in GATE_CHECKS)
 
 
 def test_the_nightly_schedule_runs_yesterday_at_two_utc(defs):
@@ -64,6 +71,11 @@ def test_a_failed_check_blocks_publishing(defs, project: Project, monkeypatch):
     assert not result.success
     failed_checks = [e.event_specific_data.check_name for e in result.all_events
                      if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
-    assert failed_checks == ["assert_unpriced_share_under_limit"]
-    assert "published_warehouse" not in {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+    assert failed_checks == ["gx_unpriced_share"]
+    failed = next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                  and not e.event_specific_data.passed)
+    assert failed.asset_key == AssetKey(["finance", "fct_llm_requests"])
+    assert "mistral/mistral-large-2411" in failed.metadata["failures"].value
+    # the blocking check stops the run before the publish step starts
+    assert "published_warehouse" not in {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
     assert not project.warehouse.exists()

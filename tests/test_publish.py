@@ -80,7 +80,7 @@ def test_finops_sql_reads_the_published_warehouse(project: Project):
 
 
 def test_a_failed_gate_publishes_nothing_and_the_next_good_day_publishes(project: Project):
-    project.write_config(quality="")  # max_unpriced_share 0.2 from the test config
+    project.write_config()  # max_unpriced_share 0.2 from the test config
     write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
     project.finops("run", "--date", "2026-11-02", check=True)
     before = project.warehouse.read_bytes()
@@ -89,7 +89,8 @@ def test_a_failed_gate_publishes_nothing_and_the_next_good_day_publishes(project
                 + day_events("2026-11-03", 10, "c", provider="mistral", model="mistral-large-2411"))
     failed = project.finops("run", "--date", "2026-11-03")
     assert failed.returncode == 1
-    assert "assert_unpriced_share_under_limit" in failed.stderr and "nothing published" in failed.stderr
+    assert "gx.unpriced_share / expect_column_values_to_be_between(unpriced_share" in failed.stderr
+    assert "nothing published" in failed.stderr
     assert project.warehouse.read_bytes() == before
     # the bad file is withdrawn; the next night publishes
     (project.usage / "d2.jsonl").unlink()

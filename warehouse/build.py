@@ -96,7 +96,6 @@ def plan_build(cfg: Config, layout: Layout, state: State, requested: list[date])
         "history_agg_daily_files": [str(layout.data / agg[d]) for d in sorted(agg) if d not in day_set],
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,
-        "max_unpriced_share": cfg.max_unpriced_share,
     }
     build_dir = layout.builds_dir / build_id
     return Build(build_id=build_id, days=days, fingerprints={d: fingerprints[d] for d in days},
@@ -127,6 +126,20 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
                          for d in cfg.deployments])
         con.execute("create table raw.build_days (usage_date date)")
         con.executemany("insert into raw.build_days values (?)", [[d] for d in build.days])
+        # for the quality gate (expectations/suites.py): the usage files of the build days, the price sources
+        con.execute("create table raw.usage_files (file varchar, records bigint, quarantined bigint)")
+        files = {name: f for name, f in state.files.items() if any(day in f.days for day in build.days)}
+        con.executemany("insert into raw.usage_files values (?, ?, ?)",
+                        [[name, sum(f.days.values()), f.quarantined] for name, f in sorted(files.items())])
+        con.execute("create table raw.price_sources (source_name varchar, kind varchar, age_days double)")
+        con.executemany("insert into raw.price_sources values (?, ?, ?)",
+                        [[src.name, src.kind, age] for src, age in price_source_ages(cfg).items()])
+
+
+def price_source_ages(cfg: Config) -> dict:
+    """Source -> days since its prices were last read successfully. A local file is as fresh as the run
+    that reads it (CONTRACT §2 [quality].max_price_age_days)."""
+    return {src: 0.0 for src in cfg.price_sources}
 
 
 @contextlib.contextmanager

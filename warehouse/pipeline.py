@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -18,11 +19,14 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource
 
 from finops.config import Config
+from expectations.gate import run_suites
+from expectations.quality_report import write_quality_reports
+from expectations.suites import Limits, build_suites
 from warehouse.build import Build, build_db_env, plan_build, prepare_build_db
 from warehouse.dbt_args import DBT_PROJECT_DIR, dbt_build_args
 from warehouse.layout import Layout
 from warehouse.publish import collect_garbage, export_partitions, write_catalog
-from warehouse.quality import CheckResult, dbt_results, write_results
+from warehouse.quality import CheckResult, dbt_results, read_results, write_results
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.state import State
 
@@ -34,6 +38,7 @@ class RunOutcome:
     published: bool
     build: Build
     failed_checks: list[CheckResult]
+    report: Path
 
 
 @contextmanager
@@ -80,17 +85,16 @@ def dbt_resource() -> DbtCliResource:
                           dbt_executable=str(Path(sys.executable).parent / "dbt"))
 
 
-def run_dbt(build: Build) -> list[CheckResult]:
-    """Run `dbt build` on the build database; returns every check's result."""
+def run_dbt(build: Build) -> None:
+    """Run `dbt build` on the build database (models and their tests; the results are read by `gate`)."""
     target = Path(build.target_path)
     with build_db_env(build):
         invocation = dbt_resource().cli(dbt_build_args(build.vars, quiet=True), raise_on_error=False,
                                         target_path=target)
         invocation.wait()
-    return checks_of(build)
 
 
-def checks_of(build: Build) -> list[CheckResult]:
+def dbt_checks(build: Build) -> list[CheckResult]:
     target = Path(build.target_path)
     run_results = json.loads((target / "run_results.json").read_text()) if (target / "run_results.json").exists() \
         else {"results": []}
@@ -101,24 +105,59 @@ def checks_of(build: Build) -> list[CheckResult]:
     return results
 
 
-def finish(layout: Layout, state: State, build: Build, results: list[CheckResult]) -> RunOutcome:
-    """Record the checks; publish when every check passed, else keep the published warehouse as it is."""
+def limits_of(cfg: Config | None) -> Limits:
+    """The gate's thresholds from [quality] (None: the defaults, e.g. to list the suites)."""
+    if cfg is None:
+        from finops.config import SCHEMA
+        return Limits(**{key: SCHEMA["quality"][key][1] for key in ("max_unpriced_share", "max_quarantined_share",
+                                                                     "max_price_age_days",
+                                                                     "min_requests_vs_trailing_week")})
+    return Limits(max_unpriced_share=cfg.max_unpriced_share, max_quarantined_share=cfg.max_quarantined_share,
+                  max_price_age_days=cfg.max_price_age_days,
+                  min_requests_vs_trailing_week=cfg.min_requests_vs_trailing_week)
+
+
+def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
+    """The quality gate on a finished dbt build: its dbt tests plus the expectation suites (Great Expectations).
+    Every result goes to the run's results file (finance.data_quality_results once published) and to the
+    quality report of each built day; the days of a failed gate are remembered as failed in the state."""
+    started = time.perf_counter()
+    limits = limits_of(cfg)
+    results = dbt_checks(build) + run_suites(build.db_path, limits, build.days)
     write_results(results, build.build_id, layout.results_dir)
+    reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days,
+                                    build_suites(limits, build.days), results)
     failed = [r for r in results if not r.success]
+    log.info("gate: %d check(s), %d failed, in %.1fs; report %s", len(results), len(failed),
+             time.perf_counter() - started, reports[-1])
     if failed:
+        state = State.load(layout.state_file)
+        state.failed_days.update({day: build.build_id for day in build.days})
+        state.save(layout.state_file)
         log.error("quality gate failed: %d check(s); nothing published, %s kept as it was", len(failed),
                   layout.warehouse)
         for r in failed:
-            log.error("  %s / %s on %s: %d unexpected %s", r.suite, r.expectation, r.table, r.unexpected_count,
-                      r.message)
-        return RunOutcome(published=False, build=build, failed_checks=failed)
+            log.error("  %s / %s on %s: %d unexpected %s %s", r.suite, r.expectation, r.table, r.unexpected_count,
+                      r.message, r.examples)
+    return results
+
+
+def publish(layout: Layout, build: Build) -> None:
+    """Export the build's partitions and swap in the new catalog; the built days are no longer failed."""
+    state = State.load(layout.state_file)
     export_partitions(layout, build, state)
     write_catalog(layout, build, state)
     state.days.update(build.fingerprints)
+    for day in build.days:
+        state.failed_days.pop(day, None)
     state.save(layout.state_file)
     shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
     collect_garbage(layout, state)
-    return RunOutcome(published=True, build=build, failed_checks=[])
+
+
+def gate_results(layout: Layout, build: Build) -> list[CheckResult]:
+    """What the gate recorded for a build (the Dagster publish step reads it)."""
+    return read_results(build.build_id, layout.results_dir)
 
 
 def run_days(cfg: Config, days: list[date]) -> RunOutcome:
@@ -127,5 +166,9 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
         state = stage_inputs(cfg, layout)
         build = prepare(cfg, layout, state, days)
         log.info("building %d day(s): %s .. %s", len(build.days), build.days[0], build.days[-1])
-        results = run_dbt(build)
-        return finish(layout, state, build, results)
+        run_dbt(build)
+        failed = [r for r in gate(cfg, layout, build) if not r.success]
+        if not failed:
+            publish(layout, build)
+        return RunOutcome(published=not failed, build=build, failed_checks=failed,
+                          report=cfg.reports_dir / "quality" / f"{build.days[-1]}.html")

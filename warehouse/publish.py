@@ -75,7 +75,7 @@ def write_catalog(layout: Layout, build: Build, state: State) -> None:
             con.execute(f"create table finance.{table} as select * from build.finance.{table}")
         results = sorted(layout.results_dir.glob("*.parquet"))
         if results:
-            con.execute(f"create table finance.data_quality_results as select * from read_parquet({sql_list(results)}) "
+            con.execute(f"create table finance.data_quality_results as select * from read_parquet({sql_list(results)}, union_by_name = true) "
                         "order by checked_at, suite, expectation")
         con.execute("detach build")
     os.replace(tmp, layout.warehouse)

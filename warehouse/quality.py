@@ -1,4 +1,5 @@
-"""The results of a build's checks (dbt tests for now), as rows of finance.data_quality_results."""
+"""The results of a build's checks (its dbt tests and the Great Expectations suites), as rows of
+finance.data_quality_results."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import polars as pl
 
 RESULT_SCHEMA = {"run_id": pl.String, "checked_at": pl.Datetime("us"), "suite": pl.String,
                  "expectation": pl.String, "table": pl.String, "success": pl.Boolean,
-                 "unexpected_count": pl.Int64, "message": pl.String}
+                 "unexpected_count": pl.Int64, "message": pl.String, "examples": pl.String}
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class CheckResult:
     success: bool
     unexpected_count: int
     message: str = ""
+    examples: str = ""  # a JSON list of a few failing rows
 
 
 def dbt_results(run_results: dict, manifest: dict | None) -> list[CheckResult]:
@@ -50,9 +52,17 @@ def write_results(results: list[CheckResult], run_id: str, results_dir: Path) ->
     checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
     frame = pl.DataFrame([{"run_id": run_id, "checked_at": checked_at, "suite": r.suite,
                            "expectation": r.expectation, "table": r.table, "success": r.success,
-                           "unexpected_count": r.unexpected_count, "message": r.message} for r in results],
+                           "unexpected_count": r.unexpected_count, "message": r.message, "examples": r.examples}
+                          for r in results],
                          schema=RESULT_SCHEMA)
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{run_id}.parquet"
     frame.write_parquet(path)
     return path
+
+
+def read_results(run_id: str, results_dir: Path) -> list[CheckResult]:
+    """The checks a run recorded with write_results."""
+    frame = pl.read_parquet(results_dir / f"{run_id}.parquet")
+    return [CheckResult(**{k: row[k] for k in ("suite", "expectation", "table", "success", "unexpected_count",
+                                                "message", "examples")}) for row in frame.iter_rows(named=True)]

@@ -4,6 +4,8 @@
               was first seen in (the first occurrence of a duplicate event wins), the days it holds.
 - days:       every built usage day: the fingerprint of the inputs it was built from.
 - partitions: for each per-day table, the Parquet file that holds each day's rows now.
+- failed_days: usage days whose last run failed the quality gate (and have not been published since),
+              with that run's id; `finops report` refuses a week that has one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class State:
     days: dict[str, str] = field(default_factory=dict)  # usage_date -> fingerprint of its inputs
     partitions: dict[str, dict[str, str]] = field(default_factory=lambda: {t: {} for t in PARTITIONED_TABLES})
     next_file_seq: int = 1
+    failed_days: dict[str, str] = field(default_factory=dict)  # usage_date -> run id of the failed gate
 
     @classmethod
     def load(cls, path: Path) -> "State":
@@ -40,12 +43,14 @@ class State:
             return cls()
         doc = json.loads(path.read_text())
         return cls(files={k: StagedUsageFile(**v) for k, v in doc["files"].items()}, days=doc["days"],
-                   partitions=doc["partitions"], next_file_seq=doc["next_file_seq"])
+                   partitions=doc["partitions"], next_file_seq=doc["next_file_seq"],
+                   failed_days=doc.get("failed_days", {}))
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"files": {k: asdict(v) for k, v in self.files.items()}, "days": self.days,
-                                   "partitions": self.partitions, "next_file_seq": self.next_file_seq},
+                                   "partitions": self.partitions, "next_file_seq": self.next_file_seq,
+                                   "failed_days": self.failed_days},
                                   indent=1, sort_keys=True))
         os.replace(tmp, path)
 

@@ -7,8 +7,9 @@ A run covers a range of daily partitions in one pass (single-run backfills)."""
 from datetime import date, timedelta
 from pathlib import Path
 
-from dagster import (AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, Failure, MaterializeResult, asset,
-                     multi_asset)
+from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
+                     AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, Failure, MaterializeResult, asset,
+                     multi_asset, multi_asset_check)
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.defs.partitions import daily
@@ -16,7 +17,8 @@ from orchestration.defs.resources import FinopsConfig, dbt_project
 from warehouse.build import Build, build_db_env
 from warehouse.dbt_args import dbt_build_args
 from warehouse.layout import Layout
-from warehouse.pipeline import checks_of, finish, pipeline_lock, prepare, stage_usage_files
+from expectations.suites import build_suites
+from warehouse.pipeline import gate, gate_results, limits_of, pipeline_lock, prepare, publish, stage_usage_files
 from warehouse.stage import stage_gpu_offers, stage_prices
 from warehouse.publish import WHOLE_TABLES
 from warehouse.state import PARTITIONED_TABLES, State
@@ -30,8 +32,8 @@ def _days(context: AssetExecutionContext) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days)]
 
 
-def _build_file(layout: Layout, context: AssetExecutionContext):
-    return layout.builds_dir / f"dagster-{context.run_id}.json"
+def _build_file(layout: Layout, context: AssetExecutionContext | AssetCheckExecutionContext):
+    return layout.builds_dir / f"dagster-{context.run.run_id}.json"
 
 
 def _locked(finops: FinopsConfig, step):
@@ -85,6 +87,32 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
                            target_path=Path(build.target_path)).stream()
 
 
+# The gate's suites as blocking asset checks on the finance tables they check: a failed suite stops the run
+# before `published_warehouse`, and the UI shows which expectation failed, with a few failing rows.
+GATE_CHECKS = [AssetCheckSpec(f"gx_{suite.name}", asset=AssetKey(["finance", suite.table]), blocking=True,
+                              description=f"Great Expectations suite '{suite.name}': guards against {suite.guards}.")
+               for suite in build_suites(limits_of(None), [])]
+
+
+@multi_asset_check(specs=GATE_CHECKS, name="quality_gate",
+                   description="The quality gate (expectations/suites.py) on the build, before anything is published.")
+def quality_gate(context: AssetCheckExecutionContext, finops: FinopsConfig):
+    cfg = finops.load()
+    layout = Layout.of(cfg)
+    build = Build.load(_build_file(layout, context))
+    with pipeline_lock(layout):
+        results = gate(cfg, layout, build)
+    for spec in GATE_CHECKS:
+        checked = [r for r in results if r.suite == f"gx.{spec.name.removeprefix('gx_')}"]
+        failed = [r for r in checked if not r.success]
+        yield AssetCheckResult(
+            check_name=spec.name, asset_key=spec.asset_key, passed=not failed, severity=AssetCheckSeverity.ERROR,
+            metadata={"expectations": len(checked), "failed": len(failed),
+                      "failures": "\n".join(f"{r.expectation}: {r.message} {r.examples}".strip() for r in failed)
+                      or "none",
+                      "report": str(cfg.reports_dir / "quality" / f"{build.days[-1]}.html")})
+
+
 @asset(partitions_def=daily, backfill_policy=SINGLE_RUN, group_name="publish",
        deps=[AssetKey(["finance", name]) for name in (*PARTITIONED_TABLES, *WHOLE_TABLES)],
        description="The published warehouse file finance reads: replaced atomically when every check passed.")
@@ -92,12 +120,12 @@ def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) ->
     cfg = finops.load()
     layout = Layout.of(cfg)
     build = Build.load(_build_file(layout, context))
+    failed = [c for c in gate_results(layout, build) if not c.success]
+    if failed:  # a dbt test (not a blocking check) failed
+        raise Failure(description="quality gate failed, nothing published: " + "; ".join(
+            f"{c.suite}/{c.expectation} on {c.table}: {c.unexpected_count} unexpected" for c in failed),
+            metadata={"failed_checks": len(failed)})
     with pipeline_lock(layout):
-        outcome = finish(layout, State.load(layout.state_file), build, checks_of(build))
-    if not outcome.published:
-        failed = "; ".join(f"{c.suite}/{c.expectation} on {c.table}: {c.unexpected_count} unexpected"
-                           for c in outcome.failed_checks)
-        raise Failure(description=f"quality gate failed, nothing published: {failed}",
-                      metadata={"failed_checks": len(outcome.failed_checks)})
+        publish(layout, build)
     return MaterializeResult(metadata={"path": str(cfg.warehouse_path), "days_built": len(build.days),
                                        "first_day": build.days[0], "last_day": build.days[-1]})

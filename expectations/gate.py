@@ -1,0 +1,95 @@
+"""Run the expectation suites (expectations/suites.py) with Great Expectations on a build database.
+
+Each suite's frame is fetched from the build's DuckDB file as a pandas DataFrame (GX's SQL datasource over
+duckdb_engine returns empty results on these versions; DataFrames work) and validated in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+
+import duckdb
+
+from expectations.suites import Limits, Suite, build_suites
+from warehouse.quality import CheckResult
+
+log = logging.getLogger("finops")
+
+EXAMPLES = 5  # failing rows kept per expectation for the log, the report and data_quality_results
+_SHOWN_KWARGS = ("column", "column_A", "column_B", "column_list", "min_value", "max_value", "value_set", "or_equal")
+
+
+def run_suites(db_path: str, limits: Limits, days: list[str]) -> list[CheckResult]:
+    """Validate every suite on the build database at `db_path`; one CheckResult per expectation."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    datasource = context.data_sources.add_pandas("build")
+    results: list[CheckResult] = []
+    with duckdb.connect(db_path, read_only=True) as con:
+        for suite in build_suites(limits, days):
+            started = time.perf_counter()
+            try:
+                frame = con.sql(suite.query).df()
+            except duckdb.Error as exc:  # a table the suite reads was not built (its dbt model failed)
+                results.append(CheckResult(f"gx.{suite.name}", "fetch the rows to validate", suite.table, False, 0,
+                                           f"could not read the build: {exc}".splitlines()[0]))
+                continue
+            batch_definition = datasource.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all")
+            gx_suite = gx.ExpectationSuite(name=suite.name, expectations=list(suite.expectations))
+            validation = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+                gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES,
+                                         "unexpected_index_column_names": list(suite.example_columns)})
+            results += [_check_result(suite, r, len(frame)) for r in validation.results]
+            log.info("gate: suite %s on %d row(s): %s in %.2fs", suite.name, len(frame),
+                     "passed" if validation.success else "FAILED", time.perf_counter() - started)
+    return results
+
+
+def describe(expectation_type: str, kwargs: dict) -> str:
+    """`expect_column_values_to_be_between(unpriced_share, max_value=0.05)`: the expectation and its arguments."""
+    args = []
+    for key in _SHOWN_KWARGS:
+        if key not in kwargs or kwargs[key] is None:
+            continue
+        value = kwargs[key]
+        args.append(str(value) if key == "column" else f"{key}={value}")
+    condition = kwargs.get("row_condition")
+    if condition:
+        args.append(f"where {condition.get('pass_through_filter', condition) if isinstance(condition, dict) else condition}")
+    return f"{expectation_type}({', '.join(args)})"
+
+
+def _check_result(suite: Suite, result, rows: int) -> CheckResult:
+    config = result.expectation_config
+    detail = result.result or {}
+    unexpected = int(detail.get("unexpected_count") or 0)
+    error = (result.exception_info or {}).get("exception_message") if result.exception_info else None
+    if error:
+        message = f"could not evaluate: {error}"
+    elif result.success:
+        message = ""
+    else:
+        message = f"{unexpected} of {detail.get('element_count', rows)} row(s) unexpected"
+    examples = [_plain(row) for row in detail.get("partial_unexpected_index_list") or []][:EXAMPLES]
+    return CheckResult(suite=f"gx.{suite.name}", expectation=describe(config.type, config.kwargs), table=suite.table,
+                       success=bool(result.success), unexpected_count=unexpected, message=message,
+                       examples=json.dumps(examples) if examples else "")
+
+
+def _plain(row: dict) -> dict:
+    """A failing row as JSON-ready values (numpy scalars to Python, NaN to null)."""
+    out = {}
+    for key, value in row.items():
+        value = value.item() if hasattr(value, "item") else value
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        out[key] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
+    return out

@@ -1,0 +1,88 @@
+"""The quality report of a run: [reports].dir/quality/<date>.html, one page per usage day the run built.
+
+A self-contained HTML page (inline CSS, no script, no network): the verdict, what failed with a few
+failing rows, then every suite with what it guards and each expectation's result."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+
+from expectations.suites import Suite
+from warehouse.quality import CheckResult
+
+DBT_GUARDS = "the dbt schema and data tests of every model (dbt_project/models/*.yml): keys, not-null, accepted values"
+
+_TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>finops quality gate {{ day }}: {{ verdict }}</title>
+<style>
+ body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #1d2430; }
+ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; } h3 { font-size: 1em; margin: 1.4em 0 .3em; }
+ .verdict { padding: .7em 1em; border-radius: 6px; font-weight: 600; }
+ .passed { background: #e3f5e8; color: #14532d; } .failed { background: #fde8e8; color: #7f1d1d; }
+ table { border-collapse: collapse; width: 100%; margin: .4em 0 1em; }
+ th, td { border-bottom: 1px solid #dde3ea; padding: .3em .5em; text-align: left; vertical-align: top; }
+ th { background: #f3f5f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+ code { font-size: .92em; } .ok { color: #15803d; } .bad { color: #b91c1c; font-weight: 600; }
+ .guards { color: #4b5563; margin: 0; }
+</style></head><body>
+<h1>Quality gate for {{ day }}</h1>
+<p class="verdict {{ 'passed' if not failed else 'failed' }}">
+{% if failed %}FAILED: {{ failed|length }} of {{ results|length }} checks failed. Nothing was published; the last
+good warehouse stays in place.{% else %}PASSED: all {{ results|length }} checks passed; the run was published.{% endif %}
+</p>
+<p>Run <code>{{ run_id }}</code>, checked {{ checked_at }} UTC. Days built by this run: {{ days|join(', ') }}.</p>
+{% if failed %}
+<h2>What failed</h2>
+<table><tr><th>suite</th><th>table</th><th>expectation</th><th>unexpected</th><th>detail</th></tr>
+{% for r in failed %}<tr><td>{{ r.suite }}</td><td>{{ r.table }}</td><td><code>{{ r.expectation }}</code></td>
+<td class="num">{{ r.unexpected_count }}</td><td>{{ r.message }}
+{% set rows = examples(r) %}{% if rows %}
+<table><tr>{% for k in rows[0].keys() %}<th>{{ k }}</th>{% endfor %}</tr>
+{% for row in rows %}<tr>{% for v in row.values() %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% endif %}</td></tr>
+{% endfor %}</table>
+{% endif %}
+<h2>Suites</h2>
+{% for suite in suites %}
+<h3>{{ suite.name }} <span class="{{ 'bad' if suite.failed else 'ok' }}">{{ 'failed' if suite.failed else 'passed' }}</span>
+ on <code>{{ suite.table }}</code></h3>
+<p class="guards">Guards against: {{ suite.guards }}.</p>
+<table><tr><th>expectation</th><th>result</th><th>unexpected</th></tr>
+{% for r in suite.results %}<tr><td><code>{{ r.expectation }}</code></td>
+<td class="{{ 'ok' if r.success else 'bad' }}">{{ 'pass' if r.success else 'FAIL' }}</td>
+<td class="num">{{ r.unexpected_count }}</td></tr>{% endfor %}
+</table>
+{% endfor %}
+</body></html>
+""")
+
+
+def write_quality_reports(reports_dir: Path, run_id: str, days: list[str], suites: list[Suite],
+                          results: list[CheckResult]) -> list[Path]:
+    """Write quality/<day>.html for every day of the run; returns the paths."""
+    guards = {f"gx.{s.name}": (s.table, s.guards) for s in suites}
+    groups = []
+    for name in dict.fromkeys(r.suite for r in results):
+        members = [r for r in results if r.suite == name]
+        table, guard = guards.get(name, ("dbt models", DBT_GUARDS))
+        groups.append({"name": name, "table": table, "guards": guard, "results": members,
+                       "failed": any(not r.success for r in members)})
+    groups.sort(key=lambda g: (not g["failed"], g["name"]))
+    html = _TEMPLATE.render(day=days[-1] if len(days) == 1 else f"{days[0]} .. {days[-1]}",
+                            verdict="FAILED" if any(not r.success for r in results) else "PASSED",
+                            failed=[r for r in results if not r.success], results=results, suites=groups,
+                            run_id=run_id, days=days, examples=lambda r: json.loads(r.examples) if r.examples else [],
+                            checked_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+    out_dir = reports_dir / "quality"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for day in days:
+        path = out_dir / f"{day}.html"
+        path.write_text(html)
+        paths.append(path)
+    return paths

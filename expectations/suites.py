@@ -1,0 +1,263 @@
+"""The expectation suites of the quality gate (CONTRACT §6), reviewed like code.
+
+One suite per finance table (keys, allowed values, signs, token arithmetic) and one per cross-table
+concern (sums agreeing, self-hosted cost balancing, unpriced and quarantined shares, price freshness,
+row counts). Each suite names the SQL that fetches its frame from the build database (all frames are
+small except the per-request and per-task tables, which are fetched with only the columns checked) and
+the Great Expectations expectations run on it. `{days}` in a query is the build's usage days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import great_expectations.expectations as gxe
+
+STATUSES = ["success", "error", "timeout", "rate_limited", "cancelled"]
+SERVICE_TIERS = ["standard", "batch", "flex", "priority"]
+PRICING_STATUSES = ["priced", "unpriced", "self_hosted"]
+# Sums are DECIMAL(38,12) in the build: equal means equal; the frames carry them as doubles.
+SAME_AMOUNT = 1e-6
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The configurable thresholds ([quality] in the config)."""
+    max_unpriced_share: float
+    max_quarantined_share: float
+    max_price_age_days: int
+    min_requests_vs_trailing_week: float
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    table: str                   # the finance table it guards (its Dagster asset shows the check)
+    guards: str                  # what finance would otherwise see
+    query: str                   # the frame to validate, from the build database
+    expectations: tuple
+    example_columns: tuple[str, ...]  # the columns that identify a failing row in the report
+
+
+def _not_negative(*columns: str) -> list:
+    return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in columns]
+
+
+def _keys(*columns: str) -> list:
+    if len(columns) == 1:
+        return [gxe.ExpectColumnValuesToNotBeNull(column=columns[0]),
+                gxe.ExpectColumnValuesToBeUnique(column=columns[0])]
+    return [*(gxe.ExpectColumnValuesToNotBeNull(column=c) for c in columns),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns))]
+
+
+def _same(column: str = "difference") -> gxe.ExpectColumnValuesToBeBetween:
+    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=-SAME_AMOUNT, max_value=SAME_AMOUNT)
+
+
+def _in_build_days(column: str, days: list[str]) -> gxe.ExpectColumnValuesToBeInSet:
+    return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=days)
+
+
+def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
+    """Every suite of the gate for a build of `days` (ISO dates)."""
+    tokens = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+              "output_tokens", "reasoning_tokens")
+    return [
+        Suite(
+            "fct_llm_requests", "fct_llm_requests",
+            "duplicate or unidentified calls, negative tokens or costs, cache tokens above the prompt, "
+            "reasoning above the output, rows outside the run's days, unknown status/tier, a priced call "
+            "without a cost or an unpriced call with one (unpriced is never $0)",
+            f"""select event_id, cast(usage_date as varchar) as usage_date, {', '.join(tokens)},
+                       cache_read_tokens + cache_write_tokens + cache_write_1h_tokens as cache_tokens,
+                       cast(cost_usd as double) as cost_usd, cast(list_cost_usd as double) as list_cost_usd,
+                       status, service_tier, pricing_status,
+                       provider, model, tenant_id, feature
+                from finance.fct_llm_requests""",
+            (*_keys("event_id"),
+             gxe.ExpectColumnValuesToNotBeNull(column="usage_date"),
+             _in_build_days("usage_date", days),
+             *_not_negative(*tokens, "cost_usd", "list_cost_usd"),
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="input_tokens", column_B="cache_tokens",
+                                                         or_equal=True),
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="output_tokens", column_B="reasoning_tokens",
+                                                         or_equal=True),
+             gxe.ExpectColumnValuesToBeInSet(column="status", value_set=STATUSES),
+             gxe.ExpectColumnValuesToBeInSet(column="service_tier", value_set=SERVICE_TIERS),
+             gxe.ExpectColumnValuesToBeInSet(column="pricing_status", value_set=PRICING_STATUSES),
+             gxe.ExpectColumnValuesToNotBeNull(column="cost_usd", row_condition='pricing_status != "unpriced"',
+                                               condition_parser="pandas"),
+             gxe.ExpectColumnValuesToBeNull(column="cost_usd", row_condition='pricing_status == "unpriced"',
+                                            condition_parser="pandas")),
+            ("event_id", "usage_date", "provider", "model", "pricing_status"),
+        ),
+        Suite(
+            "fct_llm_tasks", "fct_llm_tasks",
+            "duplicate tasks, negative costs or tokens, tasks without requests or with more failed requests "
+            "than requests",
+            """select task_id, cast(usage_date as varchar) as usage_date, tenant_id, feature, requests,
+                      failed_requests, retries, cast(cost_usd as double) as cost_usd,
+                      cast(retry_cost_usd as double) as retry_cost_usd, input_tokens, output_tokens
+               from finance.fct_llm_tasks""",
+            (*_keys("task_id"),
+             gxe.ExpectColumnValuesToBeBetween(column="requests", min_value=1),
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="requests", column_B="failed_requests",
+                                                         or_equal=True),
+             *_not_negative("failed_requests", "retries", "cost_usd", "retry_cost_usd", "input_tokens",
+                            "output_tokens")),
+            ("task_id", "usage_date", "tenant_id", "feature"),
+        ),
+        Suite(
+            "agg_cost_daily", "agg_cost_daily",
+            "a day/tenant/feature/model counted twice, rows outside the run's days, negative sums, "
+            "a cache hit rate outside 0..1",
+            """select cast(usage_date as varchar) as usage_date, tenant_id, feature, provider, model, requests,
+                      input_tokens, output_tokens, cast(cost_usd as double) as cost_usd,
+                      cast(retry_cost_usd as double) as retry_cost_usd, cache_hit_rate, unpriced_requests
+               from finance.agg_cost_daily""",
+            (*_keys("usage_date", "tenant_id", "feature", "provider", "model"),
+             _in_build_days("usage_date", days),
+             *_not_negative("requests", "input_tokens", "output_tokens", "cost_usd", "retry_cost_usd",
+                            "unpriced_requests"),
+             gxe.ExpectColumnValuesToBeBetween(column="cache_hit_rate", min_value=0, max_value=1)),
+            ("usage_date", "tenant_id", "feature", "provider", "model"),
+        ),
+        Suite(
+            "showback_weekly", "showback_weekly",
+            "a week/tenant/feature counted twice, negative costs",
+            """select cast(week_start as varchar) as week_start, tenant_id, feature,
+                      cast(cost_usd as double) as cost_usd, cast(prior_week_cost_usd as double) as prior_week_cost_usd,
+                      tasks, cast(cost_per_task_usd as double) as cost_per_task_usd, cache_hit_rate
+               from finance.showback_weekly""",
+            (*_keys("week_start", "tenant_id", "feature"),
+             *_not_negative("cost_usd", "prior_week_cost_usd", "tasks", "cost_per_task_usd"),
+             gxe.ExpectColumnValuesToBeBetween(column="cache_hit_rate", min_value=0, max_value=1)),
+            ("week_start", "tenant_id", "feature"),
+        ),
+        Suite(
+            "self_hosted_allocation", "self_hosted_allocation",
+            "an hour booked twice to the same tenant and feature, negative allocations",
+            """select deployment_id, cast(hour_start as varchar) as hour_start, tenant_id, feature,
+                      cast(cost_usd as double) as cost_usd, weighted_tokens
+               from finance.self_hosted_allocation""",
+            (*_keys("deployment_id", "hour_start", "tenant_id", "feature"),
+             *_not_negative("cost_usd", "weighted_tokens")),
+            ("deployment_id", "hour_start", "tenant_id", "feature"),
+        ),
+        Suite(
+            "sums_agree", "agg_cost_daily",
+            "totals that differ between tables: a day's requests and cost in fct_llm_requests vs "
+            "agg_cost_daily, the tasks vs the requests they group, each week of showback_weekly vs its days",
+            """with req as (
+                   select usage_date, count(*) as n, coalesce(sum(cost_usd), 0) as cost
+                   from finance.fct_llm_requests group by usage_date),
+               agg as (
+                   select usage_date, sum(requests) as n, coalesce(sum(cost_usd), 0) as cost
+                   from finance.agg_cost_daily group by usage_date),
+               days as (select usage_date from req union select usage_date from agg),
+               task_requests as (
+                   select coalesce(sum(cost_usd), 0) as cost from int_tasks__requests
+                   where task_id in (select task_id from finance.fct_llm_tasks)),
+               tasks as (select coalesce(sum(cost_usd), 0) as cost from finance.fct_llm_tasks),
+               weeks as (
+                   select cast(date_trunc('week', usage_date) as date) as week_start, sum(cost_usd) as cost
+                   from int_agg_cost_daily__all_days group by 1),
+               showback as (select week_start, sum(cost_usd) as cost from finance.showback_weekly group by 1)
+               select 'cost: fct_llm_requests vs agg_cost_daily' as sum_checked, cast(days.usage_date as varchar) as of,
+                      cast(coalesce(req.cost, 0) as double) as left_value, cast(coalesce(agg.cost, 0) as double) as right_value,
+                      cast(coalesce(req.cost, 0) - coalesce(agg.cost, 0) as double) as difference
+               from days left join req using (usage_date) left join agg using (usage_date)
+               union all
+               select 'requests: fct_llm_requests vs agg_cost_daily', cast(days.usage_date as varchar),
+                      coalesce(req.n, 0), coalesce(agg.n, 0), coalesce(req.n, 0) - coalesce(agg.n, 0)
+               from days left join req using (usage_date) left join agg using (usage_date)
+               union all
+               select 'cost: fct_llm_tasks vs their requests', 'build', cast(tasks.cost as double),
+                      cast(task_requests.cost as double), cast(tasks.cost - task_requests.cost as double)
+               from tasks, task_requests
+               union all
+               select 'cost: showback_weekly vs agg_cost_daily', cast(weeks.week_start as varchar),
+                      cast(coalesce(showback.cost, 0) as double), cast(weeks.cost as double),
+                      cast(coalesce(showback.cost, 0) - weeks.cost as double)
+               from weeks left join showback using (week_start)
+               where weeks.week_start in (select cast(date_trunc('week', usage_date) as date) from days)""",
+            (_same(),),
+            ("sum_checked", "of", "left_value", "right_value"),
+        ),
+        Suite(
+            "self_hosted_balance", "self_hosted_allocation",
+            "self-hosted cost that is lost or invented: each deployment hour's allocations (tenants + "
+            "__idle__) must add up to the hour's cost, to the cent",
+            """with booked as (
+                   select deployment_id, hour_start, sum(cost_usd) as cost
+                   from finance.self_hosted_allocation group by 1, 2)
+               select hours.deployment_id, cast(hours.hour_start as varchar) as hour_start,
+                      cast(hours.hourly_cost_usd as double) as hourly_cost_usd,
+                      cast(booked.cost as double) as booked_usd,
+                      cast(coalesce(booked.cost, 0) - coalesce(hours.hourly_cost_usd, 0) as double) as difference
+               from int_self_hosted__hourly_cost as hours
+               left join booked on booked.deployment_id = hours.deployment_id
+                               and booked.hour_start = hours.hour_start""",
+            (gxe.ExpectColumnValuesToBeBetween(column="difference", min_value=-0.005, max_value=0.005),),
+            ("deployment_id", "hour_start", "hourly_cost_usd", "booked_usd"),
+        ),
+        Suite(
+            "unpriced_share", "fct_llm_requests",
+            f"a day where too many calls have no price in force (more than {limits.max_unpriced_share:.1%}): "
+            "a missing or misspelt price, not a $0 day",
+            """select cast(usage_date as varchar) as usage_date, count(*) as requests,
+                      count(case when pricing_status = 'unpriced' then 1 end) as unpriced_requests,
+                      count(case when pricing_status = 'unpriced' then 1 end) * 1.0 / count(*) as unpriced_share,
+                      coalesce(string_agg(distinct case when pricing_status = 'unpriced'
+                                                        then provider || '/' || model end, ', '), '') as unpriced_models
+               from finance.fct_llm_requests group by usage_date""",
+            (gxe.ExpectColumnValuesToBeBetween(column="unpriced_share", min_value=0,
+                                               max_value=limits.max_unpriced_share),),
+            ("usage_date", "requests", "unpriced_requests", "unpriced_models"),
+        ),
+        Suite(
+            "quarantine_share", "quarantine",
+            f"a usage file of the run with too many unreadable or rule-breaking records (more than "
+            f"{limits.max_quarantined_share:.1%}): a changed export format, not a quiet day",
+            """select file, records, quarantined, quarantined * 1.0 / nullif(records + quarantined, 0) as quarantined_share
+               from raw.usage_files""",
+            (gxe.ExpectColumnValuesToBeBetween(column="quarantined_share", min_value=0,
+                                               max_value=limits.max_quarantined_share),),
+            ("file", "records", "quarantined"),
+        ),
+        Suite(
+            "price_freshness", "price_history",
+            f"costs computed from prices older than {limits.max_price_age_days} days: a price source "
+            "(url) whose last good fetch is too old prices a model used that day",
+            """with used as (
+                   select distinct cast(usage_date as varchar) as usage_date, provider, model
+                   from finance.fct_llm_requests where pricing_status = 'priced')
+               select distinct used.usage_date, used.provider, used.model, sources.source_name, sources.age_days
+               from used
+               join raw.price_rows as prices on prices.provider = used.provider and prices.model = used.model
+               join raw.price_sources as sources on sources.source_name = prices.source_name""",
+            (gxe.ExpectColumnValuesToBeBetween(column="age_days", min_value=0,
+                                               max_value=limits.max_price_age_days),),
+            ("usage_date", "provider", "model", "source_name", "age_days"),
+        ),
+        Suite(
+            "row_counts", "fct_llm_requests",
+            f"a day whose calls collapse to under {limits.min_requests_vs_trailing_week:.0%} of the trailing "
+            "7-day mean: a missing or truncated usage export",
+            """with daily as (
+                   select usage_date, sum(requests) as requests from int_agg_cost_daily__all_days group by 1),
+               run_days as (select usage_date from raw.build_days)
+               select cast(run_days.usage_date as varchar) as usage_date,
+                      coalesce(today.requests, 0) as requests,
+                      (select sum(h.requests) / 7.0 from daily as h
+                       where h.usage_date >= run_days.usage_date - 7 and h.usage_date < run_days.usage_date
+                       having count(*) = 7) as trailing_mean,
+                      coalesce(today.requests, 0) / nullif((select sum(h.requests) / 7.0 from daily as h
+                       where h.usage_date >= run_days.usage_date - 7 and h.usage_date < run_days.usage_date
+                       having count(*) = 7), 0) as ratio
+               from run_days left join daily as today on today.usage_date = run_days.usage_date""",
+            (gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=limits.min_requests_vs_trailing_week),),
+            ("usage_date", "requests", "trailing_mean"),
+        ),
+    ]

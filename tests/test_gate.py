@@ -1,0 +1,204 @@
+"""The quality gate (expectations/): each kind of defect, planted in an otherwise good build, is caught by the
+right suite and expectation with counts and failing rows, and a failed gate publishes nothing.
+
+Defects that good input cannot produce (the readers quarantine negative tokens, the models deduplicate) are
+planted with SQL in a real build database made by the real pipeline steps; defects that come with the input
+(a collapsed day, a file of broken records, an unpriced model) go through the real `finops` CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import Project, event, write_jsonl
+from expectations.gate import run_suites
+from finops.config import load_config
+from finops.sample_data import generate_usage
+from warehouse.layout import Layout
+from warehouse.pipeline import limits_of, prepare, run_dbt, stage_inputs
+
+DEPLOYMENT = """
+[[deployments]]
+id = "llama-70b-prod"
+gpu = "H100 SXM"
+gpu_count = 2
+pricing = "on_demand"
+output_weight = 4
+"""
+DAYS = ["2026-11-09", "2026-11-10"]
+
+
+@pytest.fixture(scope="module")
+def good_build(tmp_path_factory) -> tuple[str, object]:
+    """A real build database of two days of generated sample usage, before the gate."""
+    project = Project(tmp_path_factory.mktemp("gate") / "project")
+    project.write_config(deployments=DEPLOYMENT)
+    generate_usage(project.usage, date(2026, 11, 9), days=2, events_per_day=300, bad_lines=False)
+    cfg = load_config(project.config)
+    layout = Layout.of(cfg)
+    state = stage_inputs(cfg, layout)
+    build = prepare(cfg, layout, state, [date.fromisoformat(d) for d in DAYS])
+    run_dbt(build)
+    return build.db_path, limits_of(cfg)
+
+
+def planted(good_build, tmp_path: Path, *statements: str) -> list:
+    """Copy the good build, run the SQL that plants a defect, and run every suite on it."""
+    db_path, limits = good_build
+    copy = tmp_path / "build.duckdb"
+    shutil.copy(db_path, copy)
+    with duckdb.connect(str(copy)) as con:
+        for sql in statements:
+            con.execute(sql)
+    return run_suites(str(copy), limits, DAYS)
+
+
+def failures(results) -> dict[tuple[str, str], object]:
+    return {(r.suite, r.expectation): r for r in results if not r.success}
+
+
+def test_the_good_build_passes_every_suite(good_build, tmp_path):
+    results = planted(good_build, tmp_path)
+    suites = {r.suite for r in results}
+    assert suites == {f"gx.{name}" for name in (
+        "fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "showback_weekly", "self_hosted_allocation",
+        "sums_agree", "self_hosted_balance", "unpriced_share", "quarantine_share", "price_freshness", "row_counts")}
+    assert failures(results) == {}
+
+
+ONE_REQUEST = "(select event_id from finance.fct_llm_requests where pricing_status = 'priced' order by event_id limit 1)"
+
+DEFECTS = {
+    "duplicate event_id": (
+        [f"insert into finance.fct_llm_requests select * from finance.fct_llm_requests where event_id in {ONE_REQUEST}"],
+        ("gx.fct_llm_requests", "expect_column_values_to_be_unique(event_id)"), 2),
+    "missing event_id": (
+        [f"update finance.fct_llm_requests set event_id = null where event_id in {ONE_REQUEST}"],
+        ("gx.fct_llm_requests", "expect_column_values_to_not_be_null(event_id)"), 1),
+    "negative tokens": (
+        [f"update finance.fct_llm_requests set output_tokens = -5, reasoning_tokens = 0 where event_id in {ONE_REQUEST}"],
+        ("gx.fct_llm_requests", "expect_column_values_to_be_between(output_tokens, min_value=0.0)"), 1),
+    "negative cost": (
+        [f"update finance.fct_llm_requests set cost_usd = -1 where event_id in {ONE_REQUEST}"],
+        ("gx.fct_llm_requests", "expect_column_values_to_be_between(cost_usd, min_value=0.0)"), 1),
+    "cache tokens above input": (
+        [f"update finance.fct_llm_requests set cache_read_tokens = input_tokens + 1 where event_id in {ONE_REQUEST}"],
+        ("gx.fct_llm_requests",
+         "expect_column_pair_values_a_to_be_greater_than_b(column_A=input_tokens, column_B=cache_tokens, or_equal=True)"),
+        1),
+    "reasoning above output": (
+        [f"update finance.fct_llm_requests set reasoning_tokens = output_tokens + 1 where event_id in {ONE_REQUEST}"],
+        ("gx.fct_llm_requests",
+         "expect_column_pair_values_a_to_be_greater_than_b(column_A=output_tokens, column_B=reasoning_tokens, "
+         "or_equal=True)"), 1),
+    "a row outside the run's days": (
+        [f"update finance.fct_llm_requests set usage_date = date '2026-01-01' where event_id in {ONE_REQUEST}"],
+        ("gx.fct_llm_requests", "expect_column_values_to_be_in_set(usage_date, value_set=['2026-11-09', '2026-11-10'])"),
+        1),
+    "unknown status": (
+        [f"update finance.fct_llm_requests set status = 'exploded' where event_id in {ONE_REQUEST}"],
+        ("gx.fct_llm_requests",
+         "expect_column_values_to_be_in_set(status, value_set=['success', 'error', 'timeout', 'rate_limited', "
+         "'cancelled'])"), 1),
+    "unpriced call costed at $0": (
+        ["update finance.fct_llm_requests set cost_usd = 0 where pricing_status = 'unpriced'"],
+        ("gx.fct_llm_requests", "expect_column_values_to_be_null(cost_usd, where pricing_status == \"unpriced\")"),
+        None),
+    "priced call without a cost": (
+        [f"update finance.fct_llm_requests set cost_usd = null where event_id in {ONE_REQUEST}"],
+        ("gx.fct_llm_requests", "expect_column_values_to_not_be_null(cost_usd, where pricing_status != \"unpriced\")"),
+        1),
+    "duplicate task": (
+        ["insert into finance.fct_llm_tasks select * from finance.fct_llm_tasks order by task_id limit 1"],
+        ("gx.fct_llm_tasks", "expect_column_values_to_be_unique(task_id)"), 2),
+    "duplicate daily row": (
+        ["insert into finance.agg_cost_daily select * from finance.agg_cost_daily order by all limit 1"],
+        ("gx.agg_cost_daily",
+         "expect_compound_columns_to_be_unique(column_list=['usage_date', 'tenant_id', 'feature', 'provider', 'model'])"),
+        2),
+    "cache hit rate above 1": (
+        ["update finance.agg_cost_daily set cache_hit_rate = 1.5 where usage_date = date '2026-11-09' and "
+         "tenant_id = (select min(tenant_id) from finance.agg_cost_daily)"],
+        ("gx.agg_cost_daily", "expect_column_values_to_be_between(cache_hit_rate, min_value=0.0, max_value=1.0)"), None),
+    "daily sums disagree with requests": (
+        ["update finance.agg_cost_daily set cost_usd = cost_usd + 1 where usage_date = date '2026-11-10' and "
+         "(tenant_id, feature, provider, model) = (select (tenant_id, feature, provider, model) "
+         " from finance.agg_cost_daily where cost_usd > 0 order by all limit 1)"],
+        ("gx.sums_agree", "expect_column_values_to_be_between(difference, min_value=-1e-06, max_value=1e-06)"), None),
+    "showback week counted twice": (
+        ["insert into finance.showback_weekly select * from finance.showback_weekly order by all limit 1"],
+        ("gx.showback_weekly", "expect_compound_columns_to_be_unique(column_list=['week_start', 'tenant_id', 'feature'])"),
+        2),
+    "self-hosted idle hour lost": (
+        ["delete from finance.self_hosted_allocation where tenant_id = '__idle__' and hour_start = "
+         "(select min(hour_start) from finance.self_hosted_allocation where tenant_id = '__idle__')"],
+        ("gx.self_hosted_balance", "expect_column_values_to_be_between(difference, min_value=-0.005, max_value=0.005)"),
+        1),
+}
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_each_planted_defect_is_caught_with_counts_and_examples(good_build, tmp_path, defect):
+    statements, (suite, expectation), count = DEFECTS[defect]
+    failed = failures(planted(good_build, tmp_path, *statements))
+    assert (suite, expectation) in failed, sorted(failed)
+    check = failed[(suite, expectation)]
+    assert check.unexpected_count >= 1 if count is None else check.unexpected_count == count
+    assert check.message.startswith(f"{check.unexpected_count} of ")
+    assert json.loads(check.examples), "the failing rows are shown"
+
+
+# --- defects that arrive with the input, through the real CLI ------------------------------------------
+
+def day_of(day: str, n: int, prefix: str, **kw) -> list[dict]:
+    return [event(f"{prefix}{i}", f"{day}T{10 + i % 10:02d}:00:00Z", **kw) for i in range(n)]
+
+
+def test_a_day_whose_calls_collapse_fails_and_names_the_day(project: Project):
+    for k in range(7):
+        day = f"2026-11-0{2 + k}"
+        write_jsonl(project.usage / f"{day}.jsonl", day_of(day, 20, f"d{k}-"))
+    project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-08", check=True)
+    write_jsonl(project.usage / "2026-11-09.jsonl", day_of("2026-11-09", 3, "short-"))
+    run = project.finops("run", "--date", "2026-11-09")
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "gx.row_counts / expect_column_values_to_be_between(ratio, min_value=0.25)" in run.stderr
+    example = next(line for line in run.stderr.splitlines() if line.strip().startswith("e.g."))
+    assert all(part in example for part in ("'usage_date': '2026-11-09'", "'requests': 3", "'trailing_mean': 20.0"))
+    assert project.query("select count(*) from finance.fct_llm_requests where usage_date = '2026-11-09'") == [(0,)]
+    report = (project.warehouse.parent / "reports" / "quality" / "2026-11-09.html").read_text()
+    assert "FAILED: 1 of" in report and "row_counts" in report and "trailing_mean" in report
+
+
+def test_a_file_of_broken_records_fails_the_quarantine_share(project: Project):
+    project.write_config(quality="max_unpriced_share = 0.2\nmax_quarantined_share = 0.1")
+    good = day_of("2026-11-02", 10, "ok-")
+    write_jsonl(project.usage / "export.jsonl", good + ["{broken"] * 2 + [{**good[0], "event_id": "neg",
+                                                                           "input_tokens": -1}])
+    run = project.finops("run", "--date", "2026-11-02")
+    assert run.returncode == 1
+    assert "gx.quarantine_share / expect_column_values_to_be_between(quarantined_share" in run.stderr
+    example = next(line for line in run.stderr.splitlines() if line.strip().startswith("e.g."))
+    assert "'records': 10" in example and "'quarantined': 3" in example
+    assert not project.warehouse.exists()
+    # under the limit (here: the limit raised), the same file publishes, its bad records in the quarantine
+    project.write_config(quality="max_unpriced_share = 0.2\nmax_quarantined_share = 0.25")
+    project.finops("run", "--date", "2026-11-02", check=True)
+    assert project.query("select count(*) from finance.quarantine") == [(3,)]
+    results = project.query("""select suite, success, unexpected_count from finance.data_quality_results
+                               where suite = 'gx.quarantine_share' order by checked_at""")
+    assert results == [("gx.quarantine_share", False, 1), ("gx.quarantine_share", True, 0)]
+
+
+def test_the_quality_report_is_written_for_a_good_run_too(project: Project):
+    write_jsonl(project.usage / "d.jsonl", day_of("2026-11-02", 5, "a-", feature="<b>search</b>"))
+    run = project.finops("run", "--date", "2026-11-02", check=True)
+    report = (project.warehouse.parent / "reports" / "quality" / "2026-11-02.html").read_text()
+    assert "PASSED: all" in report and "<script" not in report
+    assert "Guards against: self-hosted cost that is lost or invented" in report
+    assert "gate: " in run.stderr and "failed, in" in run.stderr
