@@ -7,6 +7,7 @@ one hand-written DuckDB query over the same files. Prints one line per figure, `
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import shutil
 import subprocess
@@ -85,8 +86,9 @@ def floor_seconds(files: list[Path], fmt: str, db: Path) -> float:
     return elapsed
 
 
-def run_finops(config: Path, day: date) -> tuple[float, int]:
-    """Wall seconds and the peak RSS (KB) of `finops run` and everything it started."""
+def run_finops(config: Path, day: date) -> tuple[float, int, float]:
+    """Wall seconds and the peak RSS (KB) of `finops run` and everything it started, and the gate's seconds
+    (from the run's log line `gate: ... in <s>s`)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     proc = subprocess.run([str(Path(sys.executable).parent / "finops"), "run", "--config", str(config),
@@ -95,7 +97,8 @@ def run_finops(config: Path, day: date) -> tuple[float, int]:
     if proc.returncode != 0:
         sys.exit(f"finops run --date {day} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before)
+    gate = re.search(r"gate: \d+ check\(s\), \d+ failed, in ([0-9.]+)s", proc.stderr)
+    return elapsed, max(peak, before), float(gate.group(1)) if gate else float("nan")
 
 
 def main() -> int:
@@ -124,12 +127,13 @@ def main() -> int:
         floor = floor_seconds(day1, args.format, work / "floor.duckdb")
         figure("floor_seconds", f"{floor:.2f}")
 
-        day1_seconds, rss1 = run_finops(work / "finops.toml", DAY1)
+        day1_seconds, rss1, gate1 = run_finops(work / "finops.toml", DAY1)
         figure("finops_day1_seconds", f"{day1_seconds:.2f}")
+        figure("gate_day1_seconds", f"{gate1:.2f}")
         figure("finops_peak_rss_mb", f"{rss1 / 1024:.0f}")
 
         generate_usage(work / "usage", DAY2, 1, args.events, fmt=args.format)
-        day2_seconds, rss2 = run_finops(work / "finops.toml", DAY2)
+        day2_seconds, rss2, _ = run_finops(work / "finops.toml", DAY2)
         figure("finops_day2_seconds", f"{day2_seconds:.2f}")
         figure("day2_over_day1", f"{day2_seconds / day1_seconds:.2f}")
         figure("finops_peak_rss_mb_day2", f"{rss2 / 1024:.0f}")

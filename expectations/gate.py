@@ -13,12 +13,16 @@ import os
 import time
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 
 from expectations.suites import Limits, Suite, build_suites
 from warehouse.quality import CheckResult
 
 log = logging.getLogger("finops")
 
+# Strings stay in Arrow memory (a 10M-row day as Python str objects would take gigabytes).
+_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 EXAMPLES = 5  # failing rows kept per expectation for the log, the report and data_quality_results
 _SHOWN_KWARGS = ("column", "column_A", "column_B", "column_list", "min_value", "max_value", "value_set", "or_equal")
 
@@ -37,7 +41,7 @@ def run_suites(db_path: str, limits: Limits, days: list[str]) -> list[CheckResul
         for suite in build_suites(limits, days):
             started = time.perf_counter()
             try:
-                frame = con.sql(suite.query).df()
+                frame = con.sql(suite.query).to_arrow_table().to_pandas(types_mapper=_ARROW_STRINGS.get)
             except duckdb.Error as exc:  # a table the suite reads was not built (its dbt model failed)
                 results.append(CheckResult(f"gx.{suite.name}", "fetch the rows to validate", suite.table, False, 0,
                                            f"could not read the build: {exc}".splitlines()[0]))

@@ -72,8 +72,7 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             f"""select event_id, cast(usage_date as varchar) as usage_date, {', '.join(tokens)},
                        cache_read_tokens + cache_write_tokens + cache_write_1h_tokens as cache_tokens,
                        cast(cost_usd as double) as cost_usd, cast(list_cost_usd as double) as list_cost_usd,
-                       status, service_tier, pricing_status,
-                       provider, model, tenant_id, feature
+                       status, service_tier, pricing_status
                 from finance.fct_llm_requests""",
             (*_keys("event_id"),
              gxe.ExpectColumnValuesToNotBeNull(column="usage_date"),
@@ -90,13 +89,13 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
                                                condition_parser="pandas"),
              gxe.ExpectColumnValuesToBeNull(column="cost_usd", row_condition='pricing_status == "unpriced"',
                                             condition_parser="pandas")),
-            ("event_id", "usage_date", "provider", "model", "pricing_status"),
+            ("event_id", "usage_date", "pricing_status"),
         ),
         Suite(
             "fct_llm_tasks", "fct_llm_tasks",
             "duplicate tasks, negative costs or tokens, tasks without requests or with more failed requests "
             "than requests",
-            """select task_id, cast(usage_date as varchar) as usage_date, tenant_id, feature, requests,
+            """select task_id, cast(usage_date as varchar) as usage_date, requests,
                       failed_requests, retries, cast(cost_usd as double) as cost_usd,
                       cast(retry_cost_usd as double) as retry_cost_usd, input_tokens, output_tokens
                from finance.fct_llm_tasks""",
@@ -106,7 +105,7 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
                                                          or_equal=True),
              *_not_negative("failed_requests", "retries", "cost_usd", "retry_cost_usd", "input_tokens",
                             "output_tokens")),
-            ("task_id", "usage_date", "tenant_id", "feature"),
+            ("task_id", "usage_date"),
         ),
         Suite(
             "agg_cost_daily", "agg_cost_daily",
