@@ -50,7 +50,8 @@ class Project:
         self.warehouse = root / "warehouse" / "finops.duckdb"
         self.write_config()
 
-    def write_config(self, extra: str = "", deployments: str | None = None, quality: str = "") -> Path:
+    def write_config(self, extra: str = "", deployments: str | None = None, quality: str = "",
+                     usage: str = '[[usage.sources]]\nkind = "canonical"\npath = "usage/*"\n') -> Path:
         if deployments is None:
             deployments = """
 [[deployments]]
@@ -77,9 +78,7 @@ path = "prices/*.csv"
 kind = "gpu_sheet"
 path = "gpus/offers.csv"
 
-[[usage.sources]]
-kind = "canonical"
-path = "usage/*"
+{usage}
 {deployments}
 [quality]
 max_unpriced_share = 0.2
