@@ -218,9 +218,10 @@ def _usage_mapping(raw: dict, where: str, cfg_path: Path) -> UsageMapping | None
     """The lookups of a [[usage.sources]] entry; tenant_id and feature are required for every vendor kind."""
     given = [c for c in LOOKUP_COLUMNS if raw[c] is not None]
     if raw["kind"] == "canonical":
-        for key in given + (["response_field"] if raw["response_field"] is not None else []):
-            raise ConfigError(f"{cfg_path}: key '{where}.{key}': kind 'canonical' reads every column from the file; "
-                              f"lookups are for the vendor kinds (docs/usage_exports.md)")
+        extra = given + (["response_field"] if raw["response_field"] is not None else [])
+        if extra:
+            raise ConfigError(f"{cfg_path}: key '{where}.{extra[0]}': kind 'canonical' reads every column from the "
+                              f"file; lookups are for the vendor kinds (docs/usage_exports.md)")
         return None
     for column in ("tenant_id", "feature"):
         if raw[column] is None:

@@ -9,12 +9,10 @@ The field-by-field mapping is in docs/usage_exports.md.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 from finops.config import UsageMapping
-from ingest.vendor_records import (BadRecord, Record, bucket_event_id, check_bucket_lookups, count,
-                                   is_bucket_page, record, response_records, service_tier, total)
+from ingest.vendor_records import BadRecord, Record, bucket_event_id, count, service_tier, total, usage_api_records
 
 # The grouping keys of a usage report result (non-null only for the keys the report was grouped by).
 DIMENSIONS = ("workspace_id", "api_key_id", "account_id", "service_account_id", "model", "service_tier",
@@ -22,13 +20,8 @@ DIMENSIONS = ("workspace_id", "api_key_id", "account_id", "service_account_id", 
 
 
 def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record]:
-    if is_bucket_page(doc):
-        check_bucket_lookups(mapping, DIMENSIONS, "an Anthropic usage report page", file)
-        for bucket in doc["data"]:
-            for result in bucket["results"]:
-                yield record(lambda: _report_result(bucket, result), lambda f, r=result: r.get(f), json.dumps(result))
-    else:
-        yield from response_records(doc, mapping, _message)
+    return usage_api_records(doc, mapping, file, what="an Anthropic usage report page", dimensions=DIMENSIONS,
+                             bucket_values=_report_result, response_values=_message)
 
 
 def _message(resp: dict) -> dict[str, object]:

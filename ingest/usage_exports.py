@@ -74,10 +74,10 @@ def _rows(path: Path, kind: str, mapping: UsageMapping, skipped: Counter[str]) -
             yield (line_no, text, "not a valid JSON object", *[None] * len(COLUMNS))
             continue
         for rec in READERS[kind](doc, mapping, str(path)):
+            position += 1
             if isinstance(rec, Skipped):
                 skipped[rec.why] += 1
                 continue
-            position += 1
             error, values = rec.error, {}
             if error is None:
                 try:
@@ -92,7 +92,7 @@ def _with_lookups(rec: Record, mapping: UsageMapping) -> dict[str, object]:
     for column, lookup in mapping.lookups.items():
         values[column] = _looked_up(column, lookup, rec.find, mapping.where)
         if column == "occurred_at":
-            values[column] = as_time(values[column], f"{lookup.field or 'value'}")
+            values[column] = as_time(values[column], lookup.field or "value")
     return values
 
 

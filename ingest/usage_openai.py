@@ -9,12 +9,11 @@ The field-by-field mapping is in docs/usage_exports.md.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 from finops.config import UsageMapping
-from ingest.vendor_records import (BadRecord, Record, bucket_event_id, check_bucket_lookups, count, from_unix,
-                                   is_bucket_page, record, response_records, service_tier, total)
+from ingest.vendor_records import (BadRecord, Record, bucket_event_id, count, from_unix, service_tier, total,
+                                   usage_api_records)
 
 # The grouping keys of a Usage API result (non-null only for the keys the export was grouped by).
 DIMENSIONS = ("project_id", "api_key_id", "user_id", "model", "batch", "service_tier")
@@ -22,13 +21,8 @@ _STATUSES = {"failed": "error", "cancelled": "cancelled"}  # Responses API statu
 
 
 def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record]:
-    if is_bucket_page(doc):
-        check_bucket_lookups(mapping, DIMENSIONS, "an OpenAI Usage API page", file)
-        for bucket in doc["data"]:
-            for result in bucket["results"]:
-                yield record(lambda: _bucket_result(bucket, result), lambda f, r=result: r.get(f), json.dumps(result))
-    else:
-        yield from response_records(doc, mapping, _response)
+    return usage_api_records(doc, mapping, file, what="an OpenAI Usage API page", dimensions=DIMENSIONS,
+                             bucket_values=_bucket_result, response_values=_response)
 
 
 def _response(resp: dict) -> dict[str, object]:

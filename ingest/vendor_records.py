@@ -162,16 +162,30 @@ def response_records(doc: object, mapping: UsageMapping,
     it); a JSON array holds several log records. Lookup fields are paths in the log record."""
     for item in doc if isinstance(doc, list) else [doc]:
         raw = json.dumps(item) if isinstance(doc, list) else None
-        yield record(lambda: values_of(_response(item, mapping.response_field)), lambda f, i=item: get(i, f), raw)
+        yield record(lambda: values_of(_response(item, mapping)), lambda f, i=item: get(i, f), raw)
 
 
-def _response(item: object, response_field: str | None) -> dict:
+def _response(item: object, mapping: UsageMapping) -> dict:
     if not isinstance(item, dict):
         raise BadRecord("not a valid JSON object")
-    response = get(item, response_field) if response_field else item
+    response = get(item, mapping.response_field) if mapping.response_field else item
     if not isinstance(response, dict):
-        raise BadRecord(f"no '{response_field}' object (usage.sources response_field)")
+        raise BadRecord(f"no '{mapping.response_field}' object (key '{mapping.where}.response_field')")
     return response
+
+
+def usage_api_records(doc: object, mapping: UsageMapping, file: str, *, what: str, dimensions: tuple[str, ...],
+                      bucket_values: Callable[[dict, dict], dict[str, object]],
+                      response_values: Callable[[dict], dict[str, object]]) -> Iterator[Record]:
+    """Records of a kind that reads both per-request logs (response_values of each response) and pages of the
+    vendor's aggregated usage API (bucket_values of each bucket's result; lookups read its grouping keys)."""
+    if not is_bucket_page(doc):
+        yield from response_records(doc, mapping, response_values)
+        return
+    check_bucket_lookups(mapping, dimensions, what, file)
+    for bucket in doc["data"]:
+        for result in bucket["results"]:
+            yield record(lambda: bucket_values(bucket, result), lambda f, r=result: r.get(f), json.dumps(result))
 
 
 def is_bucket_page(doc: object) -> bool:

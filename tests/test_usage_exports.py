@@ -249,7 +249,8 @@ ASKED = {"tenant_id": {"field": "tenant"}, "feature": {"field": "feature"}}
          (3, "model is null: export the Usage API grouped by model (group_by=model)"),
          (4, "input_cached_tokens -100 is negative"),
          (5, "missing output_tokens")]),
-    ("anthropic_usage", "anthropic_messages_bad.jsonl", mapping("response", occurred_at={"field": "logged_at"}, **ASKED),
+    ("anthropic_usage", "anthropic_messages_bad.jsonl",
+     mapping("response", occurred_at={"field": "logged_at"}, **ASKED),
      ["msg_01BadA1ok"], [
          (2, "usage.cache_creation_input_tokens 2000 is not ephemeral_5m_input_tokens 1500 + "
              "ephemeral_1h_input_tokens 0"),
@@ -333,7 +334,8 @@ path = "{path}"
     ("feature = { value = \"x\" }\n", "missing required key 'usage.sources[0].tenant_id': kind 'openai_usage' has no "
                                        "tenant_id of ours"),
     ("tenant_id = \"acme\"\nfeature = { value = \"x\" }\n",
-     "key 'usage.sources[0].tenant_id' must be a table such as { field = \"metadata.tenant\" } or { value = \"acme\" }"),
+     "key 'usage.sources[0].tenant_id' must be a table such as { field = \"metadata.tenant\" } or "
+     "{ value = \"acme\" }"),
     ("tenant_id = { field = \"a\", value = \"b\" }\nfeature = { value = \"x\" }\n",
      "key 'usage.sources[0].tenant_id' needs exactly one of 'field' or 'value'"),
     ("tenant_id = { value = \"a\", map = { k = \"v\" } }\nfeature = { value = \"x\" }\n",
@@ -384,8 +386,8 @@ def test_a_changed_lookup_reads_the_source_files_again(tmp_path: Path):
     cfg = load_config(config)
     assert stage_usage(cfg, layout, state).staged == [str(tmp_path / "usage.json")]
     key = state.files[str(tmp_path / "usage.json")].key
-    tenants_now = duckdb.sql(f"select distinct tenant_id from read_parquet('{layout.staged_usage_dir(key)}/**/*.parquet')"
-                             " order by 1").fetchall()
+    staged = layout.staged_usage_dir(key) / "**" / "*.parquet"
+    tenants_now = duckdb.sql(f"select distinct tenant_id from read_parquet('{staged}') order by 1").fetchall()
     assert tenants_now == [("finance",), ("other",)]
 
 
