@@ -370,6 +370,21 @@ def test_lookups_are_for_vendor_kinds_and_response_field_for_per_request_logs(tm
         load_config(config)
 
 
+@pytest.mark.parametrize("lookups, message", [
+    ('feature = { value = "assistant" }\n',
+     "missing required key 'usage.sources[0].tenant_id': kind 'openai_usage' has no tenant_id of ours"),
+    ('tenant_id = { field = "metadata.tenant" }\nfeature = { value = "assistant" }\n',
+     "openai_usage_completions.json: an OpenAI Usage API page is aggregated and has no field 'metadata.tenant' "
+     "(key 'usage.sources[0].tenant_id.field')"),
+])
+def test_finops_run_exits_2_on_a_lookup_the_export_cannot_use(project: Project, lookups: str, message: str):
+    shutil.copy(FIXTURES / "openai_usage_completions.json", project.usage)
+    project.write_config(usage='[[usage.sources]]\nkind = "openai_usage"\npath = "usage/*.json"\n' + lookups)
+    proc = project.finops("run", "--date", "2026-01-01")
+    assert proc.returncode == 2
+    assert message in proc.stderr
+
+
 def test_a_changed_lookup_reads_the_source_files_again(tmp_path: Path):
     shutil.copy(FIXTURES / "openai_usage_completions.json", tmp_path / "usage.json")
     config = tmp_path / "finops.toml"
