@@ -17,7 +17,7 @@ class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and the key."""
 
 
-USAGE_KINDS = ("canonical",)
+USAGE_KINDS = ("canonical", "openai_usage", "anthropic_usage", "gemini_usage", "otel_genai", "litellm_spend_logs")
 PRICE_KINDS = ("price_sheet",)
 GPU_KINDS = ("gpu_sheet",)
 PRICINGS = ("on_demand", "spot", "reserved")
@@ -26,13 +26,19 @@ PRICINGS = ("on_demand", "spot", "reserved")
 REQUIRED = object()
 _SOURCE_KEYS = {"kind": (str, REQUIRED), "path": (str, None), "url": (str, None), "name": (str, None),
                 "effective_from": (str, None)}
+# Vendor usage kinds (docs/usage_exports.md): where a canonical column the export does not carry comes from.
+LOOKUP_COLUMNS = ("event_id", "occurred_at", "tenant_id", "feature", "task_id", "provider", "model", "service_tier")
+RESPONSE_KINDS = ("openai_usage", "anthropic_usage", "gemini_usage")  # logs that carry the vendor's response
+_LOOKUP_KEYS = {"field": (str, None), "value": (str, None), "map": (dict, None), "default": (str, None),
+                "prefix": (str, None)}
+_USAGE_SOURCE_KEYS = {**_SOURCE_KEYS, "response_field": (str, None), **{c: (object, None) for c in LOOKUP_COLUMNS}}
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "warehouse": {"path": (str, REQUIRED)},
     "landing": {"dir": (str, None)},
     "reports": {"dir": (str, None), "outbox": (str, None)},
     "prices.sources": _SOURCE_KEYS,
     "gpu.sources": _SOURCE_KEYS,
-    "usage.sources": _SOURCE_KEYS,
+    "usage.sources": _USAGE_SOURCE_KEYS,
     "deployments": {"id": (str, REQUIRED), "hourly_cost_usd": ((int, float), None), "gpu": (str, None),
                     "gpu_count": (int, None), "pricing": (str, "on_demand"), "output_weight": ((int, float), 1.0)},
     "owners": {"email": (str, REQUIRED), "name": (str, REQUIRED), "features": (list, []), "tenants": (list, [])},
@@ -47,12 +53,32 @@ TOP_LEVEL = {"warehouse", "landing", "reports", "prices", "gpu", "usage", "deplo
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """Where one canonical column of a vendor usage record comes from: a field of the record (optionally
+    translated by `map`, or picked from a list by `prefix`) or a constant `value`."""
+    field: str | None = None
+    value: str | None = None
+    map: dict[str, str] | None = None
+    default: str | None = None     # when the field is missing, empty or not in `map`
+    prefix: str | None = None      # take the first string starting with it (of a list), prefix removed
+
+
+@dataclass(frozen=True)
+class UsageMapping:
+    """How a vendor usage source fills the canonical columns its export does not carry."""
+    where: str                     # the config key of the source, e.g. usage.sources[1]
+    lookups: dict[str, Lookup]     # canonical column -> Lookup
+    response_field: str | None = None  # where the vendor response sits in a log line; None: the line is it
+
+
+@dataclass(frozen=True)
 class Source:
     kind: str
     name: str
     position: int  # order in the config; later sources win over earlier ones
     path: Path | None = None
     effective_from: str | None = None
+    mapping: UsageMapping | None = None  # vendor usage kinds only
 
     def files(self) -> list[Path]:
         """The files this source's path (a glob) matches now, sorted."""
@@ -165,11 +191,52 @@ def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_pat
             raise ConfigError(f"{cfg_path}: key '{where}.url': kind '{raw['kind']}' reads local files only; use 'path'")
         path = (base / raw["path"]).resolve() if raw["path"] else None
         src = Source(kind=raw["kind"], name=raw["name"] or f"{dotted.split('.')[0]}_{i}", position=i, path=path,
-                     effective_from=raw["effective_from"])
+                     effective_from=raw["effective_from"],
+                     mapping=_usage_mapping(raw, where, cfg_path) if dotted == "usage.sources" else None)
         if path is not None and not src.files():
             raise ConfigError(f"{cfg_path}: key '{where}.path': no file matches {path}")
         out.append(src)
     return tuple(out)
+
+
+def _lookup(where: str, table: object, cfg_path: Path) -> Lookup:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{cfg_path}: key '{where}' must be a table such as {{ field = \"metadata.tenant\" }} or "
+                          f"{{ value = \"acme\" }}, got {type(table).__name__} {table!r}")
+    raw = _check_table(where, table, _LOOKUP_KEYS, cfg_path)
+    if (raw["field"] is None) == (raw["value"] is None):
+        raise ConfigError(f"{cfg_path}: key '{where}' needs exactly one of 'field' or 'value'")
+    for key in ("map", "default", "prefix"):
+        if raw["value"] is not None and raw[key] is not None:
+            raise ConfigError(f"{cfg_path}: key '{where}.{key}' goes with 'field', not with 'value'")
+    for key, value in (raw["map"] or {}).items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{cfg_path}: key '{where}.map.{key}' must be str, got {type(value).__name__} {value!r}")
+    if raw["field"] == "" or raw["value"] == "":
+        raise ConfigError(f"{cfg_path}: key '{where}' has an empty 'field' or 'value'")
+    return Lookup(**raw)
+
+
+def _usage_mapping(raw: dict, where: str, cfg_path: Path) -> UsageMapping | None:
+    """The lookups of a [[usage.sources]] entry; tenant_id and feature are required for every vendor kind."""
+    given = [c for c in LOOKUP_COLUMNS if raw[c] is not None]
+    if raw["kind"] == "canonical":
+        extra = given + (["response_field"] if raw["response_field"] is not None else [])
+        if extra:
+            raise ConfigError(f"{cfg_path}: key '{where}.{extra[0]}': kind 'canonical' reads every column from the "
+                              f"file; lookups are for the vendor kinds (docs/usage_exports.md)")
+        return None
+    for column in ("tenant_id", "feature"):
+        if raw[column] is None:
+            raise ConfigError(f"{cfg_path}: missing required key '{where}.{column}': kind '{raw['kind']}' has no "
+                              f"{column} of ours; say where it comes from, e.g. {column} = {{ field = \"...\" }}, "
+                              f"{{ field = \"...\", map = {{ ... }} }} or {{ value = \"...\" }} "
+                              f"(docs/usage_exports.md)")
+    if raw["response_field"] is not None and raw["kind"] not in RESPONSE_KINDS:
+        raise ConfigError(f"{cfg_path}: key '{where}.response_field' is for kinds {', '.join(RESPONSE_KINDS)}, "
+                          f"not '{raw['kind']}'")
+    return UsageMapping(where=where, lookups={c: _lookup(f"{where}.{c}", raw[c], cfg_path) for c in given},
+                        response_field=raw["response_field"])
 
 
 def load_config(path: str | Path) -> Config:

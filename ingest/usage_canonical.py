@@ -5,6 +5,9 @@ quarantine rules of CONTRACT §3, and written as:
   - valid rows: Parquet partitioned by usage_date, one folder per file  (<out>/usage/<key>/usage_date=D/)
   - bad rows:   one Parquet file with source, file, line, reason, raw     (<out>/quarantine/<key>.parquet)
 The cost arithmetic is not done here: it lives in the dbt project.
+
+The vendor readers (ingest/usage_exports.py) shape their records into the same canonical columns and
+hand them to `stage_relation`, so every kind goes through these rules and this staged layout.
 """
 
 from __future__ import annotations
@@ -55,13 +58,15 @@ def _file_format(path: Path) -> str:
 
 
 def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
-    """SQL for one row per record: line_no, raw (the original text) and every canonical column as VARCHAR."""
+    """SQL for one row per record: line_no, raw (the original text), rec (every canonical column as VARCHAR)
+    and read_error (why a reader could not make a record of it; always NULL here)."""
     fmt = _file_format(path)
     p = sql_str(str(path))
     if fmt == "jsonl":
         struct = "{" + ",".join(f'"{c}":"VARCHAR"' for c in COLUMNS) + "}"
         return f"""
-            select line_no, raw, case when json_valid(raw) then json_transform(raw, '{struct}') end as rec
+            select line_no, raw, case when json_valid(raw) then json_transform(raw, '{struct}') end as rec,
+                   cast(null as varchar) as read_error
             from (
                 select row_number() over () as line_no, line as raw
                 from read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x1f', quote='',
@@ -82,7 +87,7 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
                        for c in COLUMNS)
     return f"""
         select row_number() over () + {first_line} as line_no, cast(null as varchar) as raw,
-               struct_pack({fields}) as rec
+               struct_pack({fields}) as rec, cast(null as varchar) as read_error
         from {reader}"""
 
 
@@ -93,7 +98,7 @@ def _checked_sql(raw_sql: str, source: str, file: str, file_seq: int) -> str:
                         f" then try_cast(rec.{c} as bigint) end as {c}" for c in TOKEN_COLUMNS)
     tiers = ", ".join(f"'{t}'" for t in SERVICE_TIERS)
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
-    rules = ["when rec is null then 'not a valid JSON object'"]
+    rules = ["when read_error is not null then read_error", "when rec is null then 'not a valid JSON object'"]
     rules += [f"when nullif(trim(rec.{c}), '') is null then 'missing {c}'" for c in REQUIRED_TEXT]
     rules += ["when nullif(trim(rec.occurred_at), '') is null then 'missing occurred_at'",
               "when occurred_at is null then 'occurred_at ''' || rec.occurred_at || ''' is not an ISO 8601 timestamp'",
@@ -119,7 +124,7 @@ def _checked_sql(raw_sql: str, source: str, file: str, file_seq: int) -> str:
         select {sql_str(source)} as source, {sql_str(file)} as file, {file_seq} as file_seq, *,
                case {' '.join(rules)} end as reason
         from (
-            select line_no, raw, rec,
+            select line_no, raw, rec, read_error,
                    trim(rec.event_id) as event_id,
                    -- ISO 8601; a value with no zone is UTC (the session time zone is UTC)
                    cast(try_cast(rec.occurred_at as timestamptz) at time zone 'UTC' as timestamp) as occurred_at,
@@ -138,8 +143,16 @@ def _checked_sql(raw_sql: str, source: str, file: str, file_seq: int) -> str:
 
 def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str, file_seq: int, usage_dir: Path,
                      quarantine_file: Path) -> StagedFile:
-    """Read one usage file in a single streamed pass.
+    """Read one canonical usage file in a single streamed pass (see stage_relation)."""
+    return stage_relation(con, _raw_relation_sql(con, path), file=str(path), source=source, file_seq=file_seq,
+                          usage_dir=usage_dir, quarantine_file=quarantine_file)
 
+
+def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, source: str, file_seq: int,
+                   usage_dir: Path, quarantine_file: Path) -> StagedFile:
+    """Check the records of one file and stage them.
+
+    raw_sql selects line_no, raw, rec (a struct of every canonical column as VARCHAR) and read_error.
     Every row is written under usage_dir, partitioned by usage_date (hive folders), with `reason` NULL when
     valid; the bad rows (reason and raw text) are then copied to quarantine_file.
     """
@@ -148,15 +161,17 @@ def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str,
     usage_dir.parent.mkdir(parents=True, exist_ok=True)
     target = sql_str(str(usage_dir))
     try:
-        checked = _checked_sql(_raw_relation_sql(con, path), source, str(path), file_seq)
+        checked = _checked_sql(raw_sql, source, file, file_seq)
         con.execute(f"""copy (select {staged_cols}, reason,
                                      case when reason is not null then coalesce(raw, to_json(rec)::varchar) end as raw
                               from ({checked}))
                         to {target} (format parquet, partition_by (usage_date), overwrite true)""")
     except duckdb.Error as exc:
-        raise UsageFileError(f"{path}: cannot read: {exc}") from exc
+        raise UsageFileError(f"{file}: cannot read: {exc}") from exc
 
     staged = f"read_parquet({sql_str(str(usage_dir / '**' / '*.parquet'))}, hive_partitioning=true)"
+    if not any(usage_dir.rglob("*.parquet")):  # a file with no records: nothing staged, an empty quarantine
+        staged = f"({checked})"
     rows_by_day = {str(d): n for d, n in con.sql(
         f"select usage_date, count(*) from {staged} where reason is null group by 1 order by 1").fetchall()}
     quarantine_file.parent.mkdir(parents=True, exist_ok=True)

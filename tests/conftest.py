@@ -50,7 +50,8 @@ class Project:
         self.warehouse = root / "warehouse" / "finops.duckdb"
         self.write_config()
 
-    def write_config(self, extra: str = "", deployments: str | None = None, quality: str | None = None) -> Path:
+    def write_config(self, extra: str = "", deployments: str | None = None, quality: str | None = None,
+                     usage: str = '[[usage.sources]]\nkind = "canonical"\npath = "usage/*"\n') -> Path:
         """The test config; `quality` replaces the [quality] keys (default: limits that small test data meets)."""
         if quality is None:
             quality = "max_unpriced_share = 0.2\nmax_quarantined_share = 0.5"
@@ -80,9 +81,7 @@ path = "prices/*.csv"
 kind = "gpu_sheet"
 path = "gpus/offers.csv"
 
-[[usage.sources]]
-kind = "canonical"
-path = "usage/*"
+{usage}
 {deployments}
 [quality]
 {quality}

@@ -1,23 +1,25 @@
 """Stage the inputs of a run: read every configured source with the ingest readers and keep what they read
 under <warehouse>.data/staged/. Usage files are read once: a file whose size and mtime did not change
-since it was staged is not read again."""
+since it was staged, read by a source whose kind and lookups did not change, is not read again."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from finops.config import Config
+from finops.config import Config, Source
 from ingest.gpu_sheet import GPU_OFFER_SCHEMA, read_gpu_sheet
 from ingest.price_sheet import PRICE_ROW_SCHEMA, read_price_sheet
-from ingest.usage_canonical import stage_usage_file, write_empty_usage
+from ingest.usage_canonical import StagedFile, stage_usage_file, write_empty_usage
+from ingest.usage_exports import stage_export_file
 from warehouse.layout import Layout
 from warehouse.state import StagedUsageFile, State
 
@@ -61,6 +63,20 @@ def _file_key(path: Path, seq: int) -> str:
     return f"{hashlib.sha1(str(path).encode()).hexdigest()[:12]}-{seq}"
 
 
+def _reading(src: Source) -> str:
+    """How a source's files are read (its kind and lookups): a change re-reads them."""
+    if src.kind == "canonical":
+        return ""
+    doc = [src.kind, asdict(src.mapping)]
+    return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, **where) -> StagedFile:
+    if src.kind == "canonical":
+        return stage_usage_file(con, path, source=src.name, **where)
+    return stage_export_file(con, path, src.kind, src.mapping, source=src.name, **where)
+
+
 def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
     """Read new and changed usage files; forget removed ones. Updates `state` (the caller saves it)."""
     if not layout.empty_usage_file.exists():
@@ -74,20 +90,21 @@ def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
             seen.add(name)
             st = path.stat()
             known = state.files.get(name)
-            if known and known.size == st.st_size and known.mtime_ns == st.st_mtime_ns:
+            reading = _reading(src)
+            if known and (known.size, known.mtime_ns, known.reading) == (st.st_size, st.st_mtime_ns, reading):
                 continue
             seq = state.next_file_seq
             state.next_file_seq += 1
             key = _file_key(path, seq)
             order = known.seq if known else seq  # a changed file keeps its place in the first-seen order
-            result = stage_usage_file(con, path, source=src.name, file_seq=order,
-                                      usage_dir=layout.staged_usage_dir(key),
-                                      quarantine_file=layout.quarantine_file(key))
+            result = _stage_file(con, src, path, file_seq=order, usage_dir=layout.staged_usage_dir(key),
+                                 quarantine_file=layout.quarantine_file(key))
             if known:
                 _drop_staged(layout, known.key)
             state.files[name] = StagedUsageFile(source=src.name, key=key, seq=order,
                                                 size=st.st_size, mtime_ns=st.st_mtime_ns,
-                                                days=result.rows_by_day, quarantined=result.quarantined)
+                                                days=result.rows_by_day, quarantined=result.quarantined,
+                                                reading=reading)
             staged.append(name)
             quarantined += result.quarantined
             log.info("staged %s: %d rows over %d day(s), %d quarantined", path, sum(result.rows_by_day.values()),

@@ -1,7 +1,8 @@
 """What the pipeline remembers between runs, in <warehouse>.data/state.json (written atomically).
 
-- files:      every usage file staged so far: its size and mtime (a change means re-staging), the order it
-              was first seen in (the first occurrence of a duplicate event wins), the days it holds.
+- files:      every usage file staged so far: its size, mtime and how it was read (a change means
+              re-staging), the order it was first seen in (the first occurrence of a duplicate event wins),
+              the days it holds.
 - days:       every built usage day: the fingerprint of the inputs it was built from.
 - partitions: for each per-day table, the Parquet file that holds each day's rows now.
 - failed_days: usage days whose last run failed the quality gate (and have not been published since),
@@ -27,6 +28,7 @@ class StagedUsageFile:
     mtime_ns: int
     days: dict[str, int]
     quarantined: int
+    reading: str = ""   # how it was read: its source's kind and lookups (warehouse/stage.py)
 
 
 @dataclass

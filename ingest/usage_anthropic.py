@@ -1,0 +1,65 @@
+"""kind = "anthropic_usage": Anthropic usage, per request or aggregated.
+
+- Per-request logs carrying a Messages API response (its `usage` object). Anthropic's input_tokens counts only
+  the tokens after the last cache breakpoint: our input_tokens = input + cache_creation + cache_read.
+- Pages of the Admin API usage report, GET /v1/organizations/usage_report/messages: one bucket result is one
+  record with the bucket's counts; tenant and feature come from its grouping keys through the config.
+The field-by-field mapping is in docs/usage_exports.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from finops.config import UsageMapping
+from ingest.vendor_records import BadRecord, Record, bucket_event_id, count, service_tier, total, usage_api_records
+
+# The grouping keys of a usage report result (non-null only for the keys the report was grouped by).
+DIMENSIONS = ("workspace_id", "api_key_id", "account_id", "service_account_id", "model", "service_tier",
+              "context_window", "inference_geo", "speed")
+
+
+def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record]:
+    return usage_api_records(doc, mapping, file, what="an Anthropic usage report page", dimensions=DIMENSIONS,
+                             bucket_values=_report_result, response_values=_message)
+
+
+def _message(resp: dict) -> dict[str, object]:
+    if not isinstance(resp.get("usage"), dict):
+        raise BadRecord("no usage object")
+    uncached = count(resp, "usage.input_tokens", required=True)
+    cache_read = count(resp, "usage.cache_read_input_tokens")
+    cache_creation = count(resp, "usage.cache_creation_input_tokens")
+    if isinstance(resp["usage"].get("cache_creation"), dict):  # the write split by cache lifetime
+        write_5m = count(resp, "usage.cache_creation.ephemeral_5m_input_tokens") or 0
+        write_1h = count(resp, "usage.cache_creation.ephemeral_1h_input_tokens") or 0
+        if cache_creation is not None and cache_creation != write_5m + write_1h:
+            raise BadRecord(f"usage.cache_creation_input_tokens {cache_creation} is not ephemeral_5m_input_tokens "
+                            f"{write_5m} + ephemeral_1h_input_tokens {write_1h}")
+    else:  # older responses: one cache lifetime (5 minutes)
+        write_5m, write_1h = cache_creation, None
+    return {"event_id": resp.get("id"), "provider": "anthropic", "model": resp.get("model"),
+            "service_tier": service_tier(resp["usage"].get("service_tier")),
+            "input_tokens": total(uncached, write_5m, write_1h, cache_read),
+            "cache_read_tokens": cache_read, "cache_write_tokens": write_5m, "cache_write_1h_tokens": write_1h,
+            "output_tokens": count(resp, "usage.output_tokens", required=True),
+            "reasoning_tokens": count(resp, "usage.output_tokens_details.thinking_tokens")}
+
+
+def _report_result(bucket: dict, result: dict) -> dict[str, object]:
+    if not isinstance(result.get("cache_creation"), dict):
+        raise BadRecord("missing cache_creation")
+    if result.get("model") is None:
+        raise BadRecord("model is null: request the usage report grouped by model (group_by[]=model)")
+    uncached = count(result, "uncached_input_tokens", required=True)
+    write_5m = count(result, "cache_creation.ephemeral_5m_input_tokens", required=True)
+    write_1h = count(result, "cache_creation.ephemeral_1h_input_tokens", required=True)
+    cache_read = count(result, "cache_read_input_tokens", required=True)
+    return {"event_id": bucket_event_id("anthropic_usage", bucket.get("starting_at"), bucket.get("ending_at"),
+                                        {d: result.get(d) for d in DIMENSIONS}),
+            "occurred_at": bucket.get("starting_at"), "provider": "anthropic", "model": result["model"],
+            "service_tier": service_tier(result.get("service_tier")),
+            "input_tokens": total(uncached, write_5m, write_1h, cache_read),
+            "cache_read_tokens": cache_read, "cache_write_tokens": write_5m, "cache_write_1h_tokens": write_1h,
+            "output_tokens": count(result, "output_tokens", required=True),
+            "reasoning_tokens": None}  # the report has no thinking split (it is inside output_tokens)

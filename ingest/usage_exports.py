@@ -1,0 +1,184 @@
+"""Read a vendor usage export (kinds openai_usage, anthropic_usage, gemini_usage, otel_genai,
+litellm_spend_logs) into canonical records and stage them with the canonical rules.
+
+A file is JSON lines (.jsonl, .ndjson: a document a line), one JSON document (.json; a .json file of JSON lines
+is read as lines) or, for litellm_spend_logs, CSV; each optionally .gz. The kind's reader turns each parsed
+document into Records (ingest/usage_<vendor>.py), the source's lookups fill the columns the export does not
+carry (tenant_id, feature, ...), and the rows go through polars into a DuckDB table that
+ingest.usage_canonical.stage_relation checks and stages exactly like a canonical file: same rules, same
+quarantine, same staged layout. A record that cannot be mapped is quarantined with the reason, its line (for a
+single JSON document: its position in it, 1 = the first record) and its raw text.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from finops.config import Lookup, UsageMapping
+from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
+from ingest.usage_canonical import COLUMNS, StagedFile, UsageFileError, stage_relation
+from ingest.vendor_records import BadRecord, Record, Skipped, as_time
+
+log = logging.getLogger("finops")
+
+READERS: dict[str, Callable[[object, UsageMapping, str], Iterator[Record | Skipped]]] = {
+    "openai_usage": usage_openai.records,
+    "anthropic_usage": usage_anthropic.records,
+    "gemini_usage": usage_gemini.records,
+    "otel_genai": usage_otel.records,
+    "litellm_spend_logs": usage_litellm.records,
+}
+CSV_KINDS = ("litellm_spend_logs",)
+REQUIRED = ("event_id", "occurred_at", "tenant_id", "feature", "provider", "model")
+ROW_SCHEMA = {"line_no": pl.Int64, "raw": pl.Utf8, "read_error": pl.Utf8, **{c: pl.Utf8 for c in COLUMNS}}
+CHUNK_ROWS = 50_000
+_NOT_JSON = object()
+
+
+def stage_export_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str, mapping: UsageMapping, *, source: str,
+                      file_seq: int, usage_dir: Path, quarantine_file: Path) -> StagedFile:
+    """Read one vendor export file and stage its records (see ingest.usage_canonical.stage_relation)."""
+    columns = ", ".join(f"{c} {'bigint' if c == 'line_no' else 'varchar'}" for c in ROW_SCHEMA)
+    con.execute(f"create or replace temp table export_rows ({columns})")
+    skipped: Counter[str] = Counter()
+    rows = _rows(path, kind, mapping, skipped)
+    while chunk := list(islice(rows, CHUNK_ROWS)):
+        con.register("export_chunk", pl.DataFrame(chunk, schema=ROW_SCHEMA, orient="row"))
+        con.execute("insert into export_rows select * from export_chunk")
+        con.unregister("export_chunk")
+    for why, n in skipped.items():
+        log.info("%s: skipped %d %s", path, n, why)
+    rec = ", ".join(f"{c} := {c}" for c in COLUMNS)
+    staged = stage_relation(con, f"select line_no, raw, read_error, struct_pack({rec}) as rec from export_rows",
+                            file=str(path), source=source, file_seq=file_seq, usage_dir=usage_dir,
+                            quarantine_file=quarantine_file)
+    con.execute("drop table export_rows")
+    return staged
+
+
+def _rows(path: Path, kind: str, mapping: UsageMapping, skipped: Counter[str]) -> Iterator[tuple]:
+    """One tuple of ROW_SCHEMA per record of the file."""
+    position = 0
+    for line_no, doc, text in _documents(path, kind):
+        if doc is _NOT_JSON:
+            yield (line_no, text, "not a valid JSON object", *[None] * len(COLUMNS))
+            continue
+        for rec in READERS[kind](doc, mapping, str(path)):
+            position += 1
+            if isinstance(rec, Skipped):
+                skipped[rec.why] += 1
+                continue
+            error, values = rec.error, {}
+            if error is None:
+                try:
+                    values = _with_lookups(rec, mapping)
+                except BadRecord as exc:
+                    error = str(exc)
+            yield (line_no or position, rec.raw or text, error, *(_text(values.get(c)) for c in COLUMNS))
+
+
+def _with_lookups(rec: Record, mapping: UsageMapping) -> dict[str, object]:
+    values = dict(rec.values)
+    for column, lookup in mapping.lookups.items():
+        values[column] = _looked_up(column, lookup, rec.find, mapping.where)
+        if column == "occurred_at":
+            values[column] = as_time(values[column], lookup.field or "value")
+    return values
+
+
+def _looked_up(column: str, lookup: Lookup, find: Callable[[str], object], where: str) -> str | None:
+    """The value of one lookup for one record (see Lookup in finops/config.py)."""
+    if lookup.value is not None:
+        return lookup.value
+    found = find(lookup.field)
+    if lookup.prefix is not None:
+        found = next((v[len(lookup.prefix):] for v in (found if isinstance(found, list) else [found])
+                      if isinstance(v, str) and v.startswith(lookup.prefix)), None)
+    if isinstance(found, (dict, list)):
+        raise BadRecord(f"{column}: '{lookup.field}' is not a single value (key '{where}.{column}')")
+    text = _text(found)
+    text = text.strip() if text is not None and text.strip() else None
+    if text is None:
+        if lookup.default is not None:
+            return lookup.default
+        if column in REQUIRED:
+            starting = f" starting with '{lookup.prefix}'" if lookup.prefix is not None else ""
+            raise BadRecord(f"missing {column}: no '{lookup.field}'{starting} in the record (key '{where}.{column}')")
+        return None
+    if lookup.map is None:
+        return text
+    if text in lookup.map:
+        return lookup.map[text]
+    if lookup.default is not None:
+        return lookup.default
+    raise BadRecord(f"{column}: {lookup.field} '{text}' is not in {where}.{column}.map")
+
+
+def _text(value: object) -> str | None:
+    """A value as the canonical checks read it (VARCHAR)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value)
+
+
+def _documents(path: Path, kind: str) -> Iterator[tuple[int | None, object, str]]:
+    """(line number or None for a whole-file document, the parsed document or _NOT_JSON, its text)."""
+    name = path.name.lower().removesuffix(".gz")
+    gz = path.name.lower().endswith(".gz")
+
+    def opened():
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") if gz else \
+            open(path, encoding="utf-8", errors="replace", newline="")
+
+    if name.endswith(".csv") and kind in CSV_KINDS:
+        with opened() as f:
+            reader = csv.DictReader(f)
+            for row in reader:
+                yield reader.line_num, row, json.dumps(row)
+    elif name.endswith((".jsonl", ".ndjson")):
+        with opened() as f:
+            yield from _json_lines(f)
+    elif name.endswith(".json"):
+        with opened() as f:
+            text = f.read()
+        if not text.strip():
+            return
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            first = next(line for line in text.splitlines() if line.strip())
+            try:  # JSON lines in a .json file (the OpenTelemetry Collector's file exporter writes those)
+                json.loads(first)
+            except json.JSONDecodeError:
+                raise UsageFileError(f"{path}: not a JSON document nor JSON lines: {exc}") from None
+            yield from _json_lines(text.splitlines())
+            return
+        yield None, doc, text
+    else:
+        formats = ".json, .jsonl" + (" or .csv" if kind in CSV_KINDS else "")
+        raise UsageFileError(f"{path}: kind '{kind}' reads {formats} files (optionally .gz)")
+
+
+def _json_lines(lines) -> Iterator[tuple[int, object, str]]:
+    for line_no, line in enumerate(lines, start=1):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        try:
+            yield line_no, json.loads(line), line
+        except json.JSONDecodeError:
+            yield line_no, _NOT_JSON, line
