@@ -43,6 +43,11 @@ def _not_negative(*columns: str) -> list:
     return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in columns]
 
 
+def _min_not_negative(*columns: str) -> list:
+    """Non-negative money columns that may be NULL: checked on the column minimum (one pass, no row filter)."""
+    return [gxe.ExpectColumnMinToBeBetween(column=c, min_value=0) for c in columns]
+
+
 def _keys(*columns: str) -> list:
     if len(columns) == 1:
         return [gxe.ExpectColumnValuesToNotBeNull(column=columns[0]),
@@ -72,12 +77,14 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             f"""select event_id, cast(usage_date as varchar) as usage_date, {', '.join(tokens)},
                        cache_read_tokens + cache_write_tokens + cache_write_1h_tokens as cache_tokens,
                        cast(cost_usd as double) as cost_usd, cast(list_cost_usd as double) as list_cost_usd,
+                       cost_usd is null as cost_is_null, pricing_status = 'unpriced' as is_unpriced,
                        status, service_tier, pricing_status
                 from finance.fct_llm_requests""",
             (*_keys("event_id"),
              gxe.ExpectColumnValuesToNotBeNull(column="usage_date"),
              _in_build_days("usage_date", days),
-             *_not_negative(*tokens, "cost_usd", "list_cost_usd"),
+             *_not_negative(*tokens),
+             *_min_not_negative("cost_usd", "list_cost_usd"),
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="input_tokens", column_B="cache_tokens",
                                                          or_equal=True),
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="output_tokens", column_B="reasoning_tokens",
@@ -85,10 +92,8 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
              gxe.ExpectColumnValuesToBeInSet(column="status", value_set=STATUSES),
              gxe.ExpectColumnValuesToBeInSet(column="service_tier", value_set=SERVICE_TIERS),
              gxe.ExpectColumnValuesToBeInSet(column="pricing_status", value_set=PRICING_STATUSES),
-             gxe.ExpectColumnValuesToNotBeNull(column="cost_usd", row_condition='pricing_status != "unpriced"',
-                                               condition_parser="pandas"),
-             gxe.ExpectColumnValuesToBeNull(column="cost_usd", row_condition='pricing_status == "unpriced"',
-                                            condition_parser="pandas")),
+             # a cost exactly when priced: NULL for unpriced calls (never $0), present for every other call
+             gxe.ExpectColumnPairValuesToBeEqual(column_A="cost_is_null", column_B="is_unpriced")),
             ("event_id", "usage_date", "pricing_status"),
         ),
         Suite(
@@ -103,8 +108,8 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
              gxe.ExpectColumnValuesToBeBetween(column="requests", min_value=1),
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="requests", column_B="failed_requests",
                                                          or_equal=True),
-             *_not_negative("failed_requests", "retries", "cost_usd", "retry_cost_usd", "input_tokens",
-                            "output_tokens")),
+             *_not_negative("failed_requests", "retries", "input_tokens", "output_tokens"),
+             *_min_not_negative("cost_usd", "retry_cost_usd")),
             ("task_id", "usage_date"),
         ),
         Suite(
