@@ -41,12 +41,8 @@ class OwnerWeek:
 
     @property
     def file_stem(self) -> str:
-        return owner_file_stem(self.owner)
-
-
-def owner_file_stem(owner: Owner) -> str:
-    """'Search Team' -> 'search-team' (the outbox file <stem>.eml; unique per config, finops.config checks)."""
-    return re.sub(r"[^a-z0-9]+", "-", owner.name.lower()).strip("-") or "owner"
+        """The outbox file is <file_stem>.eml."""
+        return self.owner.slug
 
 
 def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner) -> OwnerWeek:
@@ -102,8 +98,8 @@ def header_safe(text: str, limit: int = 200) -> str:
 def subject(report: OwnerWeek) -> str:
     s = report.summary
     if not report.has_usage:
-        return f"AI spend {report.week} \u00b7 {report.owner.name}: no usage"
-    text = f"AI spend {report.week} \u00b7 {report.owner.name}: {usd(s['cost_usd'], missing='unpriced')} " \
+        return f"AI spend {report.week}, {report.owner.name}: no usage"
+    text = f"AI spend {report.week}, {report.owner.name}: {usd(s['cost_usd'], missing='unpriced')} " \
            f"({usd_signed(s['change_usd'])} vs {report.week.prior})"
     moved = [r for r in report.tables["features"].rows if r["change_usd"]]
     if moved:
