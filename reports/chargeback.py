@@ -5,7 +5,6 @@ An owner with no usage in the week still gets an email saying so (docs/reports.m
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -17,7 +16,7 @@ import duckdb
 from finops.config import Owner
 from reports import figures as fig
 from reports.figures import Scope
-from reports.formatting import usd, usd_signed
+from reports.formatting import one_line, usd, usd_signed
 from reports.pages import ANOMALY_COLUMNS, COST, PREMIUM_COLUMNS, UNPRICED_NOTE, anomaly_key, main_drivers, \
     owner_covers
 from reports.render import render
@@ -87,11 +86,9 @@ def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner) -> O
 
 
 def header_safe(text: str, limit: int = 200) -> str:
-    """A header value from names in the data or the config: no CR, LF or other control character (they
-    would start a new header), whitespace collapsed, at most `limit` characters. Non-ASCII text is encoded
-    (RFC 2047) by the email package."""
-    text = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
-    text = re.sub(r"\s+", " ", text).strip()
+    """A header value from names in the data or the config: on one line (no CR or LF to start a new header),
+    at most `limit` characters. Non-ASCII text is encoded (RFC 2047) by the email package."""
+    text = one_line(text)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 

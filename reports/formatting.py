@@ -1,10 +1,12 @@
 """How figures are written, the same way in pages, emails and CSV files.
 
 Money is a Decimal (DECIMAL(38,12) in the warehouse), rounded half-up only when shown: amounts to the cent,
-unit costs (per task) to 1/100 cent. A missing amount is never shown as $0: NULL cost means unpriced."""
+unit costs (per task) under $1 to 1/100 cent (CSV files: always). A missing amount is never shown as $0:
+NULL cost means unpriced."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -28,6 +30,13 @@ def usd(value: Decimal | float | int | None, places: int = CENTS, missing: str =
     amount = rounded(value, places)
     sign = "-" if amount < 0 else ""
     return f"{sign}${abs(amount):,.{places}f}"
+
+
+def usd_unit(value: Decimal | float | int | None) -> str:
+    """A unit cost: '$0.0532' under a dollar, '$15.00' from a dollar up."""
+    if value is None:
+        return "\u2014"
+    return usd(value, UNIT_COST_PLACES if abs(to_decimal(value)) < 1 else CENTS)
 
 
 def usd_signed(value: Decimal | float | int | None, places: int = CENTS) -> str:
@@ -70,6 +79,17 @@ def count(value: int | None) -> str:
     return "\u2014" if value is None else f"{value:,}"
 
 
+def count_of(value: int, noun: str) -> str:
+    """(1, 'call') -> '1 call'; (1200, 'call') -> '1,200 calls'."""
+    return f"{value:,} {noun}{'' if value == 1 else 's'}"
+
+
 def day(value: date) -> str:
     """'Fri 20 Nov'."""
     return f"{value:%a} {value.day} {value:%b}"
+
+
+def one_line(text: str) -> str:
+    """A name from the data on one line: control characters (CR, LF, tab, ...) and runs of spaces become one
+    space, so a name cannot break a plain-text table or start a new email header."""
+    return re.sub(r"[\x00-\x20\x7f]+", " ", text).strip()

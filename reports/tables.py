@@ -19,7 +19,7 @@ SHOWN = {
     "date": lambda v: DASH if v is None else fmt.day(v),
     "datetime": lambda v: DASH if v is None else f"{v:%Y-%m-%d %H:%M} UTC",
     "usd": lambda v: fmt.usd(v, missing="unpriced"),       # NULL money is unpriced usage, never $0
-    "usd_unit": lambda v: fmt.usd(v, fmt.UNIT_COST_PLACES),
+    "usd_unit": fmt.usd_unit,
     "usd_signed": fmt.usd_signed,
     "pct": fmt.pct,
     "pct_signed": fmt.pct_signed,
@@ -87,7 +87,8 @@ class Table:
 
     def text(self) -> str:
         """The table as aligned plain text (the plain-text part of an email)."""
-        cells = [[c.title for c in self.columns]] + [[c.shown(r) for c in self.columns] for r in self.rows]
+        cells = [[c.title for c in self.columns]] + [[fmt.one_line(c.shown(r)) for c in self.columns]
+                                                     for r in self.rows]
         widths = [max(len(line[i]) for line in cells) for i in range(len(self.columns))]
         lines = []
         for n, line in enumerate(cells):
