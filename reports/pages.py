@@ -219,7 +219,7 @@ def anomalies_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, g
         [f"{day(a['usage_date'])} \u00b7 {a['dimension']} {a['dimension_value']}" for a in flagged],
         [a["observed_usd"] for a in flagged], [a["baseline_usd"] for a in flagged],
         current_name="cost that day", prior_name="trailing 7-day mean",
-        notes=[ratio_x(a["ratio"]) for a in flagged], label_w=260)) if flagged else ""
+        notes=[ratio_x(a["ratio"]) for a in flagged], label_w=330)) if flagged else ""
     dbt = dbt_vars()
     html = render("anomalies.html", title=f"AI spend anomalies \u00b7 {week}", week=week,
                   subtitle=f"Week {week} ({week.span})", ratio=cfg.anomaly_ratio, min_usd=cfg.anomaly_min_usd,

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ipaddress
 import json
 import shutil
 import socket
 import ssl
 import subprocess
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from conftest import Project, event, write_jsonl
+from reports.week import IsoWeek
 
 EVIL = '<img src=x onerror="alert(1)">\r\nBcc: victim@example.com'
 WEEK = "2026-W46"
@@ -292,11 +294,28 @@ def test_a_server_that_keeps_refusing_exits_3_and_the_next_run_retries(built, sm
 
 
 def self_signed_cert(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return cert, key
+    """A certificate for localhost / 127.0.0.1 that the test's SMTP server presents and the CLI is told to trust."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
 
 
 class Authenticator:
@@ -399,3 +418,17 @@ def test_the_pages_render_in_headless_chromium_with_their_key_figures(built, tmp
         dom = chromium("--dump-dom", url).stdout
         for figure in figures:
             assert figure in dom, f"{page}: {figure} not in the rendered page"
+
+
+def test_the_default_week_is_the_last_complete_iso_week():
+    assert str(IsoWeek.last_complete(date(2026, 11, 23))) == "2026-W47"      # a Monday: the week just ended
+    assert str(IsoWeek.last_complete(date(2026, 11, 22))) == "2026-W46"      # a Sunday: its week is not over
+    week = IsoWeek.last_complete(date(2027, 1, 4))
+    assert (str(week), week.start, week.span) == ("2026-W53", date(2026, 12, 28), "28 Dec 2026 \u2013 3 Jan 2027")
+    assert str(IsoWeek.parse("2026-W01").prior) == "2025-W52"
+
+
+def test_a_report_before_anything_is_published_exits_2(project: Project):
+    write_jsonl(project.usage / "u.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
+    proc = project.finops("report", "--week", WEEK)
+    assert proc.returncode == 2 and "no published warehouse yet" in proc.stderr

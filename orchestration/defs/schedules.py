@@ -3,7 +3,7 @@ The weekly job (Monday 06:00 UTC, the ISO week that just ended) writes the repor
 
 from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job, in_process_executor
 
-from orchestration.defs.partitions import daily, weekly
+from orchestration.defs.partitions import daily
 
 REPORTS = AssetSelection.groups("reports")
 
@@ -18,7 +18,7 @@ nightly_job = define_asset_job(
 # A daily-partitioned job's schedule targets the partition that just ended: at 02:00 UTC, yesterday.
 nightly_schedule = build_schedule_from_partitioned_job(nightly_job, hour_of_day=2, minute_of_hour=0)
 
-weekly_job = define_asset_job("weekly", selection=REPORTS, partitions_def=weekly, executor_def=in_process_executor,
+weekly_job = define_asset_job("weekly", selection=REPORTS, executor_def=in_process_executor,
                               description="The week's showback and anomaly reports and the chargeback emails.")
 
 # A weekly-partitioned job's schedule targets the week that just ended: on Monday at 06:00 UTC, last week.
