@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 import duckdb
 
@@ -251,8 +250,3 @@ def premium_model_names(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[s
         where is_premium and week_start in ($start, $prior_start) order by model""",
                                       {"start": week.start, "prior_start": week.prior.start})]
 
-
-def days_with_calls(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[date]:
-    return [r["usage_date"] for r in _rows(con, """
-        select distinct usage_date from finance.agg_cost_daily where usage_date >= $start and usage_date < $end
-        order by 1""", {"start": week.start, "end": week.end})]

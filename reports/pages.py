@@ -177,7 +177,7 @@ def driver_tables(drivers: list[dict]) -> list[Table]:
                                            key=lambda r: r["driver_dimension"])]
 
 
-def premium_alert_tables(con: duckdb.DuckDBPyConnection, week: IsoWeek, alerts: list[dict]) -> Table:
+def alert_models_table(con: duckdb.DuckDBPyConnection, week: IsoWeek, alerts: list[dict]) -> Table:
     return Table("model_mix_alerts", "Premium models of the alerted tenants",
                  [Column("tenant_id", "Tenant"), Column("model", "Premium model"), Column("cost_usd", "Cost", "usd"),
                   Column("prior_week_cost_usd", "Prior week", "usd"), Column("change_usd", "Change", "usd_signed")],
@@ -200,7 +200,7 @@ def anomalies_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, g
     cards = [{**a, "driver_tables": driver_tables(by_anomaly.get(anomaly_key(a), []))} for a in flagged]
     shares = fig.premium_shares(con, week, everything)
     alerts = [s for s in shares if s["is_alert"]]
-    alert_models = premium_alert_tables(con, week, alerts)
+    alert_models = alert_models_table(con, week, alerts)
     alert_cards = [{**a, "models": Table("", f"Premium models of {a['tenant_id']}", alert_models.columns[1:],
                                          [m for m in alert_models.rows if m["tenant_id"] == a["tenant_id"]])}
                    for a in alerts]

@@ -21,7 +21,8 @@ class WeekNotPublished(Exception):
 
 
 def unpublished_days(cfg: Config, week: IsoWeek) -> list[date]:
-    """The days of `week` that were never built and published (the pipeline's state records each published
-    day with the fingerprint of its inputs; a day whose build failed the gate is not recorded)."""
+    """The days of `week` that are not in the published warehouse. The pipeline's state records each day it
+    published (with the fingerprint of its inputs); a day never built, or whose builds all failed the gate,
+    is not there. A day built with no calls is published (a quiet day is real data)."""
     published = State.load(Layout.of(cfg).state_file).days
     return [day for day in week.days if day.isoformat() not in published]
