@@ -20,8 +20,10 @@ demo: setup
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/finops demo --dir finops-demo
 
+# The report tests render the pages in Debian's headless Chromium (installed here when missing; needs root).
 test: setup
 	mkdir -p $(DAGSTER_HOME)
+	command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-liberation; }
 	$(BIN)/pytest -q
 
 bench: setup

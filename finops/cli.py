@@ -13,7 +13,7 @@ from finops.config import ConfigError, default_config_path, load_config
 
 log = logging.getLogger("finops")
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_SEND_FAILED = 0, 1, 2, 3
 
 
 def _date(text: str) -> date:
@@ -21,6 +21,15 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+
+
+def _iso_week(text: str):
+    from reports.week import IsoWeek
+
+    try:
+        return IsoWeek.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _yesterday() -> date:
@@ -40,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--config", type=Path, help=config_help)
     backfill.add_argument("--from", dest="start", type=_date, required=True, help="first day YYYY-MM-DD")
     backfill.add_argument("--to", dest="end", type=_date, required=True, help="last day YYYY-MM-DD (included)")
+
+    report = sub.add_parser("report", help="weekly showback, anomaly report and chargeback emails for an ISO week")
+    report.add_argument("--config", type=Path, help=config_help)
+    report.add_argument("--week", type=_iso_week, default=None,
+                        help="ISO week YYYY-Www (default: the last complete week, UTC)")
+    report.add_argument("--resend", action="store_true", help="send every email again, even those already accepted")
 
     sql = sub.add_parser("sql", help="read-only SQL on the published warehouse (no QUERY: interactive)")
     sql.add_argument("--config", type=Path, help=config_help)
@@ -71,6 +86,21 @@ def _run_days(config: Path | None, days: list[date]) -> int:
     return EXIT_OK
 
 
+def _report(config: Path | None, week, resend: bool) -> int:
+    from reports.readiness import WeekNotPublished
+    from reports.week import IsoWeek
+    from reports.weekly import print_outcome, run_weekly_report
+
+    cfg = load_config(config or default_config_path())
+    try:
+        outcome = run_weekly_report(cfg, week or IsoWeek.last_complete(), resend=resend)
+    except WeekNotPublished as exc:
+        print(f"finops report: {exc}", file=sys.stderr)
+        return EXIT_GATE_FAILED
+    print_outcome(outcome)
+    return EXIT_SEND_FAILED if outcome.failed_sends else EXIT_OK
+
+
 def _sql(config: Path | None, query: str | None) -> int:
     from warehouse.readonly import connect_read_only, print_result, run_shell
 
@@ -100,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_BAD_INPUT
             days = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
             return _run_days(args.config, days)
+        if args.command == "report":
+            return _report(args.config, args.week, args.resend)
         if args.command == "sql":
             return _sql(args.config, args.query)
         if args.command == "demo":

@@ -8,6 +8,7 @@ Relative paths are resolved against the folder of the config file.
 from __future__ import annotations
 
 import glob
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +102,11 @@ class Owner:
     name: str
     features: tuple[str, ...] = ()
     tenants: tuple[str, ...] = ()
+
+    @property
+    def slug(self) -> str:
+        """'Search Team' -> 'search-team': the owner's file name in the outbox (<slug>.eml)."""
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
 
 @dataclass(frozen=True)
@@ -287,8 +293,20 @@ def load_config(path: str | Path) -> Config:
         for key in ("features", "tenants"):
             if not all(isinstance(v, str) for v in raw[key]):
                 raise ConfigError(f"{cfg_path}: key 'owners[{i}].{key}' must be an array of strings")
-        owners.append(Owner(email=raw["email"], name=raw["name"], features=tuple(raw["features"]),
-                            tenants=tuple(raw["tenants"])))
+        owner = Owner(email=raw["email"], name=raw["name"], features=tuple(raw["features"]),
+                      tenants=tuple(raw["tenants"]))
+        if not re.fullmatch(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+", owner.email):
+            raise ConfigError(f"{cfg_path}: key 'owners[{i}].email' is '{owner.email}', expected one address "
+                              f"like team@example.com")
+        if not owner.features and not owner.tenants:
+            raise ConfigError(f"{cfg_path}: owners[{i}] ('{owner.name}') needs 'features' or 'tenants' (or both)")
+        if not owner.slug:
+            raise ConfigError(f"{cfg_path}: key 'owners[{i}].name' needs a letter or digit (it names the .eml file)")
+        for other in owners:
+            if owner.email == other.email or owner.slug == other.slug:
+                raise ConfigError(f"{cfg_path}: owners[{i}] ('{owner.name}', {owner.email}) has the same email or "
+                                  f"file name as owner '{other.name}' ({other.email})")
+        owners.append(owner)
 
     anomalies = _check_table("anomalies", doc.get("anomalies", {}), SCHEMA["anomalies"], cfg_path)
     quality = _check_table("quality", doc.get("quality", {}), SCHEMA["quality"], cfg_path)

@@ -1,13 +1,14 @@
 """`finops demo`: write the sample config, price and GPU sheets and generated usage to a folder, run the
-pipeline over every day, and print where the warehouse is with a short summary."""
+pipeline over every day, print where the warehouse is with a short summary, and write the weekly report of
+the last complete week (pages, CSV files, chargeback emails in the outbox) and print their paths."""
 
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from finops.config import default_config_path, load_config
+from finops.config import Config, default_config_path, load_config
 from finops.sample_data import generate_usage
 
 SUMMARY_QUERIES = {
@@ -69,4 +70,18 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
         print(title)
         print(format_table(relation.columns, relation.fetchall()))
     con.close()
-    return 0
+    return report_last_week(cfg, day_list)
+
+
+def report_last_week(cfg: Config, day_list: list[date]) -> int:
+    """The weekly report of the last complete ISO week of the demo data (pages, CSV files, outbox emails)."""
+    from reports.week import IsoWeek
+    from reports.weekly import print_outcome, run_weekly_report
+
+    week = IsoWeek.of(day_list[-1]) if day_list[-1].isoweekday() == 7 else IsoWeek.of(day_list[-1]).prior
+    if week.start < day_list[0]:
+        print(f"no complete ISO week in the demo data ({day_list[0]} .. {day_list[-1]}): no weekly report")
+        return 0
+    outcome = run_weekly_report(cfg, week)
+    print_outcome(outcome)
+    return 3 if outcome.failed_sends else 0

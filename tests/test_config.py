@@ -21,6 +21,12 @@ def project(project: Project) -> Project:
     ("[smtp]\nport = 25\n", "missing required key 'smtp.host'"),
     ("[reporting]\ndir = \"x\"\n", "unknown key 'reporting'"),
     ("[anomalies]\nmin_usd = true\n", "key 'anomalies.min_usd' must be int or float, got bool True"),
+    ('[[owners]]\nemail = "a@example.com"\nname = "A"\n', "owners[0] ('A') needs 'features' or 'tenants'"),
+    ('[[owners]]\nemail = "not an address"\nname = "A"\nfeatures = ["x"]\n',
+     "key 'owners[0].email' is 'not an address', expected one address"),
+    ('[[owners]]\nemail = "a@example.com"\nname = "Search Team"\nfeatures = ["x"]\n'
+     '[[owners]]\nemail = "b@example.com"\nname = "search team"\nfeatures = ["y"]\n',
+     "owners[1] ('search team', b@example.com) has the same email or file name as owner 'Search Team'"),
 ])
 def test_bad_config_exits_2_naming_the_key(project: Project, extra: str, expected: str):
     project.write_config(extra=extra)

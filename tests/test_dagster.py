@@ -79,3 +79,35 @@ def test_a_failed_check_blocks_publishing(defs, project: Project, monkeypatch):
     # the blocking check stops the run before the publish step starts
     assert "published_warehouse" not in {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
     assert not project.warehouse.exists()
+
+
+def test_the_weekly_schedule_reports_last_week_on_monday_at_six_utc(defs):
+    schedule = defs.resolve_schedule_def("weekly_schedule")
+    assert schedule.cron_schedule == "0 6 * * 1"
+    assert schedule.execution_timezone in (None, "UTC")
+    with DagsterInstance.ephemeral() as instance:
+        context = build_schedule_context(instance=instance,
+                                         scheduled_execution_time=datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
+        requests = list(schedule.evaluate_tick(context).run_requests)
+    assert [r.partition_key for r in requests] == ["2026-11-16"]          # 2026-W47, Monday 16 .. Sunday 22
+    nightly = {k.to_user_string() for k in defs.resolve_job_def("nightly").asset_layer.selected_asset_keys}
+    assert "weekly_report" not in nightly and "published_warehouse" in nightly
+
+
+def test_materializing_a_week_writes_its_report_and_emails(defs, project: Project, monkeypatch):
+    write_jsonl(project.usage / "d.jsonl", [event(f"d{i}", f"2026-11-{16 + i}T10:00:00Z", input_tokens=1_000_000,
+                                                  output_tokens=0) for i in range(7)])
+    project.write_config('[[owners]]\nemail = "search@example.com"\nname = "Search"\nfeatures = ["search"]\n')
+    project.finops("backfill", "--from", "2026-11-16", "--to", "2026-11-22", check=True)
+    monkeypatch.setenv("FINOPS_CONFIG", str(project.config))
+    job = defs.resolve_job_def("weekly")
+    with DagsterInstance.ephemeral() as instance:
+        assert job.execute_in_process(partition_key="2026-11-16", instance=instance).success
+        # a week with unpublished days fails and names them
+        failed = job.execute_in_process(partition_key="2026-11-09", instance=instance, raise_on_error=False)
+    assert not failed.success
+    reports = project.root / "warehouse" / "reports" / "2026-W47"
+    assert 'id="total-cost">$21.00</strong>' in (reports / "showback.html").read_text()
+    assert (project.root / "warehouse" / "outbox" / "2026-W47" / "search.eml").exists()
+    failure = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"][0]
+    assert "2026-11-09, 2026-11-10" in failure.event_specific_data.error.message

@@ -5,15 +5,24 @@ from __future__ import annotations
 import subprocess
 
 from conftest import FINOPS
+from reports.week import IsoWeek
 
 
 def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
-    proc = subprocess.run([str(FINOPS), "demo", "--dir", str(tmp_path / "demo"), "--days", "10",
+    # 14 days ending yesterday always hold a complete ISO week, whatever the weekday today
+    proc = subprocess.run([str(FINOPS), "demo", "--dir", str(tmp_path / "demo"), "--days", "14",
                            "--events-per-day", "300"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "demo" / "finops.toml").exists()
-    assert len(list((tmp_path / "demo" / "usage").glob("usage-*.jsonl.gz"))) == 10
+    assert len(list((tmp_path / "demo" / "usage").glob("usage-*.jsonl.gz"))) == 14
     for title in ("Cost by tenant", "Cost by feature", "Top tasks", "Self-hosted deployments"):
         assert title in proc.stdout
     assert f"warehouse: {tmp_path / 'demo' / 'warehouse' / 'finops.duckdb'}" in proc.stdout
     assert "acme" in proc.stdout and "support-agent" in proc.stdout
+    # and the report of the last complete week: its pages, CSV files and one email per owner, with their paths
+    week = str(IsoWeek.last_complete())
+    reports = tmp_path / "demo" / "warehouse" / "reports" / week
+    outbox = tmp_path / "demo" / "warehouse" / "outbox" / week
+    for path in (reports / "showback.html", reports / "anomalies.html", reports / "cost_by_tenant.csv",
+                 outbox / "search.eml", outbox / "support.eml", outbox / "platform.eml"):
+        assert path.exists() and str(path) in proc.stdout

@@ -173,6 +173,10 @@ def test_a_day_whose_calls_collapse_fails_and_names_the_day(project: Project):
     assert project.query("select count(*) from finance.fct_llm_requests where usage_date = '2026-11-09'") == [(0,)]
     report = (project.warehouse.parent / "reports" / "quality" / "2026-11-09.html").read_text()
     assert "FAILED: 1 of" in report and "row_counts" in report and "trailing_mean" in report
+    # the weekly report refuses the week of the failed day, and says why
+    week = project.finops("report", "--week", "2026-W46")
+    assert week.returncode == 1
+    assert "2026-11-09 failed the quality gate (see " in week.stderr and "quality/2026-11-09.html" in week.stderr
 
 
 def test_a_file_of_broken_records_fails_the_quarantine_share(project: Project):

@@ -22,7 +22,8 @@ from warehouse.state import PARTITIONED_TABLES, State
 log = logging.getLogger("finops")
 
 # Rebuilt whole by every build (small: they grow with weeks, prices or bad records, not with calls).
-WHOLE_TABLES = ("showback_weekly", "cost_anomalies", "price_history", "gpu_offers", "quarantine")
+WHOLE_TABLES = ("showback_weekly", "cost_anomalies", "cost_anomaly_drivers", "model_mix_weekly", "premium_share_weekly",
+                "price_history", "gpu_offers", "quarantine")
 # Superseded partition files stay this long, for readers that still hold an older catalog open.
 RETAIN_SUPERSEDED_SECONDS = 7 * 24 * 3600
 

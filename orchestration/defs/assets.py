@@ -8,12 +8,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
-                     AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, Failure, MaterializeResult, asset,
-                     multi_asset, multi_asset_check)
+                     AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, Failure, MaterializeResult, MetadataValue,
+                     asset, multi_asset, multi_asset_check)
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.defs.partitions import daily
+from orchestration.defs.partitions import daily, weekly
 from orchestration.defs.resources import FinopsConfig, dbt_project
+from reports.readiness import WeekNotPublished
+from reports.week import IsoWeek
+from reports.weekly import run_weekly_report
 from warehouse.build import Build, build_db_env
 from warehouse.dbt_args import dbt_build_args
 from warehouse.layout import Layout
@@ -129,3 +132,22 @@ def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) ->
         publish(layout, build)
     return MaterializeResult(metadata={"path": str(cfg.warehouse_path), "days_built": len(build.days),
                                        "first_day": build.days[0], "last_day": build.days[-1]})
+
+
+@asset(partitions_def=weekly, group_name="reports", deps=[published_warehouse],
+       description="The week's showback and anomaly pages, their CSV files and the chargeback emails "
+                   "(written to the outbox, sent through [smtp] when configured): what `finops report` does.")
+def weekly_report(context: AssetExecutionContext, finops: FinopsConfig) -> MaterializeResult:
+    week = IsoWeek.of(context.partition_time_window.start.date())
+    try:
+        outcome = run_weekly_report(finops.load(), week)
+    except WeekNotPublished as exc:
+        raise Failure(description=str(exc), metadata={"unpublished_days": [d.isoformat() for d in exc.days]})
+    statuses = [s.status for s in outcome.sends]
+    if outcome.failed_sends:
+        raise Failure(description=f"{len(outcome.failed_sends)} email(s) could not be sent: "
+                      + "; ".join(f"{s.to}: {s.detail}" for s in outcome.failed_sends))
+    return MaterializeResult(metadata={
+        "week": str(week), "showback": MetadataValue.path(str(outcome.pages[0])),
+        "anomalies": MetadataValue.path(str(outcome.pages[1])), "csv_files": len(outcome.csv_files),
+        "emails": len(outcome.emails), "sent": statuses.count("sent"), "already_sent": statuses.count("already sent")})

@@ -1,0 +1,77 @@
+-- One row per flagged usage_date, dimension ('tenant' | 'feature' | 'model'), dimension_value: a day whose
+-- cost exceeds anomaly_ratio x the mean of the 7 days before it and by at least anomaly_min_usd.
+-- The baseline needs 7 earlier days of data in the warehouse; a value with no cost on one of them counts 0.
+{%- set ratio = var('anomaly_ratio') %}
+{%- set min_usd = var('anomaly_min_usd') %}
+with daily as (
+
+    select * from {{ ref('int_agg_cost_daily__all_days') }}
+
+),
+
+by_value as (
+
+    {%- for dimension, column in [('tenant', 'tenant_id'), ('feature', 'feature'), ('model', "provider || '/' || model")] %}
+    select usage_date, '{{ dimension }}' as dimension, {{ column }} as dimension_value, sum(cost_usd) as cost_usd
+    from daily
+    group by usage_date, {{ column }}
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+
+),
+
+known_days as (
+
+    select distinct usage_date from daily
+
+),
+
+values_seen as (
+
+    select distinct dimension, dimension_value from by_value
+
+),
+
+baseline as (
+
+    select
+        known_days.usage_date,
+        values_seen.dimension,
+        values_seen.dimension_value,
+        count(distinct earlier.usage_date)                                   as earlier_days,
+        coalesce(sum(earlier_cost.cost_usd), 0) / 7.0                        as baseline_usd
+    from known_days
+    cross join values_seen
+    inner join known_days as earlier
+        on earlier.usage_date >= {{ dbt.dateadd('day', -7, 'known_days.usage_date') }}
+       and earlier.usage_date < known_days.usage_date
+    left join by_value as earlier_cost
+        on earlier_cost.usage_date = earlier.usage_date
+       and earlier_cost.dimension = values_seen.dimension
+       and earlier_cost.dimension_value = values_seen.dimension_value
+    group by known_days.usage_date, values_seen.dimension, values_seen.dimension_value
+
+),
+
+scored as (
+
+    select
+        observed.usage_date,
+        observed.dimension,
+        observed.dimension_value,
+        observed.cost_usd                                                    as observed_usd,
+        baseline.baseline_usd,
+        case when baseline.baseline_usd > 0 then observed.cost_usd / baseline.baseline_usd end as ratio
+    from by_value as observed
+    inner join baseline
+        on baseline.usage_date = observed.usage_date
+       and baseline.dimension = observed.dimension
+       and baseline.dimension_value = observed.dimension_value
+    where baseline.earlier_days = 7
+
+)
+
+select usage_date, dimension, dimension_value, observed_usd, baseline_usd, ratio
+from scored
+where observed_usd > {{ ratio }} * baseline_usd
+  and observed_usd - baseline_usd >= {{ min_usd }}

@@ -1,0 +1,81 @@
+-- One row per flagged usage_date, dimension, dimension_value (as in cost_anomalies), driver_dimension and
+-- driver_value: how much one value of another dimension moved inside the flagged slice. For a flagged feature
+-- the drivers are its tenants and its models; for a tenant, its features and models; for a model, its tenants
+-- and features. Each driver is compared with its own trailing 7-day mean inside the slice, so the increases
+-- of one driver_dimension add up to the anomaly's observed_usd - baseline_usd.
+{%- set dimensions = [('tenant', 'tenant_id'), ('feature', 'feature'), ('model', 'model_key')] %}
+with flagged as (
+
+    select usage_date, dimension, dimension_value, observed_usd - baseline_usd as anomaly_increase_usd
+    from {{ ref('int_cost_anomalies__flagged') }}
+
+),
+
+daily as (
+
+    select usage_date, tenant_id, feature, provider || '/' || model as model_key, cost_usd
+    from {{ ref('int_agg_cost_daily__all_days') }}
+
+),
+
+-- the rows of each flagged slice on the flagged day and the 7 days before it
+slices as (
+
+    select
+        flagged.usage_date                                  as flagged_date,
+        flagged.dimension,
+        flagged.dimension_value,
+        flagged.anomaly_increase_usd,
+        daily.usage_date,
+        daily.tenant_id,
+        daily.feature,
+        daily.model_key,
+        daily.cost_usd
+    from flagged
+    inner join daily
+        on daily.usage_date >= {{ dbt.dateadd('day', -7, 'flagged.usage_date') }}
+       and daily.usage_date < {{ dbt.dateadd('day', 1, 'flagged.usage_date') }}
+       and flagged.dimension_value = case flagged.dimension
+                                         {%- for dimension, column in dimensions %}
+                                         when '{{ dimension }}' then daily.{{ column }}
+                                         {%- endfor %}
+                                     end
+
+),
+
+by_driver as (
+
+    {%- for driver, column in dimensions %}
+    select
+        flagged_date,
+        dimension,
+        dimension_value,
+        anomaly_increase_usd,
+        '{{ driver }}'                                                                  as driver_dimension,
+        {{ column }}                                                                    as driver_value,
+        coalesce(sum(case when usage_date = flagged_date then cost_usd end), 0)        as observed_usd,
+        coalesce(sum(case when usage_date < flagged_date then cost_usd end), 0) / 7.0  as baseline_usd
+    from slices
+    where dimension <> '{{ driver }}'
+    group by flagged_date, dimension, dimension_value, anomaly_increase_usd, {{ column }}
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
+
+)
+
+select
+    flagged_date                                                     as usage_date,
+    dimension,
+    dimension_value,
+    driver_dimension,
+    driver_value,
+    observed_usd,
+    baseline_usd,
+    observed_usd - baseline_usd                                      as increase_usd,
+    (observed_usd - baseline_usd) / nullif(anomaly_increase_usd, 0)  as share_of_increase,
+    row_number() over (
+        partition by flagged_date, dimension, dimension_value, driver_dimension
+        order by observed_usd - baseline_usd desc, driver_value
+    )                                                                as driver_rank
+
+from by_driver

@@ -1,0 +1,252 @@
+"""The figures of a week, read from the published warehouse with SQL over the finance.* marts.
+
+Every cost rule is in dbt; these queries only select a week, sum the marts' rows up to what a table shows and
+put the prior week beside it. A Scope limits them to some rows: everything (the showback and anomaly pages),
+one owner's features and tenants (a chargeback email), or the rows of no owner."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+
+from finops.config import Owner
+from reports.week import IsoWeek
+
+MONEY = "decimal(38, 12)"
+
+
+@dataclass(frozen=True)
+class Scope:
+    features: tuple[str, ...] = ()
+    tenants: tuple[str, ...] = ()
+    everything: bool = False
+    negate: bool = False       # the rows of none of these features and tenants
+
+    @classmethod
+    def all(cls) -> "Scope":
+        return cls(everything=True)
+
+    @classmethod
+    def of_owner(cls, owner: Owner) -> "Scope":
+        """An owner's rows: a call of one of their features, or made for one of their tenants."""
+        return cls(features=owner.features, tenants=owner.tenants)
+
+    @classmethod
+    def no_owner(cls, owners: tuple[Owner, ...]) -> "Scope":
+        return cls(features=tuple(f for o in owners for f in o.features),
+                   tenants=tuple(t for o in owners for t in o.tenants), negate=True)
+
+    def params(self) -> dict:
+        return {"everything": self.everything, "negate": self.negate, "features": list(self.features),
+                "tenants": list(self.tenants)}
+
+
+_IN_FEATURES = "list_contains(cast($features as varchar[]), {column})"
+_IN_TENANTS = "list_contains(cast($tenants as varchar[]), {column})"
+# a row of agg_cost_daily / showback_weekly / fct_llm_tasks in the scope
+ROW_IN_SCOPE = (f"($everything or (({_IN_FEATURES.format(column='feature')} or "
+                f"{_IN_TENANTS.format(column='tenant_id')}) <> $negate))")
+# a tenant-level row (model mix) in the scope: only an owner's own tenants
+TENANT_IN_SCOPE = f"($everything or ({_IN_TENANTS.format(column='tenant_id')} <> $negate))"
+# an anomaly in the scope: a flagged feature or tenant of the owner (model anomalies: the pages only)
+ANOMALY_IN_SCOPE = (f"($everything or (((dimension = 'feature' and {_IN_FEATURES.format(column='dimension_value')}) "
+                    f"or (dimension = 'tenant' and {_IN_TENANTS.format(column='dimension_value')})) <> $negate))")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
+    used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+    cursor = con.execute(sql, used)
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def _week_params(week: IsoWeek, scope: Scope) -> dict:
+    return {"start": week.start, "end": week.end, "prior_start": week.prior.start, **scope.params()}
+
+
+def breakdown(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: tuple[str, ...] = ()) -> list[dict]:
+    """The week's figures from agg_cost_daily per value of the `by` columns (none: one row of totals), with the
+    prior week's cost. A cost is 0 when there were no calls, NULL when every call was unpriced."""
+    keys = "".join(f"{k}, " for k in by)
+    group_by = f"group by {', '.join(by)}" if by else ""
+    order_by = ", ".join(["cost_usd desc nulls last", *by])
+    this_week, prior_week = "usage_date >= $start", "usage_date < $start"
+    sql = f"""
+        with grouped as (
+            select
+                {keys}
+                count(*) filter (where {this_week})                          as rows_this_week,
+                count(*) filter (where {prior_week})                         as rows_prior_week,
+                sum(cost_usd) filter (where {this_week})                     as cost_usd,
+                sum(cost_usd) filter (where {prior_week})                    as prior_week_cost_usd,
+                coalesce(sum(requests) filter (where {this_week}), 0)        as requests,
+                coalesce(sum(failed_requests) filter (where {this_week}), 0) as failed_requests,
+                coalesce(sum(tasks) filter (where {this_week}), 0)           as tasks,
+                coalesce(sum(input_tokens) filter (where {this_week}), 0)    as input_tokens,
+                coalesce(sum(cache_read_tokens) filter (where {this_week}), 0) as cache_read_tokens,
+                coalesce(sum(output_tokens) filter (where {this_week}), 0)   as output_tokens,
+                sum(cache_savings_usd) filter (where {this_week})            as cache_savings_usd,
+                coalesce(sum(retry_cost_usd) filter (where {this_week}), 0)  as retry_cost_usd,
+                coalesce(sum(unpriced_requests) filter (where {this_week}), 0) as unpriced_requests,
+                coalesce(sum(unpriced_tokens) filter (where {this_week}), 0) as unpriced_tokens
+            from finance.agg_cost_daily
+            where usage_date >= $prior_start and usage_date < $end and {ROW_IN_SCOPE}
+            {group_by}
+        ),
+        costed as (
+            select
+                * exclude (cost_usd, prior_week_cost_usd),
+                case when rows_this_week = 0 then cast(0 as {MONEY}) else cost_usd end            as cost_usd,
+                case when rows_prior_week = 0 then cast(0 as {MONEY}) else prior_week_cost_usd end as prior_week_cost_usd
+            from grouped
+        )
+        select
+            {keys}
+            cost_usd,
+            prior_week_cost_usd,
+            cost_usd - prior_week_cost_usd                                                   as change_usd,
+            cast(cost_usd - prior_week_cost_usd as double) / nullif(prior_week_cost_usd, 0)  as change_ratio,
+            cast(cost_usd as double) / nullif(sum(cost_usd) over (), 0)                      as share_of_cost,
+            requests,
+            failed_requests,
+            tasks,
+            cast(cost_usd / nullif(tasks, 0) as {MONEY})                                     as cost_per_task_usd,
+            cast(cache_read_tokens as double) / nullif(input_tokens, 0)                      as cache_hit_rate,
+            cache_savings_usd,
+            retry_cost_usd,
+            unpriced_requests,
+            unpriced_tokens,
+            input_tokens,
+            output_tokens
+        from costed
+        order by {order_by}"""
+    return _rows(con, sql, _week_params(week, scope))
+
+
+def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> dict:
+    """One row: the week's totals (breakdown by nothing) plus the tasks that failed."""
+    row = breakdown(con, week, scope)[0]
+    row.update(_rows(con, f"""
+        select count(*) as distinct_tasks, count(*) filter (where not succeeded) as failed_tasks,
+               cast(count(*) filter (where not succeeded) as double) / nullif(count(*), 0) as failed_task_share
+        from finance.fct_llm_tasks
+        where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}""", _week_params(week, scope))[0])
+    return row
+
+
+def daily_by_feature(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
+    return _rows(con, f"""
+        select usage_date, feature, sum(cost_usd) as cost_usd, sum(requests) as requests,
+               sum(unpriced_requests) as unpriced_requests
+        from finance.agg_cost_daily
+        where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}
+        group by usage_date, feature
+        order by usage_date, feature""", _week_params(week, scope))
+
+
+def unpriced_by_model(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
+    """Calls with no price in force: how many, their tokens, and which features and tenants made them."""
+    return _rows(con, f"""
+        select provider || '/' || model as model, sum(unpriced_requests) as unpriced_requests,
+               sum(unpriced_tokens) as unpriced_tokens,
+               string_agg(distinct feature, ', ' order by feature) as features,
+               string_agg(distinct tenant_id, ', ' order by tenant_id) as tenants
+        from finance.agg_cost_daily
+        where usage_date >= $start and usage_date < $end and unpriced_requests > 0 and {ROW_IN_SCOPE}
+        group by provider, model
+        order by unpriced_requests desc, model""", _week_params(week, scope))
+
+
+def top_tasks(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, limit: int = 10) -> list[dict]:
+    return _rows(con, f"""
+        select task_id, tenant_id, feature, started_at, requests, retries, succeeded, cost_usd, retry_cost_usd,
+               unpriced_requests
+        from finance.fct_llm_tasks
+        where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}
+        order by cost_usd desc nulls last, task_id
+        limit {int(limit)}""", _week_params(week, scope))
+
+
+def self_hosted(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[dict]:
+    """Per deployment: the cost booked to calls (allocated) and to idle hours, and how busy it was."""
+    return _rows(con, f"""
+        with hours as (
+            select deployment_id, hour_start, bool_or(tenant_id <> '__idle__') as busy,
+                   sum(cost_usd) filter (where tenant_id <> '__idle__') as allocated_usd,
+                   sum(cost_usd) filter (where tenant_id = '__idle__') as idle_usd,
+                   sum(requests) as requests
+            from finance.self_hosted_allocation
+            where usage_date >= $start and usage_date < $end
+            group by deployment_id, hour_start
+        )
+        select deployment_id,
+               coalesce(sum(allocated_usd), 0) as allocated_usd,
+               coalesce(sum(idle_usd), 0) as idle_usd,
+               sum(coalesce(allocated_usd, 0) + coalesce(idle_usd, 0)) as total_usd,
+               cast(sum(allocated_usd) as double) / nullif(sum(coalesce(allocated_usd, 0) + coalesce(idle_usd, 0)), 0)
+                   as utilisation,
+               count(*) filter (where busy) as busy_hours,
+               count(*) as hours,
+               sum(requests) as requests
+        from hours
+        group by deployment_id
+        order by deployment_id""", {"start": week.start, "end": week.end})
+
+
+def anomalies(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
+    return _rows(con, f"""
+        select usage_date, dimension, dimension_value, observed_usd, baseline_usd, ratio,
+               observed_usd - baseline_usd as increase_usd, reason
+        from finance.cost_anomalies
+        where usage_date >= $start and usage_date < $end and {ANOMALY_IN_SCOPE}
+        order by usage_date, observed_usd - baseline_usd desc, dimension, dimension_value""",
+                 _week_params(week, scope))
+
+
+def anomaly_drivers(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, top: int = 3) -> list[dict]:
+    """The `top` drivers that rose most inside each flagged slice, per driver dimension."""
+    return _rows(con, f"""
+        select usage_date, dimension, dimension_value, driver_dimension, driver_value, observed_usd, baseline_usd,
+               increase_usd, share_of_increase, driver_rank
+        from finance.cost_anomaly_drivers
+        where usage_date >= $start and usage_date < $end and increase_usd > 0 and driver_rank <= {int(top)}
+          and {ANOMALY_IN_SCOPE}
+        order by usage_date, dimension, dimension_value, driver_dimension, driver_rank""",
+                 _week_params(week, scope))
+
+
+def premium_shares(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
+    """Every tenant's share of spend on premium models this week and the week before (is_alert: it jumped)."""
+    return _rows(con, f"""
+        select tenant_id, cost_usd, premium_cost_usd, premium_share, prior_week_premium_cost_usd,
+               prior_week_premium_share, premium_share_change, is_alert
+        from finance.premium_share_weekly
+        where week_start = $start and {TENANT_IN_SCOPE}
+        order by is_alert desc, premium_share_change desc nulls last, tenant_id""", _week_params(week, scope))
+
+
+def premium_models(con: duckdb.DuckDBPyConnection, week: IsoWeek, tenants: list[str]) -> list[dict]:
+    """The premium models of some tenants, this week against the week before (what moved their share)."""
+    return _rows(con, f"""
+        select tenant_id, provider || '/' || model as model,
+               coalesce(sum(cost_usd) filter (where week_start = $start), 0) as cost_usd,
+               coalesce(sum(cost_usd) filter (where week_start = $prior_start), 0) as prior_week_cost_usd,
+               coalesce(sum(cost_usd) filter (where week_start = $start), 0)
+                 - coalesce(sum(cost_usd) filter (where week_start = $prior_start), 0) as change_usd
+        from finance.model_mix_weekly
+        where is_premium and week_start in ($start, $prior_start)
+          and list_contains(cast($tenants as varchar[]), tenant_id)
+        group by tenant_id, provider, model
+        order by tenant_id, change_usd desc, model""",
+                 {"start": week.start, "prior_start": week.prior.start, "tenants": tenants})
+
+
+def premium_model_names(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[str]:
+    """The premium models that had calls this week or the week before."""
+    return [r["model"] for r in _rows(con, """
+        select distinct provider || '/' || model as model from finance.model_mix_weekly
+        where is_premium and week_start in ($start, $prior_start) order by model""",
+                                      {"start": week.start, "prior_start": week.prior.start})]
+

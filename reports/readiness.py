@@ -1,0 +1,37 @@
+"""Is a week ready to report? Every one of its days must be published, and its last run must have passed
+the quality gate."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from finops.config import Config
+from reports.week import IsoWeek
+from warehouse.layout import Layout
+from warehouse.state import State
+
+
+class WeekNotPublished(Exception):
+    """Some days of the week are not in the published warehouse, or failed the gate; the report would be wrong."""
+
+    def __init__(self, week: IsoWeek, days: list[date], failed: dict[date, str] | None = None):
+        self.week, self.days, self.failed = week, days, failed or {}
+        reasons = [f"{d.isoformat()} failed the quality gate (see {self.failed[d]})" if d in self.failed
+                   else f"{d.isoformat()} not published" for d in days]
+        super().__init__(f"week {week} is not complete in the published warehouse: {'; '.join(reasons)} "
+                         f"(fix the input, then run `finops backfill --from {days[0]} --to {days[-1]}`)")
+
+
+def unpublished_days(cfg: Config, week: IsoWeek) -> list[date]:
+    """The days of `week` that finance cannot rely on. The pipeline's state records each day it published
+    (with the fingerprint of its inputs) and each day whose last run failed the gate: a day never built, or
+    whose last build failed (even if an older build of it is published), is not ready. A day built with no
+    calls is published (a quiet day is real data)."""
+    state = State.load(Layout.of(cfg).state_file)
+    return [day for day in week.days if day.isoformat() not in state.days or day.isoformat() in state.failed_days]
+
+
+def failed_gate_reports(cfg: Config, days: list[date]) -> dict[date, str]:
+    """For the days among `days` whose last run failed the gate: the quality report that says why."""
+    failed = State.load(Layout.of(cfg).state_file).failed_days
+    return {d: str(cfg.reports_dir / "quality" / f"{d.isoformat()}.html") for d in days if d.isoformat() in failed}

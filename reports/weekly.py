@@ -1,0 +1,101 @@
+"""`finops report` and the Dagster weekly_report asset: the week's pages, CSV files and chargeback emails.
+
+    reports.dir/<YYYY-Www>/showback.html, anomalies.html, <table>.csv
+    reports.outbox/<YYYY-Www>/<owner>.eml, send_log.jsonl
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from finops.config import Config
+from reports.chargeback import chargeback_email, owner_week
+from reports.mailer import SendLog, SendResult, send_all, smtp_credentials
+from reports.pages import anomalies_page, showback_page
+from reports.readiness import WeekNotPublished, failed_gate_reports, unpublished_days
+from reports.week import IsoWeek
+from warehouse.readonly import connect_read_only
+
+log = logging.getLogger("finops")
+
+DEFAULT_SENDER = "finops@example.com"
+
+
+@dataclass
+class ReportOutcome:
+    week: IsoWeek
+    pages: list[Path]
+    csv_files: list[Path]
+    emails: list[Path]
+    sends: list[SendResult] = field(default_factory=list)
+
+    @property
+    def failed_sends(self) -> list[SendResult]:
+        return [s for s in self.sends if s.status == "failed"]
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    """Write beside, then rename: a reader never sees half a page or email."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def run_weekly_report(cfg: Config, week: IsoWeek, resend: bool = False,
+                      now: datetime | None = None) -> ReportOutcome:
+    """Write the week's pages, CSV files and emails, and send the emails when [smtp] is configured.
+
+    Raises WeekNotPublished (naming the days) when a day of the week is not in the published warehouse,
+    WarehouseMissing when nothing is published, ConfigError when the SMTP login variables are not set."""
+    now = now or datetime.now(timezone.utc)
+    if cfg.smtp:
+        smtp_credentials(cfg.smtp)       # a missing login variable fails before anything is written
+    con = connect_read_only(cfg.warehouse_path)
+    try:
+        missing = unpublished_days(cfg, week)
+        if missing:
+            raise WeekNotPublished(week, missing, failed_gate_reports(cfg, missing))
+        pages = [showback_page(con, cfg, week, now), anomalies_page(con, cfg, week, now)]
+        owners = [owner_week(con, week, owner) for owner in cfg.owners]
+    finally:
+        con.close()
+
+    folder = cfg.reports_dir / str(week)
+    folder.mkdir(parents=True, exist_ok=True)
+    page_files = [write_file(folder / f"{p.name}.html", p.html.encode("utf-8")) for p in pages]
+    csv_files = [write_file(folder / f"{t.name}.csv", t.csv_text(str(week)).encode("utf-8"))
+                 for p in pages for t in p.tables]
+
+    outbox = cfg.outbox_dir / str(week)
+    outbox.mkdir(parents=True, exist_ok=True)
+    sender = cfg.smtp.sender if cfg.smtp else DEFAULT_SENDER
+    messages = []
+    for report in owners:
+        message = chargeback_email(report, sender, now)
+        messages.append((message, write_file(outbox / f"{report.file_stem}.eml", bytes(message))))
+    outcome = ReportOutcome(week, page_files, csv_files, [eml for _, eml in messages])
+    if cfg.smtp and messages:
+        outcome.sends = send_all(cfg.smtp, messages, SendLog(outbox / "send_log.jsonl"), resend=resend)
+    log.info("report %s: %d page(s), %d CSV file(s), %d email(s) in %s", week, len(page_files), len(csv_files),
+             len(messages), outbox)
+    return outcome
+
+
+def print_outcome(outcome: ReportOutcome) -> None:
+    """What `finops report` (and `finops demo`) print: every file written, and what happened to each email."""
+    sends = {s.eml: s for s in outcome.sends}
+    print(f"report {outcome.week} ({outcome.week.span}):")
+    for path in outcome.pages + outcome.csv_files:
+        print(f"  {path}  ({path.stat().st_size:,} bytes)")
+    for eml in outcome.emails:
+        sent = sends.get(eml)
+        status = "written; not sent (no [smtp] configured)" if sent is None else \
+            sent.status + (f" ({sent.detail})" if sent.detail else "")
+        print(f"  {eml}  ({eml.stat().st_size:,} bytes): {status}")
+    if outcome.failed_sends:
+        print(f"{len(outcome.failed_sends)} email(s) could not be sent; run the report again to retry them")
