@@ -29,6 +29,8 @@ _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
  th { background: #f3f5f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
  code { font-size: .92em; } .ok { color: #15803d; } .bad { color: #b91c1c; font-weight: 600; }
  .guards { color: #4b5563; margin: 0; }
+ ul.examples { margin: .3em 0 0; padding-left: 1.1em; } ul.examples span { margin-right: 1em; white-space: nowrap; }
+ details summary { cursor: default; color: #4b5563; margin: .3em 0; }
 </style></head><body>
 <h1>Quality gate for {{ day }}</h1>
 <p class="verdict {{ 'passed' if not failed else 'failed' }}">
@@ -40,11 +42,10 @@ good warehouse stays in place.{% else %}PASSED: all {{ results|length }} checks 
 <h2>What failed</h2>
 <table><tr><th>suite</th><th>table</th><th>expectation</th><th>unexpected</th><th>detail</th></tr>
 {% for r in failed %}<tr><td>{{ r.suite }}</td><td>{{ r.table }}</td><td><code>{{ r.expectation }}</code></td>
-<td class="num">{{ r.unexpected_count }}</td><td>{{ r.message }}
-{% set rows = examples(r) %}{% if rows %}
-<table><tr>{% for k in rows[0].keys() %}<th>{{ k }}</th>{% endfor %}</tr>
-{% for row in rows %}<tr>{% for v in row.values() %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
-{% endif %}</td></tr>
+<td class="num">{{ r.unexpected_count }}</td><td>{{ r.message }}</td></tr>
+{% set rows = examples(r) %}{% if rows %}<tr><td colspan="5">Failing rows:<ul class="examples">
+{% for row in rows %}<li>{% for k, v in row.items() %}<span><b>{{ k }}</b> {{ v }}</span> {% endfor %}</li>{% endfor %}
+</ul></td></tr>{% endif %}
 {% endfor %}</table>
 {% endif %}
 <h2>Suites</h2>
@@ -52,11 +53,12 @@ good warehouse stays in place.{% else %}PASSED: all {{ results|length }} checks 
 <h3>{{ suite.name }} <span class="{{ 'bad' if suite.failed else 'ok' }}">{{ 'failed' if suite.failed else 'passed' }}</span>
  on <code>{{ suite.table }}</code></h3>
 <p class="guards">Guards against: {{ suite.guards }}.</p>
+{% if suite.fold %}<details><summary>{{ suite.results|length }} checks (show)</summary>{% endif %}
 <table><tr><th>expectation</th><th>result</th><th>unexpected</th></tr>
 {% for r in suite.results %}<tr><td><code>{{ r.expectation }}</code></td>
 <td class="{{ 'ok' if r.success else 'bad' }}">{{ 'pass' if r.success else 'FAIL' }}</td>
 <td class="num">{{ r.unexpected_count }}</td></tr>{% endfor %}
-</table>
+</table>{% if suite.fold %}</details>{% endif %}
 {% endfor %}
 </body></html>
 """)
@@ -70,9 +72,10 @@ def write_quality_reports(reports_dir: Path, run_id: str, days: list[str], suite
     for name in dict.fromkeys(r.suite for r in results):
         members = [r for r in results if r.suite == name]
         table, guard = guards.get(name, ("dbt models", DBT_GUARDS))
-        groups.append({"name": name, "table": table, "guards": guard, "results": members,
-                       "failed": any(not r.success for r in members)})
-    groups.sort(key=lambda g: (not g["failed"], g["name"]))
+        failed = any(not r.success for r in members)
+        groups.append({"name": name, "table": table, "guards": guard, "results": members, "failed": failed,
+                       "fold": name not in guards and not failed})  # the many passing dbt tests: folded
+    groups.sort(key=lambda g: (not g["failed"], g["name"] not in guards))  # failed first, then GX, then dbt
     html = _TEMPLATE.render(day=days[-1] if len(days) == 1 else f"{days[0]} .. {days[-1]}",
                             verdict="FAILED" if any(not r.success for r in results) else "PASSED",
                             failed=[r for r in results if not r.success], results=results, suites=groups,
