@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import time
+from decimal import Decimal
 
 import duckdb
 import pandas as pd
@@ -100,6 +101,7 @@ def _plain(row: dict) -> dict:
     out = {}
     for key, value in row.items():
         value = value.item() if hasattr(value, "item") else value
+        value = float(value) if isinstance(value, Decimal) else value
         if isinstance(value, float) and math.isnan(value):
             value = None
         out[key] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)

@@ -110,4 +110,4 @@ def test_materializing_a_week_writes_its_report_and_emails(defs, project: Projec
     assert 'id="total-cost">$21.00</strong>' in (reports / "showback.html").read_text()
     assert (project.root / "warehouse" / "outbox" / "2026-W47" / "search.eml").exists()
     failure = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"][0]
-    assert "2026-11-09, 2026-11-10" in failure.event_specific_data.error.message
+    assert "2026-11-09 not published; 2026-11-10 not published" in failure.event_specific_data.error.message

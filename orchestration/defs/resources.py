@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from dagster import ConfigurableResource
 from dagster_dbt import DbtProject
@@ -21,10 +22,19 @@ class FinopsConfig(ConfigurableResource):
         return load_config(self.config_path or os.environ.get("FINOPS_CONFIG") or default_config_path())
 
 
+def _manifest_is_stale(manifest: Path) -> bool:
+    """No manifest yet (a fresh clone), or a dbt file changed after it was written (a pull, an edit)."""
+    if not manifest.exists():
+        return True
+    written = manifest.stat().st_mtime
+    return any(p.stat().st_mtime > written for p in DBT_PROJECT_DIR.rglob("*")
+               if p.suffix in (".sql", ".yml") and "target" not in p.relative_to(DBT_PROJECT_DIR).parts)
+
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 # Parse the dbt project for its manifest: on every load under `dagster dev` (what DbtProject.prepare_if_dev
-# does, but with the dbt of this environment even when .venv is not activated), and on a fresh clone.
-if os.getenv("DAGSTER_IS_DEV_CLI") or not dbt_project.manifest_path.exists():
+# does, but with the dbt of this environment even when .venv is not activated), and whenever it is stale.
+if os.getenv("DAGSTER_IS_DEV_CLI") or _manifest_is_stale(dbt_project.manifest_path):
     _dbt_cli().cli(["parse"], target_path=dbt_project.manifest_path.parent).wait()
 
 finops_config = FinopsConfig()
