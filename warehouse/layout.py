@@ -3,6 +3,7 @@
     <warehouse>.duckdb                 the published catalog finance opens (small: views + small tables)
     <warehouse>.data/state.json        what was staged and built (warehouse/state.py)
     <warehouse>.data/staged/           inputs as read: usage by file and day, quarantine, prices, GPU offers
+    <warehouse>.data/sources/          each url or scraped price/GPU source: its dated rows and fetch status
     <warehouse>.data/tables/           immutable per-day Parquet partitions of the big finance tables
     <warehouse>.data/results/          data-quality results, one file per run
     <warehouse>.data/builds/           scratch DuckDB build databases (removed after each run)
@@ -53,6 +54,14 @@ class Layout:
     @property
     def staged_gpu_offers(self) -> Path:
         return self.data / "staged" / "gpu_offers.parquet"
+
+    def source_rows(self, section: str, name: str) -> Path:
+        """The rows a url or scraped source has in force (scraped: its observation history)."""
+        return self.data / "sources" / section / f"{name}.parquet"
+
+    def source_status(self, section: str, name: str) -> Path:
+        """When the source was last fetched or read fine, its ETag / Last-Modified, its last error."""
+        return self.data / "sources" / section / f"{name}.json"
 
     @property
     def tables_dir(self) -> Path:
