@@ -11,7 +11,7 @@ import logging
 import shutil
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from dagster_dbt import DbtCliResource
 
 from finops.config import Config
 from warehouse.build import Build, build_db_env, plan_build, prepare_build_db
+from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
 from warehouse.dbt_args import DBT_PROJECT_DIR, dbt_build_args
 from warehouse.layout import Layout
 from warehouse.publish import collect_garbage, export_partitions, write_catalog
@@ -34,6 +35,7 @@ class RunOutcome:
     published: bool
     build: Build
     failed_checks: list[CheckResult]
+    cost_changes: list[DayCostChange] = field(default_factory=list)  # published days this run re-costed
 
 
 @contextmanager
@@ -104,6 +106,7 @@ def checks_of(build: Build) -> list[CheckResult]:
 def finish(layout: Layout, state: State, build: Build, results: list[CheckResult]) -> RunOutcome:
     """Record the checks; publish when every check passed, else keep the published warehouse as it is."""
     write_results(results, build.build_id, layout.results_dir)
+    log_unpriced(build)
     failed = [r for r in results if not r.success]
     if failed:
         log.error("quality gate failed: %d check(s); nothing published, %s kept as it was", len(failed),
@@ -112,13 +115,15 @@ def finish(layout: Layout, state: State, build: Build, results: list[CheckResult
             log.error("  %s / %s on %s: %d unexpected %s", r.suite, r.expectation, r.table, r.unexpected_count,
                       r.message)
         return RunOutcome(published=False, build=build, failed_checks=failed)
+    changes = cost_changes(layout, state, build)
     export_partitions(layout, build, state)
     write_catalog(layout, build, state)
     state.days.update(build.fingerprints)
     state.save(layout.state_file)
     shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
     collect_garbage(layout, state)
-    return RunOutcome(published=True, build=build, failed_checks=[])
+    log_cost_changes(changes)
+    return RunOutcome(published=True, build=build, failed_checks=[], cost_changes=changes)
 
 
 def run_days(cfg: Config, days: list[date]) -> RunOutcome:
