@@ -153,8 +153,8 @@ def _source_rows(cfg: Config, layout: Layout, section: str, src: Source, reader:
         merged = merge_observation(before, seen.with_columns(pl.lit(str(payload)).alias("source_file")), key=key,
                                    value=value, date_col=date_col, fetch_day=fetch_day, first_day=first_day)
         after = merged.history
-        log.info("%s source '%s': %d new, %d changed (from %s), %d unchanged", section, src.name, merged.new,
-                 merged.changed, fetch_day, merged.unchanged)
+        log.info("%s source '%s': %d new (in force from %s), %d changed (from %s), %d unchanged", section,
+                 src.name, merged.new, first_day, merged.changed, fetch_day, merged.unchanged)
     rows_file.parent.mkdir(parents=True, exist_ok=True)
     after.write_parquet(rows_file.with_suffix(".tmp"))
     os.replace(rows_file.with_suffix(".tmp"), rows_file)
