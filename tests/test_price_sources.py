@@ -451,6 +451,23 @@ def test_a_slow_server_is_a_clear_error_and_the_run_still_publishes(project: Pro
     assert url_source_ages(load_config(project.config))[0].last_good_fetch_at is None
 
 
+def test_prices_first_seen_for_models_a_day_did_not_use_do_not_rebuild_it(project: Project, server, monkeypatch):
+    for day in ("2026-11-02", "2026-11-03"):
+        write_jsonl(project.usage / f"{day}.jsonl", [event(f"o3-{day}", f"{day}T10:00:00Z", provider="openai",
+                                                           model="o3", input_tokens=1_000, output_tokens=500)])
+    project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-03", check=True)
+    # a catalog arrives: its prices are first seen (in force from the start), none of them for o3
+    url = server.serve("/litellm.json", LITELLM)
+    project.write_config(extra=f'[[prices.sources]]\nkind = "litellm_json"\nname = "litellm"\nurl = "{url}"\n')
+    write_jsonl(project.usage / "2026-11-04.jsonl", [event("o3-2026-11-04", "2026-11-04T10:00:00Z",
+                                                           provider="openai", model="o3", input_tokens=1_000,
+                                                           output_tokens=500)])
+    out = run(project, monkeypatch, "2026-11-04", "2026-11-05")
+    assert "(1 day(s) built: 2026-11-04 .. 2026-11-04)" in out.stdout
+    assert "also rebuilding" not in out.stderr
+    assert project.query("select count(*) from finance.price_history where source_name = 'litellm'") == [(47,)]
+
+
 def test_a_backdated_price_recosts_the_published_days_and_says_by_how_much(project: Project, monkeypatch):
     for day in ("2026-11-02", "2026-11-03", "2026-11-04"):
         write_jsonl(project.usage / f"{day}.jsonl", [

@@ -40,6 +40,10 @@ class Layout:
     def staged_usage_day_files(self, file_key: str, day: str) -> list[Path]:
         return sorted((self.staged_usage_dir(file_key) / f"usage_date={day}").glob("*.parquet"))
 
+    def staged_usage_models(self, file_key: str) -> Path:
+        """The (usage_date, provider, model) a staged usage file holds (warehouse/build.py's day fingerprints)."""
+        return self.staged_usage_dir(file_key) / "models.parquet"
+
     def quarantine_file(self, file_key: str) -> Path:
         return self.data / "staged" / "quarantine" / f"{file_key}.parquet"
 
