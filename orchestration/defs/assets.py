@@ -100,4 +100,5 @@ def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) ->
         raise Failure(description=f"quality gate failed, nothing published: {failed}",
                       metadata={"failed_checks": len(outcome.failed_checks)})
     return MaterializeResult(metadata={"path": str(cfg.warehouse_path), "days_built": len(build.days),
-                                       "first_day": build.days[0], "last_day": build.days[-1]})
+                                       "first_day": build.days[0], "last_day": build.days[-1],
+                                       "recosted_days": [str(c) for c in outcome.cost_changes]})
