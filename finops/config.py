@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import soupsieve
 
 class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and the key."""
@@ -244,6 +245,11 @@ def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) 
     if (raw["table"] is None) == (raw["heading"] is None):
         raise ConfigError(f"{cfg_path}: {where} needs exactly one of 'table' (a CSS selector) or 'heading' (the "
                           "text of the heading before the table)")
+    if raw["table"] is not None:
+        try:
+            soupsieve.compile(raw["table"])
+        except soupsieve.SelectorSyntaxError as exc:
+            raise ConfigError(f"{cfg_path}: key '{where}.table' is not a CSS selector: {exc}") from None
     fields = PRICE_TABLE_FIELDS if is_prices else GPU_TABLE_FIELDS
     columns = raw["columns"] or {}
     for field, title in columns.items():

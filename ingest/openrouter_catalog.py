@@ -48,7 +48,10 @@ def read_openrouter_models(data: bytes) -> pl.DataFrame:
         name, tier = (model_id[:-len(":batch")], "batch") if model_id.endswith(":batch") else (model_id, "standard")
         try:
             bands = [(0, pricing)]
-            for override in pricing.get("overrides") or []:
+            overrides = pricing.get("overrides") or []
+            for override in overrides if isinstance(overrides, list) else [overrides]:
+                if not isinstance(override, dict):
+                    raise TypeError("an override is not an object")
                 conditions = {key for key, value in override.items() if not isinstance(value, str)}
                 if conditions != {"min_prompt_tokens"}:   # e.g. utc_start / utc_end: prices by time of day
                     skipped["overrides other than min_prompt_tokens (kept the base prices)"] += 1
@@ -57,7 +60,7 @@ def read_openrouter_models(data: bytes) -> pl.DataFrame:
             prices = [(threshold, FIELDS[field], per_million(band.get(field)), field)
                       for threshold, band in bands for field in FIELDS]
         except (PayloadError, TypeError, ValueError):
-            skipped["with prices that are not numbers"] += 1
+            skipped["with prices that are not numbers (or overrides that are not objects)"] += 1
             continue
         if any(usd is not None and usd < 0 for _, _, usd, _ in prices):
             skipped["with a dynamic (negative) price"] += 1

@@ -125,6 +125,16 @@ def test_openrouter_prices_are_recorded_under_openrouter_with_its_model_ids():
     assert prices(df, "z-ai/glm-5.2:free") == {("input", "standard", 0): 0.0, ("output", "standard", 0): 0.0}
 
 
+def test_openrouter_models_with_unreadable_prices_are_skipped_not_fatal():
+    doc = {"data": [{"id": "a/ok", "pricing": {"prompt": "0.000001", "completion": "0.000002"}},
+                    {"id": "a/bad", "pricing": {"prompt": "cheap", "completion": "0.000002"}},
+                    {"id": "a/odd", "pricing": {"prompt": "0.000001", "completion": "0.000002", "overrides": ["x"]}},
+                    {"pricing": {"prompt": "0.000001"}}]}
+    df = read_openrouter_models(json.dumps(doc).encode())
+    assert prices(df, "a/ok") == {("input", "standard", 0): 1.0, ("output", "standard", 0): 2.0}
+    assert set(df["model"]) == {"a/ok"}
+
+
 def test_openrouter_zero_cache_prices_mean_no_cache_price():
     df = read_openrouter_models((FIXTURES / "openrouter_models_sample_2025-03-18.json").read_bytes())
     assert prices(df, "anthropic/claude-3.7-sonnet") == {("input", "standard", 0): 3.0,
@@ -277,6 +287,8 @@ def test_a_slow_server_times_out_after_a_few_attempts(server):
      "'prices.sources\\[1\\].provider' is required"),
     ('kind = "html_table"\nurl = "https://x/p"\nprovider = "a"\nheading = "P"\ncolumns = { model = "M", input = "I" }'
      '\nunit = "1G"', "'prices.sources\\[1\\].unit' is '1G'"),
+    ('kind = "html_table"\nurl = "https://x/p"\nprovider = "a"\ntable = "table[["\ncolumns = { model = "M", input = "I" }',
+     "'prices.sources\\[1\\].table' is not a CSS selector"),
     ('kind = "litellm_json"\nurl = "https://x/c.json"\nname = "gpu_0"', "names must be unique"),
     ('kind = "litellm_json"\nurl = "https://x/c.json"\neffective_from = "2026-13-01"', "expected a date"),
 ])
