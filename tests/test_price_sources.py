@@ -287,7 +287,8 @@ def test_a_slow_server_times_out_after_a_few_attempts(server):
      "'prices.sources\\[1\\].provider' is required"),
     ('kind = "html_table"\nurl = "https://x/p"\nprovider = "a"\nheading = "P"\ncolumns = { model = "M", input = "I" }'
      '\nunit = "1G"', "'prices.sources\\[1\\].unit' is '1G'"),
-    ('kind = "html_table"\nurl = "https://x/p"\nprovider = "a"\ntable = "table[["\ncolumns = { model = "M", input = "I" }',
+    ('kind = "html_table"\nurl = "https://x/p"\nprovider = "a"\ntable = "table[["\n'
+     'columns = { model = "M", input = "I" }',
      "'prices.sources\\[1\\].table' is not a CSS selector"),
     ('kind = "litellm_json"\nurl = "https://x/c.json"\nname = "gpu_0"', "names must be unique"),
     ('kind = "litellm_json"\nurl = "https://x/c.json"\neffective_from = "2026-13-01"', "expected a date"),
@@ -423,9 +424,9 @@ models = {{ "Claude Opus 4.5" = "claude-opus-4-5", "Claude Sonnet 4.6" = "claude
         event("opus-2", "2026-11-04T10:00:00Z", model="claude-opus-4-5", input_tokens=100_000, output_tokens=10_000)])
     run(project, monkeypatch, "2026-11-02", "2026-11-03")
     good = price_rows(project, "anthropic_page", "claude-opus-4-5")
-    assert [(r[0], r[3], r[4]) for r in good] == [("cache_read", 0.5, "1970-01-01"), ("cache_write", 6.25, "1970-01-01"),
-                                                 ("cache_write_1h", 10.0, "1970-01-01"), ("input", 5.0, "1970-01-01"),
-                                                 ("output", 25.0, "1970-01-01")]
+    assert [(r[0], r[3], r[4]) for r in good] == [
+        ("cache_read", 0.5, "1970-01-01"), ("cache_write", 6.25, "1970-01-01"), ("cache_write_1h", 10.0, "1970-01-01"),
+        ("input", 5.0, "1970-01-01"), ("output", 25.0, "1970-01-01")]
     assert good[0][6].endswith(".html")
 
     # the page is redesigned: its columns are renamed

@@ -1,6 +1,6 @@
 """Stage the inputs of a run: read every configured source with the ingest readers (prices and GPU offers
-through warehouse/fetched_sources.py) and keep what they read under <warehouse>.data/staged/. Usage files are read once: a file whose size and mtime did not change
-since it was staged is not read again."""
+through warehouse/fetched_sources.py) and keep what they read under <warehouse>.data/staged/. Usage files are
+read once: a file whose size and mtime did not change since it was staged is not read again."""
 
 from __future__ import annotations
 
