@@ -83,6 +83,10 @@ def _run_days(config: Path | None, days: list[date]) -> int:
         return EXIT_GATE_FAILED
     print(f"published {cfg.warehouse_path} ({len(outcome.build.days)} day(s) built: "
           f"{outcome.build.days[0]} .. {outcome.build.days[-1]})")
+    if outcome.cost_changes:
+        print(f"re-costed {len(outcome.cost_changes)} published day(s) whose inputs changed:")
+        for change in outcome.cost_changes:
+            print(f"  {change}")
     return EXIT_OK
 
 

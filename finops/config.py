@@ -11,7 +11,10 @@ import glob
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+
+import soupsieve
 
 
 class ConfigError(Exception):
@@ -19,9 +22,14 @@ class ConfigError(Exception):
 
 
 USAGE_KINDS = ("canonical", "openai_usage", "anthropic_usage", "gemini_usage", "otel_genai", "litellm_spend_logs")
-PRICE_KINDS = ("price_sheet",)
-GPU_KINDS = ("gpu_sheet",)
+PRICE_KINDS = ("price_sheet", "litellm_json", "openrouter_json", "html_table")
+GPU_KINDS = ("gpu_sheet", "runpod_json", "vast_json", "html_table")
+SHEET_KINDS = ("price_sheet", "gpu_sheet")  # canonical CSV sheets; every other price/GPU kind is scraped
 PRICINGS = ("on_demand", "spot", "reserved")
+# html_table columns: our field -> the header text on the page (the first field is required)
+PRICE_TABLE_FIELDS = ("model", "input", "output", "cache_read", "cache_write", "cache_write_1h")
+GPU_TABLE_FIELDS = ("gpu_model", "usd_per_hour", "usd_per_gpu_hour", "gpu_count", "vram_gb", "region")
+PRICE_UNITS = ("1M", "1K")  # a bare price in an html_table is USD per million (1M) or per thousand (1K) tokens
 
 # section -> key -> (type, default). A default of REQUIRED means the key must be given.
 REQUIRED = object()
@@ -33,12 +41,17 @@ RESPONSE_KINDS = ("openai_usage", "anthropic_usage", "gemini_usage")  # logs tha
 _LOOKUP_KEYS = {"field": (str, None), "value": (str, None), "map": (dict, None), "default": (str, None),
                 "prefix": (str, None)}
 _USAGE_SOURCE_KEYS = {**_SOURCE_KEYS, "response_field": (str, None), **{c: (object, None) for c in LOOKUP_COLUMNS}}
+# price and GPU sources may be fetched (url) and scraped (html_table): docs/prices_and_gpus.md
+_FETCHED_SOURCE_KEYS = {**_SOURCE_KEYS, "timeout_seconds": ((int, float), 30.0), "max_bytes": (int, 20_000_000),
+                        "provider": (str, None), "table": (str, None), "heading": (str, None),
+                        "columns": (dict, None), "unit": (str, "1M"), "models": (dict, None),
+                        "pricing_type": (str, "on_demand")}
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "warehouse": {"path": (str, REQUIRED)},
     "landing": {"dir": (str, None)},
     "reports": {"dir": (str, None), "outbox": (str, None)},
-    "prices.sources": _SOURCE_KEYS,
-    "gpu.sources": _SOURCE_KEYS,
+    "prices.sources": _FETCHED_SOURCE_KEYS,
+    "gpu.sources": _FETCHED_SOURCE_KEYS,
     "usage.sources": _USAGE_SOURCE_KEYS,
     "deployments": {"id": (str, REQUIRED), "hourly_cost_usd": ((int, float), None), "gpu": (str, None),
                     "gpu_count": (int, None), "pricing": (str, "on_demand"), "output_weight": ((int, float), 1.0)},
@@ -73,6 +86,17 @@ class UsageMapping:
 
 
 @dataclass(frozen=True)
+class HtmlTable:
+    """Where an html_table source's table is on the page, and what its columns mean."""
+    provider: str                           # whose prices or offers the table lists
+    selector: str | None                    # a CSS selector of the table (or of an element holding it)
+    heading: str | None                     # or: text of the heading the table follows
+    columns: tuple[tuple[str, str], ...]    # (our field, the column's header text on the page)
+    unit: str = "1M"                        # prices: a bare number is USD per 1M or per 1K tokens
+    models: tuple[tuple[str, str], ...] = ()  # prices: (name on the page, model id); only these rows kept
+
+
+@dataclass(frozen=True)
 class Source:
     kind: str
     name: str
@@ -80,6 +104,11 @@ class Source:
     path: Path | None = None
     effective_from: str | None = None
     mapping: UsageMapping | None = None  # vendor usage kinds only
+    url: str | None = None
+    timeout_seconds: float = 30.0           # url: per attempt, connecting and reading the whole body
+    max_bytes: int = 20_000_000             # url: a larger response is refused
+    table: HtmlTable | None = None          # html_table kinds
+    pricing_type: str = "on_demand"         # vast_json, GPU html_table: what the listing's prices are
 
     def files(self) -> list[Path]:
         """The files this source's path (a glob) matches now, sorted."""
@@ -193,14 +222,19 @@ def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_pat
             raise ConfigError(f"{cfg_path}: key '{where}.kind' is '{raw['kind']}', expected one of: {', '.join(kinds)}")
         if (raw["path"] is None) == (raw["url"] is None):
             raise ConfigError(f"{cfg_path}: {where} needs exactly one of 'path' or 'url'")
-        if raw["url"] is not None:
+        if raw["url"] is not None and dotted == "usage.sources":
             raise ConfigError(f"{cfg_path}: key '{where}.url': kind '{raw['kind']}' reads local files only; use 'path'")
         path = (base / raw["path"]).resolve() if raw["path"] else None
+        options = _fetched_source_options(raw, dotted, where, cfg_path) if dotted != "usage.sources" else {}
         src = Source(kind=raw["kind"], name=raw["name"] or f"{dotted.split('.')[0]}_{i}", position=i, path=path,
-                     effective_from=raw["effective_from"],
+                     effective_from=raw["effective_from"], url=raw["url"], **options,
                      mapping=_usage_mapping(raw, where, cfg_path) if dotted == "usage.sources" else None)
         if path is not None and not src.files():
             raise ConfigError(f"{cfg_path}: key '{where}.path': no file matches {path}")
+        if path is not None and dotted != "usage.sources" and raw["kind"] not in SHEET_KINDS \
+                and len(src.files()) > 1:
+            raise ConfigError(f"{cfg_path}: key '{where}.path': kind '{raw['kind']}' reads one file, but {path} "
+                              f"matches {len(src.files())}")
         out.append(src)
     return tuple(out)
 
@@ -243,6 +277,81 @@ def _usage_mapping(raw: dict, where: str, cfg_path: Path) -> UsageMapping | None
                           f"not '{raw['kind']}'")
     return UsageMapping(where=where, lookups={c: _lookup(f"{where}.{c}", raw[c], cfg_path) for c in given},
                         response_field=raw["response_field"])
+
+
+def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) -> dict:
+    """The url and html_table keys of a price or GPU source, checked against its kind."""
+    kind = raw["kind"]
+
+    def refuse(key: str, why: str) -> None:
+        if raw[key] != SCHEMA[dotted][key][1]:
+            raise ConfigError(f"{cfg_path}: key '{where}.{key}' {why}")
+
+    if raw["url"] is not None and not raw["url"].startswith(("http://", "https://")):
+        raise ConfigError(f"{cfg_path}: key '{where}.url' is '{raw['url']}', expected an http:// or https:// URL")
+    if raw["url"] is None:
+        refuse("timeout_seconds", "applies to url sources only")
+        refuse("max_bytes", "applies to url sources only")
+    if raw["timeout_seconds"] <= 0 or raw["max_bytes"] <= 0:
+        raise ConfigError(f"{cfg_path}: {where}: 'timeout_seconds' and 'max_bytes' must be > 0")
+    if raw["effective_from"] is not None:
+        try:
+            date.fromisoformat(raw["effective_from"])
+        except ValueError:
+            raise ConfigError(f"{cfg_path}: key '{where}.effective_from' is '{raw['effective_from']}', expected a "
+                              "date YYYY-MM-DD") from None
+    is_prices = dotted == "prices.sources"
+    if kind != "html_table":
+        for key in ("provider", "table", "heading", "columns", "unit", "models"):
+            refuse(key, "applies to kind html_table only")
+    if not (kind == "vast_json" or (kind == "html_table" and not is_prices)):
+        refuse("pricing_type", "applies to kinds vast_json and html_table of [[gpu.sources]] only")
+    if raw["pricing_type"] not in PRICINGS:
+        raise ConfigError(f"{cfg_path}: key '{where}.pricing_type' is '{raw['pricing_type']}', expected one of: "
+                          f"{', '.join(PRICINGS)}")
+    options = {"timeout_seconds": float(raw["timeout_seconds"]), "max_bytes": raw["max_bytes"],
+               "pricing_type": raw["pricing_type"]}
+    if kind != "html_table":
+        return options
+
+    if not is_prices:
+        refuse("unit", "applies to [[prices.sources]] only")
+        refuse("models", "applies to [[prices.sources]] only")
+    if not raw["provider"]:
+        raise ConfigError(f"{cfg_path}: key '{where}.provider' is required for kind html_table (whose prices)")
+    if (raw["table"] is None) == (raw["heading"] is None):
+        raise ConfigError(f"{cfg_path}: {where} needs exactly one of 'table' (a CSS selector) or 'heading' (the "
+                          "text of the heading before the table)")
+    if raw["table"] is not None:
+        try:
+            soupsieve.compile(raw["table"])
+        except soupsieve.SelectorSyntaxError as exc:
+            raise ConfigError(f"{cfg_path}: key '{where}.table' is not a CSS selector: {exc}") from None
+    fields = PRICE_TABLE_FIELDS if is_prices else GPU_TABLE_FIELDS
+    columns = raw["columns"] or {}
+    for field, title in columns.items():
+        if field not in fields:
+            raise ConfigError(f"{cfg_path}: unknown key '{where}.columns.{field}' (allowed: {', '.join(fields)})")
+        if not isinstance(title, str) or not title.strip():
+            raise ConfigError(f"{cfg_path}: key '{where}.columns.{field}' must be the column's header text")
+    if fields[0] not in columns:
+        raise ConfigError(f"{cfg_path}: key '{where}.columns.{fields[0]}' is required (the header of the "
+                          f"{fields[0]} column)")
+    if is_prices and not set(columns) & set(PRICE_TABLE_FIELDS[1:]):
+        raise ConfigError(f"{cfg_path}: key '{where}.columns' names no price column (one of: "
+                          f"{', '.join(PRICE_TABLE_FIELDS[1:])})")
+    if not is_prices and ("usd_per_hour" in columns) == ("usd_per_gpu_hour" in columns):
+        raise ConfigError(f"{cfg_path}: key '{where}.columns' needs exactly one of 'usd_per_hour' or "
+                          "'usd_per_gpu_hour'")
+    if raw["unit"] not in PRICE_UNITS:
+        raise ConfigError(f"{cfg_path}: key '{where}.unit' is '{raw['unit']}', expected one of: "
+                          f"{', '.join(PRICE_UNITS)}")
+    models = raw["models"] or {}
+    if not all(isinstance(v, str) and v for v in models.values()):
+        raise ConfigError(f"{cfg_path}: key '{where}.models' must map each name on the page to a model id (string)")
+    options["table"] = HtmlTable(provider=raw["provider"].lower(), selector=raw["table"], heading=raw["heading"],
+                                 columns=tuple(columns.items()), unit=raw["unit"], models=tuple(models.items()))
+    return options
 
 
 def load_config(path: str | Path) -> Config:
@@ -308,6 +417,12 @@ def load_config(path: str | Path) -> Config:
                                   f"file name as owner '{other.name}' ({other.email})")
         owners.append(owner)
 
+    price_sources = _sources(doc, "prices.sources", PRICE_KINDS, base, cfg_path)
+    gpu_sources = _sources(doc, "gpu.sources", GPU_KINDS, base, cfg_path)
+    names = [s.name for s in price_sources + gpu_sources]
+    if len(set(names)) != len(names):  # a source's name keys its landing folder and its observed prices
+        raise ConfigError(f"{cfg_path}: [[prices.sources]] and [[gpu.sources]] names must be unique, got {names}")
+
     anomalies = _check_table("anomalies", doc.get("anomalies", {}), SCHEMA["anomalies"], cfg_path)
     quality = _check_table("quality", doc.get("quality", {}), SCHEMA["quality"], cfg_path)
     for key in ("max_unpriced_share", "max_quarantined_share", "min_requests_vs_trailing_week"):
@@ -327,8 +442,8 @@ def load_config(path: str | Path) -> Config:
         landing_dir=(base / landing["dir"]).resolve() if landing["dir"] else warehouse_path.parent / "landing",
         reports_dir=(base / reports["dir"]).resolve() if reports["dir"] else warehouse_path.parent / "reports",
         outbox_dir=(base / reports["outbox"]).resolve() if reports["outbox"] else warehouse_path.parent / "outbox",
-        price_sources=_sources(doc, "prices.sources", PRICE_KINDS, base, cfg_path),
-        gpu_sources=_sources(doc, "gpu.sources", GPU_KINDS, base, cfg_path),
+        price_sources=price_sources,
+        gpu_sources=gpu_sources,
         usage_sources=usage_sources,
         deployments=tuple(deployments),
         owners=tuple(owners),

@@ -19,6 +19,12 @@ GPU_OFFER_SCHEMA = {
     "source": pl.String, "source_name": pl.String, "source_position": pl.Int32, "source_file": pl.String,
 }
 
+# What a listing reader returns: the offers it lists now, undated (warehouse/fetched_sources.py dates them from
+# the observation history and adds the source columns).
+GPU_SEEN_SCHEMA = {k: GPU_OFFER_SCHEMA[k] for k in ("provider", "gpu_model", "gpu_count", "vram_gb", "pricing_type",
+                                                    "region", "usd_per_hour", "source")}
+GPU_KEY = ("provider", "region", "gpu_model", "gpu_count", "pricing_type")
+
 
 def read_gpu_sheet(path: Path, *, source_name: str, source_position: int) -> pl.DataFrame:
     df = read_sheet(path, REQUIRED, OPTIONAL)

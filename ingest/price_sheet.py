@@ -22,6 +22,12 @@ PRICE_ROW_SCHEMA = {
     "source_name": pl.String, "source_position": pl.Int32, "source_file": pl.String, "source_line": pl.Int64,
 }
 
+# What a catalog or page reader returns: the prices it lists now, undated (warehouse/fetched_sources.py dates
+# them from the observation history and adds the source columns).
+PRICE_SEEN_SCHEMA = {k: PRICE_ROW_SCHEMA[k] for k in ("provider", "model", "usage_type", "service_tier",
+                                                      "min_input_tokens", "usd_per_million", "source", "source_line")}
+PRICE_KEY = ("provider", "model", "usage_type", "service_tier", "min_input_tokens")
+
 
 def read_price_sheet(path: Path, *, source_name: str, source_position: int,
                      default_effective_from: date = date(1970, 1, 1)) -> pl.DataFrame:

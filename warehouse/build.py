@@ -17,6 +17,7 @@ import duckdb
 from finops.config import Config
 from ingest.sql_literals import sql_list, sql_str
 from warehouse.dbt_args import DBT_PROJECT_DIR
+from warehouse.fetched_sources import url_source_ages
 from warehouse.layout import Layout
 from warehouse.state import State
 
@@ -52,9 +53,27 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
+def usage_models(con: duckdb.DuckDBPyConnection, layout: Layout, state: State) -> list[Path]:
+    """For each staged usage file, a small file of the (usage_date, provider, model) it holds: computed once
+    (a changed usage file is staged under a new key) and kept beside its staged rows."""
+    out = []
+    for staged in state.files.values():
+        path = layout.staged_usage_models(staged.key)
+        if not path.exists():
+            parts = sorted(layout.staged_usage_dir(staged.key).glob("usage_date=*/*.parquet"))
+            if not parts:
+                continue
+            con.execute(f"""copy (select distinct usage_date::date as usage_date, provider, model
+                                  from read_parquet({sql_list(parts)}, hive_partitioning = true))
+                            to {sql_str(path)} (format parquet)""")
+        out.append(path)
+    return out
+
+
 def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) -> dict[str, str]:
-    """For each day: a hash of everything its numbers are computed from (usage files, the prices and GPU
-    offers known on that day, the deployments, the code). A changed fingerprint means rebuild the day."""
+    """For each day: a hash of everything its numbers are computed from (usage files, the prices of the models
+    it used and the GPU offers of the configured deployments' GPUs known on that day, the deployments, the code).
+    A changed fingerprint means rebuild the day; a price first seen for a model the day did not use does not."""
     if not days:
         return {}
     shared = json.dumps({"deployments": [asdict(d) for d in cfg.deployments], "code": code_version()},
@@ -62,13 +81,28 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
     con = duckdb.connect()
     con.execute("create table days (usage_date date)")
     con.executemany("insert into days values (?)", [[d] for d in sorted(days)])
+    models = usage_models(con, layout, state)
+    con.execute("create table day_models (usage_date date, provider varchar, model varchar)")
+    if models:
+        con.execute(f"""insert into day_models select distinct usage_date, provider, model
+                        from read_parquet({sql_list(models)}) where usage_date in (select usage_date from days)""")
+    con.execute("create table deployment_gpus (gpu_model varchar, pricing_type varchar)")
+    con.executemany("insert into deployment_gpus values (?, ?)",
+                    [[d.gpu.lower(), d.pricing] for d in cfg.deployments if d.gpu])
     priced = dict(con.execute(f"""
         select days.usage_date::varchar, md5(coalesce(string_agg(p::varchar, '|' order by p::varchar), ''))
-        from days left join read_parquet({sql_str(layout.staged_prices)}) as p on p.effective_from <= days.usage_date
+        from days
+        left join day_models as m on m.usage_date = days.usage_date
+        left join read_parquet({sql_str(layout.staged_prices)}) as p
+            on p.provider = m.provider and p.model = m.model and p.effective_from <= days.usage_date
         group by 1""").fetchall())
     offered = dict(con.execute(f"""
         select days.usage_date::varchar, md5(coalesce(string_agg(g::varchar, '|' order by g::varchar), ''))
-        from days left join read_parquet({sql_str(layout.staged_gpu_offers)}) as g on g.observed_on <= days.usage_date
+        from days
+        left join (select * from read_parquet({sql_str(layout.staged_gpu_offers)}) as o
+                   where exists (select 1 from deployment_gpus as d
+                                 where d.gpu_model = lower(o.gpu_model) and d.pricing_type = o.pricing_type)) as g
+            on g.observed_on <= days.usage_date
         group by 1""").fetchall())
     con.close()
     out = {}
@@ -131,15 +165,17 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         files = {name: f for name, f in state.files.items() if any(day in f.days for day in build.days)}
         con.executemany("insert into raw.usage_files values (?, ?, ?)",
                         [[name, sum(f.days.values()), f.quarantined] for name, f in sorted(files.items())])
-        con.execute("create table raw.price_sources (source_name varchar, kind varchar, age_days double)")
-        con.executemany("insert into raw.price_sources values (?, ?, ?)",
-                        [[src.name, src.kind, age] for src, age in price_source_ages(cfg).items()])
+        con.execute("create table raw.price_sources (source_name varchar, age_days double)")
+        con.executemany("insert into raw.price_sources values (?, ?)", [[name, age] for name, age in
+                                                                        price_source_ages(cfg).items()])
 
 
-def price_source_ages(cfg: Config) -> dict:
-    """Source -> days since its prices were last read successfully. A local file is as fresh as the run
-    that reads it (CONTRACT §2 [quality].max_price_age_days)."""
-    return {src: 0.0 for src in cfg.price_sources}
+def price_source_ages(cfg: Config) -> dict[str, float | None]:
+    """Price source name -> days since its prices were last read successfully (CONTRACT §2
+    [quality].max_price_age_days): a url source's last good fetch; a local file is as fresh as the run."""
+    ages: dict[str, float | None] = {src.name: 0.0 for src in cfg.price_sources}
+    ages.update({age.name: age.age_days for age in url_source_ages(cfg, "prices")})
+    return ages
 
 
 @contextlib.contextmanager

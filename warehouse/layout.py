@@ -3,6 +3,7 @@
     <warehouse>.duckdb                 the published catalog finance opens (small: views + small tables)
     <warehouse>.data/state.json        what was staged and built (warehouse/state.py)
     <warehouse>.data/staged/           inputs as read: usage by file and day, quarantine, prices, GPU offers
+    <warehouse>.data/sources/          each url or scraped price/GPU source: its dated rows and fetch status
     <warehouse>.data/tables/           immutable per-day Parquet partitions of the big finance tables
     <warehouse>.data/results/          data-quality results, one file per run
     <warehouse>.data/builds/           scratch DuckDB build databases (removed after each run)
@@ -39,6 +40,10 @@ class Layout:
     def staged_usage_day_files(self, file_key: str, day: str) -> list[Path]:
         return sorted((self.staged_usage_dir(file_key) / f"usage_date={day}").glob("*.parquet"))
 
+    def staged_usage_models(self, file_key: str) -> Path:
+        """The (usage_date, provider, model) a staged usage file holds (warehouse/build.py's day fingerprints)."""
+        return self.staged_usage_dir(file_key) / "models.parquet"
+
     def quarantine_file(self, file_key: str) -> Path:
         return self.data / "staged" / "quarantine" / f"{file_key}.parquet"
 
@@ -53,6 +58,14 @@ class Layout:
     @property
     def staged_gpu_offers(self) -> Path:
         return self.data / "staged" / "gpu_offers.parquet"
+
+    def source_rows(self, section: str, name: str) -> Path:
+        """The rows a url or scraped source has in force (scraped: its observation history)."""
+        return self.data / "sources" / section / f"{name}.parquet"
+
+    def source_status(self, section: str, name: str) -> Path:
+        """When the source was last fetched or read fine, its ETag / Last-Modified, its last error."""
+        return self.data / "sources" / section / f"{name}.json"
 
     @property
     def tables_dir(self) -> Path:

@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from expectations.gate import run_suites
 from expectations.quality_report import write_quality_reports
 from expectations.suites import Limits, build_suites
 from warehouse.build import Build, build_db_env, plan_build, prepare_build_db
+from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
 from warehouse.dbt_args import DBT_PROJECT_DIR, dbt_build_args
 from warehouse.layout import Layout
 from warehouse.publish import collect_garbage, export_partitions, write_catalog
@@ -39,6 +40,7 @@ class RunOutcome:
     build: Build
     failed_checks: list[CheckResult]
     report: Path
+    cost_changes: list[DayCostChange] = field(default_factory=list)  # published days this run re-costed
 
 
 @contextmanager
@@ -127,6 +129,7 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     write_results(results, build.build_id, layout.results_dir)
     reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days,
                                     build_suites(limits, build.days), results)
+    log_unpriced(build)
     failed = [r for r in results if not r.success]
     log.info("gate: %d check(s), %d failed, in %.1fs; report %s", len(results), len(failed),
              time.perf_counter() - started, reports[-1])
@@ -142,9 +145,11 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     return results
 
 
-def publish(layout: Layout, build: Build) -> None:
-    """Export the build's partitions and swap in the new catalog; the built days are no longer failed."""
+def publish(layout: Layout, build: Build) -> list[DayCostChange]:
+    """Export the build's partitions and swap in the new catalog; the built days are no longer failed.
+    Returns the published days whose total cost this build changed (re-rating)."""
     state = State.load(layout.state_file)
+    changes = cost_changes(layout, state, build)
     export_partitions(layout, build, state)
     write_catalog(layout, build, state)
     state.days.update(build.fingerprints)
@@ -153,6 +158,8 @@ def publish(layout: Layout, build: Build) -> None:
     state.save(layout.state_file)
     shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
     collect_garbage(layout, state)
+    log_cost_changes(changes)
+    return changes
 
 
 def gate_results(layout: Layout, build: Build) -> list[CheckResult]:
@@ -168,7 +175,6 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
         log.info("building %d day(s): %s .. %s", len(build.days), build.days[0], build.days[-1])
         run_dbt(build)
         failed = [r for r in gate(cfg, layout, build) if not r.success]
-        if not failed:
-            publish(layout, build)
+        changes = [] if failed else publish(layout, build)
         return RunOutcome(published=not failed, build=build, failed_checks=failed,
-                          report=cfg.reports_dir / "quality" / f"{build.days[-1]}.html")
+                          report=cfg.reports_dir / "quality" / f"{build.days[-1]}.html", cost_changes=changes)

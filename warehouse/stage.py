@@ -1,6 +1,7 @@
-"""Stage the inputs of a run: read every configured source with the ingest readers and keep what they read
-under <warehouse>.data/staged/. Usage files are read once: a file whose size and mtime did not change
-since it was staged, read by a source whose kind and lookups did not change, is not read again."""
+"""Stage the inputs of a run: read every configured source with the ingest readers (prices and GPU offers
+through warehouse/fetched_sources.py) and keep what they read under <warehouse>.data/staged/. Usage files are
+read once: a file whose size and mtime did not change since it was staged, read by a source whose kind and
+lookups did not change, is not read again."""
 
 from __future__ import annotations
 
@@ -9,17 +10,17 @@ import json
 import logging
 import shutil
 from dataclasses import asdict, dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from finops.config import Config, Source
-from ingest.gpu_sheet import GPU_OFFER_SCHEMA, read_gpu_sheet
-from ingest.price_sheet import PRICE_ROW_SCHEMA, read_price_sheet
+from ingest.gpu_sheet import GPU_OFFER_SCHEMA
+from ingest.price_sheet import PRICE_ROW_SCHEMA
 from ingest.usage_canonical import StagedFile, stage_usage_file, write_empty_usage
 from ingest.usage_exports import stage_export_file
+from warehouse.fetched_sources import gpu_source_rows, price_source_rows
 from warehouse.layout import Layout
 from warehouse.state import StagedUsageFile, State
 
@@ -36,10 +37,7 @@ class UsageStaging:
 def stage_prices(cfg: Config, layout: Layout) -> pl.DataFrame:
     frames = [pl.DataFrame(schema=PRICE_ROW_SCHEMA)]
     for src in cfg.price_sources:
-        default_from = date.fromisoformat(src.effective_from) if src.effective_from else date(1970, 1, 1)
-        for path in src.files():
-            frames.append(read_price_sheet(path, source_name=src.name, source_position=src.position,
-                                           default_effective_from=default_from))
+        frames.append(price_source_rows(cfg, layout, src))
     rows = pl.concat(frames)
     layout.staged_prices.parent.mkdir(parents=True, exist_ok=True)
     rows.write_parquet(layout.staged_prices)
@@ -50,8 +48,7 @@ def stage_prices(cfg: Config, layout: Layout) -> pl.DataFrame:
 def stage_gpu_offers(cfg: Config, layout: Layout) -> pl.DataFrame:
     frames = [pl.DataFrame(schema=GPU_OFFER_SCHEMA)]
     for src in cfg.gpu_sources:
-        for path in src.files():
-            frames.append(read_gpu_sheet(path, source_name=src.name, source_position=src.position))
+        frames.append(gpu_source_rows(cfg, layout, src))
     offers = pl.concat(frames)
     layout.staged_gpu_offers.parent.mkdir(parents=True, exist_ok=True)
     offers.write_parquet(layout.staged_gpu_offers)

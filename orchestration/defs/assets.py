@@ -129,9 +129,10 @@ def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) ->
             f"{c.suite}/{c.expectation} on {c.table}: {c.unexpected_count} unexpected" for c in failed),
             metadata={"failed_checks": len(failed)})
     with pipeline_lock(layout):
-        publish(layout, build)
+        changes = publish(layout, build)
     return MaterializeResult(metadata={"path": str(cfg.warehouse_path), "days_built": len(build.days),
-                                       "first_day": build.days[0], "last_day": build.days[-1]})
+                                       "first_day": build.days[0], "last_day": build.days[-1],
+                                       "recosted_days": [str(c) for c in changes]})
 
 
 @asset(partitions_def=weekly, group_name="reports", deps=[published_warehouse],

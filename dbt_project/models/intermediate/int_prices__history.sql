@@ -49,6 +49,7 @@ select
         order by effective_from
     ) as valid_to,
     source,
-    source_name
+    source_name,
+    landed_file
 
 from kept

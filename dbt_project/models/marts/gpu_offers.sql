@@ -10,5 +10,6 @@ select
     usd_per_hour,
     usd_per_gpu_hour,
     source,
-    source_name
+    source_name,
+    landed_file
 from {{ ref('stg_raw__gpu_offers') }}

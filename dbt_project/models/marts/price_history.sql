@@ -9,5 +9,6 @@ select
     valid_from,
     valid_to,
     source,
-    source_name
+    source_name,
+    landed_file
 from {{ ref('int_prices__history') }}

@@ -18,7 +18,8 @@ renamed as (
         usd_per_hour / gpu_count    as usd_per_gpu_hour,
         source,
         source_name,
-        source_position
+        source_position,
+        source_file                 as landed_file
 
     from source
 
