@@ -24,7 +24,7 @@ demo: setup
 test: setup
 	mkdir -p $(DAGSTER_HOME)
 	command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-liberation; }
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile   # two workers; a test file stays on one (its module fixtures are built once)
 
 bench: setup
 	$(BIN)/python benchmarks/nightly.py $(BENCH_ARGS)

@@ -87,8 +87,7 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
         con.execute(f"""insert into day_models select distinct usage_date, provider, model
                         from read_parquet({sql_list(models)}) where usage_date in (select usage_date from days)""")
     con.execute("create table deployment_gpus (gpu_model varchar, pricing_type varchar)")
-    con.executemany("insert into deployment_gpus values (?, ?)",
-                    [[d.gpu.lower(), d.pricing] for d in cfg.deployments if d.gpu])
+    _insert(con, "deployment_gpus", [[d.gpu.lower(), d.pricing] for d in cfg.deployments if d.gpu])
     priced = dict(con.execute(f"""
         select days.usage_date::varchar, md5(coalesce(string_agg(p::varchar, '|' order by p::varchar), ''))
         from days
@@ -155,19 +154,23 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         con.execute(f"create view raw.quarantine as select * from read_parquet({sql_list(quarantine_files)})")
         con.execute("""create table raw.deployments (deployment_id varchar, hourly_cost_usd double,
                        gpu_model varchar, gpu_count integer, pricing_type varchar, output_weight double)""")
-        con.executemany("insert into raw.deployments values (?, ?, ?, ?, ?, ?)",
-                        [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight]
-                         for d in cfg.deployments])
+        _insert(con, "raw.deployments", [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight]
+                                         for d in cfg.deployments])
         con.execute("create table raw.build_days (usage_date date)")
-        con.executemany("insert into raw.build_days values (?)", [[d] for d in build.days])
+        _insert(con, "raw.build_days", [[d] for d in build.days])
         # for the quality gate (expectations/suites.py): the usage files of the build days, the price sources
         con.execute("create table raw.usage_files (file varchar, records bigint, quarantined bigint)")
         files = {name: f for name, f in state.files.items() if any(day in f.days for day in build.days)}
-        con.executemany("insert into raw.usage_files values (?, ?, ?)",
-                        [[name, sum(f.days.values()), f.quarantined] for name, f in sorted(files.items())])
+        _insert(con, "raw.usage_files",
+                [[name, sum(f.days.values()), f.quarantined] for name, f in sorted(files.items())])
         con.execute("create table raw.price_sources (source_name varchar, age_days double)")
-        con.executemany("insert into raw.price_sources values (?, ?)", [[name, age] for name, age in
-                                                                        price_source_ages(cfg).items()])
+        _insert(con, "raw.price_sources", [[name, age] for name, age in price_source_ages(cfg).items()])
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> None:
+    """Insert rows into a table (executemany refuses an empty list)."""
+    if rows:
+        con.executemany(f"insert into {table} values ({', '.join('?' * len(rows[0]))})", rows)
 
 
 def price_source_ages(cfg: Config) -> dict[str, float | None]:
