@@ -64,10 +64,15 @@ good warehouse stays in place.{% else %}PASSED: all {{ results|length }} checks 
 """)
 
 
+def quality_report_path(reports_dir: Path, day: str) -> Path:
+    """Where the quality report of a usage day is: [reports].dir/quality/<date>.html."""
+    return reports_dir / "quality" / f"{day}.html"
+
+
 def write_quality_reports(reports_dir: Path, run_id: str, days: list[str], suites: list[Suite],
                           results: list[CheckResult]) -> list[Path]:
     """Write quality/<day>.html for every day of the run; returns the paths."""
-    guards = {f"gx.{s.name}": (s.table, s.guards) for s in suites}
+    guards = {s.label: (s.table, s.guards) for s in suites}
     groups = []
     for name in dict.fromkeys(r.suite for r in results):
         members = [r for r in results if r.suite == name]
@@ -81,11 +86,8 @@ def write_quality_reports(reports_dir: Path, run_id: str, days: list[str], suite
                             failed=[r for r in results if not r.success], results=results, suites=groups,
                             run_id=run_id, days=days, examples=lambda r: json.loads(r.examples) if r.examples else [],
                             checked_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
-    out_dir = reports_dir / "quality"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for day in days:
-        path = out_dir / f"{day}.html"
+    paths = [quality_report_path(reports_dir, day) for day in days]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html)
-        paths.append(path)
     return paths

@@ -39,6 +39,11 @@ class Suite:
     expectations: tuple
     example_columns: tuple[str, ...]  # the columns that identify a failing row in the report
 
+    @property
+    def label(self) -> str:
+        """The suite's name in check results and finance.data_quality_results (dbt tests are 'dbt')."""
+        return f"gx.{self.name}"
+
 
 def _not_negative(*columns: str) -> list:
     return [gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in columns]
@@ -248,16 +253,20 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             """with daily as (
                    select usage_date, cast(sum(requests) as bigint) as requests
                    from int_agg_cost_daily__all_days group by 1),
-               run_days as (select usage_date from raw.build_days)
+               trailing_week as (  -- the mean of the 7 days before each run day, when all 7 are there
+                   select run_days.usage_date, sum(history.requests) / 7.0 as trailing_mean
+                   from raw.build_days as run_days
+                   join daily as history on history.usage_date >= run_days.usage_date - 7
+                                        and history.usage_date < run_days.usage_date
+                   group by run_days.usage_date
+                   having count(*) = 7)
                select cast(run_days.usage_date as varchar) as usage_date,
-                      cast(coalesce(today.requests, 0) as bigint) as requests,
-                      (select sum(h.requests) / 7.0 from daily as h
-                       where h.usage_date >= run_days.usage_date - 7 and h.usage_date < run_days.usage_date
-                       having count(*) = 7) as trailing_mean,
-                      coalesce(today.requests, 0) / nullif((select sum(h.requests) / 7.0 from daily as h
-                       where h.usage_date >= run_days.usage_date - 7 and h.usage_date < run_days.usage_date
-                       having count(*) = 7), 0) as ratio
-               from run_days left join daily as today on today.usage_date = run_days.usage_date""",
+                      coalesce(today.requests, 0) as requests,
+                      trailing_week.trailing_mean,
+                      coalesce(today.requests, 0) / nullif(trailing_week.trailing_mean, 0) as ratio
+               from raw.build_days as run_days
+               left join daily as today on today.usage_date = run_days.usage_date
+               left join trailing_week on trailing_week.usage_date = run_days.usage_date""",
             (gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=limits.min_requests_vs_trailing_week),),
             ("usage_date", "requests", "trailing_mean"),
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from expectations.quality_report import quality_report_path
 from finops.config import Config
 from reports.week import IsoWeek
 from warehouse.layout import Layout
@@ -34,4 +35,4 @@ def unpublished_days(cfg: Config, week: IsoWeek) -> list[date]:
 def failed_gate_reports(cfg: Config, days: list[date]) -> dict[date, str]:
     """For the days among `days` whose last run failed the gate: the quality report that says why."""
     failed = State.load(Layout.of(cfg).state_file).failed_days
-    return {d: str(cfg.reports_dir / "quality" / f"{d.isoformat()}.html") for d in days if d.isoformat() in failed}
+    return {d: str(quality_report_path(cfg.reports_dir, d.isoformat())) for d in days if d.isoformat() in failed}

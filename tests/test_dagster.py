@@ -36,15 +36,19 @@ def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
     assert len(GATE_CHECKS) == 11 and all(spec.blocking for spec in GATE_CHECKS)
 
 
+def tick(defs, name: str, at: datetime):
+    """The schedule and the partition keys its tick at `at` requests."""
+    schedule = defs.resolve_schedule_def(name)
+    with DagsterInstance.ephemeral() as instance:
+        requests = schedule.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=at))
+        return schedule, [r.partition_key for r in requests.run_requests]
+
+
 def test_the_nightly_schedule_runs_yesterday_at_two_utc(defs):
-    schedule = defs.resolve_schedule_def("nightly_schedule")
+    schedule, keys = tick(defs, "nightly_schedule", datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone in (None, "UTC")
-    with DagsterInstance.ephemeral() as instance:
-        context = build_schedule_context(instance=instance,
-                                         scheduled_execution_time=datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
-        requests = list(schedule.evaluate_tick(context).run_requests)
-    assert [r.partition_key for r in requests] == ["2026-11-22"]
+    assert keys == ["2026-11-22"]
 
 
 def test_materializing_a_partition_publishes_the_day(defs, project: Project, monkeypatch):
@@ -82,14 +86,10 @@ def test_a_failed_check_blocks_publishing(defs, project: Project, monkeypatch):
 
 
 def test_the_weekly_schedule_reports_last_week_on_monday_at_six_utc(defs):
-    schedule = defs.resolve_schedule_def("weekly_schedule")
+    schedule, keys = tick(defs, "weekly_schedule", datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
     assert schedule.cron_schedule == "0 6 * * 1"
     assert schedule.execution_timezone in (None, "UTC")
-    with DagsterInstance.ephemeral() as instance:
-        context = build_schedule_context(instance=instance,
-                                         scheduled_execution_time=datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
-        requests = list(schedule.evaluate_tick(context).run_requests)
-    assert [r.partition_key for r in requests] == ["2026-11-16"]          # 2026-W47, Monday 16 .. Sunday 22
+    assert keys == ["2026-11-16"]          # 2026-W47, Monday 16 .. Sunday 22
     nightly = {k.to_user_string() for k in defs.resolve_job_def("nightly").asset_layer.selected_asset_keys}
     assert "weekly_report" not in nightly and "published_warehouse" in nightly
 

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import Project, event, write_jsonl
 from expectations.gate import run_suites
+from expectations.suites import build_suites
 from finops.config import load_config
 from finops.sample_data import generate_usage
 from warehouse.layout import Layout
@@ -55,7 +56,7 @@ def planted(good_build, tmp_path: Path, *statements: str) -> list:
     with duckdb.connect(str(copy)) as con:
         for sql in statements:
             con.execute(sql)
-    return run_suites(str(copy), limits, DAYS)
+    return run_suites(str(copy), build_suites(limits, DAYS))
 
 
 def failures(results) -> dict[tuple[str, str], object]:

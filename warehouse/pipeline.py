@@ -20,14 +20,14 @@ from dagster_dbt import DbtCliResource
 
 from finops.config import Config
 from expectations.gate import run_suites
-from expectations.quality_report import write_quality_reports
+from expectations.quality_report import quality_report_path, write_quality_reports
 from expectations.suites import Limits, build_suites
 from warehouse.build import Build, build_db_env, plan_build, prepare_build_db
 from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
 from warehouse.dbt_args import DBT_PROJECT_DIR, dbt_build_args
 from warehouse.layout import Layout
 from warehouse.publish import collect_garbage, export_partitions, write_catalog
-from warehouse.quality import CheckResult, dbt_results, read_results, write_results
+from warehouse.quality import CheckResult, dbt_results, write_results
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.state import State
 
@@ -124,11 +124,10 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     Every result goes to the run's results file (finance.data_quality_results once published) and to the
     quality report of each built day; the days of a failed gate are remembered as failed in the state."""
     started = time.perf_counter()
-    limits = limits_of(cfg)
-    results = dbt_checks(build) + run_suites(build.db_path, limits, build.days)
+    suites = build_suites(limits_of(cfg), build.days)
+    results = dbt_checks(build) + run_suites(build.db_path, suites)
     write_results(results, build.build_id, layout.results_dir)
-    reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days,
-                                    build_suites(limits, build.days), results)
+    reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results)
     log_unpriced(build)
     failed = [r for r in results if not r.success]
     log.info("gate: %d check(s), %d failed, in %.1fs; report %s", len(results), len(failed),
@@ -162,11 +161,6 @@ def publish(layout: Layout, build: Build) -> list[DayCostChange]:
     return changes
 
 
-def gate_results(layout: Layout, build: Build) -> list[CheckResult]:
-    """What the gate recorded for a build (the Dagster publish step reads it)."""
-    return read_results(build.build_id, layout.results_dir)
-
-
 def run_days(cfg: Config, days: list[date]) -> RunOutcome:
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
@@ -177,4 +171,4 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
         failed = [r for r in gate(cfg, layout, build) if not r.success]
         changes = [] if failed else publish(layout, build)
         return RunOutcome(published=not failed, build=build, failed_checks=failed,
-                          report=cfg.reports_dir / "quality" / f"{build.days[-1]}.html", cost_changes=changes)
+                          report=quality_report_path(cfg.reports_dir, build.days[-1]), cost_changes=changes)

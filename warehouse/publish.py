@@ -9,7 +9,6 @@ import os
 import shutil
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 

@@ -12,6 +12,8 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSev
                      asset, multi_asset, multi_asset_check)
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from expectations.quality_report import quality_report_path
+from expectations.suites import build_suites
 from orchestration.defs.partitions import daily, weekly
 from orchestration.defs.resources import FinopsConfig, dbt_project
 from reports.readiness import WeekNotPublished
@@ -20,8 +22,8 @@ from reports.weekly import run_weekly_report
 from warehouse.build import Build, build_db_env
 from warehouse.dbt_args import dbt_build_args
 from warehouse.layout import Layout
-from expectations.suites import build_suites
-from warehouse.pipeline import gate, gate_results, limits_of, pipeline_lock, prepare, publish, stage_usage_files
+from warehouse.pipeline import gate, limits_of, pipeline_lock, prepare, publish, stage_usage_files
+from warehouse.quality import read_results
 from warehouse.stage import stage_gpu_offers, stage_prices
 from warehouse.publish import WHOLE_TABLES
 from warehouse.state import PARTITIONED_TABLES, State
@@ -92,9 +94,10 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
 
 # The gate's suites as blocking asset checks on the finance tables they check: a failed suite stops the run
 # before `published_warehouse`, and the UI shows which expectation failed, with a few failing rows.
+GATE_SUITES = build_suites(limits_of(None), [])  # names, tables and guards (the thresholds: the defaults)
 GATE_CHECKS = [AssetCheckSpec(f"gx_{suite.name}", asset=AssetKey(["finance", suite.table]), blocking=True,
                               description=f"Great Expectations suite '{suite.name}': guards against {suite.guards}.")
-               for suite in build_suites(limits_of(None), [])]
+               for suite in GATE_SUITES]
 
 
 @multi_asset_check(specs=GATE_CHECKS, name="quality_gate",
@@ -105,15 +108,15 @@ def quality_gate(context: AssetCheckExecutionContext, finops: FinopsConfig):
     build = Build.load(_build_file(layout, context))
     with pipeline_lock(layout):
         results = gate(cfg, layout, build)
-    for spec in GATE_CHECKS:
-        checked = [r for r in results if r.suite == f"gx.{spec.name.removeprefix('gx_')}"]
+    for suite, spec in zip(GATE_SUITES, GATE_CHECKS):
+        checked = [r for r in results if r.suite == suite.label]
         failed = [r for r in checked if not r.success]
         yield AssetCheckResult(
             check_name=spec.name, asset_key=spec.asset_key, passed=not failed, severity=AssetCheckSeverity.ERROR,
             metadata={"expectations": len(checked), "failed": len(failed),
                       "failures": "\n".join(f"{r.expectation}: {r.message} {r.examples}".strip() for r in failed)
                       or "none",
-                      "report": str(cfg.reports_dir / "quality" / f"{build.days[-1]}.html")})
+                      "report": str(quality_report_path(cfg.reports_dir, build.days[-1]))})
 
 
 @asset(partitions_def=daily, backfill_policy=SINGLE_RUN, group_name="publish",
@@ -123,7 +126,7 @@ def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) ->
     cfg = finops.load()
     layout = Layout.of(cfg)
     build = Build.load(_build_file(layout, context))
-    failed = [c for c in gate_results(layout, build) if not c.success]
+    failed = [c for c in read_results(build.build_id, layout.results_dir) if not c.success]
     if failed:  # a dbt test (not a blocking check) failed
         raise Failure(description="quality gate failed, nothing published: " + "; ".join(
             f"{c.suite}/{c.expectation} on {c.table}: {c.unexpected_count} unexpected" for c in failed),
