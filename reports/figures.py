@@ -45,7 +45,7 @@ class Scope:
 
 _IN_FEATURES = "list_contains(cast($features as varchar[]), {column})"
 _IN_TENANTS = "list_contains(cast($tenants as varchar[]), {column})"
-# a row of agg_cost_daily / showback_weekly / fct_llm_tasks in the scope
+# a row of agg_cost_daily / fct_llm_tasks in the scope
 ROW_IN_SCOPE = (f"($everything or (({_IN_FEATURES.format(column='feature')} or "
                 f"{_IN_TENANTS.format(column='tenant_id')}) <> $negate))")
 # a tenant-level row (model mix) in the scope: only an owner's own tenants
@@ -82,11 +82,9 @@ def breakdown(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: t
                 sum(cost_usd) filter (where {this_week})                     as cost_usd,
                 sum(cost_usd) filter (where {prior_week})                    as prior_week_cost_usd,
                 coalesce(sum(requests) filter (where {this_week}), 0)        as requests,
-                coalesce(sum(failed_requests) filter (where {this_week}), 0) as failed_requests,
                 coalesce(sum(tasks) filter (where {this_week}), 0)           as tasks,
                 coalesce(sum(input_tokens) filter (where {this_week}), 0)    as input_tokens,
                 coalesce(sum(cache_read_tokens) filter (where {this_week}), 0) as cache_read_tokens,
-                coalesce(sum(output_tokens) filter (where {this_week}), 0)   as output_tokens,
                 sum(cache_savings_usd) filter (where {this_week})            as cache_savings_usd,
                 coalesce(sum(retry_cost_usd) filter (where {this_week}), 0)  as retry_cost_usd,
                 coalesce(sum(unpriced_requests) filter (where {this_week}), 0) as unpriced_requests,
@@ -110,16 +108,13 @@ def breakdown(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: t
             cast(cost_usd - prior_week_cost_usd as double) / nullif(prior_week_cost_usd, 0)  as change_ratio,
             cast(cost_usd as double) / nullif(sum(cost_usd) over (), 0)                      as share_of_cost,
             requests,
-            failed_requests,
             tasks,
             cast(cost_usd / nullif(tasks, 0) as {MONEY})                                     as cost_per_task_usd,
             cast(cache_read_tokens as double) / nullif(input_tokens, 0)                      as cache_hit_rate,
             cache_savings_usd,
             retry_cost_usd,
             unpriced_requests,
-            unpriced_tokens,
-            input_tokens,
-            output_tokens
+            unpriced_tokens
         from costed
         order by {order_by}"""
     return _rows(con, sql, _week_params(week, scope))
@@ -129,7 +124,7 @@ def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> dict:
     """One row: the week's totals (breakdown by nothing) plus the tasks that failed."""
     row = breakdown(con, week, scope)[0]
     row.update(_rows(con, f"""
-        select count(*) as distinct_tasks, count(*) filter (where not succeeded) as failed_tasks,
+        select count(*) filter (where not succeeded) as failed_tasks,
                cast(count(*) filter (where not succeeded) as double) / nullif(count(*), 0) as failed_task_share
         from finance.fct_llm_tasks
         where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}""", _week_params(week, scope))[0])
@@ -138,8 +133,7 @@ def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> dict:
 
 def daily_by_feature(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
     return _rows(con, f"""
-        select usage_date, feature, sum(cost_usd) as cost_usd, sum(requests) as requests,
-               sum(unpriced_requests) as unpriced_requests
+        select usage_date, feature, sum(cost_usd) as cost_usd
         from finance.agg_cost_daily
         where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}
         group by usage_date, feature
@@ -161,8 +155,7 @@ def unpriced_by_model(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scop
 
 def top_tasks(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, limit: int = 10) -> list[dict]:
     return _rows(con, f"""
-        select task_id, tenant_id, feature, started_at, requests, retries, succeeded, cost_usd, retry_cost_usd,
-               unpriced_requests
+        select task_id, tenant_id, feature, started_at, requests, retries, succeeded, cost_usd, retry_cost_usd
         from finance.fct_llm_tasks
         where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}
         order by cost_usd desc nulls last, task_id
@@ -198,7 +191,7 @@ def self_hosted(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[dict]:
 def anomalies(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
     return _rows(con, f"""
         select usage_date, dimension, dimension_value, observed_usd, baseline_usd, ratio,
-               observed_usd - baseline_usd as increase_usd, reason
+               observed_usd - baseline_usd as increase_usd
         from finance.cost_anomalies
         where usage_date >= $start and usage_date < $end and {ANOMALY_IN_SCOPE}
         order by usage_date, observed_usd - baseline_usd desc, dimension, dimension_value""",
@@ -220,8 +213,8 @@ def anomaly_drivers(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope,
 def premium_shares(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
     """Every tenant's share of spend on premium models this week and the week before (is_alert: it jumped)."""
     return _rows(con, f"""
-        select tenant_id, cost_usd, premium_cost_usd, premium_share, prior_week_premium_cost_usd,
-               prior_week_premium_share, premium_share_change, is_alert
+        select tenant_id, cost_usd, premium_cost_usd, premium_share, prior_week_premium_share,
+               premium_share_change, is_alert
         from finance.premium_share_weekly
         where week_start = $start and {TENANT_IN_SCOPE}
         order by is_alert desc, premium_share_change desc nulls last, tenant_id""", _week_params(week, scope))
