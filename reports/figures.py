@@ -164,7 +164,7 @@ def top_tasks(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, limit
 
 def self_hosted(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[dict]:
     """Per deployment: the cost booked to calls (allocated) and to idle hours, and how busy it was."""
-    return _rows(con, f"""
+    return _rows(con, """
         with hours as (
             select deployment_id, hour_start, bool_or(tenant_id <> '__idle__') as busy,
                    sum(cost_usd) filter (where tenant_id <> '__idle__') as allocated_usd,
@@ -222,7 +222,7 @@ def premium_shares(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) 
 
 def premium_models(con: duckdb.DuckDBPyConnection, week: IsoWeek, tenants: list[str]) -> list[dict]:
     """The premium models of some tenants, this week against the week before (what moved their share)."""
-    return _rows(con, f"""
+    return _rows(con, """
         select tenant_id, provider || '/' || model as model,
                coalesce(sum(cost_usd) filter (where week_start = $start), 0) as cost_usd,
                coalesce(sum(cost_usd) filter (where week_start = $prior_start), 0) as prior_week_cost_usd,
