@@ -11,7 +11,7 @@ from itertools import groupby
 import duckdb
 import yaml
 
-from finops.config import Config
+from finops.config import Config, Owner
 from reports import charts
 from reports import figures as fig
 from reports.figures import Scope
@@ -55,13 +55,16 @@ def owner_covers(features: tuple[str, ...], tenants: tuple[str, ...]) -> str:
     return "; ".join(parts)
 
 
-def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, generated_at: datetime) -> Page:
+def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, generated_at: datetime,
+                  owner_summaries: list[tuple[Owner, dict]], flagged: list[dict], premium_models: list[str]) -> Page:
+    """`owner_summaries`: each owner's totals (the summaries of their chargeback emails); `flagged`: the week's
+    anomalies and `premium_models` its premium models, as the anomaly page shows them."""
     everything = Scope.all()
     summary = fig.totals(con, week, everything)
     tenants = fig.breakdown(con, week, everything, ("tenant_id",))
     features = fig.breakdown(con, week, everything, ("feature",))
     models = fig.breakdown(con, week, everything, ("provider", "model"))
-    premium = set(fig.premium_model_names(con, week))
+    premium = set(premium_models)
     for row in models:
         row["model_name"] = model_name(row)
         row["is_premium"] = row["model_name"] in premium
@@ -73,8 +76,8 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
                    **{d.isoformat(): daily.get((f["feature"], d), 0) for d in days}}
                   for f in features if f["requests"]]
 
-    owners = [{"owner": o.name, "email": o.email, "covers": owner_covers(o.features, o.tenants),
-               **fig.totals(con, week, Scope.of_owner(o))} for o in cfg.owners]
+    owners = [{"owner": o.name, "email": o.email, "covers": owner_covers(o.features, o.tenants), **totals}
+              for o, totals in owner_summaries]
     unassigned = fig.totals(con, week, Scope.no_owner(cfg.owners))
     owners.append({"owner": "Not assigned to any owner", "email": "", "covers": "every other call", **unassigned})
 
@@ -145,7 +148,7 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
     html = render("showback.html", title=f"AI spend showback \u00b7 {week}", week=week,
                   subtitle=f"Week {week} ({week.span}), against {week.prior}", summary=summary,
                   idle_usd=summary_table.rows[0]["idle_usd"], unassigned_usd=unassigned["cost_usd"],
-                  anomaly_count=len(fig.anomalies(con, week, everything)),
+                  anomaly_count=len(flagged),
                   tables={t.name: t for t in tables}, charts=chart, generated_at=f"{generated_at:%Y-%m-%d %H:%M} UTC",
                   warehouse=cfg.warehouse_path)
     return Page("showback", html, [summary_table] + tables)
@@ -190,9 +193,10 @@ PREMIUM_COLUMNS = [Column("tenant_id", "Tenant"), Column("cost_usd", "Cost", "us
                    Column("premium_share_change", "Change", "points_signed"), Column("is_alert", "Alert", "bool")]
 
 
-def anomalies_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, generated_at: datetime) -> Page:
+def anomalies_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, generated_at: datetime,
+                   flagged: list[dict], premium_models: list[str]) -> Page:
+    """`flagged`: the week's anomalies (figures.anomalies of everything); `premium_models`: its premium models."""
     everything = Scope.all()
-    flagged = fig.anomalies(con, week, everything)
     drivers = fig.anomaly_drivers(con, week, everything)
     by_anomaly = {k: list(v) for k, v in groupby(drivers, key=anomaly_key)}
     for a in flagged:
@@ -224,7 +228,7 @@ def anomalies_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, g
     html = render("anomalies.html", title=f"AI spend anomalies \u00b7 {week}", week=week,
                   subtitle=f"Week {week} ({week.span})", ratio=cfg.anomaly_ratio, min_usd=cfg.anomaly_min_usd,
                   tables={t.name: t for t in tables}, cards=cards, alerts=alert_cards, charts={"anomalies": chart},
-                  premium_models=fig.premium_model_names(con, week),
+                  premium_models=premium_models,
                   premium_min_output=dbt["premium_min_output_usd_per_million"], premium_jump=dbt["premium_share_jump"],
                   generated_at=f"{generated_at:%Y-%m-%d %H:%M} UTC", warehouse=cfg.warehouse_path)
     return Page("anomalies", html, tables)

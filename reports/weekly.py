@@ -13,7 +13,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from finops.config import Config
+from reports import figures as fig
 from reports.chargeback import chargeback_email, owner_week
+from reports.figures import Scope
 from reports.mailer import SendLog, SendResult, send_all, smtp_credentials
 from reports.pages import anomalies_page, showback_page
 from reports.readiness import WeekNotPublished, failed_gate_reports, unpublished_days
@@ -60,8 +62,11 @@ def run_weekly_report(cfg: Config, week: IsoWeek, resend: bool = False,
         missing = unpublished_days(cfg, week)
         if missing:
             raise WeekNotPublished(week, missing, failed_gate_reports(cfg, missing))
-        pages = [showback_page(con, cfg, week, now), anomalies_page(con, cfg, week, now)]
         owners = [owner_week(con, week, owner) for owner in cfg.owners]
+        flagged = fig.anomalies(con, week, Scope.all())            # both pages show them: fetched once
+        premium_models = fig.premium_model_names(con, week)
+        pages = [showback_page(con, cfg, week, now, [(r.owner, r.summary) for r in owners], flagged, premium_models),
+                 anomalies_page(con, cfg, week, now, flagged, premium_models)]
     finally:
         con.close()
 
