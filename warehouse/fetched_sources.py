@@ -86,25 +86,28 @@ class SourceStatus:
 
 def price_source_rows(cfg: Config, layout: Layout, src: Source) -> pl.DataFrame:
     """The price rows this source has in force now (PRICE_ROW_SCHEMA)."""
-    first_day = date.fromisoformat(src.effective_from) if src.effective_from else START
+    first_day = _first_day(src)
+    reader = _price_reader(src, first_day)
     if src.kind == "price_sheet" and src.path is not None:
-        return pl.concat([pl.DataFrame(schema=PRICE_ROW_SCHEMA)] + [
-            read_price_sheet(path, source_name=src.name, source_position=src.position,
-                             default_effective_from=first_day) for path in src.files()])
-    rows = _source_rows(cfg, layout, "prices", src, _price_reader(src, first_day), PRICE_STORED, PRICE_KEY,
-                        "usd_per_million", "effective_from", first_day)
+        return pl.concat([pl.DataFrame(schema=PRICE_ROW_SCHEMA), *map(reader, src.files())])
+    rows = _source_rows(cfg, layout, "prices", src, reader, PRICE_STORED, PRICE_KEY, "usd_per_million",
+                        "effective_from", first_day)
     return _with_source(rows, src, PRICE_ROW_SCHEMA)
 
 
 def gpu_source_rows(cfg: Config, layout: Layout, src: Source) -> pl.DataFrame:
     """The GPU offer rows this source has in force now (GPU_OFFER_SCHEMA)."""
+    reader = _gpu_reader(src)
     if src.kind == "gpu_sheet" and src.path is not None:
-        return pl.concat([pl.DataFrame(schema=GPU_OFFER_SCHEMA)] + [
-            read_gpu_sheet(path, source_name=src.name, source_position=src.position) for path in src.files()])
-    first_day = date.fromisoformat(src.effective_from) if src.effective_from else START
-    rows = _source_rows(cfg, layout, "gpu", src, _gpu_reader(src), GPU_STORED, GPU_KEY, "usd_per_hour",
-                        "observed_on", first_day)
+        return pl.concat([pl.DataFrame(schema=GPU_OFFER_SCHEMA), *map(reader, src.files())])
+    rows = _source_rows(cfg, layout, "gpu", src, reader, GPU_STORED, GPU_KEY, "usd_per_hour", "observed_on",
+                        _first_day(src))
     return _with_source(rows, src, GPU_OFFER_SCHEMA)
+
+
+def _first_day(src: Source) -> date:
+    """The day a price or offer first seen in this source is in force from: its effective_from, or START."""
+    return date.fromisoformat(src.effective_from) if src.effective_from else START
 
 
 def _price_reader(src: Source, first_day: date) -> Callable[[Path], pl.DataFrame]:
