@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.sheets import SheetError, check_column, read_sheet
+from ingest.sheets import check_column, read_sheet
 
 PRICING_TYPES = ("on_demand", "spot", "reserved")
 REQUIRED = ("provider", "gpu_model", "gpu_count", "pricing_type", "usd_per_hour", "observed_on")
@@ -39,12 +39,8 @@ def read_gpu_sheet(path: Path, *, source_name: str, source_position: int) -> pl.
     df = check_column(df, path, "usd_per_hour", pl.col("usd_per_hour").cast(pl.Float64, strict=False),
                       "a number >= 0 (USD per hour for the whole offer)",
                       pl.col("usd_per_hour").cast(pl.Float64, strict=False) >= 0)
-    bad_vram = df.filter(pl.col("vram_gb").is_not_null() & pl.col("vram_gb").cast(pl.Float64, strict=False).is_null())
-    if bad_vram.height:
-        row = bad_vram.row(0, named=True)
-        raise SheetError(f"{path}:{row['line']}: column 'vram_gb' is {row['vram_gb']!r}, expected a number of GB "
-                         "(or empty)")
-    df = df.with_columns(pl.col("vram_gb").cast(pl.Float64, strict=False))
+    df = check_column(df, path, "vram_gb", pl.col("vram_gb").cast(pl.Float64, strict=False),
+                      "a number of GB (or empty)", optional=True)
     df = check_column(df, path, "observed_on", pl.col("observed_on").str.to_date("%Y-%m-%d", strict=False),
                       "a date YYYY-MM-DD")
     return df.select(

@@ -49,10 +49,9 @@ def read_price_sheet(path: Path, *, source_name: str, source_position: int,
                       pl.col("usd_per_million").cast(pl.Float64, strict=False) >= 0)
     df = check_column(df, path, "min_input_tokens", pl.col("min_input_tokens").cast(pl.Int64, strict=False),
                       "a whole number >= 0", pl.col("min_input_tokens").cast(pl.Int64, strict=False) >= 0)
-    df = check_column(df, path, "effective_from",
-                      pl.col("effective_from").str.to_date("%Y-%m-%d", strict=False).fill_null(
-                          pl.when(pl.col("effective_from").is_null()).then(pl.lit(default_effective_from))),
-                      "a date YYYY-MM-DD (or empty)")
+    df = check_column(df, path, "effective_from", pl.col("effective_from").str.to_date("%Y-%m-%d", strict=False),
+                      "a date YYYY-MM-DD (or empty)", optional=True)
+    df = df.with_columns(pl.col("effective_from").fill_null(default_effective_from))
     dupes = df.filter(pl.struct(KEY).is_duplicated())
     if dupes.height:
         row = dupes.row(0, named=True)

@@ -35,10 +35,14 @@ def read_sheet(path: Path, required: tuple[str, ...], optional: tuple[str, ...])
 
 
 def check_column(df: pl.DataFrame, path: Path, col: str, parsed: pl.Expr, expected: str,
-                 valid: pl.Expr | None = None) -> pl.DataFrame:
-    """Replace `col` by `parsed`; the first row where it does not parse (or is not `valid`) is an error."""
+                 valid: pl.Expr | None = None, *, optional: bool = False) -> pl.DataFrame:
+    """Replace `col` by `parsed`; the first row where it does not parse (or is not `valid`) is an error. In an
+    `optional` column an empty cell stays null: only a value that does not parse is an error."""
     out = df.with_columns(parsed.alias(f"__{col}"))
-    bad = out.filter(pl.col(f"__{col}").is_null() | (~valid if valid is not None else pl.lit(False)))
+    unparsed = pl.col(f"__{col}").is_null()
+    if optional:
+        unparsed = unparsed & pl.col(col).is_not_null()
+    bad = out.filter(unparsed | (~valid if valid is not None else pl.lit(False)))
     if bad.height:
         row = bad.row(0, named=True)
         raise SheetError(f"{path}:{row['line']}: column '{col}' is {row[col]!r}, expected {expected}")
