@@ -3,9 +3,9 @@
 Which entries are kept (docs/prices_and_gpus.md):
 - mode chat, completion, responses or embedding (image, audio, video, rerank, search, ... are not priced per
   token the way a usage record is);
-- litellm_provider in PROVIDERS, named as our providers (gemini and vertex_ai-language-models -> google,
-  together_ai -> together, bedrock_converse -> bedrock, ...); others (vertex_ai-anthropic_models, openrouter,
-  the many smaller hosts) are skipped;
+- litellm_provider in PROVIDERS, named as our providers by ingest/vendor_records.py (gemini and
+  vertex_ai-language-models -> google, together_ai -> together, bedrock_converse -> bedrock, ...); others
+  (vertex_ai-anthropic_models, openrouter, the many smaller hosts) are skipped;
 - the model is the key without LiteLLM's routing prefix ("gemini/gemini-2.5-pro" -> "gemini-2.5-pro",
   "together_ai/meta-llama/..." -> "meta-llama/..."); for providers whose model ids have no '/', a '/' left
   after that is a region or deployment scope ("azure/eu/gpt-4o", "bedrock/us-east-1/...") and is skipped;
@@ -27,29 +27,31 @@ import polars as pl
 
 from ingest.payload import PayloadError, load_json, per_million
 from ingest.price_sheet import PRICE_SEEN_SCHEMA
+from ingest.vendor_records import provider_name
 
 log = logging.getLogger("finops")
 
-# litellm_provider -> our provider; the order is the precedence between entries naming the same model
-PROVIDERS = {
-    "openai": "openai", "text-completion-openai": "openai",
-    "anthropic": "anthropic",
-    "gemini": "google", "vertex_ai-language-models": "google",
-    "deepseek": "deepseek",
-    "xai": "xai",
-    "mistral": "mistral", "codestral": "mistral", "text-completion-codestral": "mistral",
-    "cohere_chat": "cohere", "cohere": "cohere",
-    "together_ai": "together",
-    "fireworks_ai": "fireworks",
-    "deepinfra": "deepinfra",
-    "groq": "groq",
-    "zai": "zai",
-    "moonshot": "moonshot",
-    "cerebras": "cerebras",
-    "perplexity": "perplexity",
-    "bedrock_converse": "bedrock", "bedrock": "bedrock",
-    "azure": "azure",
-}
+# the litellm_provider values kept, named as our providers by ingest.vendor_records.provider_name; the order is
+# the precedence between entries naming the same model
+PROVIDERS = (
+    "openai", "text-completion-openai",
+    "anthropic",
+    "gemini", "vertex_ai-language-models",
+    "deepseek",
+    "xai",
+    "mistral", "codestral", "text-completion-codestral",
+    "cohere_chat", "cohere",
+    "together_ai",
+    "fireworks_ai",
+    "deepinfra",
+    "groq",
+    "zai",
+    "moonshot",
+    "cerebras",
+    "perplexity",
+    "bedrock_converse", "bedrock",
+    "azure",
+)
 # routing prefixes of a key besides the litellm_provider's own name
 ROUTE_ALIASES = {"vertex_ai-language-models": "vertex_ai", "bedrock_converse": "bedrock", "cohere_chat": "cohere",
                  "text-completion-openai": "openai", "text-completion-codestral": "codestral"}
@@ -83,14 +85,14 @@ def read_litellm_catalog(data: bytes) -> pl.DataFrame:
         if entry.get("mode") not in MODES:
             skipped["not priced per token (mode)"] += 1
             continue
-        provider = PROVIDERS[litellm_provider]
+        provider = provider_name(litellm_provider)
         first, _, rest = key.partition("/")
         prefixed = bool(rest) and first in (litellm_provider, ROUTE_ALIASES.get(litellm_provider))
         model = rest if prefixed else key
         if "/" in model and provider not in SLASHED_MODEL_IDS:
             skipped["region- or deployment-scoped"] += 1
             continue
-        rank = (list(PROVIDERS).index(litellm_provider), 0 if prefixed else 1)
+        rank = (PROVIDERS.index(litellm_provider), 0 if prefixed else 1)
         if (provider, model) in chosen:
             skipped["duplicates of a kept entry"] += 1
             if rank >= chosen[(provider, model)][0]:

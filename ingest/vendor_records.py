@@ -113,6 +113,7 @@ PROVIDERS = {
     "aws.bedrock": "bedrock", "bedrock_converse": "bedrock",
     "azure.ai.openai": "azure", "azure.ai.inference": "azure", "az.ai.openai": "azure", "az.ai.inference": "azure",
     "azure_ai": "azure", "text-completion-openai": "openai",
+    "vertex_ai-language-models": "google", "codestral": "mistral", "text-completion-codestral": "mistral",
     "mistral_ai": "mistral", "x_ai": "xai", "ibm.watsonx.ai": "watsonx", "together_ai": "together",
     "fireworks_ai": "fireworks", "cohere_chat": "cohere",
 }
