@@ -17,8 +17,8 @@ from finops.config import Owner
 from reports import figures as fig
 from reports.figures import Scope
 from reports.formatting import one_line, usd, usd_signed
-from reports.pages import ANOMALY_COLUMNS, COST, PREMIUM_COLUMNS, UNPRICED_NOTE, anomaly_key, main_drivers, \
-    owner_covers
+from reports.pages import COST, FLAGGED_COLUMNS, PREMIUM_COLUMNS, UNPRICED_COLUMNS, UNPRICED_NOTE, \
+    attach_main_drivers, model_name, owner_covers
 from reports.render import render
 from reports.tables import Column, Table
 from reports.week import IsoWeek
@@ -49,12 +49,10 @@ def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner) -> O
     summary = fig.totals(con, week, scope)
     lines = fig.breakdown(con, week, scope, ("tenant_id", "feature", "provider", "model"))
     for row in lines:
-        row["model_name"] = f"{row['provider']}/{row['model']}"
+        row["model_name"] = model_name(row)
     changes = sorted((r for r in lines if r["change_usd"]), key=lambda r: abs(r["change_usd"]), reverse=True)
     flagged = fig.anomalies(con, week, scope)
-    drivers = fig.anomaly_drivers(con, week, scope)
-    for a in flagged:
-        a["main_drivers"] = main_drivers([d for d in drivers if anomaly_key(d) == anomaly_key(a)])
+    attach_main_drivers(flagged, fig.anomaly_drivers(con, week, scope))
     detail = [Column("tasks", "Tasks", "count"), Column("cost_per_task_usd", "Per task", "usd_unit"),
               Column("unpriced_requests", "Unpriced calls", "count")]
     line_columns = [Column("tenant_id", "Tenant"), Column("feature", "Feature"), Column("model_name", "Model")]
@@ -65,17 +63,13 @@ def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner) -> O
                          fig.breakdown(con, week, scope, ("tenant_id",)), empty="No calls."),
         "changes": Table("changes", f"Biggest changes vs {week.prior}", line_columns + COST, changes[:TOP_CHANGES],
                          empty="No change from the week before."),
-        "anomalies": Table("anomalies", "Anomalies", ANOMALY_COLUMNS + [Column("main_drivers", "Main drivers")],
-                           flagged, empty="No anomaly on your features or tenants this week."),
+        "anomalies": Table("anomalies", "Anomalies", FLAGGED_COLUMNS, flagged,
+                           empty="No anomaly on your features or tenants this week."),
         "alerts": Table("alerts", "Model-mix alerts", PREMIUM_COLUMNS,
                         [s for s in fig.premium_shares(con, week, scope) if s["is_alert"]],
                         empty="No model-mix alert on your tenants."),
-        "unpriced": Table("unpriced", "Unpriced usage",
-                          [Column("model", "Model"), Column("unpriced_requests", "Calls", "count"),
-                           Column("unpriced_tokens", "Tokens", "count"), Column("features", "Features"),
-                           Column("tenants", "Tenants")],
-                          fig.unpriced_by_model(con, week, scope), empty="Every call had a price.",
-                          note=UNPRICED_NOTE),
+        "unpriced": Table("unpriced", "Unpriced usage", UNPRICED_COLUMNS, fig.unpriced_by_model(con, week, scope),
+                          empty="Every call had a price.", note=UNPRICED_NOTE),
     }
     lines_table = Table("lines", "Every line", line_columns + COST + [
         Column("requests", "Calls", "count"), Column("tasks", "Tasks", "count"),

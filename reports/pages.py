@@ -35,6 +35,9 @@ SHARE = [Column("share_of_cost", "Share", "pct")]
 DETAIL = [Column("tasks", "Tasks", "count"), Column("cost_per_task_usd", "Per task", "usd_unit"),
           Column("cache_hit_rate", "Cache hit rate", "pct"), Column("cache_savings_usd", "Cache savings", "usd"),
           Column("retry_cost_usd", "Retry cost", "usd"), Column("unpriced_requests", "Unpriced calls", "count")]
+UNPRICED_COLUMNS = [Column("model", "Model"), Column("unpriced_requests", "Calls", "count"),
+                    Column("unpriced_tokens", "Tokens", "count"), Column("features", "Features"),
+                    Column("tenants", "Tenants")]
 UNPRICED_NOTE = ("These calls have no price in force, so their cost is unknown: it is in no total and never "
                  "counted as $0. Add the model to a price source to price them.")
 
@@ -93,12 +96,8 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
               [Column("model_name", "Model"), Column("is_premium", "Premium", "bool")] + COST + SHARE
               + [Column("requests", "Calls", "count"), Column("unpriced_requests", "Unpriced calls", "count")],
               models, empty="No calls this week or the week before."),
-        Table("unpriced_usage", "Unpriced usage",
-              [Column("model", "Model"), Column("unpriced_requests", "Calls", "count"),
-               Column("unpriced_tokens", "Tokens", "count"), Column("features", "Features"),
-               Column("tenants", "Tenants")],
-              fig.unpriced_by_model(con, week, everything), empty="Every call this week had a price.",
-              note=UNPRICED_NOTE),
+        Table("unpriced_usage", "Unpriced usage", UNPRICED_COLUMNS, fig.unpriced_by_model(con, week, everything),
+              empty="Every call this week had a price.", note=UNPRICED_NOTE),
         Table("self_hosted", "Self-hosted deployments",
               [Column("deployment_id", "Deployment"), Column("allocated_usd", "Allocated to calls", "usd"),
                Column("idle_usd", "Idle", "usd"), Column("total_usd", "Total", "usd"),
@@ -119,9 +118,7 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
               note="An owner is charged the calls of their features and the calls made for their tenants; a call "
                    "that matches two owners is in both. Each owner receives an email with their part."),
     ]
-    summary_table = Table("summary", "Summary", [
-        Column("cost_usd", "Cost", "usd"), Column("prior_week_cost_usd", "Prior week", "usd"),
-        Column("change_usd", "Change", "usd_signed"), Column("change_ratio", "Change %", "pct_signed"),
+    summary_table = Table("summary", "Summary", COST + [
         Column("requests", "Calls", "count"), Column("tasks", "Tasks", "count"),
         Column("cost_per_task_usd", "Per task", "usd_unit"), Column("cache_hit_rate", "Cache hit rate", "pct"),
         Column("cache_savings_usd", "Cache savings", "usd"), Column("retry_cost_usd", "Retry cost", "usd"),
@@ -158,6 +155,7 @@ ANOMALY_COLUMNS = [Column("usage_date", "Day", "date"), Column("dimension", "Dim
                    Column("dimension_value", "Value"), Column("observed_usd", "Cost that day", "usd"),
                    Column("baseline_usd", "7-day mean", "usd"), Column("ratio", "Ratio", "ratio_x"),
                    Column("increase_usd", "Increase", "usd_signed")]
+FLAGGED_COLUMNS = ANOMALY_COLUMNS + [Column("main_drivers", "Main drivers")]
 DRIVER_COLUMNS = [Column("driver_value", "Driver"), Column("observed_usd", "That day", "usd"),
                   Column("baseline_usd", "7-day mean", "usd"), Column("increase_usd", "Increase", "usd_signed"),
                   Column("share_of_increase", "Share", "pct")]
@@ -171,6 +169,17 @@ def main_drivers(drivers: list[dict]) -> str:
     """'model openai/gpt-5 +$12.04 (87%); tenant acme +$9.10 (66%)': the biggest driver of each breakdown."""
     return "; ".join(f"{d['driver_dimension']} {d['driver_value']} {usd_signed(d['increase_usd'])} "
                      f"({pct(d['share_of_increase'], 0)})" for d in drivers if d["driver_rank"] == 1)
+
+
+def attach_main_drivers(flagged: list[dict], drivers: list[dict]) -> dict[tuple, list[dict]]:
+    """Sets the `main_drivers` of each anomaly in `flagged` from `drivers` (figures.anomaly_drivers); returns
+    the drivers of each anomaly, by anomaly_key."""
+    by_anomaly: dict[tuple, list[dict]] = {}
+    for d in drivers:
+        by_anomaly.setdefault(anomaly_key(d), []).append(d)
+    for a in flagged:
+        a["main_drivers"] = main_drivers(by_anomaly.get(anomaly_key(a), []))
+    return by_anomaly
 
 
 def driver_tables(drivers: list[dict]) -> list[Table]:
@@ -198,9 +207,7 @@ def anomalies_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, g
     """`flagged`: the week's anomalies (figures.anomalies of everything); `premium_models`: its premium models."""
     everything = Scope.all()
     drivers = fig.anomaly_drivers(con, week, everything)
-    by_anomaly = {k: list(v) for k, v in groupby(drivers, key=anomaly_key)}
-    for a in flagged:
-        a["main_drivers"] = main_drivers(by_anomaly.get(anomaly_key(a), []))
+    by_anomaly = attach_main_drivers(flagged, drivers)
     cards = [{**a, "driver_tables": driver_tables(by_anomaly.get(anomaly_key(a), []))} for a in flagged]
     shares = fig.premium_shares(con, week, everything)
     alerts = [s for s in shares if s["is_alert"]]
@@ -209,7 +216,7 @@ def anomalies_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, g
                                          [m for m in alert_models.rows if m["tenant_id"] == a["tenant_id"]])}
                    for a in alerts]
     tables = [
-        Table("anomalies", "Flagged days", ANOMALY_COLUMNS + [Column("main_drivers", "Main drivers")], flagged,
+        Table("anomalies", "Flagged days", FLAGGED_COLUMNS, flagged,
               empty=f"No day was flagged in {week}."),
         Table("anomaly_drivers", "What drove each flagged day",
               ANOMALY_COLUMNS[:3] + [Column("driver_dimension", "Driver dimension"),
