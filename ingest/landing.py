@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import date, datetime
 from pathlib import Path
+
+from finops.files import write_atomically
 
 
 def sha256(data: bytes) -> str:
@@ -40,17 +41,11 @@ def new_stamp(folder: Path, fetched_at: datetime) -> str:
 
 def write_payload(folder: Path, stamp: str, body: bytes, ext: str) -> Path:
     path = folder / f"{stamp}-{sha256(body)[:12]}.{ext}"
-    _write_atomically(path, body)
+    write_atomically(path, body)
     return path
 
 
 def write_record(folder: Path, stamp: str, record: dict) -> Path:
     path = folder / f"{stamp}.fetch.json"
-    _write_atomically(path, json.dumps(record, indent=1, sort_keys=True, default=str).encode())
+    write_atomically(path, json.dumps(record, indent=1, sort_keys=True, default=str).encode())
     return path
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

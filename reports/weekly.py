@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from finops.config import Config
+from finops.files import write_atomically
 from reports import figures as fig
 from reports.chargeback import chargeback_email, owner_week
 from reports.figures import Scope
@@ -42,9 +42,7 @@ class ReportOutcome:
 
 def write_file(path: Path, data: bytes) -> Path:
     """Write beside, then rename: a reader never sees half a page or email."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomically(path, data)
     return path
 
 

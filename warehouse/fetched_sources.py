@@ -17,6 +17,7 @@ today). FINOPS_FETCH_DATE=YYYY-MM-DD sets it (tests, replays of landed copies).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from typing import Callable
 import polars as pl
 
 from finops.config import SHEET_KINDS, Config, Source
+from finops.files import write_atomically
 from ingest.fetch import FetchError, fetch
 from ingest.gpu_listings import read_gpu_page, read_runpod_gpu_types, read_vast_offers
 from ingest.gpu_sheet import GPU_KEY, GPU_OFFER_SCHEMA, read_gpu_sheet
@@ -74,10 +76,7 @@ class SourceStatus:
         return cls(**json.loads(path.read_text())) if path.exists() else cls()
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1, sort_keys=True))
-        os.replace(tmp, path)
+        write_atomically(path, json.dumps(asdict(self), indent=1, sort_keys=True))
 
     def previous_payload(self) -> Path | None:
         path = Path(self.last_good_payload) if self.last_good_payload else None
@@ -158,9 +157,9 @@ def _source_rows(cfg: Config, layout: Layout, section: str, src: Source, reader:
         after = merged.history
         log.info("%s source '%s': %d new (in force from %s), %d changed (from %s), %d unchanged", section,
                  src.name, merged.new, first_day, merged.changed, fetch_day, merged.unchanged)
-    rows_file.parent.mkdir(parents=True, exist_ok=True)
-    after.write_parquet(rows_file.with_suffix(".tmp"))
-    os.replace(rows_file.with_suffix(".tmp"), rows_file)
+    parquet = io.BytesIO()
+    after.write_parquet(parquet)
+    write_atomically(rows_file, parquet.getvalue())
     return after
 
 

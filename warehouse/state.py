@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from finops.files import write_atomically
 
 PARTITIONED_TABLES = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "self_hosted_allocation")
 
@@ -49,12 +50,10 @@ class State:
                    failed_days=doc.get("failed_days", {}))
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"files": {k: asdict(v) for k, v in self.files.items()}, "days": self.days,
-                                   "partitions": self.partitions, "next_file_seq": self.next_file_seq,
-                                   "failed_days": self.failed_days},
-                                  indent=1, sort_keys=True))
-        os.replace(tmp, path)
+        write_atomically(path, json.dumps({"files": {k: asdict(v) for k, v in self.files.items()}, "days": self.days,
+                                           "partitions": self.partitions, "next_file_seq": self.next_file_seq,
+                                           "failed_days": self.failed_days},
+                                          indent=1, sort_keys=True))
 
     def files_for_day(self, day: str) -> list[str]:
         """Keys of the staged usage files that hold rows of this day, in staging order."""
