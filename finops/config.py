@@ -229,12 +229,13 @@ def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_pat
         src = Source(kind=raw["kind"], name=raw["name"] or f"{dotted.split('.')[0]}_{i}", position=i, path=path,
                      effective_from=raw["effective_from"], url=raw["url"], **options,
                      mapping=_usage_mapping(raw, where, cfg_path) if dotted == "usage.sources" else None)
-        if path is not None and not src.files():
-            raise ConfigError(f"{cfg_path}: key '{where}.path': no file matches {path}")
-        if path is not None and dotted != "usage.sources" and raw["kind"] not in SHEET_KINDS \
-                and len(src.files()) > 1:
-            raise ConfigError(f"{cfg_path}: key '{where}.path': kind '{raw['kind']}' reads one file, but {path} "
-                              f"matches {len(src.files())}")
+        if path is not None:
+            files = src.files()   # a recursive glob: once
+            if not files:
+                raise ConfigError(f"{cfg_path}: key '{where}.path': no file matches {path}")
+            if dotted != "usage.sources" and raw["kind"] not in SHEET_KINDS and len(files) > 1:
+                raise ConfigError(f"{cfg_path}: key '{where}.path': kind '{raw['kind']}' reads one file, but "
+                                  f"{path} matches {len(files)}")
         out.append(src)
     return tuple(out)
 

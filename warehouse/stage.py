@@ -82,12 +82,12 @@ def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
     staged, quarantined = [], 0
     con = duckdb.connect()
     for src in cfg.usage_sources:
+        reading = _reading(src)
         for path in src.files():
             name = str(path)
             seen.add(name)
             st = path.stat()
             known = state.files.get(name)
-            reading = _reading(src)
             if known and (known.size, known.mtime_ns, known.reading) == (st.st_size, st.st_mtime_ns, reading):
                 continue
             seq = state.next_file_seq
