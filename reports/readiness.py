@@ -23,16 +23,14 @@ class WeekNotPublished(Exception):
                          f"(fix the input, then run `finops backfill --from {days[0]} --to {days[-1]}`)")
 
 
-def unpublished_days(cfg: Config, week: IsoWeek) -> list[date]:
-    """The days of `week` that finance cannot rely on. The pipeline's state records each day it published
-    (with the fingerprint of its inputs) and each day whose last run failed the gate: a day never built, or
-    whose last build failed (even if an older build of it is published), is not ready. A day built with no
-    calls is published (a quiet day is real data)."""
+def require_published(cfg: Config, week: IsoWeek) -> None:
+    """Raises WeekNotPublished naming the days of `week` that finance cannot rely on. The pipeline's state
+    records each day it published (with the fingerprint of its inputs) and each day whose last run failed the
+    gate: a day never built, or whose last build failed (even if an older build of it is published), is not
+    ready; a failed day is named with its quality report. A day built with no calls is published (a quiet day
+    is real data)."""
     state = State.load(Layout.of(cfg).state_file)
-    return [day for day in week.days if day.isoformat() not in state.days or day.isoformat() in state.failed_days]
-
-
-def failed_gate_reports(cfg: Config, days: list[date]) -> dict[date, str]:
-    """For the days among `days` whose last run failed the gate: the quality report that says why."""
-    failed = State.load(Layout.of(cfg).state_file).failed_days
-    return {d: str(quality_report_path(cfg.reports_dir, d.isoformat())) for d in days if d.isoformat() in failed}
+    days = [day for day in week.days if day.isoformat() not in state.days or day.isoformat() in state.failed_days]
+    if days:
+        raise WeekNotPublished(week, days, {day: str(quality_report_path(cfg.reports_dir, day.isoformat()))
+                                            for day in days if day.isoformat() in state.failed_days})

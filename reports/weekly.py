@@ -18,7 +18,7 @@ from reports.chargeback import chargeback_email, owner_week
 from reports.figures import Scope
 from reports.mailer import SendLog, SendResult, send_all, smtp_credentials
 from reports.pages import anomalies_page, showback_page
-from reports.readiness import WeekNotPublished, failed_gate_reports, unpublished_days
+from reports.readiness import require_published
 from reports.week import IsoWeek
 from warehouse.readonly import connect_read_only
 
@@ -50,16 +50,15 @@ def run_weekly_report(cfg: Config, week: IsoWeek, resend: bool = False,
                       now: datetime | None = None) -> ReportOutcome:
     """Write the week's pages, CSV files and emails, and send the emails when [smtp] is configured.
 
-    Raises WeekNotPublished (naming the days) when a day of the week is not in the published warehouse,
-    WarehouseMissing when nothing is published, ConfigError when the SMTP login variables are not set."""
+    Raises WeekNotPublished (naming the days) when a day of the week is not in the published warehouse or its
+    last run failed the gate, WarehouseMissing when nothing is published, ConfigError when the SMTP login
+    variables are not set."""
     now = now or datetime.now(timezone.utc)
     if cfg.smtp:
         smtp_credentials(cfg.smtp)       # a missing login variable fails before anything is written
     con = connect_read_only(cfg.warehouse_path)
     try:
-        missing = unpublished_days(cfg, week)
-        if missing:
-            raise WeekNotPublished(week, missing, failed_gate_reports(cfg, missing))
+        require_published(cfg, week)
         owners = [owner_week(con, week, owner) for owner in cfg.owners]
         flagged = fig.anomalies(con, week, Scope.all())            # both pages show them: fetched once
         premium_models = fig.premium_model_names(con, week)
