@@ -26,7 +26,7 @@ import polars as pl
 
 from finops.config import Lookup, UsageMapping
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
-from ingest.usage_canonical import COLUMNS, StagedFile, UsageFileError, stage_relation
+from ingest.usage_canonical import COLUMNS, REQUIRED_TEXT, StagedFile, UsageFileError, stage_relation
 from ingest.vendor_records import BadRecord, Record, Skipped, as_time
 
 log = logging.getLogger("finops")
@@ -39,7 +39,7 @@ READERS: dict[str, Callable[[object, UsageMapping, str], Iterator[Record | Skipp
     "litellm_spend_logs": usage_litellm.records,
 }
 CSV_KINDS = ("litellm_spend_logs",)
-REQUIRED = ("event_id", "occurred_at", "tenant_id", "feature", "provider", "model")
+REQUIRED = (*REQUIRED_TEXT, "occurred_at")   # a lookup that finds nothing for these is a bad record
 ROW_SCHEMA = {"line_no": pl.Int64, "raw": pl.Utf8, "read_error": pl.Utf8, **{c: pl.Utf8 for c in COLUMNS}}
 CHUNK_ROWS = 50_000
 _NOT_JSON = object()
