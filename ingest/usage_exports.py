@@ -160,12 +160,14 @@ def _documents(path: Path, kind: str) -> Iterator[tuple[int | None, object, str]
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            first = next(line for line in text.splitlines() if line.strip())
-            try:  # JSON lines in a .json file (the OpenTelemetry Collector's file exporter writes those)
-                json.loads(first)
-            except json.JSONDecodeError:
-                raise UsageFileError(f"{path}: not a JSON document nor JSON lines: {exc}") from None
-            yield from _json_lines(text.splitlines())
+            # JSON lines in a .json file (the OpenTelemetry Collector's file exporter writes those): read again
+            # line by line, split exactly as a .jsonl file is (\n, \r\n, \r; not U+2028 and the like)
+            del text
+            with opened() as f:
+                for n, (line_no, doc, line) in enumerate(_json_lines(f)):
+                    if n == 0 and doc is _NOT_JSON:
+                        raise UsageFileError(f"{path}: not a JSON document nor JSON lines: {exc}") from None
+                    yield line_no, doc, line
             return
         yield None, doc, text
     else:

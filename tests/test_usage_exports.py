@@ -79,6 +79,20 @@ def test_openai_responses_api_reads_input_and_output_details(tmp_path: Path):
     assert [r["service_tier"] for r in rows] == ["standard", "standard", "flex"]
 
 
+def test_a_json_file_of_json_lines_is_split_into_lines_like_a_jsonl_file(tmp_path: Path):
+    lines = (FIXTURES / "openai_chat_completion_usage.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["choices"][0]["message"]["content"] = "total:\u2028$1,284.20"  # a raw U+2028 in a string: no line break
+    lines[0] = json.dumps(first, ensure_ascii=False)
+    for name in ("export.json", "export.jsonl"):
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from_json, quarantine = stage(tmp_path / "json", "openai_usage", tmp_path / "export.json", mapping(**CONSTANT))
+    from_jsonl, _ = stage(tmp_path / "jsonl", "openai_usage", tmp_path / "export.jsonl", mapping(**CONSTANT))
+    assert quarantine == []
+    assert [(r["line_no"], r["event_id"]) for r in from_json] == [(r["line_no"], r["event_id"]) for r in from_jsonl]
+    assert tokens(from_json) == tokens(from_jsonl) and len(from_json) == 4
+
+
 def test_openai_usage_api_bucket_results_are_records_with_mapped_tenants(tmp_path: Path):
     lookups = mapping(tenant_id={"field": "project_id", "map": {"proj_finops01": "finops", "proj_etl02": "etl",
                                                                  "proj_voice03": "voice"}},
