@@ -175,11 +175,11 @@ def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, s
     rows_by_day = {str(d): n for d, n in con.sql(
         f"select usage_date, count(*) from {staged} where reason is null group by 1 order by 1").fetchall()}
     quarantine_file.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"""copy (select source, file, line_no, reason, raw,
-                                 cast(now() at time zone 'UTC' as timestamp) as ingested_at from {staged}
-                          where reason is not null order by line_no)
-                    to {sql_str(str(quarantine_file))} (format parquet)""")
-    quarantined = con.execute(f"select count(*) from {staged} where reason is not null").fetchone()[0]
+    copied = con.execute(f"""copy (select source, file, line_no, reason, raw,
+                                          cast(now() at time zone 'UTC' as timestamp) as ingested_at from {staged}
+                                   where reason is not null order by line_no)
+                             to {sql_str(str(quarantine_file))} (format parquet)""")
+    quarantined = copied.fetchone()[0]   # COPY ... TO returns the number of rows it wrote
     return StagedFile(rows_by_day=rows_by_day, quarantined=quarantined)
 
 
