@@ -103,9 +103,9 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def send_all(smtp: Smtp, messages: list[tuple[EmailMessage, Path]], send_log: SendLog,
-             resend: bool = False) -> list[SendResult]:
-    credentials = smtp_credentials(smtp)
+def send_all(smtp: Smtp, credentials: tuple[str, str] | None, messages: list[tuple[EmailMessage, Path]],
+             send_log: SendLog, resend: bool = False) -> list[SendResult]:
+    """`credentials`: smtp_credentials(smtp), read before anything was written."""
     accepted = send_log.accepted()
     results = []
     for message, eml in messages:

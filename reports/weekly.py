@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from finops.config import Config
+from finops.config import SCHEMA, Config
 from finops.files import write_atomically
 from reports import figures as fig
 from reports.chargeback import chargeback_email, owner_week
@@ -24,7 +24,7 @@ from warehouse.readonly import connect_read_only
 
 log = logging.getLogger("finops")
 
-DEFAULT_SENDER = "finops@example.com"
+DEFAULT_SENDER = SCHEMA["smtp"]["from"][1]     # the From of the outbox emails when no [smtp] is configured
 
 
 @dataclass
@@ -54,8 +54,8 @@ def run_weekly_report(cfg: Config, week: IsoWeek, resend: bool = False,
     last run failed the gate, WarehouseMissing when nothing is published, ConfigError when the SMTP login
     variables are not set."""
     now = now or datetime.now(timezone.utc)
-    if cfg.smtp:
-        smtp_credentials(cfg.smtp)       # a missing login variable fails before anything is written
+    # a missing login variable fails before anything is written
+    credentials = smtp_credentials(cfg.smtp) if cfg.smtp else None
     con = connect_read_only(cfg.warehouse_path)
     try:
         require_published(cfg, week)
@@ -82,7 +82,8 @@ def run_weekly_report(cfg: Config, week: IsoWeek, resend: bool = False,
         messages.append((message, write_file(outbox / f"{report.file_stem}.eml", bytes(message))))
     outcome = ReportOutcome(week, page_files, csv_files, [eml for _, eml in messages])
     if cfg.smtp and messages:
-        outcome.sends = send_all(cfg.smtp, messages, SendLog(outbox / "send_log.jsonl"), resend=resend)
+        outcome.sends = send_all(cfg.smtp, credentials, messages, SendLog(outbox / "send_log.jsonl"),
+                                 resend=resend)
     log.info("report %s: %d page(s), %d CSV file(s), %d email(s) in %s", week, len(page_files), len(csv_files),
              len(messages), outbox)
     return outcome
