@@ -17,7 +17,7 @@ import duckdb
 from finops.config import Config
 from ingest.sql_literals import sql_list, sql_str
 from warehouse.dbt_args import DBT_PROJECT_DIR
-from warehouse.fetched_sources import url_source_ages
+from warehouse.fetched_sources import price_source_ages
 from warehouse.layout import Layout
 from warehouse.state import State
 
@@ -171,14 +171,6 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> Non
     """Insert rows into a table (executemany refuses an empty list)."""
     if rows:
         con.executemany(f"insert into {table} values ({', '.join('?' * len(rows[0]))})", rows)
-
-
-def price_source_ages(cfg: Config) -> dict[str, float | None]:
-    """Price source name -> days since its prices were last read successfully (CONTRACT §2
-    [quality].max_price_age_days): a url source's last good fetch; a local file is as fresh as the run."""
-    ages: dict[str, float | None] = {src.name: 0.0 for src in cfg.price_sources}
-    ages.update({age.name: age.age_days for age in url_source_ages(cfg, "prices")})
-    return ages
 
 
 @contextlib.contextmanager

@@ -231,17 +231,25 @@ class SourceAge:
     age_days: float | None
 
 
-def url_source_ages(cfg: Config, section: str = "prices", now: datetime | None = None) -> list[SourceAge]:
-    """For each url source of [[prices.sources]] (section "prices") or [[gpu.sources]] ("gpu"): its last good
-    fetch and how many days old it is at `now` (default: the fetch clock). For [quality].max_price_age_days; a
-    local file is as fresh as the run that reads it, so it is not listed."""
+def url_source_ages(cfg: Config, now: datetime | None = None) -> list[SourceAge]:
+    """For each url source of [[prices.sources]]: its last good fetch and how many days old it is at `now`
+    (default: the fetch clock). For [quality].max_price_age_days; a local file is as fresh as the run that reads
+    it, so it is not listed."""
     now = now or fetch_clock()
     layout = Layout.of(cfg)
     out = []
-    for src in cfg.price_sources if section == "prices" else cfg.gpu_sources:
+    for src in cfg.price_sources:
         if src.url is None:
             continue
-        status = SourceStatus.load(layout.source_status(section, src.name))
+        status = SourceStatus.load(layout.source_status("prices", src.name))
         at = datetime.fromisoformat(status.last_good_at) if status.last_good_at else None
         out.append(SourceAge(src.name, src.url, at, (now - at).total_seconds() / 86400 if at else None))
     return out
+
+
+def price_source_ages(cfg: Config) -> dict[str, float | None]:
+    """Price source name -> days since its prices were last read successfully (CONTRACT §2
+    [quality].max_price_age_days): a url source's last good fetch; a local file is as fresh as the run."""
+    ages: dict[str, float | None] = {src.name: 0.0 for src in cfg.price_sources}
+    ages.update({age.name: age.age_days for age in url_source_ages(cfg)})
+    return ages
