@@ -8,6 +8,7 @@ import shutil
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from finops.cli import EXIT_GATE_FAILED, EXIT_OK, EXIT_SEND_FAILED
 from finops.config import Config, default_config_path, load_config
 from finops.sample_data import generate_usage
 
@@ -60,7 +61,7 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
     outcome = run_days(cfg, day_list)
     if not outcome.published:
         print("the quality gate failed on the demo data; see the log above")
-        return 1
+        return EXIT_GATE_FAILED
     print(f"\nwarehouse: {cfg.warehouse_path}")
     print(f"quality:   {outcome.report}")
     print(f"query it:  finops sql --config {config_path} \"select * from finance.showback_weekly limit 10\"\n")
@@ -78,10 +79,10 @@ def report_last_week(cfg: Config, day_list: list[date]) -> int:
     from reports.week import IsoWeek
     from reports.weekly import print_outcome, run_weekly_report
 
-    week = IsoWeek.of(day_list[-1]) if day_list[-1].isoweekday() == 7 else IsoWeek.of(day_list[-1]).prior
+    week = IsoWeek.last_complete(day_list[-1] + timedelta(days=1))     # the last week that ended by the last day
     if week.start < day_list[0]:
         print(f"no complete ISO week in the demo data ({day_list[0]} .. {day_list[-1]}): no weekly report")
-        return 0
+        return EXIT_OK
     outcome = run_weekly_report(cfg, week)
     print_outcome(outcome)
-    return 3 if outcome.failed_sends else 0
+    return EXIT_SEND_FAILED if outcome.failed_sends else EXIT_OK
