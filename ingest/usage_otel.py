@@ -28,6 +28,10 @@ def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record | 
         resource = attributes(get_list(resource_spans, "resource", "attributes"))
         for scope_spans in get_list(resource_spans, "scopeSpans"):
             for span in get_list(scope_spans, "spans"):
+                if not isinstance(span, dict):
+                    yield Record(values=None, find=lambda f: None, raw=json.dumps(span),
+                                 error="not a valid JSON object")
+                    continue
                 attrs = attributes(span.get("attributes") or [])
                 operation = attrs.get("gen_ai.operation.name")
                 counted = "gen_ai.usage.input_tokens" in attrs or "gen_ai.usage.prompt_tokens" in attrs

@@ -206,6 +206,15 @@ def test_otel_spans_map_genai_attributes_and_look_lookups_up_on_span_then_resour
     assert rows[0]["event_id"] == "5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174"
 
 
+def test_an_otel_span_that_is_not_an_object_is_quarantined(tmp_path: Path):
+    export = json.loads((FIXTURES / "otel_genai_spans.json").read_text())
+    export["resourceSpans"][0]["scopeSpans"][0]["spans"].insert(1, "not a span")
+    (tmp_path / "spans.json").write_text(json.dumps(export))
+    rows, quarantine = stage(tmp_path, "otel_genai", tmp_path / "spans.json", mapping(**CONSTANT))
+    assert quarantine == [(2, "not a valid JSON object", '"not a span"')]
+    assert [r["line_no"] for r in rows] == [1, 3, 4, 5, 6]  # the other spans are read as before
+
+
 LITELLM = mapping(tenant_id={"field": "request_tags", "prefix": "tenant:"},
                   feature={"field": "request_tags", "prefix": "feature:"}, task_id={"field": "session_id"})
 
