@@ -11,7 +11,7 @@ with daily as (
 
 by_value as (
 
-    {%- for dimension, column in [('tenant', 'tenant_id'), ('feature', 'feature'), ('model', "provider || '/' || model")] %}
+    {%- for dimension, column in anomaly_dimensions() %}
     select usage_date, '{{ dimension }}' as dimension, {{ column }} as dimension_value, sum(cost_usd) as cost_usd
     from daily
     group by usage_date, {{ column }}

@@ -3,7 +3,7 @@
 -- the drivers are its tenants and its models; for a tenant, its features and models; for a model, its tenants
 -- and features. Each driver is compared with its own trailing 7-day mean inside the slice, so the increases
 -- of one driver_dimension add up to the anomaly's observed_usd - baseline_usd.
-{%- set dimensions = [('tenant', 'tenant_id'), ('feature', 'feature'), ('model', 'model_key')] %}
+{%- set dimensions = anomaly_dimensions() %}
 with flagged as (
 
     select usage_date, dimension, dimension_value, observed_usd - baseline_usd as anomaly_increase_usd
@@ -13,7 +13,12 @@ with flagged as (
 
 daily as (
 
-    select usage_date, tenant_id, feature, provider || '/' || model as model_key, cost_usd
+    select
+        usage_date,
+        {%- for dimension, expression in dimensions %}
+        {{ expression }} as {{ dimension }},
+        {%- endfor %}
+        cost_usd
     from {{ ref('int_agg_cost_daily__all_days') }}
 
 ),
@@ -26,18 +31,14 @@ slices as (
         flagged.dimension,
         flagged.dimension_value,
         flagged.anomaly_increase_usd,
-        daily.usage_date,
-        daily.tenant_id,
-        daily.feature,
-        daily.model_key,
-        daily.cost_usd
+        daily.*
     from flagged
     inner join daily
         on daily.usage_date >= {{ dbt.dateadd('day', -7, 'flagged.usage_date') }}
        and daily.usage_date < {{ dbt.dateadd('day', 1, 'flagged.usage_date') }}
        and flagged.dimension_value = case flagged.dimension
-                                         {%- for dimension, column in dimensions %}
-                                         when '{{ dimension }}' then daily.{{ column }}
+                                         {%- for dimension, _ in dimensions %}
+                                         when '{{ dimension }}' then daily.{{ dimension }}
                                          {%- endfor %}
                                      end
 
@@ -45,19 +46,19 @@ slices as (
 
 by_driver as (
 
-    {%- for driver, column in dimensions %}
+    {%- for driver, _ in dimensions %}
     select
         flagged_date,
         dimension,
         dimension_value,
         anomaly_increase_usd,
         '{{ driver }}'                                                                  as driver_dimension,
-        {{ column }}                                                                    as driver_value,
+        {{ driver }}                                                                    as driver_value,
         coalesce(sum(case when usage_date = flagged_date then cost_usd end), 0)        as observed_usd,
         coalesce(sum(case when usage_date < flagged_date then cost_usd end), 0) / 7.0  as baseline_usd
     from slices
     where dimension <> '{{ driver }}'
-    group by flagged_date, dimension, dimension_value, anomaly_increase_usd, {{ column }}
+    group by flagged_date, dimension, dimension_value, anomaly_increase_usd, {{ driver }}
     {{ "union all" if not loop.last }}
     {%- endfor %}
 
