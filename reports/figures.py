@@ -190,11 +190,10 @@ def self_hosted(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[dict]:
 
 def anomalies(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
     return _rows(con, f"""
-        select usage_date, dimension, dimension_value, observed_usd, baseline_usd, ratio,
-               observed_usd - baseline_usd as increase_usd
+        select usage_date, dimension, dimension_value, observed_usd, baseline_usd, ratio, increase_usd
         from finance.cost_anomalies
         where usage_date >= $start and usage_date < $end and {ANOMALY_IN_SCOPE}
-        order by usage_date, observed_usd - baseline_usd desc, dimension, dimension_value""",
+        order by usage_date, increase_usd desc, dimension, dimension_value""",
                  _week_params(week, scope))
 
 

@@ -1,5 +1,5 @@
 -- The drivers of an anomaly explain it: for each flagged value and each driver dimension, the drivers'
--- increases add up to the anomaly's observed_usd - baseline_usd (to the cent).
+-- increases add up to the anomaly's increase_usd (to the cent).
 {{ config(meta={'dagster': {'ref': {'name': 'cost_anomaly_drivers'}}}) }}  -- shown as a check on this asset
 with drivers as (
 
@@ -10,11 +10,11 @@ with drivers as (
 )
 
 select anomalies.usage_date, anomalies.dimension, anomalies.dimension_value, drivers.driver_dimension,
-       anomalies.observed_usd - anomalies.baseline_usd as anomaly_increase_usd, drivers.increase_usd
+       anomalies.increase_usd as anomaly_increase_usd, drivers.increase_usd
 from {{ ref('cost_anomalies') }} as anomalies
 left join drivers
     on drivers.usage_date = anomalies.usage_date
    and drivers.dimension = anomalies.dimension
    and drivers.dimension_value = anomalies.dimension_value
 where drivers.increase_usd is null
-   or abs(drivers.increase_usd - (anomalies.observed_usd - anomalies.baseline_usd)) >= 0.005
+   or abs(drivers.increase_usd - anomalies.increase_usd) >= 0.005

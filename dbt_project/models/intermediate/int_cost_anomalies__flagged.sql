@@ -39,7 +39,7 @@ baseline as (
         values_seen.dimension,
         values_seen.dimension_value,
         count(distinct earlier.usage_date)                                   as earlier_days,
-        coalesce(sum(earlier_cost.cost_usd), 0) / 7.0                        as baseline_usd
+        {{ money('coalesce(sum(earlier_cost.cost_usd), 0) / 7.0') }}        as baseline_usd
     from known_days
     cross join values_seen
     inner join known_days as earlier
@@ -61,6 +61,7 @@ scored as (
         observed.dimension_value,
         observed.cost_usd                                                    as observed_usd,
         baseline.baseline_usd,
+        observed.cost_usd - baseline.baseline_usd                            as increase_usd,
         case when baseline.baseline_usd > 0 then observed.cost_usd / baseline.baseline_usd end as ratio
     from by_value as observed
     inner join baseline
@@ -71,7 +72,7 @@ scored as (
 
 )
 
-select usage_date, dimension, dimension_value, observed_usd, baseline_usd, ratio
+select usage_date, dimension, dimension_value, observed_usd, baseline_usd, increase_usd, ratio
 from scored
 where observed_usd > {{ ratio }} * baseline_usd
-  and observed_usd - baseline_usd >= {{ min_usd }}
+  and increase_usd >= {{ min_usd }}

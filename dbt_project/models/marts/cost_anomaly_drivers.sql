@@ -2,11 +2,11 @@
 -- driver_value: how much one value of another dimension moved inside the flagged slice. For a flagged feature
 -- the drivers are its tenants and its models; for a tenant, its features and models; for a model, its tenants
 -- and features. Each driver is compared with its own trailing 7-day mean inside the slice, so the increases
--- of one driver_dimension add up to the anomaly's observed_usd - baseline_usd.
+-- of one driver_dimension add up to the anomaly's increase_usd.
 {%- set dimensions = anomaly_dimensions() %}
 with flagged as (
 
-    select usage_date, dimension, dimension_value, observed_usd - baseline_usd as anomaly_increase_usd
+    select usage_date, dimension, dimension_value, increase_usd as anomaly_increase_usd
     from {{ ref('int_cost_anomalies__flagged') }}
 
 ),
@@ -55,12 +55,19 @@ by_driver as (
         '{{ driver }}'                                                                  as driver_dimension,
         {{ driver }}                                                                    as driver_value,
         coalesce(sum(case when usage_date = flagged_date then cost_usd end), 0)        as observed_usd,
-        coalesce(sum(case when usage_date < flagged_date then cost_usd end), 0) / 7.0  as baseline_usd
+        {{ money('coalesce(sum(case when usage_date < flagged_date then cost_usd end), 0) / 7.0') }} as baseline_usd
     from slices
     where dimension <> '{{ driver }}'
     group by flagged_date, dimension, dimension_value, anomaly_increase_usd, {{ driver }}
     {{ "union all" if not loop.last }}
     {%- endfor %}
+
+),
+
+increases as (
+
+    select *, observed_usd - baseline_usd as increase_usd
+    from by_driver
 
 )
 
@@ -72,11 +79,11 @@ select
     driver_value,
     observed_usd,
     baseline_usd,
-    observed_usd - baseline_usd                                      as increase_usd,
-    (observed_usd - baseline_usd) / nullif(anomaly_increase_usd, 0)  as share_of_increase,
+    increase_usd,
+    increase_usd / nullif(anomaly_increase_usd, 0)                   as share_of_increase,
     row_number() over (
         partition by flagged_date, dimension, dimension_value, driver_dimension
-        order by observed_usd - baseline_usd desc, driver_value
+        order by increase_usd desc, driver_value
     )                                                                as driver_rank
 
-from by_driver
+from increases
