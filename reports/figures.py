@@ -1,8 +1,9 @@
 """The figures of a week, read from the published warehouse with SQL over the finance.* marts.
 
-Every cost rule is in dbt; these queries only select a week, sum the marts' rows up to what a table shows and
-put the prior week beside it. A Scope limits them to some rows: everything (the showback and anomaly pages),
-one owner's features and tenants (a chargeback email), or the rows of no owner."""
+Every cost rule is in dbt; these queries select a week, sum the marts' rows up to what a table shows, put the
+prior week beside it and derive the figures shown from those sums (change and change %, share of cost, cost per
+task, cache hit rate, failed-task share, utilisation). A Scope limits them to some rows: everything (the
+showback and anomaly pages), one owner's features and tenants (a chargeback email), or the rows of no owner."""
 
 from __future__ import annotations
 
