@@ -57,22 +57,28 @@ def _file_format(path: Path) -> str:
     raise UsageFileError(f"{path}: unknown usage file type (expected .jsonl, .csv or .parquet, optionally .gz)")
 
 
+def _lines_sql(p: str) -> str:
+    """The file's lines as they are (`line`, NULL for an empty one), numbered from 1 (`ordinality`)."""
+    return (f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x1f', quote='', escape='',"
+            f" auto_detect=false, strict_mode=false) with ordinality")
+
+
 def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """SQL for one row per record: line_no, raw (the original text), rec (every canonical column as VARCHAR)
-    and read_error (why a reader could not make a record of it; always NULL here)."""
+    and read_error (why a reader could not make a record of it; always NULL here).
+
+    JSONL goes through DuckDB's parallel JSON reader, which skips blank lines and returns a record of NULLs for
+    a line that is not a JSON object: line_no is then the record's number and raw is NULL, and
+    `_restore_quarantined_lines` gives the quarantined records their line, raw text and reason afterwards."""
     fmt = _file_format(path)
     p = sql_str(str(path))
     if fmt == "jsonl":
-        struct = "{" + ",".join(f'"{c}":"VARCHAR"' for c in COLUMNS) + "}"
+        columns = "{" + ", ".join(f"{c}: 'VARCHAR'" for c in COLUMNS) + "}"
         return f"""
-            select line_no, raw, case when json_valid(raw) then json_transform(raw, '{struct}') end as rec,
-                   cast(null as varchar) as read_error
-            from (
-                select row_number() over () as line_no, line as raw
-                from read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x1f', quote='',
-                              escape='', auto_detect=false, strict_mode=false)
-            )
-            where raw is not null and trim(raw) <> ''"""
+            select ordinality as line_no, cast(null as varchar) as raw,
+                   struct_pack({', '.join(COLUMNS)}) as rec, cast(null as varchar) as read_error
+            from read_json({p}, format = 'newline_delimited', columns = {columns}, ignore_errors = true)
+                 with ordinality"""
     if fmt == "csv":
         reader = f"read_csv({p}, header=true, all_varchar=true)"
         first_line = 1  # the header is line 1
@@ -143,9 +149,39 @@ def _checked_sql(raw_sql: str, source: str, file: str, file_seq: int) -> str:
 
 def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str, file_seq: int, usage_dir: Path,
                      quarantine_file: Path) -> StagedFile:
-    """Read one canonical usage file in a single streamed pass (see stage_relation)."""
-    return stage_relation(con, _raw_relation_sql(con, path), file=str(path), source=source, file_seq=file_seq,
-                          usage_dir=usage_dir, quarantine_file=quarantine_file)
+    """Read one canonical usage file in a single streamed pass (see stage_relation); for JSONL with quarantined
+    records, one more pass over its lines fetches their raw text (see _restore_quarantined_lines)."""
+    staged = stage_relation(con, _raw_relation_sql(con, path), file=str(path), source=source, file_seq=file_seq,
+                            usage_dir=usage_dir, quarantine_file=quarantine_file)
+    if staged.quarantined and _file_format(path) == "jsonl":
+        _restore_quarantined_lines(con, path, quarantine_file)
+    return staged
+
+
+def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quarantine_file: Path) -> None:
+    """Rewrite a JSONL file's quarantine with each record's line number and raw line (it holds record numbers,
+    see _raw_relation_sql); a line that is not a JSON object gets that reason. Record n is on line
+    n + (the blank lines before it): a blank line that follows k records is before record n when k < n."""
+    lines = _lines_sql(sql_str(str(path)))
+    q = sql_str(str(quarantine_file))
+    con.execute(f"""create or replace temp table blank_lines as
+                    select ordinality - row_number() over (order by ordinality) as records_before
+                    from {lines} where line is null or trim(line, ' \t\r') = ''""")
+    con.execute(f"""create or replace temp table quarantined_lines as
+                    select q.line_no + (select count(*) from blank_lines as b where b.records_before < q.line_no)
+                               as file_line, q.*
+                    from read_parquet({q}) as q""")
+    con.execute(f"""copy (select q.source, q.file, q.file_line as line_no,
+                                 case when not json_valid(l.line) or json_type(l.line) <> 'OBJECT'
+                                      then 'not a valid JSON object' else q.reason end as reason,
+                                 l.line as raw, q.ingested_at
+                          from quarantined_lines as q
+                          join (select ordinality, line from {lines}
+                                where ordinality in (select file_line from quarantined_lines)) as l
+                            on l.ordinality = q.file_line
+                          order by q.file_line)
+                    to {q} (format parquet)""")
+    con.execute("drop table blank_lines; drop table quarantined_lines")
 
 
 def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, source: str, file_seq: int,
