@@ -1,5 +1,8 @@
+{{ config(materialized='table') }}
+
 -- One row per deduplicated call that is not served by a configured self-hosted deployment,
 -- with its per-token cost (CONTRACT §5). No rate in force for input or output = unpriced (NULL cost).
+-- A table: its per-call tests and fct_llm_requests read it, rather than each recomputing the price join.
 with events as (
 
     select * from {{ ref('int_usage_events__deduplicated') }}

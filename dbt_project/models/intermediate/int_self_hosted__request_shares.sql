@@ -1,6 +1,9 @@
+{{ config(materialized='table') }}
+
 -- One row per deduplicated call served by a configured self-hosted deployment, with its share of the
 -- hour's cost: in proportion to input_tokens + output_weight * output_tokens among that hour's calls
 -- (equal shares when every call of the hour has zero weighted tokens).
+-- A table: its per-call tests and fct_llm_requests read it, rather than each recomputing the shares.
 with deployments as (
 
     select * from {{ ref('stg_raw__deployments') }}
