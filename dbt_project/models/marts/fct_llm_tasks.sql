@@ -6,35 +6,25 @@ with requests as (
 
 ),
 
-ordered as (
-
-    select
-        *,
-        row_number() over (partition by task_id order by occurred_at, attempt) as position_first,
-        row_number() over (partition by task_id order by occurred_at desc, attempt desc) as position_last
-    from requests
-
-),
-
 tasks as (
 
     select
         task_id,
-        max(case when position_first = 1 then tenant_id end)                  as tenant_id,
-        max(case when position_first = 1 then feature end)                    as feature,
+        {{ min_by('tenant_id', ['occurred_at', 'attempt']) }}                  as tenant_id,
+        {{ min_by('feature', ['occurred_at', 'attempt']) }}                    as feature,
         min(occurred_at)                                                      as started_at,
         max(occurred_at)                                                      as ended_at,
         count(*)                                                              as requests,
         cast(sum(case when is_failed then 1 else 0 end) as {{ dbt.type_bigint() }})                            as failed_requests,
         cast(sum(case when is_retry then 1 else 0 end) as {{ dbt.type_bigint() }})                             as retries,
-        max(case when position_last = 1 then status end) = 'success'          as succeeded,
+        {{ max_by('status', ['occurred_at', 'attempt']) }} = 'success'         as succeeded,
         sum(cost_usd)                                                         as cost_usd,
         coalesce(sum(case when is_failed then cost_usd end), {{ money(0) }})               as retry_cost_usd,
         sum(cache_savings_usd)                                                as cache_savings_usd,
         cast(sum(input_tokens) as {{ dbt.type_bigint() }})                                                     as input_tokens,
         cast(sum(output_tokens) as {{ dbt.type_bigint() }})                                                    as output_tokens,
         cast(sum(case when pricing_status = 'unpriced' then 1 else 0 end) as {{ dbt.type_bigint() }})          as unpriced_requests
-    from ordered
+    from requests
     group by task_id
 
 ),
