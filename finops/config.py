@@ -47,7 +47,7 @@ _FETCHED_SOURCE_KEYS = {**_SOURCE_KEYS, "timeout_seconds": ((int, float), 30.0),
                         "columns": (dict, None), "unit": (str, "1M"), "models": (dict, None),
                         "pricing_type": (str, "on_demand")}
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
-    "warehouse": {"path": (str, REQUIRED)},
+    "warehouse": {"path": (str, REQUIRED), "memory_limit": (str, "3GB")},
     "landing": {"dir": (str, None)},
     "reports": {"dir": (str, None), "outbox": (str, None)},
     "prices.sources": _FETCHED_SOURCE_KEYS,
@@ -167,6 +167,7 @@ class Config:
     max_quarantined_share: float = 0.01
     min_requests_vs_trailing_week: float = 0.25
     smtp: Smtp | None = None
+    memory_limit: str = "3GB"  # DuckDB's memory_limit in each step of a run; beyond it DuckDB spills to disk
 
     @property
     def data_dir(self) -> Path:
@@ -372,6 +373,9 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{cfg_path}: missing required section [warehouse]")
     wh = _check_table("warehouse", doc["warehouse"], SCHEMA["warehouse"], cfg_path)
     warehouse_path = (base / wh["path"]).resolve()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", wh["memory_limit"]):
+        raise ConfigError(f"{cfg_path}: key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", "
+                          f"got {wh['memory_limit']!r}")
     landing = _check_table("landing", doc.get("landing", {}), SCHEMA["landing"], cfg_path)
     reports = _check_table("reports", doc.get("reports", {}), SCHEMA["reports"], cfg_path)
 
@@ -455,6 +459,7 @@ def load_config(path: str | Path) -> Config:
         max_quarantined_share=float(quality["max_quarantined_share"]),
         min_requests_vs_trailing_week=float(quality["min_requests_vs_trailing_week"]),
         smtp=smtp,
+        memory_limit=wh["memory_limit"],
     )
 
 

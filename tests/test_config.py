@@ -73,3 +73,11 @@ def test_a_usage_glob_matching_no_file_exits_2(project: Project):
     proc = project.finops("run", "--date", "2026-11-02")
     assert proc.returncode == 2
     assert "key 'usage.sources[0].path': no file matches" in proc.stderr
+
+
+def test_a_memory_limit_that_is_not_a_size_exits_2(project: Project):
+    project.config.write_text(project.config.read_text().replace(
+        'path = "warehouse/finops.duckdb"', 'path = "warehouse/finops.duckdb"\nmemory_limit = "lots"', 1))
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert "key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", got 'lots'" in proc.stderr

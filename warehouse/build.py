@@ -34,6 +34,7 @@ class Build:
     db_path: str
     target_path: str
     vars: dict
+    memory_limit: str = "3GB"       # DuckDB's memory_limit for the dbt build and the publish ([warehouse])
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -78,7 +79,7 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
         return {}
     shared = json.dumps({"deployments": [asdict(d) for d in cfg.deployments], "code": code_version()},
                         sort_keys=True)
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": cfg.memory_limit})
     con.execute("create table days (usage_date date)")
     con.executemany("insert into days values (?)", [[d] for d in sorted(days)])
     models = usage_models(con, layout, state)
@@ -132,7 +133,8 @@ def plan_build(cfg: Config, layout: Layout, state: State, requested: list[date])
     }
     build_dir = layout.builds_dir / build_id
     return Build(build_id=build_id, days=days, fingerprints={d: fingerprints[d] for d in days},
-                 db_path=str(build_dir / "build.duckdb"), target_path=str(build_dir / "target"), vars=build_vars)
+                 db_path=str(build_dir / "build.duckdb"), target_path=str(build_dir / "target"), vars=build_vars,
+                 memory_limit=cfg.memory_limit)
 
 
 def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) -> None:
@@ -143,7 +145,7 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         for key in state.files_for_day(day):
             usage_files += layout.staged_usage_day_files(key, day)
     quarantine_files = [layout.quarantine_file(f.key) for f in state.files.values()]
-    with duckdb.connect(build.db_path) as con:
+    with duckdb.connect(build.db_path, config={"memory_limit": build.memory_limit}) as con:
         con.execute("create schema raw")
         con.execute(f"""create view raw.usage_events as
                         select * from read_parquet({sql_list(usage_files)}, hive_partitioning = true,
@@ -175,13 +177,16 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> Non
 
 @contextlib.contextmanager
 def build_db_env(build: Build):
-    """dbt's profile reads the build database path from FINOPS_BUILD_DB (dbt_project/profiles.yml)."""
-    before = os.environ.get("FINOPS_BUILD_DB")
-    os.environ["FINOPS_BUILD_DB"] = build.db_path
+    """dbt's profile reads the build database path from FINOPS_BUILD_DB and DuckDB's memory limit from
+    FINOPS_MEMORY_LIMIT (dbt_project/profiles.yml)."""
+    settings = {"FINOPS_BUILD_DB": build.db_path, "FINOPS_MEMORY_LIMIT": build.memory_limit}
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop("FINOPS_BUILD_DB", None)
-        else:
-            os.environ["FINOPS_BUILD_DB"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -37,7 +37,7 @@ def partition_days(table: str, build: Build) -> list[str]:
 
 def export_partitions(layout: Layout, build: Build, state: State) -> None:
     """Write the build's rows of each per-day table as new Parquet files, and point `state` at them."""
-    with duckdb.connect(build.db_path, read_only=True) as con:
+    with duckdb.connect(build.db_path, read_only=True, config={"memory_limit": build.memory_limit}) as con:
         for table in PARTITIONED_TABLES:
             days = partition_days(table, build)
             out_dir = layout.tables_dir / table / build.build_id
@@ -58,7 +58,7 @@ def write_catalog(layout: Layout, build: Build, state: State) -> None:
     """Build the new catalog beside the published file, then swap it in with os.replace (atomic)."""
     tmp = layout.warehouse.with_name(f".{layout.warehouse.name}.{build.build_id}.tmp")
     layout.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(tmp)) as con:
+    with duckdb.connect(str(tmp), config={"memory_limit": build.memory_limit}) as con:
         con.execute(f"attach {sql_str(build.db_path)} as build (read_only)")
         con.execute("create schema finance")
         for table in PARTITIONED_TABLES:

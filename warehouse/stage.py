@@ -80,7 +80,7 @@ def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
         write_empty_usage(layout.empty_usage_file)
     seen: set[str] = set()
     staged, quarantined = [], 0
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": cfg.memory_limit})
     for src in cfg.usage_sources:
         reading = _reading(src)
         for path in src.files():
