@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# the dbt installed beside this Python (the project's .venv), whatever PATH says
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
 
 def dbt_build_args(build_vars: dict, target_path: Path | None = None, quiet: bool = False) -> list[str]:

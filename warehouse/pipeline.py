@@ -9,6 +9,7 @@ import fcntl
 import json
 import logging
 import shutil
+import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -16,15 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource
-
 from finops.config import Config
 from expectations.gate import run_suites
 from expectations.quality_report import quality_report_path, write_quality_reports
 from expectations.suites import Limits, build_suites
 from warehouse.build import Build, build_db_env, plan_build, prepare_build_db
 from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
-from warehouse.dbt_args import DBT_PROJECT_DIR, dbt_build_args
+from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_build_args
 from warehouse.layout import Layout
 from warehouse.publish import collect_garbage, export_partitions, write_catalog
 from warehouse.quality import CheckResult, dbt_results, write_results
@@ -81,19 +80,14 @@ def prepare(cfg: Config, layout: Layout, state: State, days: list[date]) -> Buil
     return build
 
 
-def dbt_resource() -> DbtCliResource:
-    # the dbt installed beside this Python (the project's .venv), whatever PATH says
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                          dbt_executable=str(Path(sys.executable).parent / "dbt"))
-
-
 def run_dbt(build: Build) -> None:
-    """Run `dbt build` on the build database (models and their tests; the results are read by `gate`)."""
-    target = Path(build.target_path)
+    """Run `dbt build` on the build database (models and their tests; the results are read by `gate`).
+    Its errors go to stderr with the run's log; the Dagster asset runs the same command through dagster-dbt."""
     with build_db_env(build):
-        invocation = dbt_resource().cli(dbt_build_args(build.vars, quiet=True), raise_on_error=False,
-                                        target_path=target)
-        invocation.wait()
+        subprocess.run([str(DBT_EXECUTABLE), *dbt_build_args(build.vars, target_path=Path(build.target_path),
+                                                             quiet=True),
+                        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+                       cwd=DBT_PROJECT_DIR, stdout=sys.stderr, check=False)
 
 
 def dbt_checks(build: Build) -> list[CheckResult]:

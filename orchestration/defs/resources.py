@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
 from finops.config import Config, default_config_path, load_config
-from warehouse.dbt_args import DBT_PROJECT_DIR
-from warehouse.pipeline import dbt_resource as _dbt_cli
+from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 
 class FinopsConfig(ConfigurableResource):
@@ -20,6 +19,11 @@ class FinopsConfig(ConfigurableResource):
 
     def load(self) -> Config:
         return load_config(self.config_path or os.environ.get("FINOPS_CONFIG") or default_config_path())
+
+
+def _dbt_cli() -> DbtCliResource:
+    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                          dbt_executable=str(DBT_EXECUTABLE))
 
 
 def _manifest_is_stale(manifest: Path) -> bool:
