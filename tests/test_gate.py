@@ -54,6 +54,12 @@ def planted(good_build, tmp_path: Path, *statements: str) -> list:
     copy = tmp_path / "build.duckdb"
     shutil.copy(db_path, copy)
     with duckdb.connect(str(copy)) as con:
+        # a finance view of the build (fct_llm_requests) becomes a table, so a defect can be planted in it
+        for (view,) in con.execute("select view_name from duckdb_views() where schema_name = 'finance'"
+                                   " and not internal").fetchall():
+            con.execute(f"create table finance.{view}__rows as select * from finance.{view}")
+            con.execute(f"drop view finance.{view}")
+            con.execute(f"alter table finance.{view}__rows rename to {view}")
         for sql in statements:
             con.execute(sql)
     return run_suites(str(copy), build_suites(limits, DAYS))
