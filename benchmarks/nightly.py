@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -86,10 +86,20 @@ def floor_seconds(files: list[Path], fmt: str, db: Path) -> float:
     return elapsed
 
 
-def run_finops(config: Path, day: date) -> tuple[float, int, float]:
-    """Wall seconds and the peak RSS (KB) of `finops run` and everything it started, and the gate's seconds
-    (from the run's log line `gate: ... in <s>s`)."""
+def _logged_at(stderr: str, pattern: str) -> datetime | None:
+    """The time of the first log line of `finops run` matching pattern (the CLI logs `%(asctime)s ...`)."""
+    for line in stderr.splitlines():
+        if re.search(pattern, line):
+            return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+    return None
+
+
+def run_finops(config: Path, day: date) -> tuple[float, int, dict[str, float]]:
+    """Wall seconds and the peak RSS (KB) of `finops run` and everything it started, and the seconds of its
+    steps from the run's log: start-up (imports, config), staging (usage files read, the build planned), the dbt
+    build, the quality gate and the publish."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = datetime.now()
     start = time.perf_counter()
     proc = subprocess.run([str(Path(sys.executable).parent / "finops"), "run", "--config", str(config),
                            "--date", day.isoformat()], capture_output=True, text=True)
@@ -97,8 +107,15 @@ def run_finops(config: Path, day: date) -> tuple[float, int, float]:
     if proc.returncode != 0:
         sys.exit(f"finops run --date {day} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    gate = re.search(r"gate: \d+ check\(s\), \d+ failed, in ([0-9.]+)s", proc.stderr)
-    return elapsed, max(peak, before), float(gate.group(1)) if gate else float("nan")
+    first = _logged_at(proc.stderr, r" INFO ")
+    building = _logged_at(proc.stderr, r"building \d+ day")
+    gate_line = _logged_at(proc.stderr, r"gate: \d+ check")
+    published = _logged_at(proc.stderr, r"published ")
+    gate = float(re.search(r"gate: \d+ check\(s\), \d+ failed, in ([0-9.]+)s", proc.stderr).group(1))
+    steps = {"startup": (first - started).total_seconds(), "stage": (building - first).total_seconds(),
+             "dbt": (gate_line - building).total_seconds() - gate, "gate": gate,
+             "publish": (published - gate_line).total_seconds()}
+    return elapsed, max(peak, before), steps
 
 
 def main() -> int:
@@ -127,14 +144,17 @@ def main() -> int:
         floor = floor_seconds(day1, args.format, work / "floor.duckdb")
         figure("floor_seconds", f"{floor:.2f}")
 
-        day1_seconds, rss1, gate1 = run_finops(work / "finops.toml", DAY1)
+        day1_seconds, rss1, steps1 = run_finops(work / "finops.toml", DAY1)
         figure("finops_day1_seconds", f"{day1_seconds:.2f}")
-        figure("gate_day1_seconds", f"{gate1:.2f}")
+        for step, seconds in steps1.items():
+            figure(f"{step}_day1_seconds", f"{seconds:.1f}")
         figure("finops_peak_rss_mb", f"{rss1 / 1024:.0f}")
 
         generate_usage(work / "usage", DAY2, 1, args.events, fmt=args.format)
-        day2_seconds, rss2, _ = run_finops(work / "finops.toml", DAY2)
+        day2_seconds, rss2, steps2 = run_finops(work / "finops.toml", DAY2)
         figure("finops_day2_seconds", f"{day2_seconds:.2f}")
+        for step, seconds in steps2.items():
+            figure(f"{step}_day2_seconds", f"{seconds:.1f}")
         figure("day2_over_day1", f"{day2_seconds / day1_seconds:.2f}")
         figure("finops_peak_rss_mb_day2", f"{rss2 / 1024:.0f}")
 
