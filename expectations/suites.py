@@ -22,6 +22,19 @@ SAME_AMOUNT = 1e-6
 
 
 @dataclass(frozen=True)
+class Relations:
+    """Where the suites find a build's relations, and the one aggregate the engines spell differently. The
+    intermediate models (int_*) are named without a schema: the build's own (DuckDB: main; Spark: the session's
+    current database, set to <build_schema> by expectations/spark_gate.py)."""
+    finance: str = "finance"        # the build's marts
+    raw: str = "raw"                # its inputs (the dbt sources)
+    distinct_list: str = "string_agg(distinct {0}, ', ')"   # the distinct non-NULL values of {0}, comma-separated
+
+
+DUCKDB = Relations()
+
+
+@dataclass(frozen=True)
 class Limits:
     """The configurable thresholds ([quality] in the config)."""
     max_unpriced_share: float
@@ -65,8 +78,9 @@ def _in_build_days(column: str, days: list[str]) -> gxe.ExpectColumnValuesToBeIn
     return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=days)
 
 
-def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
-    """Every suite of the gate for a build of `days` (ISO dates)."""
+def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB) -> list[Suite]:
+    """Every suite of the gate for a build of `days` (ISO dates), reading the build's `relations`."""
+    finance, raw = relations.finance, relations.raw
     tokens = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
               "output_tokens", "reasoning_tokens")
     return [
@@ -75,13 +89,13 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             "duplicate or unidentified calls, negative tokens or costs, cache tokens above the prompt, "
             "reasoning above the output, rows outside the run's days, unknown status/tier, a priced call "
             "without a cost or an unpriced call with one (unpriced is never $0)",
-            f"""select event_id, cast(usage_date as varchar) as usage_date, {', '.join(tokens)},
+            f"""select event_id, cast(usage_date as string) as usage_date, {', '.join(tokens)},
                        cache_read_tokens + cache_write_tokens + cache_write_1h_tokens as cache_tokens,
                        cast(coalesce(cost_usd, 0) as double) as cost_usd_or_0,
                        cast(coalesce(list_cost_usd, 0) as double) as list_cost_usd_or_0,
                        cost_usd is null as cost_is_null, pricing_status = 'unpriced' as is_unpriced,
                        status, service_tier, pricing_status
-                from finance.fct_llm_requests""",
+                from {finance}.fct_llm_requests""",
             (*_keys("event_id"),
              gxe.ExpectColumnValuesToNotBeNull(column="usage_date"),
              _in_build_days("usage_date", days),
@@ -101,10 +115,10 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             "fct_llm_tasks", "fct_llm_tasks",
             "duplicate tasks, negative costs or tokens, tasks without requests or with more failed requests "
             "than requests",
-            """select task_id, cast(usage_date as varchar) as usage_date, requests,
+            f"""select task_id, cast(usage_date as string) as usage_date, requests,
                       failed_requests, retries, cast(coalesce(cost_usd, 0) as double) as cost_usd_or_0,
                       cast(coalesce(retry_cost_usd, 0) as double) as retry_cost_usd_or_0, input_tokens, output_tokens
-               from finance.fct_llm_tasks""",
+               from {finance}.fct_llm_tasks""",
             (*_keys("task_id"),
              gxe.ExpectColumnValuesToBeBetween(column="requests", min_value=1),
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="requests", column_B="failed_requests",
@@ -117,10 +131,10 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             "agg_cost_daily", "agg_cost_daily",
             "a day/tenant/feature/model counted twice, rows outside the run's days, negative sums, "
             "a cache hit rate outside 0..1",
-            """select cast(usage_date as varchar) as usage_date, tenant_id, feature, provider, model, requests,
+            f"""select cast(usage_date as string) as usage_date, tenant_id, feature, provider, model, requests,
                       input_tokens, output_tokens, cast(cost_usd as double) as cost_usd,
                       cast(retry_cost_usd as double) as retry_cost_usd, cache_hit_rate, unpriced_requests
-               from finance.agg_cost_daily""",
+               from {finance}.agg_cost_daily""",
             (*_keys("usage_date", "tenant_id", "feature", "provider", "model"),
              _in_build_days("usage_date", days),
              *_not_negative("requests", "input_tokens", "output_tokens", "cost_usd", "retry_cost_usd",
@@ -131,10 +145,10 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
         Suite(
             "showback_weekly", "showback_weekly",
             "a week/tenant/feature counted twice, negative costs",
-            """select cast(week_start as varchar) as week_start, tenant_id, feature,
+            f"""select cast(week_start as string) as week_start, tenant_id, feature,
                       cast(cost_usd as double) as cost_usd, cast(prior_week_cost_usd as double) as prior_week_cost_usd,
                       tasks, cast(cost_per_task_usd as double) as cost_per_task_usd, cache_hit_rate
-               from finance.showback_weekly""",
+               from {finance}.showback_weekly""",
             (*_keys("week_start", "tenant_id", "feature"),
              *_not_negative("cost_usd", "prior_week_cost_usd", "tasks", "cost_per_task_usd"),
              gxe.ExpectColumnValuesToBeBetween(column="cache_hit_rate", min_value=0, max_value=1)),
@@ -143,9 +157,9 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
         Suite(
             "self_hosted_allocation", "self_hosted_allocation",
             "an hour booked twice to the same tenant and feature, negative allocations",
-            """select deployment_id, cast(hour_start as varchar) as hour_start, tenant_id, feature,
+            f"""select deployment_id, cast(hour_start as string) as hour_start, tenant_id, feature,
                       cast(cost_usd as double) as cost_usd, weighted_tokens
-               from finance.self_hosted_allocation""",
+               from {finance}.self_hosted_allocation""",
             (*_keys("deployment_id", "hour_start", "tenant_id", "feature"),
              *_not_negative("cost_usd", "weighted_tokens")),
             ("deployment_id", "hour_start", "tenant_id", "feature"),
@@ -154,27 +168,27 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             "sums_agree", "agg_cost_daily",
             "totals that differ between tables: a day's requests and cost in fct_llm_requests vs "
             "agg_cost_daily, the tasks vs the requests they group, each week of showback_weekly vs its days",
-            """with req as (
+            f"""with req as (
                    select usage_date, count(*) as n, coalesce(sum(cost_usd), 0) as cost
-                   from finance.fct_llm_requests group by usage_date),
+                   from {finance}.fct_llm_requests group by usage_date),
                agg as (
                    select usage_date, sum(requests) as n, coalesce(sum(cost_usd), 0) as cost
-                   from finance.agg_cost_daily group by usage_date),
+                   from {finance}.agg_cost_daily group by usage_date),
                days as (select usage_date from req union select usage_date from agg),
                task_requests as (
                    select coalesce(sum(cost_usd), 0) as cost from int_tasks__requests
-                   where task_id in (select task_id from finance.fct_llm_tasks)),
-               tasks as (select coalesce(sum(cost_usd), 0) as cost from finance.fct_llm_tasks),
+                   where task_id in (select task_id from {finance}.fct_llm_tasks)),
+               tasks as (select coalesce(sum(cost_usd), 0) as cost from {finance}.fct_llm_tasks),
                weeks as (
                    select cast(date_trunc('week', usage_date) as date) as week_start, sum(cost_usd) as cost
                    from int_agg_cost_daily__all_days group by 1),
-               showback as (select week_start, sum(cost_usd) as cost from finance.showback_weekly group by 1)
-               select 'cost: fct_llm_requests vs agg_cost_daily' as sum_checked, cast(days.usage_date as varchar) as of,
+               showback as (select week_start, sum(cost_usd) as cost from {finance}.showback_weekly group by 1)
+               select 'cost: fct_llm_requests vs agg_cost_daily' as sum_checked, cast(days.usage_date as string) as of,
                       cast(coalesce(req.cost, 0) as double) as left_value, cast(coalesce(agg.cost, 0) as double) as right_value,
                       cast(coalesce(req.cost, 0) - coalesce(agg.cost, 0) as double) as difference
                from days left join req using (usage_date) left join agg using (usage_date)
                union all
-               select 'requests: fct_llm_requests vs agg_cost_daily', cast(days.usage_date as varchar),
+               select 'requests: fct_llm_requests vs agg_cost_daily', cast(days.usage_date as string),
                       coalesce(req.n, 0), coalesce(agg.n, 0), coalesce(req.n, 0) - coalesce(agg.n, 0)
                from days left join req using (usage_date) left join agg using (usage_date)
                union all
@@ -182,7 +196,7 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
                       cast(task_requests.cost as double), cast(tasks.cost - task_requests.cost as double)
                from tasks, task_requests
                union all
-               select 'cost: showback_weekly vs agg_cost_daily', cast(weeks.week_start as varchar),
+               select 'cost: showback_weekly vs agg_cost_daily', cast(weeks.week_start as string),
                       cast(coalesce(showback.cost, 0) as double), cast(weeks.cost as double),
                       cast(coalesce(showback.cost, 0) - weeks.cost as double)
                from weeks left join showback using (week_start)
@@ -194,10 +208,10 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             "self_hosted_balance", "self_hosted_allocation",
             "self-hosted cost that is lost or invented: each deployment hour's allocations (tenants + "
             "__idle__) must add up to the hour's cost, to the cent",
-            """with booked as (
+            f"""with booked as (
                    select deployment_id, hour_start, sum(cost_usd) as cost
-                   from finance.self_hosted_allocation group by 1, 2)
-               select hours.deployment_id, cast(hours.hour_start as varchar) as hour_start,
+                   from {finance}.self_hosted_allocation group by 1, 2)
+               select hours.deployment_id, cast(hours.hour_start as string) as hour_start,
                       cast(hours.hourly_cost_usd as double) as hourly_cost_usd,
                       cast(booked.cost as double) as booked_usd,
                       cast(coalesce(booked.cost, 0) - coalesce(hours.hourly_cost_usd, 0) as double) as difference
@@ -211,12 +225,13 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             "unpriced_share", "fct_llm_requests",
             f"a day where too many calls have no price in force (more than {limits.max_unpriced_share:.1%}): "
             "a missing or misspelt price, not a $0 day",
-            """select cast(usage_date as varchar) as usage_date, count(*) as requests,
+            f"""select cast(usage_date as string) as usage_date, count(*) as requests,
                       count(case when pricing_status = 'unpriced' then 1 end) as unpriced_requests,
                       count(case when pricing_status = 'unpriced' then 1 end) * 1.0 / count(*) as unpriced_share,
-                      coalesce(string_agg(distinct case when pricing_status = 'unpriced'
-                                                        then provider || '/' || model end, ', '), '') as unpriced_models
-               from finance.fct_llm_requests group by usage_date""",
+                      coalesce({relations.distinct_list.format(
+                                   "case when pricing_status = 'unpriced' then provider || '/' || model end")},
+                               '') as unpriced_models
+               from {finance}.fct_llm_requests group by usage_date""",
             (gxe.ExpectColumnValuesToBeBetween(column="unpriced_share", min_value=0,
                                                max_value=limits.max_unpriced_share),),
             ("usage_date", "requests", "unpriced_requests", "unpriced_models"),
@@ -225,8 +240,8 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             "quarantine_share", "quarantine",
             f"a usage file of the run with too many unreadable or rule-breaking records (more than "
             f"{limits.max_quarantined_share:.1%}): a changed export format, not a quiet day",
-            """select file, records, quarantined, quarantined * 1.0 / nullif(records + quarantined, 0) as quarantined_share
-               from raw.usage_files""",
+            f"""select file, records, quarantined, quarantined * 1.0 / nullif(records + quarantined, 0) as quarantined_share
+               from {raw}.usage_files""",
             (gxe.ExpectColumnValuesToBeBetween(column="quarantined_share", min_value=0,
                                                max_value=limits.max_quarantined_share),),
             ("file", "records", "quarantined"),
@@ -235,13 +250,13 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             "price_freshness", "price_history",
             f"costs computed from prices older than {limits.max_price_age_days} days: a price source "
             "(url) whose last good fetch is too old prices a model used that day",
-            """with used as (
-                   select distinct cast(usage_date as varchar) as usage_date, provider, model
-                   from finance.fct_llm_requests where pricing_status = 'priced')
+            f"""with used as (
+                   select distinct cast(usage_date as string) as usage_date, provider, model
+                   from {finance}.fct_llm_requests where pricing_status = 'priced')
                select distinct used.usage_date, used.provider, used.model, sources.source_name, sources.age_days
                from used
-               join raw.price_rows as prices on prices.provider = used.provider and prices.model = used.model
-               join raw.price_sources as sources on sources.source_name = prices.source_name""",
+               join {raw}.price_rows as prices on prices.provider = used.provider and prices.model = used.model
+               join {raw}.price_sources as sources on sources.source_name = prices.source_name""",
             (gxe.ExpectColumnValuesToBeBetween(column="age_days", min_value=0,
                                                max_value=limits.max_price_age_days),),
             ("usage_date", "provider", "model", "source_name", "age_days"),
@@ -250,21 +265,21 @@ def build_suites(limits: Limits, days: list[str]) -> list[Suite]:
             "row_counts", "fct_llm_requests",
             f"a day whose calls collapse to under {limits.min_requests_vs_trailing_week:.0%} of the trailing "
             "7-day mean: a missing or truncated usage export",
-            """with daily as (
+            f"""with daily as (
                    select usage_date, cast(sum(requests) as bigint) as requests
                    from int_agg_cost_daily__all_days group by 1),
                trailing_week as (  -- the mean of the 7 days before each run day, when all 7 are there
                    select run_days.usage_date, sum(history.requests) / 7.0 as trailing_mean
-                   from raw.build_days as run_days
+                   from {raw}.build_days as run_days
                    join daily as history on history.usage_date >= run_days.usage_date - 7
                                         and history.usage_date < run_days.usage_date
                    group by run_days.usage_date
                    having count(*) = 7)
-               select cast(run_days.usage_date as varchar) as usage_date,
+               select cast(run_days.usage_date as string) as usage_date,
                       coalesce(today.requests, 0) as requests,
                       trailing_week.trailing_mean,
                       coalesce(today.requests, 0) / nullif(trailing_week.trailing_mean, 0) as ratio
-               from raw.build_days as run_days
+               from {raw}.build_days as run_days
                left join daily as today on today.usage_date = run_days.usage_date
                left join trailing_week on trailing_week.usage_date = run_days.usage_date""",
             (gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=limits.min_requests_vs_trailing_week),),

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import soupsieve
 
+from finops.spark_config import ENGINES, SparkSettings, spark_settings
+
 
 class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and the key."""
@@ -47,7 +49,8 @@ _FETCHED_SOURCE_KEYS = {**_SOURCE_KEYS, "timeout_seconds": ((int, float), 30.0),
                         "columns": (dict, None), "unit": (str, "1M"), "models": (dict, None),
                         "pricing_type": (str, "on_demand")}
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
-    "warehouse": {"path": (str, REQUIRED), "memory_limit": (str, "3GB")},
+    "warehouse": {"path": (str, REQUIRED), "memory_limit": (str, "3GB"), "engine": (str, "duckdb"),
+                  "spark": (dict, None)},
     "landing": {"dir": (str, None)},
     "reports": {"dir": (str, None), "outbox": (str, None)},
     "prices.sources": _FETCHED_SOURCE_KEYS,
@@ -168,6 +171,8 @@ class Config:
     min_requests_vs_trailing_week: float = 0.25
     smtp: Smtp | None = None
     memory_limit: str = "3GB"  # DuckDB's memory_limit in each step of a run; beyond it DuckDB spills to disk
+    engine: str = "duckdb"                  # duckdb | spark ([warehouse.spark]: finops/spark_config.py)
+    spark: SparkSettings | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -376,6 +381,11 @@ def load_config(path: str | Path) -> Config:
     if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", wh["memory_limit"]):
         raise ConfigError(f"{cfg_path}: key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", "
                           f"got {wh['memory_limit']!r}")
+    if wh["engine"] not in ENGINES:
+        raise ConfigError(f"{cfg_path}: key 'warehouse.engine' is '{wh['engine']}', expected one of: {', '.join(ENGINES)}")
+    if wh["spark"] is not None and wh["engine"] != "spark":
+        raise ConfigError(f"{cfg_path}: [warehouse.spark] is set but 'warehouse.engine' is '{wh['engine']}' "
+                          "(set engine = \"spark\")")
     landing = _check_table("landing", doc.get("landing", {}), SCHEMA["landing"], cfg_path)
     reports = _check_table("reports", doc.get("reports", {}), SCHEMA["reports"], cfg_path)
 
@@ -460,7 +470,16 @@ def load_config(path: str | Path) -> Config:
         min_requests_vs_trailing_week=float(quality["min_requests_vs_trailing_week"]),
         smtp=smtp,
         memory_limit=wh["memory_limit"],
+        engine=wh["engine"],
+        spark=_spark(wh["spark"] or {}, base, warehouse_path, cfg_path) if wh["engine"] == "spark" else None,
     )
+
+
+def _spark(raw: dict, base: Path, warehouse_path: Path, cfg_path: Path) -> SparkSettings:
+    try:
+        return spark_settings(raw, base, warehouse_path)
+    except ValueError as exc:
+        raise ConfigError(f"{cfg_path}: {exc}") from None
 
 
 def default_config_path() -> Path:

@@ -97,7 +97,13 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
         from {reader}"""
 
 
-def _checked_sql(raw_sql: str, source: str, file: str, file_seq: int) -> str:
+# ISO 8601 text to a UTC time, in DuckDB's SQL: a value with no zone is UTC (the session time zone is UTC); the
+# UTC wall time from the epoch (`at time zone` is several times slower on big files). The Spark reader
+# (ingest/spark_usage.py) passes Spark's spelling; the rules are the same SQL on both engines.
+UTC_TIMESTAMP_SQL = "make_timestamp(epoch_us(try_cast({0} as timestamptz)))"
+
+
+def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timestamp: str = UTC_TIMESTAMP_SQL) -> str:
     """SQL that casts each record and sets `reason` to the first broken rule (NULL when valid)."""
     # each text parsed once; a whole number only (try_cast('1.5' as bigint) would round it to 2)
     numbers = ", ".join(f"try_cast(rec.{c} as double) as {c}_number" for c in TOKEN_COLUMNS)
@@ -144,9 +150,7 @@ def _checked_sql(raw_sql: str, source: str, file: str, file_seq: int) -> str:
                    try_cast(rec.attempt as integer) as attempt
             from (
                 select *,
-                       -- ISO 8601; a value with no zone is UTC (the session time zone is UTC)
-                       -- (the UTC wall time from the epoch: `at time zone` is several times slower on big files)
-                       make_timestamp(epoch_us(try_cast(rec.occurred_at as timestamptz))) as occurred_at,
+                       {utc_timestamp.format('rec.occurred_at')} as occurred_at,
                        {numbers}
                 from ({raw_sql})
             )
@@ -212,7 +216,7 @@ def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, s
     usage_dir.parent.mkdir(parents=True, exist_ok=True)
     target = sql_str(str(usage_dir))
     try:
-        checked = _checked_sql(raw_sql, source, file, file_seq)
+        checked = checked_sql(raw_sql, source, file, file_seq)
         con.execute(f"""copy (select {staged_cols}, reason,
                                      case when reason is not null then coalesce(raw, to_json(rec)::varchar) end as raw
                               from ({checked}))

@@ -20,7 +20,7 @@ from pathlib import Path
 from finops.config import Config
 from expectations.gate import run_suites
 from expectations.quality_report import quality_report_path, write_quality_reports
-from expectations.suites import Limits, build_suites
+from expectations.suites import DUCKDB, Limits, Relations, build_suites
 from warehouse.build import Build, build_db_env, plan_build, prepare_build_db
 from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
 from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_build_args
@@ -113,13 +113,17 @@ def limits_of(cfg: Config | None) -> Limits:
                   min_requests_vs_trailing_week=cfg.min_requests_vs_trailing_week)
 
 
-def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
+def gate(cfg: Config, layout: Layout, build: Build, relations: Relations = DUCKDB, run_expectations=None
+         ) -> list[CheckResult]:
     """The quality gate on a finished dbt build: its dbt tests plus the expectation suites (Great Expectations).
     Every result goes to the run's results file (finance.data_quality_results once published) and to the
-    quality report of each built day; the days of a failed gate are remembered as failed in the state."""
+    quality report of each built day; the days of a failed gate are remembered as failed in the state.
+    relations, run_expectations: where the suites read the build and what runs them (default: the DuckDB build
+    file; engine = "spark": warehouse/spark_pipeline.py)."""
     started = time.perf_counter()
-    suites = build_suites(limits_of(cfg), build.days)
-    results = dbt_checks(build) + run_suites(build.db_path, suites)
+    suites = build_suites(limits_of(cfg), build.days, relations)
+    expectations = run_expectations(suites) if run_expectations else run_suites(build.db_path, suites)
+    results = dbt_checks(build) + expectations
     write_results(results, build.build_id, layout.results_dir)
     reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results)
     log_unpriced(build)
@@ -156,6 +160,9 @@ def publish(layout: Layout, build: Build) -> list[DayCostChange]:
 
 
 def run_days(cfg: Config, days: list[date]) -> RunOutcome:
+    if cfg.engine == "spark":
+        from warehouse.spark_pipeline import run_days_spark
+        return run_days_spark(cfg, days)
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
         state = stage_inputs(cfg, layout)

@@ -68,14 +68,17 @@ def _reading(src: Source) -> str:
     return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, **where) -> StagedFile:
+def _stage_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, canonical_reader=None, **where) -> StagedFile:
     if src.kind == "canonical":
+        if canonical_reader is not None:
+            return canonical_reader(path, source=src.name, **where)
         return stage_usage_file(con, path, source=src.name, **where)
     return stage_export_file(con, path, src.kind, src.mapping, source=src.name, **where)
 
 
-def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
-    """Read new and changed usage files; forget removed ones. Updates `state` (the caller saves it)."""
+def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None) -> UsageStaging:
+    """Read new and changed usage files; forget removed ones. Updates `state` (the caller saves it).
+    canonical_reader: reads a canonical file instead of DuckDB (engine = "spark": ingest/spark_usage.py)."""
     if not layout.empty_usage_file.exists():
         write_empty_usage(layout.empty_usage_file)
     seen: set[str] = set()
@@ -94,7 +97,7 @@ def stage_usage(cfg: Config, layout: Layout, state: State) -> UsageStaging:
             state.next_file_seq += 1
             key = _file_key(path, seq)
             order = known.seq if known else seq  # a changed file keeps its place in the first-seen order
-            result = _stage_file(con, src, path, file_seq=order, usage_dir=layout.staged_usage_dir(key),
+            result = _stage_file(con, src, path, canonical_reader, file_seq=order, usage_dir=layout.staged_usage_dir(key),
                                  quarantine_file=layout.quarantine_file(key))
             if known:
                 _drop_staged(layout, known.key)

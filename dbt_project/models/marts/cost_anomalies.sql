@@ -9,11 +9,11 @@ select
     increase_usd,
     ratio,
     {{ dbt.concat([
-        "dimension", "' '", "dimension_value", "' cost $'", "cast(round(observed_usd, 2) as varchar)",
-        "' on '", "cast(usage_date as varchar)", "', '",
-        "case when ratio is null then 'new spend vs' else cast(round(ratio, 2) as varchar) || 'x' end",
-        "' the trailing 7-day mean of $'", "cast(round(baseline_usd, 2) as varchar)",
-        "' (+$'", "cast(round(increase_usd, 2) as varchar)", "')'"
+        "dimension", "' '", "dimension_value", "' cost $'", as_text("round(observed_usd, 2)"),
+        "' on '", as_text("usage_date"), "', '",
+        "case when ratio is null then 'new spend vs' else " ~ as_text("round(ratio, 2)") ~ " || 'x' end",
+        "' the trailing 7-day mean of $'", as_text("round(baseline_usd, 2)"),
+        "' (+$'", as_text("round(increase_usd, 2)"), "')'"
     ]) }} as reason
 
 from {{ ref('int_cost_anomalies__flagged') }}

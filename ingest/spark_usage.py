@@ -1,0 +1,105 @@
+"""Read canonical usage files (JSONL, CSV, Parquet, optionally .gz) with Spark: the engine = "spark" reader.
+
+Spark reads the file where it is (a local path or a URL its Hadoop file systems know: s3a://, gs://, abfss://,
+hdfs://), the checks are the same SQL as ingest/usage_canonical.py's (`checked_sql`, with Spark's spelling of a
+whole number, a UTC time and a quoted string), and the rows land in the same staged layout:
+  - valid rows: Parquet partitioned by usage_date   (<usage_dir>/usage_date=D/part-*.parquet)
+  - bad rows:   one Parquet folder with source, file, line_no, reason, raw, ingested_at  (<quarantine_file>/)
+Line numbers count every line of the file, blank ones too (as the DuckDB reader does).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.errors import PySparkException
+
+from ingest.usage_canonical import COLUMNS, STAGED_SCHEMA, StagedFile, UsageFileError, _file_format, checked_sql
+
+# Spark's spelling of a UTC time (ingest/usage_canonical.py): the session time zone is UTC, so a value with no zone
+# is UTC.
+UTC_TIMESTAMP_SQL = "try_cast({0} as timestamp)"
+_RECORD = StructType([StructField(c, StringType()) for c in COLUMNS])
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_POSITION_BITS = (1 << 33) - 1   # monotonically_increasing_id = partition index << 33 | row within the partition
+
+
+def spark_literals(sql: str) -> str:
+    """DuckDB SQL's string literals in Spark's spelling: a quote is \\' (not ''), a backslash is \\\\."""
+    def convert(match: re.Match) -> str:
+        inner = match.group(0)[1:-1].replace("\\", "\\\\").replace("''", "\\'")
+        return f"'{inner}'"
+    return _LITERAL.sub(convert, sql)
+
+
+def _numbered(frame: DataFrame, first_line: int) -> DataFrame:
+    """The rows of one file with line_no: their position in the file (Spark keeps a file's partitions in order)
+    plus first_line - 1; without moving the rows to one place."""
+    frame = frame.withColumn("_partition", F.spark_partition_id()) \
+                 .withColumn("_position", F.monotonically_increasing_id().bitwiseAND(F.lit(_POSITION_BITS)))
+    if frame.rdd.getNumPartitions() == 1:
+        offset = F.lit(0)
+    else:
+        counts = dict(frame.groupBy("_partition").count().collect())
+        bases, total = [], 0
+        for partition in range(max(counts, default=-1) + 1):
+            bases.append(total)
+            total += counts.get(partition, 0)
+        offset = F.element_at(F.array(*[F.lit(b) for b in bases]), F.col("_partition") + 1)
+    return frame.withColumn("line_no", F.col("_position") + offset + first_line).drop("_partition", "_position")
+
+
+def _records(spark: SparkSession, path: str) -> DataFrame:
+    """line_no, raw (the line, for JSON lines), rec (every canonical column as a string) and read_error."""
+    fmt = _file_format(Path(path))
+    if fmt == "jsonl":
+        lines = _numbered(spark.read.text(path), first_line=1).withColumnRenamed("value", "raw")
+        lines = lines.where(F.trim("raw") != "")
+        # a line that is not a JSON object has no record (the reason: not a valid JSON object)
+        is_object = F.get_json_object("raw", "$").isNotNull() & F.ltrim("raw").startswith("{")
+        nothing = F.struct(*[F.lit(None).cast("string").alias(c) for c in COLUMNS])
+        rec = F.when(is_object, F.coalesce(F.from_json("raw", _RECORD), nothing))
+        return lines.select("line_no", "raw", rec.alias("rec"), F.lit(None).cast("string").alias("read_error"))
+    if fmt == "csv":
+        frame, first_line = spark.read.csv(path, header=True, inferSchema=False, enforceSchema=False), 2
+    else:
+        frame, first_line = spark.read.parquet(path), 1
+    present = set(frame.columns)
+    rec = F.struct(*[(F.col(f"`{c}`").cast("string") if c in present else F.lit(None).cast("string")).alias(c)
+                     for c in COLUMNS])
+    return _numbered(frame.select(rec.alias("rec")), first_line).select(
+        "line_no", F.lit(None).cast("string").alias("raw"), "rec", F.lit(None).cast("string").alias("read_error"))
+
+
+def stage_usage_file_spark(spark: SparkSession, path: str | Path, *, source: str, file_seq: int, usage_dir: Path,
+                           quarantine_file: Path) -> StagedFile:
+    """Read one canonical usage file with Spark, check its records and stage them (one read of the file)."""
+    view = f"finops_usage_records_{uuid.uuid4().hex[:8]}"
+    try:
+        _records(spark, str(path)).createOrReplaceTempView(view)
+        checked = spark.sql(spark_literals(checked_sql(f"select * from {view}", source, str(path), file_seq,
+                                                       UTC_TIMESTAMP_SQL)))
+        rows = checked.select(*STAGED_SCHEMA, "reason",
+                              F.when(F.col("reason").isNotNull(),
+                                     F.coalesce("raw", F.to_json("rec", {"ignoreNullFields": "false"}))).alias("raw"))
+        rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+        rows.where("reason is null").write.mode("overwrite").partitionBy("usage_date").parquet(str(usage_dir))
+        rows.where("reason is not null") \
+            .select("source", "file", "line_no", "reason", "raw",
+                    F.current_timestamp().alias("ingested_at")) \
+            .orderBy("line_no").coalesce(1).write.mode("overwrite").parquet(str(quarantine_file))
+        counts = rows.groupBy("usage_date", F.col("reason").isNull().alias("valid")).count().collect()
+        rows.unpersist()
+    except PySparkException as exc:
+        raise UsageFileError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from exc
+    finally:
+        spark.catalog.dropTempView(view)
+    return StagedFile(rows_by_day={str(r["usage_date"]): r["count"] for r in sorted(counts, key=lambda r: str(r[0]))
+                                   if r["valid"]},
+                      quarantined=sum(r["count"] for r in counts if not r["valid"]))

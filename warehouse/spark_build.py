@@ -1,0 +1,106 @@
+"""A build on Spark: the staged inputs of the build's days registered as the dbt sources, in the Spark database
+<build_schema>_raw (what warehouse/build.py's prepare_build_db does in a DuckDB build file).
+
+The usage rows stay where staging wrote them: `usage_events` is a view over the staged Parquet files of the build
+days (one branch per staged file and day). The small inputs (prices, GPU offers, quarantine, deployments, the
+build days, the gate's file and price-source figures) are tables or views of literal rows. The build's own
+databases are dropped first: a build never reads what an earlier one left.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pyspark.sql import SparkSession
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+
+from finops.config import Config
+from ingest.sql_literals import sql_str
+from ingest.usage_canonical import STAGED_SCHEMA
+from ingest.spark_usage import spark_literals
+from warehouse.build import Build
+from warehouse.fetched_sources import price_source_ages
+from warehouse.layout import Layout
+from warehouse.state import State
+
+_SPARK_TYPES = {"VARCHAR": "string", "INTEGER": "int", "BIGINT": "bigint", "TIMESTAMP": "timestamp", "DATE": "date",
+                "DOUBLE": "double"}
+QUARANTINE_SCHEMA = StructType([StructField("source", StringType()), StructField("file", StringType()),
+                                StructField("line_no", LongType()), StructField("reason", StringType()),
+                                StructField("raw", StringType()), StructField("ingested_at", TimestampType())])
+
+
+def _literal(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return sql_str(str(value))
+
+
+def values_view(spark: SparkSession, name: str, columns: list[tuple[str, str]], rows: list[list]) -> None:
+    """A view of a few literal rows, typed: columns are (name, Spark type)."""
+    if rows:
+        body = " union all ".join("select " + ", ".join(f"cast({_literal(v)} as {t}) as {c}"
+                                                        for v, (c, t) in zip(row, columns)) for row in rows)
+    else:
+        body = "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in columns) + " where 1 = 0"
+    spark.sql(spark_literals(f"create or replace view {name} as {body}"))
+
+
+def _usage_view_sql(layout: Layout, state: State, build: Build) -> str:
+    """The valid and invalid staged rows of the build days (the staging model keeps the valid ones)."""
+    columns = [(c, _SPARK_TYPES[t]) for c, t in STAGED_SCHEMA.items() if c != "usage_date"]
+    columns += [("reason", "string"), ("raw", "string")]
+    branches = []
+    for day in build.days:
+        for key in state.files_for_day(day):
+            folder = layout.staged_usage_dir(key) / f"usage_date={day}"
+            if folder.exists():
+                cast = ", ".join(f"cast({c} as {t}) as {c}" for c, t in columns)
+                branches.append(f"select {cast}, date '{day}' as usage_date from parquet.`{folder}`")
+    if not branches:
+        return "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in columns) + \
+            ", cast(null as date) as usage_date where 1 = 0"
+    return "\nunion all\n".join(branches)
+
+
+def history_vars(build: Build, state: State) -> dict:
+    """The published partitions a build reads beside its own days (what plan_build puts in --vars), as the
+    Spark tables' partition locations (spark__read_partitions in dbt_project/macros/read_partitions.sql)."""
+    days = set(build.days)
+    neighbours = {(date.fromisoformat(d) + timedelta(days=k)).isoformat() for d in days for k in (-2, -1, 1)}
+    requests = state.partitions["fct_llm_requests"]
+    agg = state.partitions["agg_cost_daily"]
+    return {"history_request_files": [requests[d] for d in sorted(neighbours - days) if d in requests],
+            "history_agg_daily_files": [agg[d] for d in sorted(agg) if d not in days]}
+
+
+def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state: State, build: Build) -> None:
+    """Fresh build databases, with the build's inputs as the relations of <build_schema>_raw."""
+    settings = cfg.spark
+    for database in (settings.build_schema, settings.build_finance, settings.build_raw):
+        spark.sql(f"drop database if exists {database} cascade")
+    spark.sql(f"create database {settings.build_raw}")
+    spark.sql(f"create database {settings.build_schema}")
+    raw = settings.build_raw
+    build.vars |= history_vars(build, state)
+
+    spark.sql(f"create or replace view {raw}.usage_events as {_usage_view_sql(layout, state, build)}")
+    spark.read.parquet(str(layout.staged_prices)).write.saveAsTable(f"{raw}.price_rows")
+    spark.read.parquet(str(layout.staged_gpu_offers)).write.saveAsTable(f"{raw}.gpu_offers")
+    quarantine_files = [str(layout.quarantine_file(f.key)) for f in state.files.values()
+                        if layout.quarantine_file(f.key).exists()]
+    quarantine = spark.read.schema(QUARANTINE_SCHEMA).parquet(*quarantine_files) if quarantine_files else \
+        spark.createDataFrame([], QUARANTINE_SCHEMA)
+    quarantine.write.saveAsTable(f"{raw}.quarantine")
+    values_view(spark, f"{raw}.deployments",
+                [("deployment_id", "string"), ("hourly_cost_usd", "double"), ("gpu_model", "string"),
+                 ("gpu_count", "int"), ("pricing_type", "string"), ("output_weight", "double")],
+                [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments])
+    values_view(spark, f"{raw}.build_days", [("usage_date", "date")], [[d] for d in build.days])
+    files = {name: f for name, f in state.files.items() if any(day in f.days for day in build.days)}
+    values_view(spark, f"{raw}.usage_files", [("file", "string"), ("records", "bigint"), ("quarantined", "bigint")],
+                [[name, sum(f.days.values()), f.quarantined] for name, f in sorted(files.items())])
+    values_view(spark, f"{raw}.price_sources", [("source_name", "string"), ("age_days", "double")],
+                [[name, age] for name, age in price_source_ages(cfg).items()])
