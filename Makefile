@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 $(BIN)/finops: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,spark]"
 	touch $(BIN)/finops
 
 setup: $(BIN)/finops
@@ -20,10 +20,12 @@ demo: setup
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/finops demo --dir finops-demo
 
-# The report tests render the pages in Debian's headless Chromium (installed here when missing; needs root).
+# The report tests render the pages in Debian's headless Chromium, the Spark tests need Java 17 (both installed here
+# when missing; needs root).
 test: setup
 	mkdir -p $(DAGSTER_HOME)
 	command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-liberation; }
+	command -v java >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless; }
 	$(BIN)/pytest -q -n 2 --dist loadfile   # two workers; a test file stays on one (its module fixtures are built once)
 
 bench: setup

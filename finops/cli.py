@@ -81,7 +81,8 @@ def _run_days(config: Path | None, days: list[date]) -> int:
                 print(f"      e.g. {example}", file=sys.stderr)
         print(f"quality report: {outcome.report}", file=sys.stderr)
         return EXIT_GATE_FAILED
-    print(f"published {cfg.warehouse_path} ({len(outcome.build.days)} day(s) built: "
+    where = f"Spark database {cfg.spark.database}" if cfg.engine == "spark" else cfg.warehouse_path
+    print(f"published {where} ({len(outcome.build.days)} day(s) built: "
           f"{outcome.build.days[0]} .. {outcome.build.days[-1]})")
     if outcome.cost_changes:
         print(f"re-costed {len(outcome.cost_changes)} published day(s) whose inputs changed:")
@@ -96,6 +97,10 @@ def _report(config: Path | None, week, resend: bool) -> int:
     from reports.weekly import print_outcome, run_weekly_report
 
     cfg = load_config(config or default_config_path())
+    if cfg.engine == "spark":
+        print("finops report: reads the published DuckDB warehouse; not available with engine = \"spark\" yet "
+              "(query the Spark tables with `finops sql`; docs/spark.md)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         outcome = run_weekly_report(cfg, week or IsoWeek.last_complete(), resend=resend)
     except WeekNotPublished as exc:
@@ -109,6 +114,9 @@ def _sql(config: Path | None, query: str | None) -> int:
     from warehouse.readonly import connect_read_only, print_result, run_shell
 
     cfg = load_config(config or default_config_path())
+    if cfg.engine == "spark":
+        from warehouse.spark_readonly import run_spark_sql
+        return run_spark_sql(cfg.spark, [query] if query is not None else sys.stdin.read().split(";"))
     con = connect_read_only(cfg.warehouse_path)
     if query is None:
         return run_shell(con, sys.stdin)

@@ -10,7 +10,9 @@ The guarantees differ from the DuckDB file swap (one table at a time, not one re
 from __future__ import annotations
 
 import logging
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -110,5 +112,6 @@ def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, 
     state.save(layout.state_file)
     for database in (settings.build_finance, settings.build_raw, settings.build_schema):
         spark.sql(f"drop database if exists {database} cascade")
+    shutil.rmtree(Path(build.target_path).parent, ignore_errors=True)
     log.info("published Spark database %s", settings.database)
     return changes

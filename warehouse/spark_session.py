@@ -44,9 +44,11 @@ def dbt_profile(settings: SparkSettings) -> dict:
     return {"finops": {"target": "spark", "outputs": {"spark": output}}}
 
 
-def run_dbt_spark(build: Build, settings: SparkSettings) -> None:
-    """`dbt build` of the build's days on Spark, in this process (its results are read by the gate)."""
+def run_dbt_spark(build: Build, settings: SparkSettings, on_event=None) -> None:
+    """`dbt build` of the build's days on Spark, in this process (its results are read by the gate).
+    on_event: called with each dbt event as a dict, as dbt's JSON log lines have it (Dagster reads them)."""
     from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
 
     build_dir = Path(build.target_path).parent
     profiles = build_dir / "profiles"
@@ -54,6 +56,7 @@ def run_dbt_spark(build: Build, settings: SparkSettings) -> None:
     (profiles / "profiles.yml").write_text(json.dumps(dbt_profile(settings), indent=1))  # JSON is YAML
     args = dbt_build_args(build.vars, Path(build.target_path), quiet=True) + [
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(profiles), "--log-path", str(build_dir / "logs")]
-    result = dbtRunner().invoke(args)
+    callbacks = [lambda event: on_event(msg_to_dict(event))] if on_event else []
+    result = dbtRunner(callbacks=callbacks).invoke(args)
     if result.exception is not None:
         log.error("dbt on Spark stopped: %s", result.exception)

@@ -62,7 +62,8 @@ scored as (
         observed.cost_usd                                                    as observed_usd,
         baseline.baseline_usd,
         observed.cost_usd - baseline.baseline_usd                            as increase_usd,
-        case when baseline.baseline_usd > 0 then observed.cost_usd / baseline.baseline_usd end as ratio
+        case when baseline.baseline_usd > 0
+             then cast(observed.cost_usd as double) / cast(baseline.baseline_usd as double) end as ratio
     from by_value as observed
     inner join baseline
         on baseline.usage_date = observed.usage_date

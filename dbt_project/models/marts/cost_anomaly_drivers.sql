@@ -80,7 +80,7 @@ select
     observed_usd,
     baseline_usd,
     increase_usd,
-    increase_usd / nullif(anomaly_increase_usd, 0)                   as share_of_increase,
+    cast(increase_usd as double) / nullif(cast(anomaly_increase_usd as double), 0) as share_of_increase,
     row_number() over (
         partition by flagged_date, dimension, dimension_value, driver_dimension
         order by increase_usd desc, driver_value

@@ -8,6 +8,7 @@ select
     requests,
     cost_usd,
     unpriced_requests,
-    cost_usd / nullif(sum(cost_usd) over (partition by week_start, tenant_id), 0)   as share_of_tenant_cost
+    cast(cost_usd as double) / nullif(cast(sum(cost_usd) over (partition by week_start, tenant_id) as double), 0)
+                                                                                    as share_of_tenant_cost
 
 from {{ ref('int_model_mix__weekly') }}

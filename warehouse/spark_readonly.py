@@ -1,0 +1,43 @@
+"""`finops sql` on the Spark engine: queries on the published Spark tables, printed like on DuckDB.
+
+Spark has no read-only session, so only statements that read are run (select, with, show, describe, explain);
+anything else is refused before it reaches Spark."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TextIO
+
+from finops.spark_config import SparkSettings
+from warehouse.readonly import format_table
+
+_READING = re.compile(r"\s*(select|with|show|describe|desc|explain)\b", re.IGNORECASE)
+_COMMENTS = re.compile(r"(--[^\n]*|/\*.*?\*/)", re.DOTALL)
+
+
+def run_spark_sql(settings: SparkSettings, statements: list[str], out: TextIO = sys.stdout) -> int:
+    """Run each statement and print its rows; 1 if any failed or was refused."""
+    from pyspark.errors import PySparkException
+
+    from warehouse.spark_session import spark_session
+
+    status = 0
+    spark = None
+    for statement in statements:
+        text = _COMMENTS.sub(" ", statement).strip()
+        if not text:
+            continue
+        if not _READING.match(text):
+            print(f"finops sql: refused (read-only; select, with, show, describe or explain): {text[:80]}",
+                  file=sys.stderr)
+            status = 1
+            continue
+        spark = spark or spark_session(settings)
+        try:
+            frame = spark.sql(text)
+            out.write(format_table(frame.columns, [tuple(row) for row in frame.collect()]))
+        except PySparkException as exc:
+            print(f"finops sql: {str(exc).splitlines()[0]}", file=sys.stderr)
+            status = 1
+    return status
