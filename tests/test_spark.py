@@ -1,10 +1,11 @@
 """engine = "spark": the same sample usage through DuckDB and through Spark gives the same finance tables, row for
-row; a rebuilt day replaces only its own partitions of the Spark tables; and the same planted defect fails the
-gate on both engines and publishes nothing.
+row; the same planted defect fails the gate on both engines and publishes nothing; publishing a day replaces only
+that day's partitions of the Spark tables.
 
-DuckDB runs through the real `finops` CLI. Spark runs the first backfill through the CLI too (its own Spark
-driver), then the test process opens one SparkSession on the same metastore (module-scoped: a Spark driver takes
-seconds to start) and runs the later days through the same `run_days` the CLI calls."""
+Both engines backfill through the real `finops` CLI (Spark in its own driver process). The test process then opens
+one SparkSession on the same metastore (module-scoped: a Spark driver takes seconds to start) to read the tables
+and to run the defect day through the same `run_days` the CLI calls. A Spark run costs about a minute of dbt
+statements whatever the data size, so the module makes two."""
 
 from __future__ import annotations
 
@@ -85,7 +86,10 @@ master = "local[2]"
 warehouse_dir = "{spark_dir}/warehouse"
 metastore_dir = "{spark_dir}/metastore_db"
 threads = 4
+conf = {{ "spark.sql.shuffle.partitions" = "1" }}   # a few hundred rows a day
 {common}""")
+
+    sql = None   # what `finops sql` printed after the Spark backfill
 
     def finops(self, config: Path, *args: str):
         import subprocess
@@ -119,15 +123,18 @@ def same_rows(left: list[tuple], right: list[tuple], columns: list[str]) -> list
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory) -> Engines:
     """Ten days of sample usage (JSONL.gz with broken lines, plus a CSV and a Parquet file that repeat some
-    events) backfilled by both engines through the CLI, days 1-9 and then day 10 on its own."""
+    events) backfilled by both engines through the CLI."""
     engines = Engines(tmp_path_factory.mktemp("spark") / "project")
     usage = engines.project.usage
     generate_usage(usage, START, days=len(DAYS), events_per_day=120, gzip=True)
     generate_usage(usage / "more", DAYS[3], days=1, events_per_day=40, fmt="csv", seed=7, bad_lines=True)
     generate_usage(usage / "more", DAYS[4], days=1, events_per_day=40, fmt="parquet", seed=8, bad_lines=False)
     for config in (engines.duckdb, engines.spark):
-        done = engines.finops(config, "backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-2]))
+        done = engines.finops(config, "backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]))
         assert done.returncode == 0, done.stderr[-4000:]
+    # `finops sql` starts its own Spark driver: before this process opens the metastore
+    engines.sql = engines.finops(engines.spark, "sql", "select usage_date, count(*) as calls from "
+                                 "finance.fct_llm_requests group by 1 order by 1 limit 2")
     return engines
 
 
@@ -145,27 +152,12 @@ def partition_files(spark, table: str) -> dict[str, list[str]]:
     """usage_date -> the Parquet files of that partition of a published Spark table."""
     from warehouse.spark_publish import table_location
 
-    root = Path(table_location(spark, f"finance.{table}").removeprefix("file:"))
+    root = Path(table_location(spark, table).removeprefix("file:"))
     return {folder.name.split("=")[1]: sorted(p.name for p in folder.glob("*.parquet"))
             for folder in sorted(root.glob("usage_date=*"))}
 
 
-@pytest.fixture(scope="module")
-def day_ten(engines, spark):
-    """Day 10 run on its own by both engines (DuckDB through the CLI, Spark through run_days in this process),
-    with the Spark partition files before and after."""
-    from warehouse.pipeline import run_days
-
-    done = engines.finops(engines.duckdb, "run", "--date", str(DAYS[-1]))
-    assert done.returncode == 0, done.stderr[-4000:]
-    before = {t: partition_files(spark, t) for t in ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily")}
-    outcome = run_days(load_config(engines.spark), [DAYS[-1]])
-    assert outcome.published, outcome.failed_checks
-    after = {t: partition_files(spark, t) for t in before}
-    return before, after
-
-
-def test_every_finance_table_is_equal_row_for_row_on_both_engines(engines, spark, day_ten):
+def test_every_finance_table_is_equal_row_for_row_on_both_engines(engines, spark):
     with duckdb.connect(str(engines.root / "duck" / "finops.duckdb"), read_only=True) as con:
         for table, order in TABLES.items():
             columns = [c for c in con.sql(f"select * from finance.{table}").columns if c not in NOT_COMPARED]
@@ -178,7 +170,7 @@ def test_every_finance_table_is_equal_row_for_row_on_both_engines(engines, spark
             assert same_rows(duck_rows, spark_rows, columns) == [], table
 
 
-def test_the_sample_exercises_quarantine_dedup_self_hosting_and_anomalies(engines, spark, day_ten):
+def test_the_sample_exercises_quarantine_dedup_self_hosting_and_anomalies(engines, spark):
     figures = spark.sql("""select (select count(*) from finance.quarantine),
                                   (select count(*) from finance.fct_llm_requests where pricing_status = 'self_hosted'),
                                   (select count(*) from finance.cost_anomalies where usage_date = date '2026-11-11'),
@@ -188,17 +180,18 @@ def test_the_sample_exercises_quarantine_dedup_self_hosting_and_anomalies(engine
     assert self_hosted > 0 and anomalies > 0 and days == len(DAYS)
 
 
-def test_a_rebuilt_day_replaces_only_its_own_partitions(day_ten):
-    before, after = day_ten
-    day, previous = DAYS[-1].isoformat(), DAYS[-2].isoformat()
-    for table in before:
-        assert day not in before[table] and after[table][day]
-        rebuilt = {day, previous} if table == "fct_llm_tasks" else {day}   # tasks: also the day before
-        for other in set(before[table]) - rebuilt:
-            assert after[table][other] == before[table][other], (table, other)
+def test_finops_sql_reads_the_spark_tables_and_refuses_writes(engines):
+    assert engines.sql.returncode == 0, engines.sql.stderr[-2000:]
+    lines = engines.sql.stdout.splitlines()
+    assert lines[0].split() == ["usage_date", "|", "calls"] and lines[2].startswith("2026-11-02 |")
+    assert lines[-1] == "(2 rows)"
+    refused = engines.finops(engines.spark, "sql", "drop table finance.fct_llm_requests")
+    assert refused.returncode == 1 and "refused (read-only" in refused.stderr
+    report = engines.finops(engines.spark, "report", "--week", "2026-W45")
+    assert report.returncode == 2 and 'engine = "spark"' in report.stderr
 
 
-def test_the_same_planted_defect_fails_the_gate_on_both_engines_and_publishes_nothing(engines, spark, day_ten):
+def test_the_same_planted_defect_fails_the_gate_on_both_engines_and_publishes_nothing(engines, spark):
     from warehouse.pipeline import run_days
 
     # a day whose calls are mostly of a model no price source knows: the unpriced share is far over 5%
@@ -213,6 +206,7 @@ def test_the_same_planted_defect_fails_the_gate_on_both_engines_and_publishes_no
 
     published = "select count(*), sum(cost_usd) from finance.fct_llm_requests"
     spark_before = spark.sql(published).first()
+    files_before = partition_files(spark, "finance.fct_llm_requests")
     outcome = run_days(load_config(engines.spark), [DEFECT_DAY])
     assert not outcome.published
     failed = {(c.suite, c.expectation, c.unexpected_count) for c in outcome.failed_checks}
@@ -223,4 +217,43 @@ def test_the_same_planted_defect_fails_the_gate_on_both_engines_and_publishes_no
                    for c in read_results(duck_results.stem, duck_results.parent) if not c.success}
     assert duck_failed == failed
     assert spark.sql(published).first() == spark_before
-    assert DEFECT_DAY.isoformat() not in partition_files(spark, "fct_llm_requests")
+    assert partition_files(spark, "finance.fct_llm_requests") == files_before
+    assert DEFECT_DAY.isoformat() not in partition_files(spark, "finance.fct_llm_requests")
+
+
+def test_publishing_a_day_replaces_only_that_days_partitions(engines, spark):
+    """warehouse/spark_publish.py on a build of its own: day 2 rebuilt (one row fewer), day 3 new, day 1 kept
+    (its files untouched); a rebuilt day with no rows left loses its partition."""
+    from finops.spark_config import SparkSettings
+    from warehouse.build import Build
+    from warehouse.spark_publish import publish_partitioned
+    from warehouse.state import State
+
+    settings = SparkSettings(method="session", master="local[2]", database="published_test",
+                             build_schema="publish_test", warehouse_dir="", metastore_dir=None)
+    spark.sql("create database if not exists publish_test_finance")
+    spark.sql("create database if not exists published_test")
+    source, state = "publish_test_finance.agg_cost_daily", State()
+
+    def build(days: list[str], rows: list[tuple[str, str, int]]) -> Build:
+        spark.sql(f"drop table if exists {source}")
+        spark.createDataFrame(rows, "day string, tenant_id string, requests long") \
+            .selectExpr("cast(day as date) as usage_date", "tenant_id", "requests").write.saveAsTable(source)
+        return Build("b", days, {}, "", "", {})
+
+    publish_partitioned(spark, settings, build(["2026-11-01", "2026-11-02"], [
+        ("2026-11-01", "acme", 1), ("2026-11-02", "acme", 2), ("2026-11-02", "globex", 3)]), state, "agg_cost_daily")
+    first = partition_files(spark, "published_test.agg_cost_daily")
+    publish_partitioned(spark, settings, build(["2026-11-02", "2026-11-03"], [
+        ("2026-11-02", "acme", 20), ("2026-11-03", "acme", 30)]), state, "agg_cost_daily")
+    second = partition_files(spark, "published_test.agg_cost_daily")
+    assert second["2026-11-01"] == first["2026-11-01"] and second["2026-11-02"] != first["2026-11-02"]
+    published = "select cast(usage_date as string), tenant_id, requests from published_test.agg_cost_daily order by 1, 2"
+    assert [tuple(r) for r in spark.sql(published).collect()] == [
+        ("2026-11-01", "acme", 1), ("2026-11-02", "acme", 20), ("2026-11-03", "acme", 30)]
+    assert sorted(state.partitions["agg_cost_daily"]) == ["2026-11-01", "2026-11-02", "2026-11-03"]
+
+    publish_partitioned(spark, settings, build(["2026-11-03"], [("2026-11-02", "acme", 99)]), state, "agg_cost_daily")
+    assert "2026-11-03" not in partition_files(spark, "published_test.agg_cost_daily")
+    assert sorted(state.partitions["agg_cost_daily"]) == ["2026-11-01", "2026-11-02"]
+    assert [tuple(r) for r in spark.sql(published).collect()][-1] == ("2026-11-02", "acme", 20)

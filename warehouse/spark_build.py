@@ -10,6 +10,7 @@ databases are dropped first: a build never reads what an earlier one left.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
@@ -79,6 +80,7 @@ def history_vars(build: Build, state: State) -> dict:
 def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state: State, build: Build) -> None:
     """Fresh build databases, with the build's inputs as the relations of <build_schema>_raw."""
     settings = cfg.spark
+    Path(build.target_path).parent.mkdir(parents=True, exist_ok=True)   # the build's folder: dbt's target, logs
     for database in (settings.build_schema, settings.build_finance, settings.build_raw):
         spark.sql(f"drop database if exists {database} cascade")
     spark.sql(f"create database {settings.build_raw}")
