@@ -1,8 +1,8 @@
 """Read canonical usage files (JSONL, CSV, Parquet, optionally .gz) with Spark: the engine = "spark" reader.
 
-Spark reads the file where it is (a local path or a URL its Hadoop file systems know: s3a://, gs://, abfss://,
-hdfs://), the checks are the same SQL as ingest/usage_canonical.py's (`checked_sql`, with Spark's spelling of a
-whole number, a UTC time and a quoted string), and the rows land in the same staged layout:
+Spark reads the file where it is (any path its Hadoop file systems know; [[usage.sources]] lists local files for
+now, docs/spark.md), the checks are the same SQL as ingest/usage_canonical.py's (`checked_sql`, with Spark's
+spelling of a UTC time and of a quoted string), and the rows land in the same staged layout:
   - valid rows: Parquet partitioned by usage_date   (<usage_dir>/usage_date=D/part-*.parquet)
   - bad rows:   one Parquet folder with source, file, line_no, reason, raw, ingested_at  (<quarantine_file>/)
 Line numbers count every line of the file, blank ones too (as the DuckDB reader does).
