@@ -11,6 +11,7 @@ import logging
 import os
 import time
 
+from pyspark import StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
@@ -43,7 +44,8 @@ def run_suites_spark(spark: SparkSession, settings: SparkSettings, suites: list[
     for suite in suites:
         started = time.perf_counter()
         try:
-            frame = spark.sql(spark_literals(suite.query))
+            # computed once for all the suite's expectations (each is a Spark job over the frame)
+            frame = spark.sql(spark_literals(suite.query)).persist(StorageLevel.MEMORY_AND_DISK)
         except PySparkException as exc:  # a table the suite reads was not built (its dbt model failed)
             results.append(CheckResult(suite.label, "fetch the rows to validate", suite.table, False, 0,
                                        f"could not read the build: {exc}".splitlines()[0]))
@@ -53,6 +55,7 @@ def run_suites_spark(spark: SparkSession, settings: SparkSettings, suites: list[
         validation = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
             gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES,
                                      "unexpected_index_column_names": list(suite.example_columns)})
+        frame.unpersist()
         rows = next((r.result.get("element_count") for r in validation.results if r.result), 0) or 0
         results += [_check_result(suite, r, rows) for r in validation.results]
         log.info("gate: suite %s on %d row(s): %s in %.2fs", suite.name, rows,

@@ -72,8 +72,9 @@ def _run_days(config: Path | None, days: list[date]) -> int:
 
     cfg = load_config(config or default_config_path())
     outcome = run_days(cfg, days)
+    where = f"Spark database {cfg.spark.database}" if cfg.engine == "spark" else cfg.warehouse_path
     if not outcome.published:
-        print(f"quality gate failed; nothing published, {cfg.warehouse_path} kept as it was:", file=sys.stderr)
+        print(f"quality gate failed; nothing published, {where} kept as it was:", file=sys.stderr)
         for check in outcome.failed_checks:
             print(f"  {check.suite} / {check.expectation} on {check.table}: {check.unexpected_count} unexpected"
                   f"{' - ' + check.message if check.message else ''}", file=sys.stderr)
@@ -81,7 +82,6 @@ def _run_days(config: Path | None, days: list[date]) -> int:
                 print(f"      e.g. {example}", file=sys.stderr)
         print(f"quality report: {outcome.report}", file=sys.stderr)
         return EXIT_GATE_FAILED
-    where = f"Spark database {cfg.spark.database}" if cfg.engine == "spark" else cfg.warehouse_path
     print(f"published {where} ({len(outcome.build.days)} day(s) built: "
           f"{outcome.build.days[0]} .. {outcome.build.days[-1]})")
     if outcome.cost_changes:
