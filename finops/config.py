@@ -382,7 +382,8 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{cfg_path}: key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", "
                           f"got {wh['memory_limit']!r}")
     if wh["engine"] not in ENGINES:
-        raise ConfigError(f"{cfg_path}: key 'warehouse.engine' is '{wh['engine']}', expected one of: {', '.join(ENGINES)}")
+        raise ConfigError(f"{cfg_path}: key 'warehouse.engine' is '{wh['engine']}', expected one of: "
+                          f"{', '.join(ENGINES)}")
     if wh["spark"] is not None and wh["engine"] != "spark":
         raise ConfigError(f"{cfg_path}: [warehouse.spark] is set but 'warehouse.engine' is '{wh['engine']}' "
                           "(set engine = \"spark\")")

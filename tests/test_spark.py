@@ -248,7 +248,8 @@ def test_publishing_a_day_replaces_only_that_days_partitions(engines, spark):
         ("2026-11-02", "acme", 20), ("2026-11-03", "acme", 30)]), state, "agg_cost_daily")
     second = partition_files(spark, "published_test.agg_cost_daily")
     assert second["2026-11-01"] == first["2026-11-01"] and second["2026-11-02"] != first["2026-11-02"]
-    published = "select cast(usage_date as string), tenant_id, requests from published_test.agg_cost_daily order by 1, 2"
+    published = ("select cast(usage_date as string), tenant_id, requests from published_test.agg_cost_daily "
+                 "order by 1, 2")
     assert [tuple(r) for r in spark.sql(published).collect()] == [
         ("2026-11-01", "acme", 1), ("2026-11-02", "acme", 20), ("2026-11-03", "acme", 30)]
     assert sorted(state.partitions["agg_cost_daily"]) == ["2026-11-01", "2026-11-02", "2026-11-03"]

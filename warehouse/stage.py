@@ -97,8 +97,8 @@ def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None
             state.next_file_seq += 1
             key = _file_key(path, seq)
             order = known.seq if known else seq  # a changed file keeps its place in the first-seen order
-            result = _stage_file(con, src, path, canonical_reader, file_seq=order, usage_dir=layout.staged_usage_dir(key),
-                                 quarantine_file=layout.quarantine_file(key))
+            result = _stage_file(con, src, path, canonical_reader, file_seq=order,
+                                 usage_dir=layout.staged_usage_dir(key), quarantine_file=layout.quarantine_file(key))
             if known:
                 _drop_staged(layout, known.key)
             state.files[name] = StagedUsageFile(source=src.name, key=key, seq=order,
