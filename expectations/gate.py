@@ -30,20 +30,49 @@ EXAMPLES = 5  # failing rows kept per expectation for the log, the report and da
 _SHOWN_KWARGS = ("column", "column_A", "column_B", "column_list", "min_value", "max_value", "value_set", "or_equal")
 
 
-def run_suites(db_path: str, suites: list[Suite]) -> list[CheckResult]:
-    """Validate the suites on the build database at `db_path`; one CheckResult per expectation."""
+def gx_datasource(kind: str):
+    """A datasource for DataFrames ("pandas" or "spark") in an ephemeral GX context, progress bars off."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return getattr(context.data_sources, f"add_{kind}")("build")
+
+
+def not_fetched(suite: Suite, exc: Exception) -> CheckResult:
+    """The failed check of a suite whose rows could not be read (a table of the build was not built)."""
+    return CheckResult(suite.label, "fetch the rows to validate", suite.table, False, 0,
+                       f"could not read the build: {exc}".splitlines()[0])
+
+
+def validate_frame(datasource, suite: Suite, frame, started: float, rows: int | None = None) -> list[CheckResult]:
+    """Validate one suite on its frame (pandas or Spark); one CheckResult per expectation, and a log line.
+    rows: the frame's row count when known without a pass over it (else GX's element count)."""
+    import great_expectations as gx
+
+    batch_definition = datasource.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all")
+    validation = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+        gx.ExpectationSuite(name=suite.name, expectations=list(suite.expectations)),
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES,
+                       "unexpected_index_column_names": list(suite.example_columns)})
+    if rows is None:
+        rows = next((r.result.get("element_count") for r in validation.results if r.result), 0) or 0
+    log.info("gate: suite %s on %d row(s): %s in %.2fs", suite.name, rows,
+             "passed" if validation.success else "FAILED", time.perf_counter() - started)
+    datasource.delete_asset(suite.name)   # GX keeps the asset's batch, and so the frame, alive until then
+    return [_check_result(suite, r, rows) for r in validation.results]
+
+
+def run_suites(db_path: str, suites: list[Suite]) -> list[CheckResult]:
+    """Validate the suites on the build database at `db_path`; one CheckResult per expectation."""
+    datasource = gx_datasource("pandas")
     from great_expectations.execution_engine import pandas_execution_engine
 
     # GX fingerprints every DataFrame under 1 GB with a full pandas hash of all its rows, twice per suite,
     # for batch metadata we do not use: on a 10M-call day that is most of the gate's time. Skip it.
     pandas_execution_engine.HASH_THRESHOLD = 0
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    datasource = context.data_sources.add_pandas("build")
     results: list[CheckResult] = []
     with duckdb.connect(db_path, read_only=True) as con:
         for suite in suites:
@@ -51,20 +80,10 @@ def run_suites(db_path: str, suites: list[Suite]) -> list[CheckResult]:
             try:
                 frame = _frame(con.sql(suite.query).to_arrow_table())
             except duckdb.Error as exc:  # a table the suite reads was not built (its dbt model failed)
-                results.append(CheckResult(suite.label, "fetch the rows to validate", suite.table, False, 0,
-                                           f"could not read the build: {exc}".splitlines()[0]))
+                results.append(not_fetched(suite, exc))
                 continue
-            batch_definition = datasource.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all")
-            gx_suite = gx.ExpectationSuite(name=suite.name, expectations=list(suite.expectations))
-            validation = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-                gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES,
-                                         "unexpected_index_column_names": list(suite.example_columns)})
-            results += [_check_result(suite, r, len(frame)) for r in validation.results]
-            log.info("gate: suite %s on %d row(s): %s in %.2fs", suite.name, len(frame),
-                     "passed" if validation.success else "FAILED", time.perf_counter() - started)
-            # GX keeps the asset's batch (and so the frame) alive: let it go before the next suite's frame
-            datasource.delete_asset(suite.name)
-            del frame, batch_definition, validation
+            results += validate_frame(datasource, suite, frame, started, rows=len(frame))
+            del frame   # before the next suite's frame is fetched
             gc.collect()
             pa.default_memory_pool().release_unused()
     return results

@@ -7,21 +7,17 @@ collected to the driver but GX's metrics and a few failing rows).
 
 from __future__ import annotations
 
-import logging
-import os
 import time
 
 from pyspark import StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
-from expectations.gate import EXAMPLES, _check_result
+from expectations.gate import gx_datasource, not_fetched, validate_frame
 from expectations.suites import Relations, Suite
 from finops.spark_config import SparkSettings
 from ingest.spark_usage import spark_literals
 from warehouse.quality import CheckResult
-
-log = logging.getLogger("finops")
 
 
 def spark_relations(settings: SparkSettings) -> Relations:
@@ -32,13 +28,7 @@ def spark_relations(settings: SparkSettings) -> Relations:
 
 def run_suites_spark(spark: SparkSession, settings: SparkSettings, suites: list[Suite]) -> list[CheckResult]:
     """Validate the suites on the Spark build; one CheckResult per expectation."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    datasource = context.data_sources.add_spark("build")
+    datasource = gx_datasource("spark")
     spark.catalog.setCurrentDatabase(settings.build_schema)   # the intermediate models the suites name bare
     results: list[CheckResult] = []
     for suite in suites:
@@ -47,17 +37,8 @@ def run_suites_spark(spark: SparkSession, settings: SparkSettings, suites: list[
             # computed once for all the suite's expectations (each is a Spark job over the frame)
             frame = spark.sql(spark_literals(suite.query)).persist(StorageLevel.MEMORY_AND_DISK)
         except PySparkException as exc:  # a table the suite reads was not built (its dbt model failed)
-            results.append(CheckResult(suite.label, "fetch the rows to validate", suite.table, False, 0,
-                                       f"could not read the build: {exc}".splitlines()[0]))
+            results.append(not_fetched(suite, exc))
             continue
-        batch_definition = datasource.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all")
-        gx_suite = gx.ExpectationSuite(name=suite.name, expectations=list(suite.expectations))
-        validation = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-            gx_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES,
-                                     "unexpected_index_column_names": list(suite.example_columns)})
+        results += validate_frame(datasource, suite, frame, started)
         frame.unpersist()
-        rows = next((r.result.get("element_count") for r in validation.results if r.result), 0) or 0
-        results += [_check_result(suite, r, rows) for r in validation.results]
-        log.info("gate: suite %s on %d row(s): %s in %.2fs", suite.name, rows,
-                 "passed" if validation.success else "FAILED", time.perf_counter() - started)
     return results
