@@ -125,9 +125,9 @@ def plan_build(cfg: Config, layout: Layout, state: State, requested: list[date])
     agg = state.partitions["agg_cost_daily"]
     build_vars = {
         "build_days": days,
-        "history_request_files": [str(layout.data / requests[d]) for d in sorted(neighbours - day_set)
+        "history_request_files": [layout.partition_location(requests[d]) for d in sorted(neighbours - day_set)
                                   if d in requests],
-        "history_agg_daily_files": [str(layout.data / agg[d]) for d in sorted(agg) if d not in day_set],
+        "history_agg_daily_files": [layout.partition_location(agg[d]) for d in sorted(agg) if d not in day_set],
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,
     }

@@ -67,6 +67,11 @@ class Layout:
         """When the source was last fetched or read fine, its ETag / Last-Modified, its last error."""
         return self.data / "sources" / section / f"{name}.json"
 
+    def partition_location(self, recorded: str) -> str:
+        """A published partition as state.json records it: a path under <warehouse>.data (DuckDB), or the
+        location of a Spark table's partition (a URL such as file:/..., s3a://...), kept as it is."""
+        return recorded if ":" in recorded.split("/", 1)[0] else str(self.data / recorded)
+
     @property
     def tables_dir(self) -> Path:
         return self.data / "tables"

@@ -9,7 +9,6 @@ databases are dropped first: a build never reads what an earlier one left.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -66,17 +65,6 @@ def _usage_view_sql(layout: Layout, state: State, build: Build) -> str:
     return "\nunion all\n".join(branches)
 
 
-def history_vars(build: Build, state: State) -> dict:
-    """The published partitions a build reads beside its own days (what plan_build puts in --vars), as the
-    Spark tables' partition locations (spark__read_partitions in dbt_project/macros/read_partitions.sql)."""
-    days = set(build.days)
-    neighbours = {(date.fromisoformat(d) + timedelta(days=k)).isoformat() for d in days for k in (-2, -1, 1)}
-    requests = state.partitions["fct_llm_requests"]
-    agg = state.partitions["agg_cost_daily"]
-    return {"history_request_files": [requests[d] for d in sorted(neighbours - days) if d in requests],
-            "history_agg_daily_files": [agg[d] for d in sorted(agg) if d not in days]}
-
-
 def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state: State, build: Build) -> None:
     """Fresh build databases, with the build's inputs as the relations of <build_schema>_raw."""
     settings = cfg.spark
@@ -86,7 +74,6 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
     spark.sql(f"create database {settings.build_raw}")
     spark.sql(f"create database {settings.build_schema}")
     raw = settings.build_raw
-    build.vars |= history_vars(build, state)
 
     spark.sql(f"create or replace view {raw}.usage_events as {_usage_view_sql(layout, state, build)}")
     spark.read.parquet(str(layout.staged_prices)).write.saveAsTable(f"{raw}.price_rows")
