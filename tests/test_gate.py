@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import Project, event, write_jsonl
+from conftest import SAMPLE_DEPLOYMENT, Project, event, write_jsonl
 from expectations.gate import run_suites
 from expectations.suites import build_suites
 from finops.config import load_config
@@ -23,14 +23,6 @@ from finops.sample_data import generate_usage
 from warehouse.layout import Layout
 from warehouse.pipeline import limits_of, prepare, run_dbt, stage_inputs
 
-DEPLOYMENT = """
-[[deployments]]
-id = "llama-70b-prod"
-gpu = "H100 SXM"
-gpu_count = 2
-pricing = "on_demand"
-output_weight = 4
-"""
 DAYS = ["2026-11-09", "2026-11-10"]
 
 
@@ -38,13 +30,13 @@ DAYS = ["2026-11-09", "2026-11-10"]
 def good_build(tmp_path_factory) -> tuple[str, object]:
     """A real build database of two days of generated sample usage, before the gate."""
     project = Project(tmp_path_factory.mktemp("gate") / "project")
-    project.write_config(deployments=DEPLOYMENT)
+    project.write_config(deployments=SAMPLE_DEPLOYMENT)
     generate_usage(project.usage, date(2026, 11, 9), days=2, events_per_day=300, bad_lines=False)
     cfg = load_config(project.config)
     layout = Layout.of(cfg)
     state = stage_inputs(cfg, layout)
     build = prepare(cfg, layout, state, [date.fromisoformat(d) for d in DAYS])
-    run_dbt(build)
+    run_dbt(cfg, build)
     return build.db_path, limits_of(cfg)
 
 

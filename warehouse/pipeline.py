@@ -20,7 +20,7 @@ from pathlib import Path
 from finops.config import Config
 from expectations.gate import run_suites
 from expectations.quality_report import quality_report_path, write_quality_reports
-from expectations.suites import DUCKDB, Limits, Relations, build_suites
+from expectations.suites import Limits, build_suites
 from warehouse.build import Build, build_db_env, plan_build, prepare_build_db
 from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
 from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_build_args
@@ -54,10 +54,17 @@ def pipeline_lock(layout: Layout):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _spark():
+    """The Spark side of the steps (engine = "spark"), imported only then: pyspark is an optional extra."""
+    from warehouse import spark_pipeline
+    return spark_pipeline
+
+
 def stage_usage_files(cfg: Config, layout: Layout) -> tuple[State, UsageStaging]:
     """Read new and changed usage files into the staging area; returns the (saved) state and what was read."""
     state = State.load(layout.state_file)
-    staging = stage_usage(cfg, layout, state)
+    staging = stage_usage(cfg, layout, state,
+                          canonical_reader=_spark().canonical_reader(cfg) if cfg.engine == "spark" else None)
     state.save(layout.state_file)
     if staging.quarantined:
         log.warning("%d usage record(s) quarantined (see finance.quarantine)", staging.quarantined)
@@ -73,16 +80,19 @@ def stage_inputs(cfg: Config, layout: Layout) -> State:
 
 def prepare(cfg: Config, layout: Layout, state: State, days: list[date]) -> Build:
     build = plan_build(cfg, layout, state, days)
-    prepare_build_db(cfg, layout, state, build)
+    (_spark().prepare_build if cfg.engine == "spark" else prepare_build_db)(cfg, layout, state, build)
     extra = sorted(set(build.days) - {d.isoformat() for d in days})
     if extra:
         log.info("also rebuilding %d day(s) whose inputs changed: %s", len(extra), ", ".join(extra))
     return build
 
 
-def run_dbt(build: Build) -> None:
+def run_dbt(cfg: Config, build: Build) -> None:
     """Run `dbt build` on the build database (models and their tests; the results are read by `gate`).
     Its errors go to stderr with the run's log; the Dagster asset runs the same command through dagster-dbt."""
+    if cfg.engine == "spark":
+        _spark().run_dbt(cfg, build)
+        return
     with build_db_env(build):
         subprocess.run([str(DBT_EXECUTABLE), *dbt_build_args(build.vars, target_path=Path(build.target_path),
                                                              quiet=True),
@@ -113,16 +123,17 @@ def limits_of(cfg: Config | None) -> Limits:
                   min_requests_vs_trailing_week=cfg.min_requests_vs_trailing_week)
 
 
-def gate(cfg: Config, layout: Layout, build: Build, relations: Relations = DUCKDB, run_expectations=None
-         ) -> list[CheckResult]:
+def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     """The quality gate on a finished dbt build: its dbt tests plus the expectation suites (Great Expectations).
     Every result goes to the run's results file (finance.data_quality_results once published) and to the
-    quality report of each built day; the days of a failed gate are remembered as failed in the state.
-    relations, run_expectations: where the suites read the build and what runs them (default: the DuckDB build
-    file; engine = "spark": warehouse/spark_pipeline.py)."""
+    quality report of each built day; the days of a failed gate are remembered as failed in the state."""
     started = time.perf_counter()
-    suites = build_suites(limits_of(cfg), build.days, relations)
-    expectations = run_expectations(suites) if run_expectations else run_suites(build.db_path, suites)
+    if cfg.engine == "spark":
+        suites = build_suites(limits_of(cfg), build.days, _spark().relations(cfg))
+        expectations = _spark().run_suites(cfg, suites)
+    else:
+        suites = build_suites(limits_of(cfg), build.days)
+        expectations = run_suites(build.db_path, suites)
     results = dbt_checks(build) + expectations
     write_results(results, build.build_id, layout.results_dir)
     reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results)
@@ -142,34 +153,34 @@ def gate(cfg: Config, layout: Layout, build: Build, relations: Relations = DUCKD
     return results
 
 
-def publish(layout: Layout, build: Build) -> list[DayCostChange]:
-    """Export the build's partitions and swap in the new catalog; the built days are no longer failed.
+def publish(cfg: Config, layout: Layout, build: Build) -> list[DayCostChange]:
+    """Export the build's partitions and swap in the new catalog (engine = "spark": replace the build's days in
+    the published Spark tables); the built days are no longer failed.
     Returns the published days whose total cost this build changed (re-rating)."""
-    state = State.load(layout.state_file)
-    changes = cost_changes(layout, state, build)
-    export_partitions(layout, build, state)
-    write_catalog(layout, build, state)
-    state.days.update(build.fingerprints)
-    for day in build.days:
-        state.failed_days.pop(day, None)
-    state.save(layout.state_file)
-    shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
-    collect_garbage(layout, state)
+    if cfg.engine == "spark":
+        changes = _spark().publish(cfg, layout, build)
+    else:
+        state = State.load(layout.state_file)
+        changes = cost_changes(layout, state, build)
+        export_partitions(layout, build, state)
+        write_catalog(layout, build, state)
+        state.record_published(build.fingerprints)
+        state.save(layout.state_file)
+        shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
+        collect_garbage(layout, state)
     log_cost_changes(changes)
     return changes
 
 
 def run_days(cfg: Config, days: list[date]) -> RunOutcome:
-    if cfg.engine == "spark":
-        from warehouse.spark_pipeline import run_days_spark
-        return run_days_spark(cfg, days)
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
         state = stage_inputs(cfg, layout)
         build = prepare(cfg, layout, state, days)
-        log.info("building %d day(s): %s .. %s", len(build.days), build.days[0], build.days[-1])
-        run_dbt(build)
+        log.info("building %d day(s)%s: %s .. %s", len(build.days), " on Spark" if cfg.engine == "spark" else "",
+                 build.days[0], build.days[-1])
+        run_dbt(cfg, build)
         failed = [r for r in gate(cfg, layout, build) if not r.success]
-        changes = [] if failed else publish(layout, build)
+        changes = [] if failed else publish(cfg, layout, build)
         return RunOutcome(published=not failed, build=build, failed_checks=failed,
                           report=quality_report_path(cfg.reports_dir, build.days[-1]), cost_changes=changes)

@@ -106,9 +106,7 @@ def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, 
         .orderBy("checked_at", "suite", "expectation").createOrReplaceTempView("finops_quality_results")
     publish_whole(spark, f"{settings.database}.data_quality_results", "finops_quality_results")
     spark.catalog.dropTempView("finops_quality_results")
-    state.days.update(build.fingerprints)
-    for day in build.days:
-        state.failed_days.pop(day, None)
+    state.record_published(build.fingerprints)
     state.save(layout.state_file)
     for database in (settings.build_finance, settings.build_raw, settings.build_schema):
         spark.sql(f"drop database if exists {database} cascade")

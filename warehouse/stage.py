@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -68,11 +69,9 @@ def _reading(src: Source) -> str:
     return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, canonical_reader=None, **where) -> StagedFile:
+def _stage_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, read_canonical, **where) -> StagedFile:
     if src.kind == "canonical":
-        if canonical_reader is not None:
-            return canonical_reader(path, source=src.name, **where)
-        return stage_usage_file(con, path, source=src.name, **where)
+        return read_canonical(path, source=src.name, **where)
     return stage_export_file(con, path, src.kind, src.mapping, source=src.name, **where)
 
 
@@ -84,6 +83,7 @@ def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None
     seen: set[str] = set()
     staged, quarantined = [], 0
     con = duckdb.connect(config={"memory_limit": cfg.memory_limit})
+    read_canonical = canonical_reader or partial(stage_usage_file, con)
     for src in cfg.usage_sources:
         reading = _reading(src)
         for path in src.files():
@@ -97,7 +97,7 @@ def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None
             state.next_file_seq += 1
             key = _file_key(path, seq)
             order = known.seq if known else seq  # a changed file keeps its place in the first-seen order
-            result = _stage_file(con, src, path, canonical_reader, file_seq=order,
+            result = _stage_file(con, src, path, read_canonical, file_seq=order,
                                  usage_dir=layout.staged_usage_dir(key), quarantine_file=layout.quarantine_file(key))
             if known:
                 _drop_staged(layout, known.key)

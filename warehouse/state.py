@@ -55,6 +55,12 @@ class State:
                                            "failed_days": self.failed_days},
                                           indent=1, sort_keys=True))
 
+    def record_published(self, fingerprints: dict[str, str]) -> None:
+        """The days of a published build (usage_date -> fingerprint): built from these inputs, no longer failed."""
+        self.days.update(fingerprints)
+        for day in fingerprints:
+            self.failed_days.pop(day, None)
+
     def files_for_day(self, day: str) -> list[str]:
         """Keys of the staged usage files that hold rows of this day, in staging order."""
         return [f.key for f in sorted(self.files.values(), key=lambda f: f.seq) if day in f.days]

@@ -1,7 +1,7 @@
 """The assets of a night: staged prices, GPU offers and usage, the dbt models, the published warehouse.
 
-Each asset calls one step of warehouse/pipeline.py (engine = "spark": warehouse/spark_pipeline.py), the same
-steps `finops run` calls in one go.
+Each asset calls one step of warehouse/pipeline.py, the same steps `finops run` calls in one go, on either
+engine.
 A run covers a range of daily partitions in one pass (single-run backfills)."""
 
 
@@ -42,12 +42,6 @@ def _build_file(layout: Layout, context: AssetExecutionContext | AssetCheckExecu
     return layout.builds_dir / f"dagster-{context.run.run_id}.json"
 
 
-def _spark():
-    """The Spark steps (warehouse/spark_pipeline.py), imported only for engine = "spark" (pyspark is optional)."""
-    from warehouse import spark_pipeline
-    return spark_pipeline
-
-
 def _locked(finops: FinopsConfig, step):
     """Run one pipeline step, step(cfg, layout), holding the warehouse's pipeline lock."""
     cfg = finops.load()
@@ -77,8 +71,7 @@ def gpu_offer_rows(finops: FinopsConfig) -> MaterializeResult:
                      "read or broke a rule, with the reason and the raw line.")],
     partitions_def=daily, backfill_policy=SINGLE_RUN)
 def usage_events(context: AssetExecutionContext, finops: FinopsConfig):
-    state, staging = _locked(finops, lambda cfg, layout: (
-        _spark().stage_usage_files_spark if cfg.engine == "spark" else stage_usage_files)(cfg, layout))
+    state, staging = _locked(finops, stage_usage_files)
     rows = sum(f.days.get(d, 0) for f in state.files.values() for d in map(str, _days(context)))
     yield MaterializeResult(asset_key="usage_events", metadata={
         "files_read": len(staging.staged), "files_removed": len(staging.removed), "rows": rows})
@@ -92,8 +85,7 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
     cfg = finops.load()
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
-        build = (_spark().prepare_spark if cfg.engine == "spark" else prepare)(
-            cfg, layout, State.load(layout.state_file), _days(context))
+        build = prepare(cfg, layout, State.load(layout.state_file), _days(context))
     build.save(_build_file(layout, context))
     if cfg.engine == "spark":   # dbt in this process, on its SparkSession (orchestration/defs/spark_dbt.py)
         context.log.info(f"building {len(build.days)} day(s) on Spark in {cfg.spark.build_schema}")
@@ -121,7 +113,7 @@ def quality_gate(context: AssetCheckExecutionContext, finops: FinopsConfig):
     layout = Layout.of(cfg)
     build = Build.load(_build_file(layout, context))
     with pipeline_lock(layout):
-        results = (_spark().gate_spark if cfg.engine == "spark" else gate)(cfg, layout, build)
+        results = gate(cfg, layout, build)
     for suite, spec in zip(GATE_SUITES, GATE_CHECKS):
         checked = [r for r in results if r.suite == suite.label]
         failed = [r for r in checked if not r.success]
@@ -146,8 +138,7 @@ def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) ->
             f"{c.suite}/{c.expectation} on {c.table}: {c.unexpected_count} unexpected" for c in failed),
             metadata={"failed_checks": len(failed)})
     with pipeline_lock(layout):
-        changes = _spark().publish_to_spark(cfg, layout, build) if cfg.engine == "spark" else \
-            publish(layout, build)
+        changes = publish(cfg, layout, build)
     return MaterializeResult(metadata={"path": str(cfg.warehouse_path), "days_built": len(build.days),
                                        "first_day": build.days[0], "last_day": build.days[-1],
                                        "recosted_days": [str(c) for c in changes]})
