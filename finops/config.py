@@ -16,7 +16,7 @@ from pathlib import Path
 
 import soupsieve
 
-from finops.spark_config import ENGINES, SparkSettings, spark_settings
+from finops.spark_config import ENGINES, SPARK_KEYS, SparkSettings, spark_settings
 
 
 class ConfigError(Exception):
@@ -151,6 +151,11 @@ class Smtp:
     sender: str = "finops@example.com"
 
 
+def data_dir_of(warehouse_path: Path) -> Path:
+    """<stem>.data beside the published file: the pipeline's state, staged inputs, partitions, builds."""
+    return warehouse_path.with_name(warehouse_path.stem + ".data")
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -177,7 +182,7 @@ class Config:
     @property
     def data_dir(self) -> Path:
         """Where the pipeline keeps its own state: staged inputs, per-day partitions, build files."""
-        return self.warehouse_path.with_name(self.warehouse_path.stem + ".data")
+        return data_dir_of(self.warehouse_path)
 
 
 def _check_table(where: str, table: object, schema: dict, cfg_path: Path) -> dict:
@@ -477,8 +482,9 @@ def load_config(path: str | Path) -> Config:
 
 
 def _spark(raw: dict, base: Path, warehouse_path: Path, cfg_path: Path) -> SparkSettings:
+    checked = _check_table("warehouse.spark", raw, SPARK_KEYS, cfg_path)
     try:
-        return spark_settings(raw, base, warehouse_path)
+        return spark_settings(checked, base, data_dir_of(warehouse_path))
     except ValueError as exc:
         raise ConfigError(f"{cfg_path}: {exc}") from None
 

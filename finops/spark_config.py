@@ -18,10 +18,11 @@ from pathlib import Path
 
 ENGINES = ("duckdb", "spark")
 METHODS = ("session", "thrift", "http")
-_KEYS = {"method": (str, "session"), "master": (str, "local[*]"), "database": (str, "finance"),
+# [warehouse.spark]: key -> (type, default), checked by finops/config.py like every other table
+SPARK_KEYS = {"method": (str, "session"), "master": (str, "local[*]"), "database": (str, "finance"),
          "build_schema": (str, "finops_build"), "warehouse_dir": (str, None), "metastore_dir": (str, None),
-         "conf": (dict, {}), "host": (str, None), "port": (int, None), "user": (str, None), "cluster": (str, None),
-         "endpoint": (str, None), "token_env": (str, None), "threads": (int, 2)}
+              "conf": (dict, {}), "host": (str, None), "port": (int, None), "user": (str, None),
+              "cluster": (str, None), "endpoint": (str, None), "token_env": (str, None), "threads": (int, 2)}
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://")
 
@@ -76,18 +77,10 @@ class SparkSettings:
         return conf | dict(self.conf)
 
 
-def spark_settings(raw: dict, base: Path, warehouse_path: Path) -> SparkSettings:
-    """[warehouse.spark] checked; raises ValueError naming the key (load_config makes it a ConfigError)."""
-    for key in raw:
-        if key not in _KEYS:
-            raise ValueError(f"unknown key 'warehouse.spark.{key}' (allowed: {', '.join(sorted(_KEYS))})")
-    out = {}
-    for key, (typ, default) in _KEYS.items():
-        value = raw.get(key, default)
-        if value is not None and (not isinstance(value, typ) or isinstance(value, bool)):
-            raise ValueError(f"key 'warehouse.spark.{key}' must be {typ.__name__}, got {type(value).__name__} "
-                             f"{value!r}")
-        out[key] = value
+def spark_settings(out: dict, base: Path, data_dir: Path) -> SparkSettings:
+    """[warehouse.spark], its keys and types already checked (SPARK_KEYS): the rules between keys; raises
+    ValueError naming the key (load_config makes it a ConfigError). base: the config's folder; data_dir: the
+    warehouse's <stem>.data (the default home of the catalog)."""
     if out["method"] not in METHODS:
         raise ValueError(f"key 'warehouse.spark.method' is '{out['method']}', expected one of: {', '.join(METHODS)}")
     for key in ("database", "build_schema"):
@@ -108,7 +101,7 @@ def spark_settings(raw: dict, base: Path, warehouse_path: Path) -> SparkSettings
         if not isinstance(value, (str, int, float, bool)):
             raise ValueError(f"key 'warehouse.spark.conf.{key}' must be a string or a number")
     conf = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in out["conf"].items()}
-    data = warehouse_path.with_name(warehouse_path.stem + ".data") / "spark"
+    data = data_dir / "spark"
 
     def location(value: str | None, default: Path) -> str:
         if value is None:
