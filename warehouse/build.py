@@ -34,7 +34,7 @@ class Build:
     db_path: str
     target_path: str
     vars: dict
-    memory_limit: str = "3GB"       # DuckDB's memory_limit for the dbt build and the publish ([warehouse])
+    memory_limit: str               # DuckDB's memory_limit for the dbt build and the publish ([warehouse])
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -124,7 +124,6 @@ def plan_build(cfg: Config, layout: Layout, state: State, requested: list[date])
     requests = state.partitions["fct_llm_requests"]
     agg = state.partitions["agg_cost_daily"]
     build_vars = {
-        "build_days": days,
         "history_request_files": [layout.partition_location(requests[d]) for d in sorted(neighbours - day_set)
                                   if d in requests],
         "history_agg_daily_files": [layout.partition_location(agg[d]) for d in sorted(agg) if d not in day_set],

@@ -1,15 +1,3 @@
-{#- The build window as a relation with one column, usage_date. -#}
-{% macro build_days_relation() -%}
-    {%- set days = var('build_days') -%}
-    {%- if days | length == 0 -%}
-        select cast(null as date) as usage_date where 1 = 0
-    {%- else -%}
-        {%- for d in days %}
-        select cast('{{ d }}' as date) as usage_date{{ " union all" if not loop.last }}
-        {%- endfor -%}
-    {%- endif -%}
-{%- endmacro %}
-
 {#- The 24 hours of a day, as a relation with one column, hour_of_day. -#}
 {% macro hours_of_day_relation() -%}
     {{ return(adapter.dispatch('hours_of_day_relation', 'finops')()) }}
