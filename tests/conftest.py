@@ -35,6 +35,17 @@ def write_jsonl(path: Path, records: list[dict | str]) -> Path:
     return path
 
 
+# The self-hosted deployment of the bundled sample config (the sample data's self-hosted calls name it).
+SAMPLE_DEPLOYMENT = """
+[[deployments]]
+id = "llama-70b-prod"
+gpu = "H100 SXM"
+gpu_count = 2
+pricing = "on_demand"
+output_weight = 4
+"""
+
+
 class Project:
     """A config, its price and GPU sheets (the bundled ones by default) and a usage folder."""
 
@@ -51,8 +62,10 @@ class Project:
         self.write_config()
 
     def write_config(self, extra: str = "", deployments: str | None = None, quality: str | None = None,
-                     usage: str = '[[usage.sources]]\nkind = "canonical"\npath = "usage/*"\n') -> Path:
-        """The test config; `quality` replaces the [quality] keys (default: limits that small test data meets)."""
+                     usage: str = '[[usage.sources]]\nkind = "canonical"\npath = "usage/*"\n',
+                     warehouse: str = 'path = "warehouse/finops.duckdb"', to: Path | None = None) -> Path:
+        """The test config (to: another file than finops.toml); `quality` replaces the [quality] keys (default:
+        limits that small test data meets), `warehouse` the body of [warehouse]."""
         if quality is None:
             quality = "max_unpriced_share = 0.2\nmax_quarantined_share = 0.5"
         if deployments is None:
@@ -69,9 +82,10 @@ gpu_count = 8
 pricing = "on_demand"
 output_weight = 1
 """
-        self.config.write_text(f"""
+        path = to or self.config
+        path.write_text(f"""
 [warehouse]
-path = "warehouse/finops.duckdb"
+{warehouse}
 
 [[prices.sources]]
 kind = "price_sheet"
@@ -87,7 +101,7 @@ path = "gpus/offers.csv"
 {quality}
 {extra}
 """)
-        return self.config
+        return path
 
     def finops(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
         """Run the real `finops` console script with this project's config."""

@@ -76,8 +76,7 @@ def test_a_usage_glob_matching_no_file_exits_2(project: Project):
 
 
 def test_a_memory_limit_that_is_not_a_size_exits_2(project: Project):
-    project.config.write_text(project.config.read_text().replace(
-        'path = "warehouse/finops.duckdb"', 'path = "warehouse/finops.duckdb"\nmemory_limit = "lots"', 1))
+    project.write_config(warehouse='path = "warehouse/finops.duckdb"\nmemory_limit = "lots"')
     proc = project.finops("run", "--date", "2026-11-02")
     assert proc.returncode == 2
     assert "key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", got 'lots'" in proc.stderr

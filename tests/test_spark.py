@@ -9,7 +9,7 @@ statements whatever the data size, so the module makes two."""
 
 from __future__ import annotations
 
-import shutil
+import subprocess
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import BUNDLED, FINOPS, Project, event, write_jsonl
+from conftest import FINOPS, SAMPLE_DEPLOYMENT, Project, event, write_jsonl
 from finops.config import load_config
 from finops.sample_data import generate_usage
 from warehouse.quality import read_results
@@ -51,34 +51,11 @@ class Engines:
         self.project = Project(root)      # prices, GPU offers, usage/ (its finops.toml is not used)
         self.root = root
         spark_dir = root / "spark-metastore"
-        common = f"""
-[[prices.sources]]
-kind = "price_sheet"
-path = "prices/*.csv"
-
-[[gpu.sources]]
-kind = "gpu_sheet"
-path = "gpus/offers.csv"
-
-[[usage.sources]]
-kind = "canonical"
-path = "usage/**/*.*"
-
-[[deployments]]
-id = "llama-70b-prod"
-gpu = "H100 SXM"
-gpu_count = 2
-pricing = "on_demand"
-output_weight = 4
-
-[quality]
-max_quarantined_share = 0.2
-"""
-        self.duckdb = root / "duckdb.toml"
-        self.duckdb.write_text(f'[warehouse]\npath = "duck/finops.duckdb"\n{common}')
-        self.spark = root / "spark.toml"
-        self.spark.write_text(f"""[warehouse]
-path = "spark/finops.duckdb"
+        common = dict(deployments=SAMPLE_DEPLOYMENT, quality="max_quarantined_share = 0.2",
+                      usage='[[usage.sources]]\nkind = "canonical"\npath = "usage/**/*.*"\n')
+        self.duckdb = self.project.write_config(warehouse='path = "duck/finops.duckdb"', to=root / "duckdb.toml",
+                                                **common)
+        self.spark = self.project.write_config(warehouse=f"""path = "spark/finops.duckdb"
 engine = "spark"
 
 [warehouse.spark]
@@ -86,14 +63,11 @@ master = "local[2]"
 warehouse_dir = "{spark_dir}/warehouse"
 metastore_dir = "{spark_dir}/metastore_db"
 threads = 4
-conf = {{ "spark.sql.shuffle.partitions" = "1" }}   # a few hundred rows a day
-{common}""")
+conf = {{ "spark.sql.shuffle.partitions" = "1" }}   # a few hundred rows a day""", to=root / "spark.toml", **common)
 
     sql = None   # what `finops sql` printed after the Spark backfill
 
     def finops(self, config: Path, *args: str):
-        import subprocess
-
         return subprocess.run([str(FINOPS), *args, "--config", str(config)], capture_output=True, text=True,
                               cwd=self.root, timeout=900)
 
@@ -239,7 +213,7 @@ def test_publishing_a_day_replaces_only_that_days_partitions(engines, spark):
         spark.sql(f"drop table if exists {source}")
         spark.createDataFrame(rows, "day string, tenant_id string, requests long") \
             .selectExpr("cast(day as date) as usage_date", "tenant_id", "requests").write.saveAsTable(source)
-        return Build("b", days, {}, "", "", {})
+        return Build("b", days, {}, "", "", {}, "3GB")
 
     publish_partitioned(spark, settings, build(["2026-11-01", "2026-11-02"], [
         ("2026-11-01", "acme", 1), ("2026-11-02", "acme", 2), ("2026-11-02", "globex", 3)]), state, "agg_cost_daily")

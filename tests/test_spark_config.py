@@ -19,9 +19,7 @@ def project(project: Project) -> Project:
 
 
 def with_warehouse(project: Project, lines: str) -> Project:
-    text = project.config.read_text().replace('path = "warehouse/finops.duckdb"\n',
-                                              f'path = "warehouse/finops.duckdb"\n{lines}\n', 1)
-    project.config.write_text(text)
+    project.write_config(warehouse=f'path = "warehouse/finops.duckdb"\n{lines}')
     return project
 
 
