@@ -179,19 +179,19 @@ def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quara
     # (trim only the lines that start with white space: trimming every line of a big file takes seconds)
     blank = "line is null or (left(line, 1) in (' ', '\t', '\r') and trim(line, ' \t\r') = '')"
     con.execute(f"create or replace temp table quarantined as select * from read_parquet({sql_str(str(quarantine_file))})")
-    picked = f"""create or replace temp table picked as
-                 select ordinality, line, {blank} as blank from {lines}
-                 where {blank} or ordinality in (select file_line from located)"""
-    con.execute("create or replace temp table located as select line_no as file_line, * from quarantined")
-    con.execute(picked)
+    con.execute(f"""create or replace temp table picked as   -- the blank lines, and the records' lines if none
+                    select ordinality, line, {blank} as blank from {lines}
+                    where {blank} or ordinality in (select line_no from quarantined)""")
+    con.execute("""create or replace temp table blank_lines as
+                   select ordinality - row_number() over (order by ordinality) as records_before
+                   from picked where blank""")
     con.execute("""create or replace temp table located as
-                   select q.line_no + (select count(*) from (select ordinality - row_number() over (order by ordinality)
-                                                                    as records_before
-                                                             from picked where blank) as b
-                                       where b.records_before < q.line_no) as file_line, q.*
+                   select q.*, q.line_no + (select count(*) from blank_lines as b where b.records_before < q.line_no)
+                                   as file_line
                    from quarantined as q""")
     if con.execute("select count(*) from located where file_line <> line_no").fetchone()[0]:
-        con.execute(picked)
+        con.execute(f"""create or replace temp table picked as
+                        select ordinality, line from {lines} where ordinality in (select file_line from located)""")
     con.execute(f"""copy (select q.source, q.file, q.file_line as line_no,
                                  case when not json_valid(l.line) or json_type(l.line) <> 'OBJECT'
                                       then 'not a valid JSON object' else q.reason end as reason,
@@ -200,7 +200,7 @@ def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quara
                           join picked as l on l.ordinality = q.file_line
                           order by q.file_line)
                     to {sql_str(str(quarantine_file))} (format parquet)""")
-    con.execute("drop table quarantined; drop table located; drop table picked")
+    con.execute("drop table quarantined; drop table picked; drop table blank_lines; drop table located")
 
 
 def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, source: str, file_seq: int,
