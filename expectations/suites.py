@@ -51,6 +51,7 @@ class Suite:
     query: str                   # the frame to validate, from the build database
     expectations: tuple
     example_columns: tuple[str, ...]  # the columns that identify a failing row in the report
+    split_by: str | None = None  # the key a big frame may be validated in parts on (expectations/gate.py)
 
     @property
     def label(self) -> str:
@@ -110,6 +111,7 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
              # a cost exactly when priced: NULL for unpriced calls (never $0), present for every other call
              gxe.ExpectColumnPairValuesToBeEqual(column_A="cost_is_null", column_B="is_unpriced")),
             ("event_id", "usage_date", "pricing_status"),
+            split_by="event_id",
         ),
         Suite(
             "fct_llm_tasks", "fct_llm_tasks",
@@ -126,6 +128,7 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
              *_not_negative("failed_requests", "retries", "input_tokens", "output_tokens", "cost_usd_or_0",
                             "retry_cost_usd_or_0")),
             ("task_id", "usage_date"),
+            split_by="task_id",
         ),
         Suite(
             "agg_cost_daily", "agg_cost_daily",

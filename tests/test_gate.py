@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from conftest import SAMPLE_DEPLOYMENT, Project, event, write_jsonl
-from expectations.gate import run_suites
+from expectations.gate import PART_ROWS, run_suites
 from expectations.suites import build_suites
 from finops.config import load_config
 from finops.sample_data import generate_usage
@@ -40,10 +40,12 @@ def good_build(tmp_path_factory) -> tuple[str, object]:
     return build.db_path, limits_of(cfg)
 
 
-def planted(good_build, tmp_path: Path, *statements: str) -> list:
-    """Copy the good build, run the SQL that plants a defect, and run every suite on it."""
+def planted(good_build, tmp_path: Path, *statements: str, part_rows: int = PART_ROWS) -> list:
+    """Copy the good build, run the SQL that plants a defect, and run every suite on it (the per-call and
+    per-task frames in parts of `part_rows` rows)."""
     db_path, limits = good_build
     copy = tmp_path / "build.duckdb"
+    copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(db_path, copy)
     with duckdb.connect(str(copy)) as con:
         # a finance view of the build (fct_llm_requests) becomes a table, so a defect can be planted in it
@@ -54,7 +56,7 @@ def planted(good_build, tmp_path: Path, *statements: str) -> list:
             con.execute(f"alter table finance.{view}__rows rename to {view}")
         for sql in statements:
             con.execute(sql)
-    return run_suites(str(copy), build_suites(limits, DAYS))
+    return run_suites(str(copy), build_suites(limits, DAYS), part_rows=part_rows)
 
 
 def failures(results) -> dict[tuple[str, str], object]:
@@ -150,6 +152,22 @@ def test_each_planted_defect_is_caught_with_counts_and_examples(good_build, tmp_
     assert check.unexpected_count >= 1 if count is None else check.unexpected_count == count
     assert check.message.startswith(f"{check.unexpected_count} of ")
     assert json.loads(check.examples), "the failing rows are shown"
+
+
+@pytest.mark.parametrize("defect", ["duplicate event_id", "missing event_id", "negative cost", "duplicate task"])
+def test_a_frame_validated_in_parts_fails_as_the_whole_frame_does(good_build, tmp_path, defect):
+    """About 600 calls in parts of 100 rows: a duplicate key still meets its twin (split on the key's hash),
+    and the counts and failing rows add up to the whole frame's."""
+    statements = DEFECTS[defect][0]
+    whole = planted(good_build, tmp_path / "whole", *statements)
+    parts = planted(good_build, tmp_path / "parts", *statements, part_rows=100)
+    assert len(whole) == len(parts)
+    for a, b in zip(whole, parts):
+        assert (a.suite, a.expectation, a.success, a.unexpected_count, a.message) == \
+               (b.suite, b.expectation, b.success, b.unexpected_count, b.message)
+        assert sorted(map(json.dumps, json.loads(a.examples or "[]"))) == \
+               sorted(map(json.dumps, json.loads(b.examples or "[]")))
+    assert failures(parts), "the defect is caught"
 
 
 # --- defects that arrive with the input, through the real CLI ------------------------------------------
