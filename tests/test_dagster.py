@@ -26,7 +26,7 @@ def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
     assert graph.get(AssetKey("usage_events")).partitions_def is not None
     # every dbt test is an asset check, shown on the asset it checks
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    assert ("finance/fct_llm_requests", "unique_fct_llm_requests_event_id") in checks
+    assert ("finance/fct_llm_requests", "not_null_columns_fct_llm_requests") in checks
     # and every suite of the quality gate is a blocking check on the table it guards
     assert {("finance/fct_llm_requests", "gx_unpriced_share"), ("finance/agg_cost_daily", "gx_sums_agree"),
             ("finance/self_hosted_allocation", "gx_self_hosted_balance"), ("finance/quarantine", "gx_quarantine_share"),

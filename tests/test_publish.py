@@ -138,8 +138,16 @@ def test_a_night_rebuilds_only_its_day_unless_inputs_changed(project: Project):
 
 
 def test_a_task_crossing_midnight_is_one_task(project: Project):
-    write_jsonl(project.usage / "d1.jsonl", [event("m1", "2026-11-02T23:59:00Z", task_id="night")])
+    tasks = "select usage_date::varchar, task_id, requests from finance.fct_llm_tasks order by all"
+    write_jsonl(project.usage / "d1.jsonl", [event("m1", "2026-11-02T23:59:00Z", task_id="night"),
+                                             event("s1", "2026-11-02T10:00:00Z", task_id="solo")])
     project.finops("run", "--date", "2026-11-02", check=True)
     write_jsonl(project.usage / "d2.jsonl", [event("m2", "2026-11-03T00:01:00Z", task_id="night")])
     project.finops("run", "--date", "2026-11-03", check=True)
-    assert project.query("select usage_date::varchar, requests from finance.fct_llm_tasks") == [("2026-11-02", 2)]
+    # the night's task is rebuilt whole; the day before's other task is kept as it was published
+    assert project.query(tasks) == [("2026-11-02", "night", 2), ("2026-11-02", "solo", 1)]
+    # the second day's file changes: its call no longer belongs to the task of the night before
+    write_jsonl(project.usage / "d2.jsonl", [event("m2", "2026-11-03T00:01:00Z", task_id="morning")])
+    project.finops("run", "--date", "2026-11-03", check=True)
+    assert project.query(tasks) == [("2026-11-02", "night", 1), ("2026-11-02", "solo", 1),
+                                    ("2026-11-03", "morning", 1)]

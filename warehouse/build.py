@@ -121,11 +121,15 @@ def plan_build(cfg: Config, layout: Layout, state: State, requested: list[date])
     build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     day_set = set(days)
     neighbours = {(date.fromisoformat(d) + timedelta(days=k)).isoformat() for d in days for k in (-2, -1, 1)}
+    days_before = {(date.fromisoformat(d) - timedelta(days=1)).isoformat() for d in days}
     requests = state.partitions["fct_llm_requests"]
+    tasks = state.partitions["fct_llm_tasks"]
     agg = state.partitions["agg_cost_daily"]
     build_vars = {
         "history_request_files": [layout.partition_location(requests[d]) for d in sorted(neighbours - day_set)
                                   if d in requests],
+        "history_task_files": [layout.partition_location(tasks[d]) for d in sorted(days_before - day_set)
+                               if d in tasks],
         "history_agg_daily_files": [layout.partition_location(agg[d]) for d in sorted(agg) if d not in day_set],
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,
