@@ -66,8 +66,10 @@ def validate_frame(datasource, suite: Suite, frame, started: float, rows: int | 
     return [_check_result(suite, r, rows) for r in validation.results]
 
 
-def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS) -> list[CheckResult]:
-    """Validate the suites on the build database at `db_path`; one CheckResult per expectation.
+def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
+               memory_limit: str | None = None) -> list[CheckResult]:
+    """Validate the suites on the build database at `db_path`; one CheckResult per expectation. DuckDB's own
+    memory (its cache of the tables read) is capped at `memory_limit` ([warehouse] memory_limit).
 
     A suite with a `split_by` key and more than `part_rows` rows is validated in parts, split on the hash of
     that key: every row of a key falls in the same part, so uniqueness holds across parts, and memory stays
@@ -79,7 +81,8 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS) ->
     # for batch metadata we do not use: on a 10M-call day that is most of the gate's time. Skip it.
     pandas_execution_engine.HASH_THRESHOLD = 0
     results: list[CheckResult] = []
-    with duckdb.connect(db_path, read_only=True) as con:
+    with duckdb.connect(db_path, read_only=True,
+                        config={"memory_limit": memory_limit} if memory_limit else {}) as con:
         for suite in suites:
             started = time.perf_counter()
             try:

@@ -181,9 +181,7 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
                task_requests as (
                    select coalesce(sum(cost_usd), 0) as cost from int_tasks__requests
                    where task_id in (select task_id from {finance}.fct_llm_tasks)),
-               tasks as (  -- the tasks rebuilt from their requests (not the day before's, kept as published)
-                   select coalesce(sum(cost_usd), 0) as cost from {finance}.fct_llm_tasks
-                   where task_id in (select task_id from int_tasks__requests)),
+               tasks as (select coalesce(sum(cost_usd), 0) as cost from {finance}.fct_llm_tasks),
                weeks as (
                    select cast(date_trunc('week', usage_date) as date) as week_start, sum(cost_usd) as cost
                    from int_agg_cost_daily__all_days group by 1),

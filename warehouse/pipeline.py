@@ -133,7 +133,7 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
         expectations = _spark().run_suites(cfg, suites)
     else:
         suites = build_suites(limits_of(cfg), build.days)
-        expectations = run_suites(build.db_path, suites)
+        expectations = run_suites(build.db_path, suites, memory_limit=build.memory_limit)
     results = dbt_checks(build) + expectations
     write_results(results, build.build_id, layout.results_dir)
     reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results)

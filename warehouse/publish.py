@@ -27,6 +27,18 @@ WHOLE_TABLES = ("showback_weekly", "cost_anomalies", "cost_anomaly_drivers", "mo
 RETAIN_SUPERSEDED_SECONDS = 7 * 24 * 3600
 
 
+# Rows published in a per-day table's partitions beside the build's own: the day before's tasks that the build
+# did not rebuild (dbt_project/models/intermediate/int_tasks__kept.sql), since a day's tasks are one partition.
+KEPT_ROWS = {"fct_llm_tasks": "int_tasks__kept"}
+
+
+def published_rows(table: str, columns: str, finance: str = "finance", intermediate: str = "main") -> str:
+    """The rows a build publishes in a per-day table: the table's, plus its kept rows (KEPT_ROWS); `finance` and
+    `intermediate` are the build's schemas of the marts and of the int_ models."""
+    rows = f"select {columns} from {finance}.{table}"
+    return rows if table not in KEPT_ROWS else f"{rows} union all select {columns} from {intermediate}.{KEPT_ROWS[table]}"
+
+
 def partition_days(table: str, build: Build) -> list[str]:
     """The days of a per-day table that a build rewrites (tasks: also the day before each build day)."""
     days = set(build.days)
@@ -43,7 +55,8 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
             out_dir = layout.tables_dir / table / build.build_id
             out_dir.parent.mkdir(parents=True, exist_ok=True)
             day_list = ", ".join(f"date '{d}'" for d in days)
-            con.execute(f"""copy (select * from finance.{table} where usage_date in ({day_list}))
+            columns = ", ".join(r[0] for r in con.execute(f"describe finance.{table}").fetchall())
+            con.execute(f"""copy (select * from ({published_rows(table, columns)}) where usage_date in ({day_list}))
                             to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
             current = state.partitions[table]
             for day in days:

@@ -21,7 +21,7 @@ from finops.spark_config import SparkSettings
 from warehouse.build import Build
 from warehouse.build_summary import DayCostChange
 from warehouse.layout import Layout
-from warehouse.publish import WHOLE_TABLES, partition_days
+from warehouse.publish import WHOLE_TABLES, partition_days, published_rows
 from warehouse.state import PARTITIONED_TABLES, State
 
 log = logging.getLogger("finops")
@@ -69,10 +69,11 @@ def publish_partitioned(spark: SparkSession, settings: SparkSettings, build: Bui
         spark.sql(f"create table {target} using parquet partitioned by (usage_date) "
                   f"as select {columns} from {source} where 1 = 0")
         state.partitions[table] = {}
+    rows = f"({published_rows(table, columns, settings.build_finance, settings.build_schema)})"
     spark.sql(f"insert overwrite table {target} partition (usage_date) "
-              f"select {columns} from {source} where usage_date in ({_days_sql(days)})")
+              f"select {columns} from {rows} where usage_date in ({_days_sql(days)})")
     present = {str(r[0]) for r in spark.sql(
-        f"select distinct usage_date from {source} where usage_date in ({_days_sql(days)})").collect()}
+        f"select distinct usage_date from {rows} where usage_date in ({_days_sql(days)})").collect()}
     location = table_location(spark, target)
     for day in days:
         if day in present:

@@ -1,11 +1,6 @@
--- One row per task_id whose first request falls on a build day or the day before it
--- (so a task that crosses midnight is rebuilt whole when its second day arrives). The tasks with a request in
--- int_tasks__requests are computed from their requests; the day before's other tasks are its published ones,
--- unchanged (a night reads one day of calls, not two).
-{%- set task_files = var('history_task_files') %}
-{%- set columns = 'task_id, tenant_id, feature, started_at, ended_at, usage_date, requests, failed_requests, retries,
-                   succeeded, cost_usd, retry_cost_usd, cache_savings_usd, input_tokens, output_tokens,
-                   unpriced_requests' %}
+-- One row per task rebuilt by this build: each task_id of int_tasks__requests whose first request falls on a
+-- build day or the day before it (so a task that crosses midnight is rebuilt whole when its second day arrives).
+-- The day before's other tasks are unchanged: int_tasks__kept, published with these.
 with requests as (
 
     select * from {{ ref('int_tasks__requests') }}
@@ -41,36 +36,25 @@ task_days as (
     union
     select {{ dbt.dateadd('day', -1, 'usage_date') }} from {{ ref('stg_raw__build_days') }}
 
-),
-
-rebuilt as (
-
-    select
-        task_id,
-        tenant_id,
-        feature,
-        started_at,
-        ended_at,
-        cast(started_at as date) as usage_date,
-        requests,
-        failed_requests,
-        retries,
-        succeeded,
-        cost_usd,
-        retry_cost_usd,
-        cache_savings_usd,
-        input_tokens,
-        output_tokens,
-        unpriced_requests
-    from tasks
-    where cast(started_at as date) in (select cast(usage_date as date) from task_days)
-
 )
 
-select {{ columns }} from rebuilt
-{%- if task_files | length > 0 %}
-union all
-select {{ columns }}
-from {{ read_partitions(task_files) }}
-where task_id not in (select task_id from tasks)
-{%- endif %}
+select
+    task_id,
+    tenant_id,
+    feature,
+    started_at,
+    ended_at,
+    cast(started_at as date) as usage_date,
+    requests,
+    failed_requests,
+    retries,
+    succeeded,
+    cost_usd,
+    retry_cost_usd,
+    cache_savings_usd,
+    input_tokens,
+    output_tokens,
+    unpriced_requests
+
+from tasks
+where cast(started_at as date) in (select cast(usage_date as date) from task_days)

@@ -1,0 +1,16 @@
+-- The published tasks of the day before each build day that this build does not rebuild (none of their requests
+-- is in int_tasks__requests). A day's tasks are one partition, so the publish writes them again, unchanged, with
+-- the rebuilt tasks of fct_llm_tasks; read from the published partition, not recomputed from its calls.
+{%- set task_files = var('history_task_files') %}
+{%- set columns = 'task_id, tenant_id, feature, started_at, ended_at, usage_date, requests, failed_requests, retries,
+                   succeeded, cost_usd, retry_cost_usd, cache_savings_usd, input_tokens, output_tokens,
+                   unpriced_requests' %}
+{%- if task_files | length > 0 %}
+select {{ columns }}
+from {{ read_partitions(task_files) }}
+where task_id not in (select task_id from {{ ref('fct_llm_tasks') }})
+{%- else %}
+select {{ columns }}
+from {{ ref('fct_llm_tasks') }}
+where 1 = 0
+{%- endif %}
