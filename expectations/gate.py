@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from decimal import Decimal
 
@@ -68,8 +69,9 @@ def validate_frame(datasource, suite: Suite, frame, started: float, rows: int | 
 
 def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
                memory_limit: str | None = None) -> list[CheckResult]:
-    """Validate the suites on the build database at `db_path`; one CheckResult per expectation. DuckDB's own
-    memory (its cache of the tables read) is capped at `memory_limit` ([warehouse] memory_limit).
+    """Validate the suites on the build database at `db_path`; one CheckResult per expectation. The step's
+    `memory_limit` ([warehouse] memory_limit) is shared: DuckDB (the suites' queries, its cache of the tables
+    read) gets half, the frames being validated the other half (PART_ROWS rows at most, about 1 GB).
 
     A suite with a `split_by` key and more than `part_rows` rows is validated in parts, split on the hash of
     that key: every row of a key falls in the same part, so uniqueness holds across parts, and memory stays
@@ -82,7 +84,7 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
     pandas_execution_engine.HASH_THRESHOLD = 0
     results: list[CheckResult] = []
     with duckdb.connect(db_path, read_only=True,
-                        config={"memory_limit": memory_limit} if memory_limit else {}) as con:
+                        config={"memory_limit": _half(memory_limit)} if memory_limit else {}) as con:
         for suite in suites:
             started = time.perf_counter()
             try:
@@ -102,6 +104,12 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
                 continue
             results += part_results[0] if parts == 1 else [_merged(checks, rows) for checks in zip(*part_results)]
     return results
+
+
+def _half(size: str) -> str:
+    """Half of a size such as "3GB" (DuckDB reads "1.5GB")."""
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(\w+)", size).groups()
+    return f"{float(number) / 2:g}{unit}"
 
 
 def _parts(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> int:
