@@ -73,8 +73,12 @@ def _run_days(config: Path | None, days: list[date]) -> int:
     cfg = load_config(config or default_config_path())
     outcome = run_days(cfg, days)
     where = f"Spark database {cfg.spark.database}" if cfg.engine == "spark" else cfg.warehouse_path
+    if outcome.published_days and not outcome.published:
+        print(f"published {where} for {len(outcome.published_days)} day(s) before the failed build: "
+              f"{outcome.published_days[0]} .. {outcome.published_days[-1]}", file=sys.stderr)
     if not outcome.published:
-        print(f"quality gate failed; nothing published, {where} kept as it was:", file=sys.stderr)
+        print(f"quality gate failed on {outcome.build.days[0]} .. {outcome.build.days[-1]}; nothing of it "
+              f"published, {where} kept as it was:", file=sys.stderr)
         for check in outcome.failed_checks:
             print(f"  {check.suite} / {check.expectation} on {check.table}: {check.unexpected_count} unexpected"
                   f"{' - ' + check.message if check.message else ''}", file=sys.stderr)
@@ -82,8 +86,8 @@ def _run_days(config: Path | None, days: list[date]) -> int:
                 print(f"      e.g. {example}", file=sys.stderr)
         print(f"quality report: {outcome.report}", file=sys.stderr)
         return EXIT_GATE_FAILED
-    print(f"published {where} ({len(outcome.build.days)} day(s) built: "
-          f"{outcome.build.days[0]} .. {outcome.build.days[-1]})")
+    print(f"published {where} ({len(outcome.published_days)} day(s) built: "
+          f"{outcome.published_days[0]} .. {outcome.published_days[-1]})")
     if outcome.cost_changes:
         print(f"re-costed {len(outcome.cost_changes)} published day(s) whose inputs changed:")
         for change in outcome.cost_changes:

@@ -49,8 +49,8 @@ _FETCHED_SOURCE_KEYS = {**_SOURCE_KEYS, "timeout_seconds": ((int, float), 30.0),
                         "columns": (dict, None), "unit": (str, "1M"), "models": (dict, None),
                         "pricing_type": (str, "on_demand")}
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
-    "warehouse": {"path": (str, REQUIRED), "memory_limit": (str, "3GB"), "engine": (str, "duckdb"),
-                  "spark": (dict, None)},
+    "warehouse": {"path": (str, REQUIRED), "memory_limit": (str, "3GB"), "max_calls_per_build": (int, 10_000_000),
+                  "engine": (str, "duckdb"), "spark": (dict, None)},
     "landing": {"dir": (str, None)},
     "reports": {"dir": (str, None), "outbox": (str, None)},
     "prices.sources": _FETCHED_SOURCE_KEYS,
@@ -176,6 +176,7 @@ class Config:
     min_requests_vs_trailing_week: float = 0.25
     smtp: Smtp | None = None
     memory_limit: str = "3GB"  # DuckDB's memory_limit in each step of a run; beyond it DuckDB spills to disk
+    max_calls_per_build: int = 10_000_000  # a run of more calls is built and published in several builds
     engine: str = "duckdb"                  # duckdb | spark ([warehouse.spark]: finops/spark_config.py)
     spark: SparkSettings | None = None
 
@@ -386,6 +387,9 @@ def load_config(path: str | Path) -> Config:
     if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", wh["memory_limit"]):
         raise ConfigError(f"{cfg_path}: key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", "
                           f"got {wh['memory_limit']!r}")
+    if wh["max_calls_per_build"] < 1:
+        raise ConfigError(f"{cfg_path}: key 'warehouse.max_calls_per_build' must be 1 or more, "
+                          f"got {wh['max_calls_per_build']}")
     if wh["engine"] not in ENGINES:
         raise ConfigError(f"{cfg_path}: key 'warehouse.engine' is '{wh['engine']}', expected one of: "
                           f"{', '.join(ENGINES)}")
@@ -476,6 +480,7 @@ def load_config(path: str | Path) -> Config:
         min_requests_vs_trailing_week=float(quality["min_requests_vs_trailing_week"]),
         smtp=smtp,
         memory_limit=wh["memory_limit"],
+        max_calls_per_build=wh["max_calls_per_build"],
         engine=wh["engine"],
         spark=_spark(wh["spark"] or {}, base, warehouse_path, cfg_path) if wh["engine"] == "spark" else None,
     )

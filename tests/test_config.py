@@ -80,3 +80,14 @@ def test_a_memory_limit_that_is_not_a_size_exits_2(project: Project):
     proc = project.finops("run", "--date", "2026-11-02")
     assert proc.returncode == 2
     assert "key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", got 'lots'" in proc.stderr
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0", "key 'warehouse.max_calls_per_build' must be 1 or more, got 0"),
+    ('"many"', "warehouse.max_calls_per_build"),
+])
+def test_a_max_calls_per_build_that_is_not_a_positive_count_exits_2(project: Project, value, message):
+    project.write_config(warehouse=f'path = "warehouse/finops.duckdb"\nmax_calls_per_build = {value}')
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert message in proc.stderr

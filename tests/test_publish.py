@@ -43,6 +43,30 @@ def test_rerunning_a_day_leaves_the_finance_tables_identical(project: Project):
     assert project.query("select count(distinct run_id) from finance.data_quality_results") == [(2,)]
 
 
+def test_a_backfill_of_more_calls_than_a_build_takes_is_built_in_batches(tmp_path):
+    """[warehouse] max_calls_per_build = 15 and three days of 11 calls: three builds, each published before the
+    next, with the same finance tables as one build of the three days (tasks crossing both midnights)."""
+    whole, split = Project(tmp_path / "whole"), Project(tmp_path / "split")
+    whole.write_config()
+    split.write_config(warehouse='path = "warehouse/finops.duckdb"\nmax_calls_per_build = 15')
+    days = ["2026-11-02", "2026-11-03", "2026-11-04"]
+    for project in (whole, split):
+        for n, day in enumerate(days):
+            crossing = [event(f"late-{day}", f"{day}T23:59:00Z", task_id=f"night-{day}")]
+            if n > 0:
+                crossing.append(event(f"early-{day}", f"{day}T00:01:00Z", task_id=f"night-{days[n - 1]}"))
+            write_jsonl(project.usage / f"{day}.jsonl", day_events(day, 11 - len(crossing), day) + crossing)
+    whole.finops("backfill", "--from", days[0], "--to", days[-1], check=True)
+    out = split.finops("backfill", "--from", days[0], "--to", days[-1], check=True)
+    assert "(build 3 of 3)" in out.stderr
+    assert "(3 day(s) built: 2026-11-02 .. 2026-11-04)" in out.stdout
+    usage_tables = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "showback_weekly", "self_hosted_allocation",
+                    "cost_anomalies")   # (the others name each project's own source files)
+    assert {t: split.table(t, FINANCE_TABLES[t]) for t in usage_tables} == \
+           {t: whole.table(t, FINANCE_TABLES[t]) for t in usage_tables}
+    assert split.query("select requests from finance.fct_llm_tasks where task_id = 'night-2026-11-02'") == [(2,)]
+
+
 def test_a_run_while_a_reader_holds_a_read_only_connection(project: Project):
     write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
     project.finops("run", "--date", "2026-11-02", check=True)

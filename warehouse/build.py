@@ -112,12 +112,32 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
     return out
 
 
-def plan_build(cfg: Config, layout: Layout, state: State, requested: list[date]) -> Build:
+def days_to_build(cfg: Config, layout: Layout, state: State, requested: list[date]) -> list[str]:
     """The days to recompute: the requested ones, plus every built day whose inputs changed since."""
     wanted = {d.isoformat() for d in requested}
     fingerprints = day_fingerprints(cfg, layout, state, wanted | set(state.days))
-    changed = {d for d, fp in state.days.items() if fingerprints[d] != fp}
-    days = sorted(wanted | changed)
+    return sorted(wanted | {d for d, fp in state.days.items() if fingerprints[d] != fp})
+
+
+def build_batches(state: State, days: list[str], max_calls: int) -> list[list[str]]:
+    """The days in order, cut into consecutive batches of at most `max_calls` staged calls (a bigger day is a
+    batch of its own): each batch is one build, gated and published before the next, so memory and the size of
+    a build stay bounded when many days are rebuilt at once (a long backfill, a code change)."""
+    batches: list[list[str]] = []
+    calls = 0
+    for day in days:
+        day_calls = sum(f.days.get(day, 0) for f in state.files.values())
+        if not batches or calls + day_calls > max_calls:
+            batches.append([])
+            calls = 0
+        batches[-1].append(day)
+        calls += day_calls
+    return batches
+
+
+def plan_build(cfg: Config, layout: Layout, state: State, days: list[str]) -> Build:
+    """One build of exactly these days (ISO dates, see days_to_build)."""
+    fingerprints = day_fingerprints(cfg, layout, state, set(days))
     build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     day_set = set(days)
     neighbours = {(date.fromisoformat(d) + timedelta(days=k)).isoformat() for d in days for k in (-2, -1, 1)}

@@ -21,7 +21,7 @@ from finops.config import Config
 from expectations.gate import run_suites
 from expectations.quality_report import quality_report_path, write_quality_reports
 from expectations.suites import Limits, build_suites
-from warehouse.build import Build, build_db_env, plan_build, prepare_build_db
+from warehouse.build import Build, build_batches, build_db_env, days_to_build, plan_build, prepare_build_db
 from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
 from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_build_args
 from warehouse.layout import Layout
@@ -40,6 +40,7 @@ class RunOutcome:
     failed_checks: list[CheckResult]
     report: Path
     cost_changes: list[DayCostChange] = field(default_factory=list)  # published days this run re-costed
+    published_days: list[str] = field(default_factory=list)  # every day published (of all builds, in order)
 
 
 @contextmanager
@@ -78,13 +79,25 @@ def stage_inputs(cfg: Config, layout: Layout) -> State:
     return stage_usage_files(cfg, layout)[0]
 
 
-def prepare(cfg: Config, layout: Layout, state: State, days: list[date]) -> Build:
-    build = plan_build(cfg, layout, state, days)
-    (_spark().prepare_build if cfg.engine == "spark" else prepare_build_db)(cfg, layout, state, build)
-    extra = sorted(set(build.days) - {d.isoformat() for d in days})
+def plan_days(cfg: Config, layout: Layout, state: State, days: list[date]) -> list[str]:
+    """The requested days plus every built day whose inputs changed (logged)."""
+    planned = days_to_build(cfg, layout, state, days)
+    extra = sorted(set(planned) - {d.isoformat() for d in days})
     if extra:
         log.info("also rebuilding %d day(s) whose inputs changed: %s", len(extra), ", ".join(extra))
+    return planned
+
+
+def prepare_days(cfg: Config, layout: Layout, state: State, days: list[str]) -> Build:
+    """Plan a build of exactly these days and create its inputs."""
+    build = plan_build(cfg, layout, state, days)
+    (_spark().prepare_build if cfg.engine == "spark" else prepare_build_db)(cfg, layout, state, build)
     return build
+
+
+def prepare(cfg: Config, layout: Layout, state: State, days: list[date]) -> Build:
+    """One build of the requested days and of every built day whose inputs changed (the Dagster assets)."""
+    return prepare_days(cfg, layout, state, plan_days(cfg, layout, state, days))
 
 
 def run_dbt(cfg: Config, build: Build) -> None:
@@ -173,14 +186,25 @@ def publish(cfg: Config, layout: Layout, build: Build) -> list[DayCostChange]:
 
 
 def run_days(cfg: Config, days: list[date]) -> RunOutcome:
+    """Build, gate and publish the requested days and every built day whose inputs changed: one build, or
+    several in day order when they hold more than [warehouse] max_calls_per_build calls (each published before
+    the next starts; the first failed gate stops the run)."""
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
         state = stage_inputs(cfg, layout)
-        build = prepare(cfg, layout, state, days)
-        log.info("building %d day(s)%s: %s .. %s", len(build.days), " on Spark" if cfg.engine == "spark" else "",
-                 build.days[0], build.days[-1])
-        run_dbt(cfg, build)
-        failed = [r for r in gate(cfg, layout, build) if not r.success]
-        changes = [] if failed else publish(cfg, layout, build)
-        return RunOutcome(published=not failed, build=build, failed_checks=failed,
+        batches = build_batches(state, plan_days(cfg, layout, state, days), cfg.max_calls_per_build)
+        published: list[str] = []
+        changes: list[DayCostChange] = []
+        for number, batch in enumerate(batches, 1):
+            build = prepare_days(cfg, layout, State.load(layout.state_file), batch)
+            log.info("building %d day(s)%s: %s .. %s%s", len(build.days),
+                     " on Spark" if cfg.engine == "spark" else "", build.days[0], build.days[-1],
+                     f" (build {number} of {len(batches)})" if len(batches) > 1 else "")
+            run_dbt(cfg, build)
+            failed = [r for r in gate(cfg, layout, build) if not r.success]
+            if failed:
+                break
+            changes += publish(cfg, layout, build)
+            published += build.days
+        return RunOutcome(published=not failed, build=build, failed_checks=failed, published_days=published,
                           report=quality_report_path(cfg.reports_dir, build.days[-1]), cost_changes=changes)
