@@ -112,11 +112,13 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
     return out
 
 
-def days_to_build(cfg: Config, layout: Layout, state: State, requested: list[date]) -> list[str]:
-    """The days to recompute: the requested ones, plus every built day whose inputs changed since."""
+def days_to_build(cfg: Config, layout: Layout, state: State, requested: list[date]) -> dict[str, str]:
+    """The days to recompute, in order, with their fingerprints: the requested ones, plus every built day whose
+    inputs changed since."""
     wanted = {d.isoformat() for d in requested}
     fingerprints = day_fingerprints(cfg, layout, state, wanted | set(state.days))
-    return sorted(wanted | {d for d, fp in state.days.items() if fingerprints[d] != fp})
+    days = sorted(wanted | {d for d, fp in state.days.items() if fingerprints[d] != fp})
+    return {d: fingerprints[d] for d in days}
 
 
 def build_batches(state: State, days: list[str], max_calls: int) -> list[list[str]]:
@@ -135,9 +137,9 @@ def build_batches(state: State, days: list[str], max_calls: int) -> list[list[st
     return batches
 
 
-def plan_build(cfg: Config, layout: Layout, state: State, days: list[str]) -> Build:
-    """One build of exactly these days (ISO dates, see days_to_build)."""
-    fingerprints = day_fingerprints(cfg, layout, state, set(days))
+def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str, str]) -> Build:
+    """One build of exactly these days (ISO date -> fingerprint, from days_to_build)."""
+    days = sorted(fingerprints)
     build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     day_set = set(days)
     neighbours = {(date.fromisoformat(d) + timedelta(days=k)).isoformat() for d in days for k in (-2, -1, 1)}
@@ -155,7 +157,7 @@ def plan_build(cfg: Config, layout: Layout, state: State, days: list[str]) -> Bu
         "anomaly_min_usd": cfg.anomaly_min_usd,
     }
     build_dir = layout.builds_dir / build_id
-    return Build(build_id=build_id, days=days, fingerprints={d: fingerprints[d] for d in days},
+    return Build(build_id=build_id, days=days, fingerprints=fingerprints,
                  db_path=str(build_dir / "build.duckdb"), target_path=str(build_dir / "target"), vars=build_vars,
                  memory_limit=cfg.memory_limit)
 

@@ -79,8 +79,8 @@ def stage_inputs(cfg: Config, layout: Layout) -> State:
     return stage_usage_files(cfg, layout)[0]
 
 
-def plan_days(cfg: Config, layout: Layout, state: State, days: list[date]) -> list[str]:
-    """The requested days plus every built day whose inputs changed (logged)."""
+def plan_days(cfg: Config, layout: Layout, state: State, days: list[date]) -> dict[str, str]:
+    """The requested days plus every built day whose inputs changed (logged), with their fingerprints."""
     planned = days_to_build(cfg, layout, state, days)
     extra = sorted(set(planned) - {d.isoformat() for d in days})
     if extra:
@@ -88,9 +88,9 @@ def plan_days(cfg: Config, layout: Layout, state: State, days: list[date]) -> li
     return planned
 
 
-def prepare_days(cfg: Config, layout: Layout, state: State, days: list[str]) -> Build:
-    """Plan a build of exactly these days and create its inputs."""
-    build = plan_build(cfg, layout, state, days)
+def prepare_days(cfg: Config, layout: Layout, state: State, fingerprints: dict[str, str]) -> Build:
+    """Plan a build of exactly these days (day -> fingerprint, from plan_days) and create its inputs."""
+    build = plan_build(cfg, layout, state, fingerprints)
     (_spark().prepare_build if cfg.engine == "spark" else prepare_build_db)(cfg, layout, state, build)
     return build
 
@@ -192,11 +192,13 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
         state = stage_inputs(cfg, layout)
-        batches = build_batches(state, plan_days(cfg, layout, state, days), cfg.max_calls_per_build)
+        planned = plan_days(cfg, layout, state, days)
+        batches = build_batches(state, list(planned), cfg.max_calls_per_build)
         published: list[str] = []
         changes: list[DayCostChange] = []
         for number, batch in enumerate(batches, 1):
-            build = prepare_days(cfg, layout, State.load(layout.state_file), batch)
+            # each batch reads the partitions the ones before it published
+            build = prepare_days(cfg, layout, State.load(layout.state_file), {d: planned[d] for d in batch})
             log.info("building %d day(s)%s: %s .. %s%s", len(build.days),
                      " on Spark" if cfg.engine == "spark" else "", build.days[0], build.days[-1],
                      f" (build {number} of {len(batches)})" if len(batches) > 1 else "")
