@@ -11,7 +11,6 @@ import json
 import logging
 import math
 import os
-import re
 import time
 from decimal import Decimal
 
@@ -69,9 +68,8 @@ def validate_frame(datasource, suite: Suite, frame, started: float, rows: int | 
 
 def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
                memory_limit: str | None = None) -> list[CheckResult]:
-    """Validate the suites on the build database at `db_path`; one CheckResult per expectation. The step's
-    `memory_limit` ([warehouse] memory_limit) is shared: DuckDB (the suites' queries, its cache of the tables
-    read) gets half, the frames being validated the other half (PART_ROWS rows at most, about 1 GB).
+    """Validate the suites on the build database at `db_path`; one CheckResult per expectation. `memory_limit`
+    caps DuckDB (the suites' queries, its cache of the tables read); the frames being validated come on top.
 
     A suite with a `split_by` key and more than `part_rows` rows is validated in parts, split on the hash of
     that key: every row of a key falls in the same part, so uniqueness holds across parts, and memory stays
@@ -84,7 +82,7 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
     pandas_execution_engine.HASH_THRESHOLD = 0
     results: list[CheckResult] = []
     with duckdb.connect(db_path, read_only=True,
-                        config={"memory_limit": _half(memory_limit)} if memory_limit else {}) as con:
+                        config={"memory_limit": memory_limit} if memory_limit else {}) as con:
         for suite in suites:
             started = time.perf_counter()
             try:
@@ -102,14 +100,8 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
             except duckdb.Error as exc:  # a table the suite reads was not built (its dbt model failed)
                 results.append(not_fetched(suite, exc))
                 continue
-            results += part_results[0] if parts == 1 else [_merged(checks, rows) for checks in zip(*part_results)]
+            results += [_merged(checks, rows) for checks in zip(*part_results)]
     return results
-
-
-def _half(size: str) -> str:
-    """Half of a size such as "3GB" (DuckDB reads "1.5GB")."""
-    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(\w+)", size).groups()
-    return f"{float(number) / 2:g}{unit}"
 
 
 def _parts(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> int:
@@ -121,16 +113,20 @@ def _parts(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> int:
 
 
 def _merged(checks: tuple[CheckResult, ...], rows: int) -> CheckResult:
-    """One expectation's result over all the parts (`rows` in all) of a frame: the counts and failing rows of
-    every part."""
+    """One expectation's result over all the parts (`rows` in all) of a frame, or over its one part: the counts
+    and failing rows of every part."""
     first = checks[0]
     unexpected = sum(c.unexpected_count for c in checks)
     error = next((c.message for c in checks if c.message.startswith("could not evaluate")), None)
     success = all(c.success for c in checks)
     examples = [row for c in checks if c.examples for row in json.loads(c.examples)][:EXAMPLES]
-    message = error or ("" if success else f"{unexpected} of {rows} row(s) unexpected")
+    message = error or _count_message(success, unexpected, rows)
     return CheckResult(suite=first.suite, expectation=first.expectation, table=first.table, success=success,
                        unexpected_count=unexpected, message=message, examples=json.dumps(examples) if examples else "")
+
+
+def _count_message(success: bool, unexpected: int, rows: int) -> str:
+    return "" if success else f"{unexpected} of {rows} row(s) unexpected"
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:
@@ -160,12 +156,8 @@ def _check_result(suite: Suite, result, rows: int) -> CheckResult:
     detail = result.result or {}
     unexpected = int(detail.get("unexpected_count") or 0)
     error = (result.exception_info or {}).get("exception_message") if result.exception_info else None
-    if error:
-        message = f"could not evaluate: {error}"
-    elif result.success:
-        message = ""
-    else:
-        message = f"{unexpected} of {detail.get('element_count', rows)} row(s) unexpected"
+    message = f"could not evaluate: {error}" if error else \
+        _count_message(result.success, unexpected, detail.get("element_count", rows))
     examples = [_plain(row) for row in detail.get("partial_unexpected_index_list") or []][:EXAMPLES]
     return CheckResult(suite=suite.label, expectation=describe(config.type, config.kwargs), table=suite.table,
                        success=bool(result.success), unexpected_count=unexpected, message=message,

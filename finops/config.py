@@ -48,6 +48,16 @@ _FETCHED_SOURCE_KEYS = {**_SOURCE_KEYS, "timeout_seconds": ((int, float), 30.0),
                         "provider": (str, None), "table": (str, None), "heading": (str, None),
                         "columns": (dict, None), "unit": (str, "1M"), "models": (dict, None),
                         "pricing_type": (str, "on_demand")}
+# A size DuckDB reads as a memory_limit ("3GB", "512MB", "1.5GiB")
+MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
+
+
+def half_size(size: str) -> str:
+    """Half of a memory size ("3GB" -> "1.5GB")."""
+    number, unit = MEMORY_SIZE.fullmatch(size).groups()
+    return f"{float(number) / 2:g}{unit}"
+
+
 SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "warehouse": {"path": (str, REQUIRED), "memory_limit": (str, "3GB"), "max_calls_per_build": (int, 10_000_000),
                   "engine": (str, "duckdb"), "spark": (dict, None)},
@@ -384,7 +394,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{cfg_path}: missing required section [warehouse]")
     wh = _check_table("warehouse", doc["warehouse"], SCHEMA["warehouse"], cfg_path)
     warehouse_path = (base / wh["path"]).resolve()
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", wh["memory_limit"]):
+    if not MEMORY_SIZE.fullmatch(wh["memory_limit"]):
         raise ConfigError(f"{cfg_path}: key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", "
                           f"got {wh['memory_limit']!r}")
     if wh["max_calls_per_build"] < 1:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from finops.config import Config
+from finops.config import Config, half_size
 from expectations.gate import run_suites
 from expectations.quality_report import quality_report_path, write_quality_reports
 from expectations.suites import Limits, build_suites
@@ -146,7 +146,9 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
         expectations = _spark().run_suites(cfg, suites)
     else:
         suites = build_suites(limits_of(cfg), build.days)
-        expectations = run_suites(build.db_path, suites, memory_limit=build.memory_limit)
+        # [warehouse] memory_limit is shared: half for DuckDB, half for the frames being validated (at most
+        # expectations.gate.PART_ROWS rows at a time, about 1 GB)
+        expectations = run_suites(build.db_path, suites, memory_limit=half_size(build.memory_limit))
     results = dbt_checks(build) + expectations
     write_results(results, build.build_id, layout.results_dir)
     reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results)
