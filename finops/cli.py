@@ -73,10 +73,10 @@ def _run_days(config: Path | None, days: list[date]) -> int:
     cfg = load_config(config or default_config_path())
     outcome = run_days(cfg, days)
     where = f"Spark database {cfg.spark.database}" if cfg.engine == "spark" else cfg.warehouse_path
-    if outcome.published_days and not outcome.published:
-        print(f"published {where} for {len(outcome.published_days)} day(s) before the failed build: "
-              f"{outcome.published_days[0]} .. {outcome.published_days[-1]}", file=sys.stderr)
     if not outcome.published:
+        if outcome.published_days:
+            print(f"published {where} for {len(outcome.published_days)} day(s) before the failed build: "
+                  f"{outcome.published_days[0]} .. {outcome.published_days[-1]}", file=sys.stderr)
         print(f"quality gate failed on {outcome.build.days[0]} .. {outcome.build.days[-1]}; nothing of it "
               f"published, {where} kept as it was:", file=sys.stderr)
         for check in outcome.failed_checks:
