@@ -147,7 +147,9 @@ def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str
     requests = state.partitions["fct_llm_requests"]
     tasks = state.partitions["fct_llm_tasks"]
     agg = state.partitions["agg_cost_daily"]
+    build_dir = layout.builds_dir / build_id
     build_vars = {
+        "partitions_dir": str(build_dir / "partitions"),
         "history_request_files": [layout.partition_location(requests[d]) for d in sorted(neighbours - day_set)
                                   if d in requests],
         "history_task_files": [layout.partition_location(tasks[d]) for d in sorted(days_before - day_set)
@@ -156,7 +158,6 @@ def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,
     }
-    build_dir = layout.builds_dir / build_id
     return Build(build_id=build_id, days=days, fingerprints=fingerprints,
                  db_path=str(build_dir / "build.duckdb"), target_path=str(build_dir / "target"), vars=build_vars,
                  memory_limit=cfg.memory_limit)
@@ -164,7 +165,7 @@ def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str
 
 def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) -> None:
     """Create the build database with the staged inputs as relations of schema `raw` (the dbt sources)."""
-    Path(build.db_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(build.vars["partitions_dir"]).mkdir(parents=True, exist_ok=True)
     usage_files = [layout.empty_usage_file]
     for day in build.days:
         for key in state.files_for_day(day):

@@ -9,6 +9,7 @@ import os
 import shutil
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 
@@ -30,6 +31,9 @@ RETAIN_SUPERSEDED_SECONDS = 7 * 24 * 3600
 # Rows published in a per-day table's partitions beside the build's own: the day before's tasks that the build
 # did not rebuild (dbt_project/models/intermediate/int_tasks__kept.sql), since a day's tasks are one partition.
 KEPT_ROWS = {"fct_llm_tasks": "int_tasks__kept"}
+# Per-day tables the build writes as the Parquet partitions it publishes (dbt_project/macros/parquet_partitions.sql,
+# under the build's var partitions_dir): publishing moves them rather than copying them.
+BUILT_AS_PARTITIONS = ("fct_llm_requests",)
 
 
 def published_rows(table: str, columns: str, finance: str = "finance", intermediate: str = "main") -> str:
@@ -48,16 +52,21 @@ def partition_days(table: str, build: Build) -> list[str]:
 
 
 def export_partitions(layout: Layout, build: Build, state: State) -> None:
-    """Write the build's rows of each per-day table as new Parquet files, and point `state` at them."""
+    """Move or write the build's rows of each per-day table as new Parquet files, and point `state` at them."""
     with duckdb.connect(build.db_path, read_only=True, config={"memory_limit": build.memory_limit}) as con:
         for table in PARTITIONED_TABLES:
             days = partition_days(table, build)
             out_dir = layout.tables_dir / table / build.build_id
             out_dir.parent.mkdir(parents=True, exist_ok=True)
-            day_list = ", ".join(f"date '{d}'" for d in days)
-            columns = ", ".join(r[0] for r in con.execute(f"describe finance.{table}").fetchall())
-            con.execute(f"""copy (select * from ({published_rows(table, columns)}) where usage_date in ({day_list}))
-                            to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
+            if table in BUILT_AS_PARTITIONS:
+                built = Path(build.vars["partitions_dir"]) / table
+                if built.exists():  # (no folder: the build has no rows of it)
+                    built.rename(out_dir)
+            else:
+                day_list = ", ".join(f"date '{d}'" for d in days)
+                columns = ", ".join(r[0] for r in con.execute(f"describe finance.{table}").fetchall())
+                con.execute(f"""copy (select * from ({published_rows(table, columns)}) where usage_date in ({day_list}))
+                                to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
             current = state.partitions[table]
             for day in days:
                 files = sorted((out_dir / f"usage_date={day}").glob("*.parquet"))

@@ -1,8 +1,6 @@
-{{ config(materialized='table') }}
-
 -- One row per deduplicated call that is not served by a configured self-hosted deployment,
 -- with its per-token cost (CONTRACT §5). No rate in force for input or output = unpriced (NULL cost).
--- A table: its per-call tests and fct_llm_requests read it, rather than each recomputing the price join.
+-- A view in DuckDB (a table on Spark): the price join over 10M calls takes about a second, writing them 12 s.
 with events as (
 
     select * from {{ ref('int_usage_events__deduplicated') }}

@@ -1,8 +1,8 @@
-{{ config(materialized='view') }}
+{{ config(materialized='parquet_partitions' if target.type == 'duckdb' else 'view') }}
 
 -- One row per distinct call attempt of the build days, with its cost (CONTRACT §5, §6).
--- A view over the two priced tables (API calls, self-hosted calls): published as Parquet partitions straight
--- from it, so the day's calls are not written once more in the build database.
+-- DuckDB: written once, as the Parquet partitions that publishing moves into the warehouse
+-- (macros/parquet_partitions.sql); the gate and the task and daily models read those files.
 {%- set call_columns = 'event_id, occurred_at, usage_date, tenant_id, feature, task_id, provider, model,
     deployment_id, service_tier, status, attempt, input_tokens, cache_read_tokens, cache_write_tokens,
     cache_write_1h_tokens, output_tokens, reasoning_tokens' %}
