@@ -25,7 +25,9 @@ from warehouse.quality import CheckResult
 log = logging.getLogger("finops")
 
 # Strings stay in Arrow memory (a 10M-row day as Python str objects would take gigabytes).
-_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+# Strings as pandas' ArrowDtype: GX's uniqueness check (pandas `duplicated`) on 2M event_ids takes 0.4 s on it,
+# 1 s on StringDtype("pyarrow") and 0.8 s on Python objects.
+_ARROW_STRINGS = {pa.string(): pd.ArrowDtype(pa.string()), pa.large_string(): pd.ArrowDtype(pa.large_string())}
 EXAMPLES = 5  # failing rows kept per expectation for the log, the report and data_quality_results
 PART_ROWS = 2_000_000  # rows validated at once (about 1 GB of pandas and GX columns for the calls' suite)
 _SHOWN_KWARGS = ("column", "column_A", "column_B", "column_list", "min_value", "max_value", "value_set", "or_equal")
