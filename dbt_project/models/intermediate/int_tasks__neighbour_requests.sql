@@ -3,22 +3,22 @@
 -- The published requests of the neighbouring days that belong to a task this build rebuilds: to a task with a
 -- request on a build day (a task that crosses midnight is rebuilt whole), or to a published task of the day before
 -- that crossed into a build day (its requests there may have changed). Only those are read, not the neighbouring
--- days whole. A small table (the tasks that cross midnight), so the semi-join against the build's task ids is done
--- once, not by each reader of int_tasks__requests.
+-- days whole (history_request_files holds no build day: warehouse/build.py plan_build). A small table (the tasks
+-- that cross midnight), so the semi-join against the build's task ids is done once, not by each reader of
+-- int_tasks__requests.
 {%- set files = var('history_request_files') %}
 {%- set task_files = var('history_task_files') %}
 {%- if files | length > 0 %}
 select {{ task_request_columns() }}
 from {{ read_partitions(files) }}
-where usage_date not in (select usage_date from {{ ref('stg_raw__build_days') }})
-  and task_id in (
-      select task_id from {{ ref('fct_llm_requests') }}
-      {%- if task_files | length > 0 %}
-      union
-      select task_id from {{ read_partitions(task_files) }}
-      where cast(ended_at as date) > cast(started_at as date)
-      {%- endif %}
-  )
+where task_id in (
+    select task_id from {{ ref('fct_llm_requests') }}
+    {%- if task_files | length > 0 %}
+    union
+    select task_id from {{ read_partitions(task_files) }}
+    where cast(ended_at as date) > cast(started_at as date)
+    {%- endif %}
+)
 {%- else %}
 select {{ task_request_columns() }}
 from {{ ref('fct_llm_requests') }}
