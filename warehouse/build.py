@@ -36,6 +36,11 @@ class Build:
     vars: dict
     memory_limit: str               # DuckDB's memory_limit for the dbt build and the publish ([warehouse])
 
+    @property
+    def partitions_dir(self) -> Path:
+        """Where dbt writes the partitions the build publishes as built (dbt_project/macros/parquet_partitions.sql)."""
+        return Path(self.vars["partitions_dir"])
+
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
 
@@ -165,7 +170,7 @@ def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str
 
 def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) -> None:
     """Create the build database with the staged inputs as relations of schema `raw` (the dbt sources)."""
-    Path(build.vars["partitions_dir"]).mkdir(parents=True, exist_ok=True)
+    build.partitions_dir.mkdir(parents=True, exist_ok=True)
     usage_files = [layout.empty_usage_file]
     for day in build.days:
         for key in state.files_for_day(day):

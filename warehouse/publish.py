@@ -9,7 +9,6 @@ import os
 import shutil
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 
@@ -58,10 +57,8 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
             days = partition_days(table, build)
             out_dir = layout.tables_dir / table / build.build_id
             out_dir.parent.mkdir(parents=True, exist_ok=True)
-            if table in BUILT_AS_PARTITIONS:
-                built = Path(build.vars["partitions_dir"]) / table
-                if built.exists():  # (no folder: the build has no rows of it)
-                    built.rename(out_dir)
+            if table in BUILT_AS_PARTITIONS:   # (a build without rows of it has an empty folder)
+                (build.partitions_dir / table).rename(out_dir)
             else:
                 day_list = ", ".join(f"date '{d}'" for d in days)
                 columns = ", ".join(r[0] for r in con.execute(f"describe finance.{table}").fetchall())
