@@ -6,12 +6,12 @@ duckdb_engine returns empty results on these versions; DataFrames work) and vali
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import math
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import duckdb
@@ -82,28 +82,55 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
     # GX fingerprints every DataFrame under 1 GB with a full pandas hash of all its rows, twice per suite,
     # for batch metadata we do not use: on a 10M-call day that is most of the gate's time. Skip it.
     pandas_execution_engine.HASH_THRESHOLD = 0
-    results: list[CheckResult] = []
+    checks: dict[str, list[list[CheckResult]]] = {suite.name: [] for suite in suites}
+    rows = dict.fromkeys(checks, 0)
+    failed: dict[str, duckdb.Error] = {}
     with duckdb.connect(db_path, read_only=True,
-                        config={"memory_limit": memory_limit} if memory_limit else {}) as con:
-        for suite in suites:
+                        config={"memory_limit": memory_limit} if memory_limit else {}) as con, \
+            ThreadPoolExecutor(max_workers=1) as fetcher:
+        parts = _part_queries(con, suites, part_rows, failed)
+        # Each part's rows are fetched while the part before is validated: DuckDB's fetch runs outside the GIL,
+        # GX's checks mostly in it. At most two parts are in memory (the one validated, the one fetched).
+        cursor = con.cursor()
+        next_frame = fetcher.submit(_fetch, cursor, parts[0][1]) if parts else None
+        for i, (suite, query) in enumerate(parts):
             started = time.perf_counter()
             try:
-                parts = _parts(con, suite, part_rows)
-                part_results, rows = [], 0
-                for part in range(parts):
-                    query = suite.query if parts == 1 else \
-                        f"select * from ({suite.query}) where hash({suite.split_by}) % {parts} = {part}"
-                    frame = _frame(con.sql(query).to_arrow_table())
-                    rows += len(frame)
-                    part_results.append(validate_frame(datasource, suite, frame, started, rows=len(frame)))
-                    del frame   # before the next frame is fetched
-                    gc.collect()
-                    pa.default_memory_pool().release_unused()
+                frame = next_frame.result()
             except duckdb.Error as exc:  # a table the suite reads was not built (its dbt model failed)
-                results.append(not_fetched(suite, exc))
+                failed.setdefault(suite.name, exc)
+                frame = None
+            next_frame = fetcher.submit(_fetch, cursor, parts[i + 1][1]) if i + 1 < len(parts) else None
+            if suite.name in failed:
                 continue
-            results += [_merged(checks, rows) for checks in zip(*part_results)]
-    return results
+            rows[suite.name] += len(frame)
+            checks[suite.name].append(validate_frame(datasource, suite, frame, started, rows=len(frame)))
+            del frame   # (freed here: GX no longer holds it once its asset is deleted)
+            pa.default_memory_pool().release_unused()
+    return [result for suite in suites for result in
+            ([not_fetched(suite, failed[suite.name])] if suite.name in failed else
+             [_merged(part_checks, rows[suite.name]) for part_checks in zip(*checks[suite.name])])]
+
+
+def _part_queries(con: duckdb.DuckDBPyConnection, suites: list[Suite], part_rows: int,
+                  failed: dict[str, duckdb.Error]) -> list[tuple[Suite, str]]:
+    """The query of each part of each suite's frame, in order; a suite whose rows cannot be counted goes to
+    `failed` instead."""
+    queries = []
+    for suite in suites:
+        try:
+            parts = _parts(con, suite, part_rows)
+        except duckdb.Error as exc:
+            failed[suite.name] = exc
+            continue
+        queries += [(suite, suite.query if parts == 1 else
+                     f"select * from ({suite.query}) where hash({suite.split_by}) % {parts} = {part}")
+                    for part in range(parts)]
+    return queries
+
+
+def _fetch(cursor: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
+    return _frame(cursor.sql(query).to_arrow_table())
 
 
 def _parts(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> int:

@@ -170,6 +170,20 @@ def test_a_frame_validated_in_parts_fails_as_the_whole_frame_does(good_build, tm
     assert failures(parts), "the defect is caught"
 
 
+def test_a_table_the_build_lacks_fails_its_suites_and_the_others_still_run(good_build, tmp_path):
+    """A dbt model that failed leaves its table out of the build: each suite reading it fails with the reason,
+    while the frames of the other suites are fetched and validated (one of them in parts of 100 rows)."""
+    results = planted(good_build, tmp_path, "drop table finance.agg_cost_daily", part_rows=100)
+    failed = failures(results)
+    readers = ("gx.agg_cost_daily", "gx.sums_agree", "gx.row_counts")   # (row_counts: through int_agg_cost_daily__all_days)
+    for suite in readers:
+        check = failed[(suite, "fetch the rows to validate")]
+        assert check.message.startswith("could not read the build: Catalog Error") and "agg_cost_daily" in check.message
+    assert set(failed) == {(suite, "fetch the rows to validate") for suite in readers}
+    calls = [r for r in results if r.suite == "gx.fct_llm_requests"]
+    assert len(calls) == 18 and all(r.success for r in calls)
+
+
 # --- defects that arrive with the input, through the real CLI ------------------------------------------
 
 def day_of(day: str, n: int, prefix: str, **kw) -> list[dict]:
