@@ -31,8 +31,9 @@ RETAIN_SUPERSEDED_SECONDS = 7 * 24 * 3600
 # did not rebuild (dbt_project/models/intermediate/int_tasks__kept.sql), since a day's tasks are one partition.
 KEPT_ROWS = {"fct_llm_tasks": "int_tasks__kept"}
 # Per-day tables the build writes as the Parquet partitions it publishes (dbt_project/macros/parquet_partitions.sql,
-# under the build's var partitions_dir): publishing moves them rather than copying them.
-BUILT_AS_PARTITIONS = ("fct_llm_requests",)
+# under the build's var partitions_dir): publishing moves those of the build days rather than copying them. (The
+# tasks of the day before a build day are written again: they are published beside that day's kept tasks.)
+BUILT_AS_PARTITIONS = ("fct_llm_requests", "fct_llm_tasks")
 
 
 def published_rows(table: str, columns: str, finance: str = "finance", intermediate: str = "main") -> str:
@@ -57,13 +58,19 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
             days = partition_days(table, build)
             out_dir = layout.tables_dir / table / build.build_id
             out_dir.parent.mkdir(parents=True, exist_ok=True)
-            if table in BUILT_AS_PARTITIONS:   # (a build without rows of it has an empty folder)
-                (build.partitions_dir / table).rename(out_dir)
-            else:
-                day_list = ", ".join(f"date '{d}'" for d in days)
+            # the days whose rows are the build's alone are moved; the others are written with their kept rows
+            written = days if table not in BUILT_AS_PARTITIONS else sorted(set(days) - set(build.days))
+            if written:
+                day_list = ", ".join(f"date '{d}'" for d in written)
                 columns = ", ".join(r[0] for r in con.execute(f"describe finance.{table}").fetchall())
                 con.execute(f"""copy (select * from ({published_rows(table, columns)}) where usage_date in ({day_list}))
                                 to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
+            if table in BUILT_AS_PARTITIONS:
+                out_dir.mkdir(exist_ok=True)
+                for day in build.days:   # (a build day without rows has no folder)
+                    built = build.partitions_dir / table / f"usage_date={day}"
+                    if built.exists():
+                        built.rename(out_dir / built.name)
             current = state.partitions[table]
             for day in days:
                 files = sorted((out_dir / f"usage_date={day}").glob("*.parquet"))

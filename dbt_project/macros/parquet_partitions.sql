@@ -3,7 +3,7 @@
     var('partitions_dir')/<model>/, and the model is a view over those files in the build database. The gate and
     the models after it read the files, and warehouse/publish.py moves them into the published tables instead of
     copying them. Writing 10M calls as Parquet takes about half the time of a table of the build database.
-    DuckDB only: a model that uses it names what it is on Spark (fct_llm_requests: a view). -#}
+    DuckDB only: a model that uses it names what it is on Spark (fct_llm_requests: a view; fct_llm_tasks: a table). -#}
 {% materialization parquet_partitions, adapter='duckdb' %}
   {%- set location = (var('partitions_dir') ~ '/' ~ this.identifier) | replace("'", "''") -%}
   {%- set target_relation = this.incorporate(type='view') -%}

@@ -1,6 +1,10 @@
+{{ config(materialized='parquet_partitions' if target.type == 'duckdb' else 'table') }}
+
 -- One row per task rebuilt by this build: each task_id of int_tasks__requests whose first request falls on a
 -- build day or the day before it (so a task that crosses midnight is rebuilt whole when its second day arrives).
 -- The day before's other tasks are unchanged: int_tasks__kept, published with these.
+-- DuckDB: written once, as Parquet partitions (macros/parquet_partitions.sql); publishing moves those of the build
+-- days and writes the day before's again with its kept tasks.
 with requests as (
 
     select * from {{ ref('int_tasks__requests') }}
