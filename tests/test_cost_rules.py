@@ -50,6 +50,10 @@ EVENTS = [
           status="timeout", attempt=2),
     event("task-a3", t("10:02"), feature="support-agent", task_id="T1", input_tokens=1_000, output_tokens=200,
           attempt=3),
+    # a task whose two attempts are logged in the same second, the retry first: its first call is attempt 1
+    event("tie-a2", t("10:05"), tenant="globex", feature="search", task_id="T2", output_tokens=0, attempt=2),
+    event("tie-a1", t("10:05"), tenant="hooli", feature="support-agent", task_id="T2", output_tokens=0,
+          status="error", attempt=1),
     # self-hosted: fixed $10/hour, output weight 4; two calls in 10:00, one in 11:00, other hours idle
     event("sh-a", t("10:10"), tenant="acme", feature="chat", provider="self_hosted", model="llama-3.3-70b",
           deployment_id="llama-fixed", input_tokens=1_000, output_tokens=100),
@@ -80,6 +84,8 @@ EXPECTED_COST = {
     "task-a1": 1_000 * 3 / 1e6,
     "task-a2": (1_000 * 3 + 100 * 15) / 1e6,
     "task-a3": (1_000 * 3 + 200 * 15) / 1e6,
+    "tie-a2": 1_000 * 3 / 1e6,
+    "tie-a1": 1_000 * 3 / 1e6,
     "sh-a": 10.0 * 1_400 / 5_000,                                            # 2.80
     "sh-b": 10.0 * 3_600 / 5_000,                                            # 7.20
     "sh-c": 10.0,
@@ -160,6 +166,13 @@ def test_a_task_with_two_failed_attempts_then_success(built):
     flags = built.query("""select event_id, is_retry, is_failed from finance.fct_llm_requests
                            where task_id = 'T1' order by attempt""")
     assert flags == [("task-a1", False, True), ("task-a2", True, True), ("task-a3", True, False)]
+
+
+def test_attempts_in_the_same_second_are_ordered_by_attempt(built):
+    """A task's tenant and feature are those of its first call, its outcome that of its last: by time, then by
+    attempt when the time is the same."""
+    assert built.query("""select tenant_id, feature, requests, failed_requests, succeeded from finance.fct_llm_tasks
+                          where task_id = 'T2'""") == [("hooli", "support-agent", 2, 1, True)]
 
 
 def test_a_call_without_task_is_its_own_task(built):

@@ -15,14 +15,14 @@ tasks as (
 
     select
         task_id,
-        {{ min_by('tenant_id', ['occurred_at', 'attempt']) }}                  as tenant_id,
-        {{ min_by('feature', ['occurred_at', 'attempt']) }}                    as feature,
+        min_by(tenant_id, {{ call_order('occurred_at', 'attempt') }})         as tenant_id,
+        min_by(feature, {{ call_order('occurred_at', 'attempt') }})           as feature,
         min(occurred_at)                                                      as started_at,
         max(occurred_at)                                                      as ended_at,
         count(*)                                                              as requests,
         cast(sum(case when is_failed then 1 else 0 end) as {{ dbt.type_bigint() }})                            as failed_requests,
         cast(sum(case when is_retry then 1 else 0 end) as {{ dbt.type_bigint() }})                             as retries,
-        {{ max_by('status', ['occurred_at', 'attempt']) }} = 'success'         as succeeded,
+        max_by(status, {{ call_order('occurred_at', 'attempt') }}) = 'success' as succeeded,
         sum(cost_usd)                                                         as cost_usd,
         coalesce(sum(case when is_failed then cost_usd end), {{ money(0) }})               as retry_cost_usd,
         sum(cache_savings_usd)                                                as cache_savings_usd,
