@@ -68,9 +68,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_days(config: Path | None, days: list[date]) -> int:
+    cfg = load_config(config or default_config_path())   # (before the pipeline's imports: a bad config exits at once)
     from warehouse.pipeline import run_days
 
-    cfg = load_config(config or default_config_path())
     outcome = run_days(cfg, days)
     where = f"Spark database {cfg.spark.database}" if cfg.engine == "spark" else cfg.warehouse_path
     if not outcome.published:
@@ -96,15 +96,15 @@ def _run_days(config: Path | None, days: list[date]) -> int:
 
 
 def _report(config: Path | None, week, resend: bool) -> int:
-    from reports.readiness import WeekNotPublished
-    from reports.week import IsoWeek
-    from reports.weekly import print_outcome, run_weekly_report
-
-    cfg = load_config(config or default_config_path())
+    cfg = load_config(config or default_config_path())   # (before the report's imports: a bad config exits at once)
     if cfg.engine == "spark":
         print("finops report: reads the published DuckDB warehouse; not available with engine = \"spark\" yet "
               "(query the Spark tables with `finops sql`; docs/spark.md)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from reports.readiness import WeekNotPublished
+    from reports.week import IsoWeek
+    from reports.weekly import print_outcome, run_weekly_report
+
     try:
         outcome = run_weekly_report(cfg, week or IsoWeek.last_complete(), resend=resend)
     except WeekNotPublished as exc:
