@@ -25,6 +25,8 @@ from ingest.usage_canonical import COLUMNS, STAGED_SCHEMA, StagedFile, UsageFile
 # Spark's spelling of a UTC time (ingest/usage_canonical.py): the session time zone is UTC, so a value with no zone
 # is UTC.
 UTC_TIMESTAMP_SQL = "try_cast({0} as timestamp)"
+# Spark's trim (DuckDB's is spelt to skip the values it cannot change).
+TRIMMED_SQL = "trim({0})"
 _RECORD = StructType([StructField(c, StringType()) for c in COLUMNS])
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 _POSITION_BITS = (1 << 33) - 1   # monotonically_increasing_id = partition index << 33 | row within the partition
@@ -84,7 +86,7 @@ def stage_usage_file_spark(spark: SparkSession, path: str | Path, *, source: str
     try:
         _records(spark, str(path)).createOrReplaceTempView(view)
         checked = spark.sql(spark_literals(checked_sql(f"select * from {view}", source, str(path), file_seq,
-                                                       UTC_TIMESTAMP_SQL)))
+                                                       UTC_TIMESTAMP_SQL, TRIMMED_SQL)))
         rows = checked.select(*STAGED_SCHEMA, "reason",
                               F.when(F.col("reason").isNotNull(),
                                      F.coalesce("raw", F.to_json("rec", {"ignoreNullFields": "false"}))).alias("raw"))

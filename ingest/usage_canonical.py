@@ -101,10 +101,19 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
 # UTC wall time from the epoch (`at time zone` is several times slower on big files). The Spark reader
 # (ingest/spark_usage.py) passes Spark's spelling; the rules are the same SQL on both engines.
 UTC_TIMESTAMP_SQL = "make_timestamp(epoch_us(try_cast({0} as timestamptz)))"
+# A text field without its leading and trailing spaces, in DuckDB's SQL. DuckDB's trim strips U+0020 and the
+# non-ASCII Unicode spaces (no-break space, U+2000-U+200A, ...), so an ASCII value without a space at either end is
+# its own trim and is not trimmed: the eight text fields of 10M records take 0.9 s instead of 2.4 s.
+TRIMMED_SQL = ("case when {0} like ' %' or {0} like '% ' or strlen({0}) <> length({0}) then trim({0}) "
+               "else {0} end")
 
 
-def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timestamp: str = UTC_TIMESTAMP_SQL) -> str:
-    """SQL that casts each record and sets `reason` to the first broken rule (NULL when valid)."""
+def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timestamp: str = UTC_TIMESTAMP_SQL,
+                trimmed: str = TRIMMED_SQL) -> str:
+    """SQL that casts each record and sets `reason` to the first broken rule (NULL when valid). `utc_timestamp` and
+    `trimmed` spell two expressions in the engine's SQL ({0}: the text; Spark's: ingest/spark_usage.py)."""
+    text = {c: trimmed.format(f"rec.{c}") for c in (*REQUIRED_TEXT, "occurred_at", "task_id", "deployment_id",
+                                                     "service_tier", "status")}
     # each text parsed once; a whole number only (try_cast('1.5' as bigint) would round it to 2)
     numbers = ", ".join(f"try_cast(rec.{c} as double) as {c}_number" for c in TOKEN_COLUMNS)
     casts = ",\n".join(f"case when {c}_number = floor({c}_number) then try_cast({c}_number as bigint) end as {c}"
@@ -113,7 +122,7 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timesta
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
     rules = ["when read_error is not null then read_error", "when rec is null then 'not a valid JSON object'"]
     rules += [f"when nullif({c}, '') is null then 'missing {c}'" for c in REQUIRED_TEXT]  # trimmed below
-    rules += ["when nullif(trim(rec.occurred_at), '') is null then 'missing occurred_at'",
+    rules += [f"when nullif({text['occurred_at']}, '') is null then 'missing occurred_at'",
               "when occurred_at is null then 'occurred_at ''' || rec.occurred_at || ''' is not an ISO 8601 timestamp'",
               "when rec.input_tokens is null then 'missing input_tokens'",
               "when rec.output_tokens is null then 'missing output_tokens'"]
@@ -138,15 +147,15 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timesta
                case {' '.join(rules)} end as reason
         from (
             select line_no, raw, rec, read_error,
-                   trim(rec.event_id) as event_id,
+                   {text['event_id']} as event_id,
                    occurred_at,
                    cast(occurred_at as date) as usage_date,
-                   trim(rec.tenant_id) as tenant_id, trim(rec.feature) as feature,
-                   nullif(trim(rec.task_id), '') as task_id, trim(rec.provider) as provider,
-                   trim(rec.model) as model, nullif(trim(rec.deployment_id), '') as deployment_id,
-                   lower(nullif(trim(rec.service_tier), '')) as service_tier,
+                   {text['tenant_id']} as tenant_id, {text['feature']} as feature,
+                   nullif({text['task_id']}, '') as task_id, {text['provider']} as provider,
+                   {text['model']} as model, nullif({text['deployment_id']}, '') as deployment_id,
+                   lower(nullif({text['service_tier']}, '')) as service_tier,
                    {casts},
-                   lower(nullif(trim(rec.status), '')) as status,
+                   lower(nullif({text['status']}, '')) as status,
                    try_cast(rec.attempt as integer) as attempt
             from (
                 select *,

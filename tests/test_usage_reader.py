@@ -109,3 +109,21 @@ def test_an_unknown_file_type_is_an_error(tmp_path: Path):
     path.write_text("<x/>")
     with pytest.raises(UsageFileError, match="unknown usage file type"):
         stage(path, tmp_path)
+
+
+def test_text_fields_lose_their_spaces_at_either_end_and_nothing_else(tmp_path: Path):
+    """Spaces (U+0020 and Unicode spaces such as the no-break space) around a text field are dropped; a value
+    with none, ASCII or not, is kept as it is; a blank optional field is NULL."""
+    path = write_jsonl(tmp_path / "u.jsonl", [
+        event(" e1 ", "2026-11-02T10:00:00Z", tenant="\u00a0acme\u2003", feature="café", provider="openai ",
+              model=" gpt-5", task_id="\u3000T9", deployment_id="  ", status=" Success ", service_tier="Batch\u00a0"),
+        event("e2", "2026-11-02T10:00:00Z", tenant="a b", feature="naïve\u00a0", task_id="t\u00a0"),
+    ])
+    _, quarantine, _ = stage(path, tmp_path)
+    assert quarantine == []
+    con = duckdb.connect()
+    rows = con.execute(f"""select event_id, tenant_id, feature, provider, model, task_id, deployment_id, status,
+                                  service_tier
+                           from read_parquet('{tmp_path / 'staged'}/**/*.parquet') order by event_id""").fetchall()
+    assert rows == [("e1", "acme", "café", "openai", "gpt-5", "T9", None, "success", "batch"),
+                    ("e2", "a b", "naïve", "anthropic", "claude-sonnet-4-6", "t", None, None, None)]
