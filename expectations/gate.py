@@ -89,16 +89,21 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
     with duckdb.connect(db_path, read_only=True,
                         config={"memory_limit": memory_limit} if memory_limit else {}) as con, \
             ThreadPoolExecutor(max_workers=1) as fetcher:
-        parts = _part_queries(con, suites, part_rows, failed)
+        parts: list[tuple[Suite, str]] = []
+        for suite in suites:
+            try:
+                parts += [(suite, query) for query in _part_queries(con, suite, part_rows)]
+            except duckdb.Error as exc:  # a table the suite reads was not built (its dbt model failed)
+                failed[suite.name] = exc
         # Each part's rows are fetched while the part before is validated: DuckDB's fetch runs outside the GIL,
         # GX's checks mostly in it. At most two parts are in memory (the one validated, the one fetched).
         cursor = con.cursor()
         next_frame = fetcher.submit(_fetch, cursor, parts[0][1]) if parts else None
-        for i, (suite, query) in enumerate(parts):
+        for i, (suite, _) in enumerate(parts):
             started = time.perf_counter()
             try:
                 frame = next_frame.result()
-            except duckdb.Error as exc:  # a table the suite reads was not built (its dbt model failed)
+            except duckdb.Error as exc:
                 failed.setdefault(suite.name, exc)
             next_frame = fetcher.submit(_fetch, cursor, parts[i + 1][1]) if i + 1 < len(parts) else None
             if suite.name in failed:
@@ -112,33 +117,20 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
              [_merged(part_checks, rows[suite.name]) for part_checks in zip(*checks[suite.name])])]
 
 
-def _part_queries(con: duckdb.DuckDBPyConnection, suites: list[Suite], part_rows: int,
-                  failed: dict[str, duckdb.Error]) -> list[tuple[Suite, str]]:
-    """The query of each part of each suite's frame, in order; a suite whose rows cannot be counted goes to
-    `failed` instead."""
-    queries = []
-    for suite in suites:
-        try:
-            parts = _parts(con, suite, part_rows)
-        except duckdb.Error as exc:
-            failed[suite.name] = exc
-            continue
-        queries += [(suite, suite.query if parts == 1 else
-                     f"select * from ({suite.query}) where hash({suite.split_by}) % {parts} = {part}")
-                    for part in range(parts)]
-    return queries
+def _part_queries(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> list[str]:
+    """The queries of a suite's frame: the whole frame, or, for a suite with a `split_by` key and more than
+    `part_rows` rows, its parts split on the key's hash."""
+    if suite.split_by is None:
+        return [suite.query]
+    rows = con.sql(f"select count(*) from ({suite.query})").fetchone()[0]
+    parts = max(1, math.ceil(rows / part_rows))
+    if parts == 1:
+        return [suite.query]
+    return [f"select * from ({suite.query}) where hash({suite.split_by}) % {parts} = {part}" for part in range(parts)]
 
 
 def _fetch(cursor: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
     return _frame(cursor.sql(query).to_arrow_table())
-
-
-def _parts(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> int:
-    """How many parts a suite's frame is validated in (1: whole)."""
-    if suite.split_by is None:
-        return 1
-    rows = con.sql(f"select count(*) from ({suite.query})").fetchone()[0]
-    return max(1, math.ceil(rows / part_rows))
 
 
 def _merged(checks: tuple[CheckResult, ...], rows: int) -> CheckResult:
