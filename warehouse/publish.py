@@ -58,19 +58,20 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
             days = partition_days(table, build)
             out_dir = layout.tables_dir / table / build.build_id
             out_dir.parent.mkdir(parents=True, exist_ok=True)
-            # the days whose rows are the build's alone are moved; the others are written with their kept rows
-            written = days if table not in BUILT_AS_PARTITIONS else sorted(set(days) - set(build.days))
+            # a build day of a table built as partitions holds the build's rows alone: moved; the other days are
+            # written (with their kept rows)
+            moved = build.days if table in BUILT_AS_PARTITIONS else []
+            written = [d for d in days if d not in moved]
             if written:
                 day_list = ", ".join(f"date '{d}'" for d in written)
                 columns = ", ".join(r[0] for r in con.execute(f"describe finance.{table}").fetchall())
                 con.execute(f"""copy (select * from ({published_rows(table, columns)}) where usage_date in ({day_list}))
                                 to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
-            if table in BUILT_AS_PARTITIONS:
-                out_dir.mkdir(exist_ok=True)
-                for day in build.days:   # (a build day without rows has no folder)
-                    built = build.partitions_dir / table / f"usage_date={day}"
-                    if built.exists():
-                        built.rename(out_dir / built.name)
+            out_dir.mkdir(exist_ok=True)
+            for day in moved:   # (a build day without rows has no folder)
+                built = build.partitions_dir / table / f"usage_date={day}"
+                if built.exists():
+                    built.rename(out_dir / built.name)
             current = state.partitions[table]
             for day in days:
                 files = sorted((out_dir / f"usage_date={day}").glob("*.parquet"))
