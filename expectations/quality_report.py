@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
-from expectations.suites import Suite
 from warehouse.quality import CheckResult
+
+if TYPE_CHECKING:  # (the suites import great_expectations)
+    from expectations.suites import Suite
 
 DBT_GUARDS = "the dbt schema and data tests of every model (dbt_project/models/*.yml): keys, not-null, accepted values"
 

@@ -16,11 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from finops.config import Config, half_size
-from expectations.gate import run_suites
 from expectations.quality_report import quality_report_path, write_quality_reports
-from expectations.suites import Limits, build_suites
 from warehouse.build import Build, build_batches, build_db_env, days_to_build, plan_build, prepare_build_db
 from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
 from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_build_args
@@ -29,6 +28,9 @@ from warehouse.publish import collect_garbage, export_partitions, write_catalog
 from warehouse.quality import CheckResult, dbt_results, write_results
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.state import State
+
+if TYPE_CHECKING:
+    from expectations.suites import Limits
 
 log = logging.getLogger("finops")
 
@@ -102,15 +104,22 @@ def prepare(cfg: Config, layout: Layout, state: State, days: list[date]) -> Buil
 
 def run_dbt(cfg: Config, build: Build) -> None:
     """Run `dbt build` on the build database (models and their tests; the results are read by `gate`).
-    Its errors go to stderr with the run's log; the Dagster asset runs the same command through dagster-dbt."""
+    Its errors go to stderr with the run's log; the Dagster asset runs the same command through dagster-dbt.
+
+    The gate's modules are imported while dbt starts in its own process: great_expectations takes about 2.5 s to
+    import, on one core, and dbt's start-up (its imports, parsing the project) runs on one core too."""
     if cfg.engine == "spark":
         _spark().run_dbt(cfg, build)
         return
     with build_db_env(build):
-        subprocess.run([str(DBT_EXECUTABLE), *dbt_build_args(build.vars, target_path=Path(build.target_path),
-                                                             quiet=True),
-                        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-                       cwd=DBT_PROJECT_DIR, stdout=sys.stderr, check=False)
+        dbt = subprocess.Popen([str(DBT_EXECUTABLE), *dbt_build_args(build.vars, target_path=Path(build.target_path),
+                                                                     quiet=True),
+                                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+                               cwd=DBT_PROJECT_DIR, stdout=sys.stderr)
+        try:
+            import expectations.gate  # noqa: F401
+        finally:
+            dbt.wait()
 
 
 def dbt_checks(build: Build) -> list[CheckResult]:
@@ -126,6 +135,7 @@ def dbt_checks(build: Build) -> list[CheckResult]:
 
 def limits_of(cfg: Config | None) -> Limits:
     """The gate's thresholds from [quality] (None: the defaults, e.g. to list the suites)."""
+    from expectations.suites import Limits
     if cfg is None:
         from finops.config import SCHEMA
         return Limits(**{key: SCHEMA["quality"][key][1] for key in ("max_unpriced_share", "max_quarantined_share",
@@ -140,6 +150,8 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     """The quality gate on a finished dbt build: its dbt tests plus the expectation suites (Great Expectations).
     Every result goes to the run's results file (finance.data_quality_results once published) and to the
     quality report of each built day; the days of a failed gate are remembered as failed in the state."""
+    from expectations.gate import run_suites   # (imported while dbt ran: run_dbt)
+    from expectations.suites import build_suites
     started = time.perf_counter()
     if cfg.engine == "spark":
         suites = build_suites(limits_of(cfg), build.days, _spark().relations(cfg))
