@@ -3,7 +3,7 @@ dbt tests as asset checks, and a real materialization of a partition through Dag
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from dagster import AssetKey, DagsterInstance, build_schedule_context
@@ -84,6 +84,34 @@ def test_a_failed_check_blocks_publishing(defs, project: Project, monkeypatch):
     assert "published_warehouse" not in {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
     assert not project.warehouse.exists()
 
+
+
+def test_a_run_of_more_calls_than_a_build_may_hold_fails_before_building(defs, project: Project, monkeypatch):
+    """A Dagster run is one build: a run of days holding more than [warehouse] max_calls_per_build staged calls
+    fails before dbt runs, and names the command that builds them in several builds (which then works)."""
+    project.write_config(warehouse='path = "warehouse/finops.duckdb"\nmax_calls_per_build = 4')
+    write_jsonl(project.usage / "d.jsonl", [event(f"c{day}-{i}", f"2026-11-0{day}T10:00:00Z")
+                                            for day in (2, 3) for i in range(3)])
+    monkeypatch.setenv("FINOPS_CONFIG", str(project.config))
+    job = defs.resolve_job_def("nightly")
+    two_days = {"dagster/asset_partition_range_start": "2026-11-02",
+                "dagster/asset_partition_range_end": "2026-11-03"}
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(tags=two_days, instance=instance, raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert len(failures) == 1
+    message = failures[0].event_specific_data.user_failure_data.description
+    assert "2 day(s), 2026-11-02 .. 2026-11-03, holding 6 staged calls" in message
+    assert "max_calls_per_build = 4" in message
+    assert "`finops backfill --from 2026-11-02 --to 2026-11-03`, which builds them as 2 builds" in message
+    started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert "published_warehouse" not in started and not list(project.root.glob("warehouse/*.data/builds/*/"))
+    assert not project.warehouse.exists()
+
+    project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-03", check=True)
+    assert project.query("select usage_date, count(*) from finance.fct_llm_requests group by 1 order by 1") == [
+        (date(2026, 11, 2), 3), (date(2026, 11, 3), 3)]
 
 def test_the_weekly_schedule_reports_last_week_on_monday_at_six_utc(defs):
     schedule, keys = tick(defs, "weekly_schedule", datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))

@@ -21,7 +21,7 @@ from expectations.suites import build_suites
 from finops.config import load_config
 from finops.sample_data import generate_usage
 from warehouse.layout import Layout
-from warehouse.pipeline import limits_of, prepare, run_dbt, stage_inputs
+from warehouse.pipeline import limits_of, plan_days, prepare_days, run_dbt, stage_inputs
 
 DAYS = ["2026-11-09", "2026-11-10"]
 
@@ -35,7 +35,7 @@ def good_build(tmp_path_factory) -> tuple[str, object]:
     cfg = load_config(project.config)
     layout = Layout.of(cfg)
     state = stage_inputs(cfg, layout)
-    build = prepare(cfg, layout, state, [date.fromisoformat(d) for d in DAYS])
+    build = prepare_days(cfg, layout, state, plan_days(cfg, layout, state, [date.fromisoformat(d) for d in DAYS]))
     run_dbt(cfg, build)
     return build.db_path, limits_of(cfg)
 

@@ -97,11 +97,6 @@ def prepare_days(cfg: Config, layout: Layout, state: State, fingerprints: dict[s
     return build
 
 
-def prepare(cfg: Config, layout: Layout, state: State, days: list[date]) -> Build:
-    """One build of the requested days and of every built day whose inputs changed (the Dagster assets)."""
-    return prepare_days(cfg, layout, state, plan_days(cfg, layout, state, days))
-
-
 def run_dbt(cfg: Config, build: Build) -> None:
     """Run `dbt build` on the build database (models and their tests; the results are read by `gate`).
     Its errors go to stderr with the run's log; the Dagster asset runs the same command through dagster-dbt.

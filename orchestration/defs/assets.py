@@ -2,7 +2,9 @@
 
 Each asset calls one step of warehouse/pipeline.py, the same steps `finops run` calls in one go, on either
 engine.
-A run covers a range of daily partitions in one pass (single-run backfills)."""
+A run covers a range of daily partitions in one pass (single-run backfills): one build, so a run whose days hold
+more than [warehouse] max_calls_per_build staged calls fails before building (`finops backfill` cuts such days into
+several builds)."""
 
 
 from datetime import date, timedelta
@@ -20,10 +22,10 @@ from orchestration.defs.resources import FinopsConfig, dbt_project
 from reports.readiness import WeekNotPublished
 from reports.week import IsoWeek
 from reports.weekly import run_weekly_report
-from warehouse.build import Build, build_db_env
+from warehouse.build import Build, build_batches, build_db_env
 from warehouse.dbt_args import dbt_build_args
 from warehouse.layout import Layout
-from warehouse.pipeline import gate, limits_of, pipeline_lock, prepare, publish, stage_usage_files
+from warehouse.pipeline import gate, limits_of, pipeline_lock, plan_days, prepare_days, publish, stage_usage_files
 from warehouse.quality import read_results
 from warehouse.stage import stage_gpu_offers, stage_prices
 from warehouse.publish import WHOLE_TABLES
@@ -85,7 +87,10 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
     cfg = finops.load()
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
-        build = prepare(cfg, layout, State.load(layout.state_file), _days(context))
+        state = State.load(layout.state_file)
+        planned = plan_days(cfg, layout, state, _days(context))
+        _check_build_size(cfg, state, planned)
+        build = prepare_days(cfg, layout, state, planned)
     build.save(_build_file(layout, context))
     if cfg.engine == "spark":   # dbt in this process, on its SparkSession (orchestration/defs/spark_dbt.py)
         context.log.info(f"building {len(build.days)} day(s) on Spark in {cfg.spark.build_schema}")
@@ -96,6 +101,23 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
     with build_db_env(build):
         yield from dbt.cli(dbt_build_args(build.vars), context=context, raise_on_error=False,
                            target_path=Path(build.target_path)).stream()
+
+
+def _check_build_size(cfg, state: State, planned: dict[str, str]) -> None:
+    """Fail, before building, a run whose days hold more staged calls than one build may compute ([warehouse]
+    max_calls_per_build): a Dagster run is one build (a bigger one could run out of memory), while `finops run` and
+    `backfill` cut such days into several builds, each published before the next."""
+    days = sorted(planned)
+    batches = build_batches(state, days, cfg.max_calls_per_build)
+    if len(batches) == 1:
+        return
+    calls = sum(f.days.get(day, 0) for f in state.files.values() for day in days)
+    raise Failure(description=(
+        f"this run would build {len(days)} day(s), {days[0]} .. {days[-1]}, holding {calls:,} staged calls: more "
+        f"than [warehouse] max_calls_per_build = {cfg.max_calls_per_build:,} in one build. Materialize fewer "
+        f"partitions per run, or run `finops backfill --from {days[0]} --to {days[-1]}`, which builds them as "
+        f"{len(batches)} builds one after the other (days rebuilt because their inputs changed are in this count)."),
+        metadata={"days": len(days), "staged_calls": calls, "max_calls_per_build": cfg.max_calls_per_build})
 
 
 # The gate's suites as blocking asset checks on the finance tables they check: a failed suite stops the run
