@@ -6,10 +6,14 @@ duckdb_engine returns empty results on these versions; DataFrames work) and vali
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import json
 import logging
 import math
 import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -30,6 +34,7 @@ log = logging.getLogger("finops")
 _ARROW_STRINGS = {pa.string(): pd.ArrowDtype(pa.string()), pa.large_string(): pd.ArrowDtype(pa.large_string())}
 EXAMPLES = 5  # failing rows kept per expectation for the log, the report and data_quality_results
 PART_ROWS = 2_000_000  # rows validated at once (about 1 GB of pandas and GX columns for the calls' suite)
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if sys.platform == "linux" else None  # for malloc_trim (glibc)
 _SHOWN_KWARGS = ("column", "column_A", "column_B", "column_list", "min_value", "max_value", "value_set", "or_equal")
 
 
@@ -117,9 +122,23 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
             checks[suite.name].append(validate_frame(datasource, suite, frame, started, rows=len(frame)))
             del frame   # (freed here: GX no longer holds it once its asset is deleted)
             pa.default_memory_pool().release_unused()
+    datasource.data_context.data_sources.delete(datasource.name)
+    del datasource
+    _give_back_memory()
     return [result for suite in suites for result in
             ([not_fetched(suite, failed[suite.name])] if suite.name in failed else
              [_merged(part_checks, rows[suite.name]) for part_checks in zip(*checks[suite.name])])]
+
+
+def _give_back_memory() -> None:
+    """Free what the gate leaves behind before the next build of a backfill runs in the same process: GX's
+    execution engine keeps the last frame of each suite until its datasource goes (held in reference cycles, so a
+    collection frees them), and glibc keeps the freed pandas columns in its heap until trimmed. Four 10M-call builds
+    in one backfill: the process kept 1.3 GB more after each gate (5.8 GB at the fourth build's publish); with
+    this it keeps about 0.7 GB, and each gate peaks at 2.9 GB."""
+    gc.collect()
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
 
 
 def _part_queries(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> list[str]:
