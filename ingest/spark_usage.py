@@ -25,8 +25,10 @@ from ingest.usage_canonical import COLUMNS, STAGED_SCHEMA, StagedFile, UsageFile
 # Spark's spelling of a UTC time (ingest/usage_canonical.py): the session time zone is UTC, so a value with no zone
 # is UTC.
 UTC_TIMESTAMP_SQL = "try_cast({0} as timestamp)"
-# Spark's trim (DuckDB's is spelt to skip the values it cannot change).
-TRIMMED_SQL = "trim({0})"
+# The spaces DuckDB's trim strips, so that both engines stage the same text: U+0020 and the Unicode spaces
+# (no-break space, U+2000-U+200A, ...), not tabs. Spark's own trim strips U+0020 only.
+_SPACES = "[" + "".join(map(chr, (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000))) + "]"
+TRIMMED_SQL = f"regexp_replace({{0}}, '^{_SPACES}+|{_SPACES}+$', '')"
 _RECORD = StructType([StructField(c, StringType()) for c in COLUMNS])
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 _POSITION_BITS = (1 << 33) - 1   # monotonically_increasing_id = partition index << 33 | row within the partition

@@ -103,6 +103,10 @@ def engines(tmp_path_factory) -> Engines:
     generate_usage(usage, START, days=len(DAYS), events_per_day=120, gzip=True)
     generate_usage(usage / "more", DAYS[3], days=1, events_per_day=40, fmt="csv", seed=7, bad_lines=True)
     generate_usage(usage / "more", DAYS[4], days=1, events_per_day=40, fmt="parquet", seed=8, bad_lines=False)
+    # spaces around text fields, Unicode ones too (no-break, em, ideographic, thin): both engines strip the same
+    write_jsonl(usage / "more" / "spaces.jsonl", [
+        event("spaces-1", f"{DAYS[2]}T10:00:00Z", tenant="\u00a0acme\u2003", feature=" search\u3000",
+              model="claude-sonnet-4-6\u00a0", task_id="\u2009t-spaces ")])
     for config in (engines.duckdb, engines.spark):
         done = engines.finops(config, "backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]))
         assert done.returncode == 0, done.stderr[-4000:]
@@ -152,6 +156,10 @@ def test_the_sample_exercises_quarantine_dedup_self_hosting_and_anomalies(engine
     quarantined, self_hosted, anomalies, days = figures
     assert quarantined == 6 * len(DAYS) + 6      # 6 broken records a day, and 6 in the CSV file
     assert self_hosted > 0 and anomalies > 0 and days == len(DAYS)
+    spaced = "select tenant_id, feature, model, task_id, pricing_status from finance.fct_llm_requests " \
+             "where event_id = 'spaces-1'"
+    assert [tuple(r) for r in spark.sql(spaced).collect()] == [("acme", "search", "claude-sonnet-4-6", "t-spaces",
+                                                                 "priced")]
 
 
 def test_finops_sql_reads_the_spark_tables_and_refuses_writes(engines):
