@@ -7,7 +7,6 @@ duckdb_engine returns empty results on these versions; DataFrames work) and vali
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import json
 import logging
@@ -34,7 +33,7 @@ log = logging.getLogger("finops")
 _ARROW_STRINGS = {pa.string(): pd.ArrowDtype(pa.string()), pa.large_string(): pd.ArrowDtype(pa.large_string())}
 EXAMPLES = 5  # failing rows kept per expectation for the log, the report and data_quality_results
 PART_ROWS = 2_000_000  # rows validated at once (about 1 GB of pandas and GX columns for the calls' suite)
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if sys.platform == "linux" else None  # for malloc_trim (glibc)
+_LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None  # the C library's functions: malloc_trim (glibc)
 _SHOWN_KWARGS = ("column", "column_A", "column_B", "column_list", "min_value", "max_value", "value_set", "or_equal")
 
 

@@ -17,6 +17,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from expectations.quality_report import quality_report_path
 from expectations.suites import build_suites
+from finops.config import Config
 from orchestration.defs.partitions import daily, weekly
 from orchestration.defs.resources import FinopsConfig, dbt_project
 from reports.readiness import WeekNotPublished
@@ -88,8 +89,9 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
         state = State.load(layout.state_file)
-        planned = plan_days(cfg, layout, state, _days(context))
-        _check_build_size(cfg, state, planned)
+        requested = _days(context)
+        planned = plan_days(cfg, layout, state, requested)
+        _check_build_size(cfg, state, requested, planned)
         build = prepare_days(cfg, layout, state, planned)
     build.save(_build_file(layout, context))
     if cfg.engine == "spark":   # dbt in this process, on its SparkSession (orchestration/defs/spark_dbt.py)
@@ -103,10 +105,11 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
                            target_path=Path(build.target_path)).stream()
 
 
-def _check_build_size(cfg, state: State, planned: dict[str, str]) -> None:
-    """Fail, before building, a run whose days hold more staged calls than one build may compute ([warehouse]
-    max_calls_per_build): a Dagster run is one build (a bigger one could run out of memory), while `finops run` and
-    `backfill` cut such days into several builds, each published before the next."""
+def _check_build_size(cfg: Config, state: State, requested: list[date], planned: dict[str, str]) -> None:
+    """Fail, before building, a run whose days (the requested ones and the built days whose inputs changed) hold
+    more staged calls than one build may compute ([warehouse] max_calls_per_build): a Dagster run is one build (a
+    bigger one could run out of memory), while `finops backfill` cuts such days into several builds, each published
+    before the next."""
     days = sorted(planned)
     batches = build_batches(state, days, cfg.max_calls_per_build)
     if len(batches) == 1:
@@ -115,8 +118,9 @@ def _check_build_size(cfg, state: State, planned: dict[str, str]) -> None:
     raise Failure(description=(
         f"this run would build {len(days)} day(s), {days[0]} .. {days[-1]}, holding {calls:,} staged calls: more "
         f"than [warehouse] max_calls_per_build = {cfg.max_calls_per_build:,} in one build. Materialize fewer "
-        f"partitions per run, or run `finops backfill --from {days[0]} --to {days[-1]}`, which builds them as "
-        f"{len(batches)} builds one after the other (days rebuilt because their inputs changed are in this count)."),
+        f"partitions per run, or run `finops backfill --from {requested[0]} --to {requested[-1]}`, which builds "
+        f"them as {len(batches)} builds one after the other (days rebuilt because their inputs changed are in this "
+        f"count)."),
         metadata={"days": len(days), "staged_calls": calls, "max_calls_per_build": cfg.max_calls_per_build})
 
 
