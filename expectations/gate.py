@@ -119,7 +119,7 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
                 continue
             rows[suite.name] += len(frame)
             checks[suite.name].append(validate_frame(datasource, suite, frame, started, rows=len(frame)))
-            del frame   # (freed here: GX no longer holds it once its asset is deleted)
+            del frame   # (GX's engine keeps it until the suite's next part replaces it; the last, until the end)
             pa.default_memory_pool().release_unused()
     datasource.data_context.data_sources.delete(datasource.name)
     del datasource
