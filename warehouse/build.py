@@ -133,7 +133,7 @@ def build_batches(state: State, days: list[str], max_calls: int) -> list[list[st
     batches: list[list[str]] = []
     calls = 0
     for day in days:
-        day_calls = sum(f.days.get(day, 0) for f in state.files.values())
+        day_calls = state.staged_calls([day])
         if not batches or calls + day_calls > max_calls:
             batches.append([])
             calls = 0

@@ -61,6 +61,10 @@ class State:
         for day in fingerprints:
             self.failed_days.pop(day, None)
 
+    def staged_calls(self, days: list[str]) -> int:
+        """The valid usage records staged for these days (ISO dates), over every file."""
+        return sum(f.days.get(day, 0) for f in self.files.values() for day in days)
+
     def files_for_day(self, day: str) -> list[str]:
         """Keys of the staged usage files that hold rows of this day, in staging order."""
         return [f.key for f in sorted(self.files.values(), key=lambda f: f.seq) if day in f.days]

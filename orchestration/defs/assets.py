@@ -75,7 +75,7 @@ def gpu_offer_rows(finops: FinopsConfig) -> MaterializeResult:
     partitions_def=daily, backfill_policy=SINGLE_RUN)
 def usage_events(context: AssetExecutionContext, finops: FinopsConfig):
     state, staging = _locked(finops, stage_usage_files)
-    rows = sum(f.days.get(d, 0) for f in state.files.values() for d in map(str, _days(context)))
+    rows = state.staged_calls([str(d) for d in _days(context)])
     yield MaterializeResult(asset_key="usage_events", metadata={
         "files_read": len(staging.staged), "files_removed": len(staging.removed), "rows": rows})
     yield MaterializeResult(asset_key="usage_quarantine", metadata={"quarantined_in_files_read": staging.quarantined})
@@ -114,7 +114,7 @@ def _check_build_size(cfg: Config, state: State, requested: list[date], planned:
     batches = build_batches(state, days, cfg.max_calls_per_build)
     if len(batches) == 1:
         return
-    calls = sum(f.days.get(day, 0) for f in state.files.values() for day in days)
+    calls = state.staged_calls(days)
     raise Failure(description=(
         f"this run would build {len(days)} day(s), {days[0]} .. {days[-1]}, holding {calls:,} staged calls: more "
         f"than [warehouse] max_calls_per_build = {cfg.max_calls_per_build:,} in one build. Materialize fewer "
