@@ -20,14 +20,15 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 from pyspark.errors import PySparkException
 
-from ingest.usage_canonical import COLUMNS, STAGED_SCHEMA, StagedFile, UsageFileError, _file_format, checked_sql
+from ingest.usage_canonical import (COLUMNS, STAGED_SCHEMA, TRIMMED_SPACES, StagedFile, UsageFileError, _file_format,
+                                     checked_sql)
 
 # Spark's spelling of a UTC time (ingest/usage_canonical.py): the session time zone is UTC, so a value with no zone
 # is UTC.
 UTC_TIMESTAMP_SQL = "try_cast({0} as timestamp)"
-# The spaces DuckDB's trim strips, so that both engines stage the same text: U+0020 and the Unicode spaces
-# (no-break space, U+2000-U+200A, ...), not tabs. Spark's own trim strips U+0020 only.
-_SPACES = "[" + "".join(map(chr, (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000))) + "]"
+# The same spaces as DuckDB's trim (TRIMMED_SPACES), so that both engines stage the same text; Spark's own trim
+# strips U+0020 only.
+_SPACES = "[" + "".join(map(chr, TRIMMED_SPACES)) + "]"
 TRIMMED_SQL = f"regexp_replace({{0}}, '^{_SPACES}+|{_SPACES}+$', '')"
 _RECORD = StructType([StructField(c, StringType()) for c in COLUMNS])
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
