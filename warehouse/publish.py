@@ -57,7 +57,7 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
         for table in PARTITIONED_TABLES:
             days = partition_days(table, build)
             out_dir = layout.tables_dir / table / build.build_id
-            out_dir.parent.mkdir(parents=True, exist_ok=True)
+            out_dir.mkdir(parents=True, exist_ok=True)
             # a build day of a table built as partitions holds the build's rows alone: moved; the other days are
             # written (with their kept rows)
             moved = build.days if table in BUILT_AS_PARTITIONS else []
@@ -67,7 +67,6 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
                 columns = ", ".join(r[0] for r in con.execute(f"describe finance.{table}").fetchall())
                 con.execute(f"""copy (select * from ({published_rows(table, columns)}) where usage_date in ({day_list}))
                                 to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
-            out_dir.mkdir(exist_ok=True)
             for day in moved:   # (a build day without rows has no folder)
                 built = build.partitions_dir / table / f"usage_date={day}"
                 if built.exists():
