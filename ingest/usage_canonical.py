@@ -12,6 +12,8 @@ hand them to `stage_relation`, so every kind goes through these rules and this s
 
 from __future__ import annotations
 
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,11 @@ STAGED_SCHEMA = {
     "task_id": "VARCHAR", "provider": "VARCHAR", "model": "VARCHAR", "deployment_id": "VARCHAR",
     "service_tier": "VARCHAR", **{c: "BIGINT" for c in TOKEN_COLUMNS}, "status": "VARCHAR", "attempt": "INTEGER",
 }
+
+
+# Each part of a JSONL file reads all of it (3.5 s of the 10M-call benchmark's 4 GB), so more parts than this
+# would spend more on reading again than they share of the checks and the write (13 s there).
+JSONL_PARTS = 4
 
 
 class UsageFileError(Exception):
@@ -171,10 +178,16 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timesta
 def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str, file_seq: int, usage_dir: Path,
                      quarantine_file: Path) -> StagedFile:
     """Read one canonical usage file in a single streamed pass (see stage_relation); for JSONL with quarantined
-    records, one more pass over its lines fetches their raw text (see _restore_quarantined_lines)."""
+    records, one more pass over its lines fetches their raw text (see _restore_quarantined_lines).
+
+    JSONL is checked and written in as many side-by-side parts as DuckDB has threads (at most JSONL_PARTS):
+    numbering its records makes DuckDB read it on one thread, and the checks and the write after the read with it
+    (see stage_relation)."""
+    jsonl = _file_format(path) == "jsonl"
+    parts = min(con.sql("select current_setting('threads')").fetchone()[0], JSONL_PARTS) if jsonl else 1
     staged = stage_relation(con, _raw_relation_sql(con, path), file=str(path), source=source, file_seq=file_seq,
-                            usage_dir=usage_dir, quarantine_file=quarantine_file)
-    if staged.quarantined and _file_format(path) == "jsonl":
+                            usage_dir=usage_dir, quarantine_file=quarantine_file, parts=parts)
+    if staged.quarantined and jsonl:
         _restore_quarantined_lines(con, path, quarantine_file)
     return staged
 
@@ -215,23 +228,33 @@ def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quara
 
 
 def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, source: str, file_seq: int,
-                   usage_dir: Path, quarantine_file: Path) -> StagedFile:
+                   usage_dir: Path, quarantine_file: Path, parts: int = 1) -> StagedFile:
     """Check the records of one file and stage them.
 
     raw_sql selects line_no, raw, rec (a struct of every canonical column as VARCHAR) and read_error.
     Every row is written under usage_dir, partitioned by usage_date (hive folders), with `reason` NULL when
     valid; the bad rows (reason and raw text) are then copied to quarantine_file.
+
+    parts > 1: the records are checked and written by that many statements side by side, each on its own thread,
+    part k taking the records whose line_no % parts = k. Each reads all of raw_sql, so this is for a reader that
+    runs on one thread anyway (numbered JSONL): its checks and its write, most of the work, are then shared.
     """
     con.execute("set TimeZone = 'UTC'")
     staged_cols = ", ".join(c for c in STAGED_SCHEMA)
-    usage_dir.parent.mkdir(parents=True, exist_ok=True)
-    target = sql_str(str(usage_dir))
+    shutil.rmtree(usage_dir, ignore_errors=True)
+    usage_dir.mkdir(parents=True)
+    checked = checked_sql(raw_sql, source, file, file_seq)
+    part_sql = [checked] if parts == 1 else \
+        [checked_sql(f"select * from ({raw_sql}) where line_no % {parts} = {k}", source, file, file_seq)
+         for k in range(parts)]
+    copies = [f"""copy (select {staged_cols}, reason,
+                               case when reason is not null then coalesce(raw, to_json(rec)::varchar) end as raw
+                        from ({sql}))
+                  to {sql_str(str(usage_dir))} (format parquet, partition_by (usage_date), overwrite_or_ignore true,
+                                                filename_pattern 'part{k}_{{i}}')"""
+              for k, sql in enumerate(part_sql)]
     try:
-        checked = checked_sql(raw_sql, source, file, file_seq)
-        con.execute(f"""copy (select {staged_cols}, reason,
-                                     case when reason is not null then coalesce(raw, to_json(rec)::varchar) end as raw
-                              from ({checked}))
-                        to {target} (format parquet, partition_by (usage_date), overwrite true)""")
+        _side_by_side(con, copies)
     except duckdb.Error as exc:
         raise UsageFileError(f"{file}: cannot read: {exc}") from exc
 
@@ -247,6 +270,28 @@ def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, s
                              to {sql_str(str(quarantine_file))} (format parquet)""")
     quarantined = copied.fetchone()[0]   # COPY ... TO returns the number of rows it wrote
     return StagedFile(rows_by_day=rows_by_day, quarantined=quarantined)
+
+
+def _side_by_side(con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
+    """Run the statements: one on `con`; several at once, each on a cursor of its own thread, with DuckDB's threads
+    set to 1 meanwhile (so each runs on the thread that issued it, and no more threads than statements compete
+    for the cores)."""
+    if len(statements) == 1:
+        con.execute(statements[0])
+        return
+
+    def run(statement: str) -> None:
+        with con.cursor() as cursor:
+            cursor.execute("set TimeZone = 'UTC'")
+            cursor.execute(statement)
+
+    threads = con.sql("select current_setting('threads')").fetchone()[0]
+    con.execute("set threads = 1")
+    try:
+        with ThreadPoolExecutor(len(statements)) as pool:
+            list(pool.map(run, statements))
+    finally:
+        con.execute(f"set threads = {threads}")
 
 
 def write_empty_usage(path: Path) -> None:

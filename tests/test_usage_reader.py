@@ -34,8 +34,8 @@ BAD = [
 ]
 
 
-def stage(path: Path, tmp: Path):
-    con = duckdb.connect()
+def stage(path: Path, tmp: Path, threads: int | None = None):
+    con = duckdb.connect(config={"threads": threads} if threads else {})
     result = stage_usage_file(con, path, source="test", file_seq=1, usage_dir=tmp / "staged",
                               quarantine_file=tmp / "quarantine.parquet")
     quarantine = con.execute(f"select line_no, reason, raw from '{tmp / 'quarantine.parquet'}' order by line_no"
@@ -54,6 +54,23 @@ def test_each_quarantine_rule_names_the_line_and_keeps_the_raw_text(tmp_path: Pa
     assert quarantine[0][2] == "not json at all"
     assert json.loads(quarantine[1][2])["event_id"] == "neg"
     assert len(valid) == 1
+
+
+def test_jsonl_checked_in_parts_side_by_side_stages_what_it_does_in_one(tmp_path: Path):
+    # 3 parts, each taking every third record by its number; the blank line and the broken records still get theirs
+    good = [event(f"e-{i}", f"2026-11-0{2 + i % 2}T10:00:{i:02d}Z", task_id=f"t-{i % 7}") for i in range(50)]
+    path = write_jsonl(tmp_path / "u.jsonl", good[:20] + ["", "not json"] + [b for b, _ in BAD] + good[20:])
+    whole = stage(path, tmp_path / "whole", threads=1)
+    in_parts = stage(path, tmp_path / "parts", threads=3)
+    assert {f.name for f in (tmp_path / "parts" / "staged" / "usage_date=2026-11-02").iterdir()} == \
+        {"part0_0.parquet", "part1_0.parquet", "part2_0.parquet"}   # written by 3 statements
+    assert in_parts[0] == whole[0]
+    assert whole[0].rows_by_day == {"2026-11-02": 25, "2026-11-03": 25}
+    assert in_parts[1] == whole[1]
+    assert [line for line, _, _ in whole[1]] == list(range(22, 34))
+    assert sorted(in_parts[2]) == sorted(whole[2])
+    # the records' numbers (the blank line has none): 20 good ones, 1 + 11 broken, 30 good
+    assert sorted(row[3] for row in whole[2]) == [*range(1, 21), *range(33, 63)]
 
 
 def test_blank_lines_are_skipped_but_keep_line_numbers(tmp_path: Path):
