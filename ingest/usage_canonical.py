@@ -40,9 +40,10 @@ STAGED_SCHEMA = {
 }
 
 
-# Each part of a JSONL file reads all of it (3.5 s of the 10M-call benchmark's 4 GB), so more parts than this
-# would spend more on reading again than they share of the checks and the write (13 s there).
-JSONL_PARTS = 4
+# A canonical file is checked and written in at most this many parts side by side (see stage_usage_file). Each part
+# reads all of the file (3.5 s of the 10M-call benchmark's 4 GB of JSONL), so more parts than this would spend more
+# on reading again than they share of the checks and the write (13 s there).
+READ_PARTS = 4
 
 
 class UsageFileError(Exception):
@@ -180,14 +181,13 @@ def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str,
     """Read one canonical usage file in a single streamed pass (see stage_relation); for JSONL with quarantined
     records, one more pass over its lines fetches their raw text (see _restore_quarantined_lines).
 
-    JSONL is checked and written in as many side-by-side parts as DuckDB has threads (at most JSONL_PARTS):
-    numbering its records makes DuckDB read it on one thread, and the checks and the write after the read with it
-    (see stage_relation)."""
-    jsonl = _file_format(path) == "jsonl"
-    parts = min(con.sql("select current_setting('threads')").fetchone()[0], JSONL_PARTS) if jsonl else 1
+    The file is checked and written in as many side-by-side parts as DuckDB has threads (at most READ_PARTS):
+    numbering its records (`with ordinality`, `row_number() over ()`) makes DuckDB read it on one thread, and the
+    checks and the write after the read with it (see stage_relation)."""
+    parts = min(con.sql("select current_setting('threads')").fetchone()[0], READ_PARTS)
     staged = stage_relation(con, _raw_relation_sql(con, path), file=str(path), source=source, file_seq=file_seq,
                             usage_dir=usage_dir, quarantine_file=quarantine_file, parts=parts)
-    if staged.quarantined and jsonl:
+    if staged.quarantined and _file_format(path) == "jsonl":
         _restore_quarantined_lines(con, path, quarantine_file)
     return staged
 
@@ -237,7 +237,7 @@ def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, s
 
     parts > 1: the records are checked and written by that many statements side by side, each on its own thread,
     part k taking the records whose line_no % parts = k. Each reads all of raw_sql, so this is for a reader that
-    runs on one thread anyway (numbered JSONL): its checks and its write, most of the work, are then shared.
+    runs on one thread anyway (numbered records): its checks and its write, most of the work, are then shared.
     """
     con.execute("set TimeZone = 'UTC'")
     staged_cols = ", ".join(c for c in STAGED_SCHEMA)

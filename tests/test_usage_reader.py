@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from conftest import event, write_jsonl
-from ingest.usage_canonical import UsageFileError, stage_usage_file
+from ingest.usage_canonical import COLUMNS, UsageFileError, stage_usage_file
 
 GOOD = event("ok-1", "2026-11-02T10:00:00Z", cache_read_tokens=500, reasoning_tokens=0)
 
@@ -71,6 +71,25 @@ def test_jsonl_checked_in_parts_side_by_side_stages_what_it_does_in_one(tmp_path
     assert sorted(in_parts[2]) == sorted(whole[2])
     # the records' numbers (the blank line has none): 20 good ones, 1 + 11 broken, 30 good
     assert sorted(row[3] for row in whole[2]) == [*range(1, 21), *range(33, 63)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_csv_and_parquet_checked_in_parts_stage_what_they_do_in_one(tmp_path: Path, fmt: str):
+    good = [event(f"e-{i}", f"2026-11-0{2 + i % 2}T10:00:{i:02d}Z") for i in range(40)]
+    bad = [b for b, _ in BAD if isinstance(b, dict)]
+    rows = write_jsonl(tmp_path / "rows.jsonl", good[:15] + bad + good[15:])
+    path = tmp_path / f"u.{fmt}"
+    duckdb.execute(f"copy (select * from read_json('{rows}', format = 'newline_delimited', columns = "
+                   "{" + ", ".join(f"{c}: 'VARCHAR'" for c in COLUMNS) + f"}})) to '{path}' "
+                   f"({'header true' if fmt == 'csv' else 'format parquet'})")
+    whole = stage(path, tmp_path / "whole", threads=1)
+    in_parts = stage(path, tmp_path / "parts", threads=3)
+    assert {f.name for f in (tmp_path / "parts" / "staged" / "usage_date=2026-11-03").iterdir()} == \
+        {"part0_0.parquet", "part1_0.parquet", "part2_0.parquet"}
+    assert in_parts[0] == whole[0] and whole[0].rows_by_day == {"2026-11-02": 20, "2026-11-03": 20}
+    first = 2 if fmt == "csv" else 1   # a CSV's header is its line 1
+    assert in_parts[1] == whole[1] and [line for line, _, _ in whole[1]] == list(range(first + 15, first + 25))
+    assert sorted(in_parts[2]) == sorted(whole[2])
 
 
 def test_blank_lines_are_skipped_but_keep_line_numbers(tmp_path: Path):
