@@ -1,7 +1,7 @@
 """Read canonical usage files (JSONL, CSV, Parquet, optionally .gz) with DuckDB, in place.
 
-A file is read once, streamed by DuckDB (never row by row in Python), checked against the
-quarantine rules of CONTRACT §3, and written as:
+A file is streamed by DuckDB (never row by row in Python; by as many statements side by side as DuckDB has threads,
+see stage_usage_file), checked against the quarantine rules of CONTRACT §3, and written as:
   - valid rows: Parquet partitioned by usage_date, one folder per file  (<out>/usage/<key>/usage_date=D/)
   - bad rows:   one Parquet file with source, file, line, reason, raw     (<out>/quarantine/<key>.parquet)
 The cost arithmetic is not done here: it lives in the dbt project.
@@ -178,12 +178,12 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timesta
 
 def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str, file_seq: int, usage_dir: Path,
                      quarantine_file: Path) -> StagedFile:
-    """Read one canonical usage file in a single streamed pass (see stage_relation); for JSONL with quarantined
-    records, one more pass over its lines fetches their raw text (see _restore_quarantined_lines).
+    """Read, check and stage one canonical usage file (see stage_relation); for JSONL with quarantined records, one
+    more pass over its lines fetches their raw text (see _restore_quarantined_lines).
 
-    The file is checked and written in as many side-by-side parts as DuckDB has threads (at most READ_PARTS):
-    numbering its records (`with ordinality`, `row_number() over ()`) makes DuckDB read it on one thread, and the
-    checks and the write after the read with it (see stage_relation)."""
+    The file is checked and written in as many side-by-side parts as DuckDB has threads (at most READ_PARTS), each
+    part streaming the whole file: numbering its records (`with ordinality`, `row_number() over ()`) makes DuckDB
+    read it on one thread, and the checks and the write after the read with it (see stage_relation)."""
     parts = min(con.sql("select current_setting('threads')").fetchone()[0], READ_PARTS)
     staged = stage_relation(con, _raw_relation_sql(con, path), file=str(path), source=source, file_seq=file_seq,
                             usage_dir=usage_dir, quarantine_file=quarantine_file, parts=parts)
@@ -273,9 +273,9 @@ def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, s
 
 
 def _side_by_side(con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
-    """Run the statements: one on `con`; several at once, each on a cursor of its own thread, with DuckDB's threads
-    set to 1 meanwhile (so each runs on the thread that issued it, and no more threads than statements compete
-    for the cores)."""
+    """Run the statements: one on `con` (which alone sees its temporary tables, such as the vendor exports' rows);
+    several at once, each on a cursor of its own thread, with DuckDB's threads set to 1 meanwhile (so each runs on
+    the thread that issued it, and no more threads than statements compete for the cores)."""
     if len(statements) == 1:
         con.execute(statements[0])
         return
