@@ -56,21 +56,28 @@ def test_each_quarantine_rule_names_the_line_and_keeps_the_raw_text(tmp_path: Pa
     assert len(valid) == 1
 
 
-def test_jsonl_checked_in_parts_side_by_side_stages_what_it_does_in_one(tmp_path: Path):
-    # 3 parts, each taking every third record by its number; the blank line and the broken records still get theirs
-    good = [event(f"e-{i}", f"2026-11-0{2 + i % 2}T10:00:{i:02d}Z", task_id=f"t-{i % 7}") for i in range(50)]
-    path = write_jsonl(tmp_path / "u.jsonl", good[:20] + ["", "not json"] + [b for b, _ in BAD] + good[20:])
-    whole = stage(path, tmp_path / "whole", threads=1)
-    in_parts = stage(path, tmp_path / "parts", threads=3)
-    assert {f.name for f in (tmp_path / "parts" / "staged" / "usage_date=2026-11-02").iterdir()} == \
+def staged_whole_and_in_3_parts(path: Path, tmp: Path, day: str):
+    """Stage the file in one statement and in 3 side by side (each taking every third record by its number); they
+    must stage the same: result, quarantine, valid rows. Returns the one-statement staging."""
+    whole = stage(path, tmp / "whole", threads=1)
+    in_parts = stage(path, tmp / "parts", threads=3)
+    assert {f.name for f in (tmp / "parts" / "staged" / f"usage_date={day}").iterdir()} == \
         {"part0_0.parquet", "part1_0.parquet", "part2_0.parquet"}   # written by 3 statements
     assert in_parts[0] == whole[0]
-    assert whole[0].rows_by_day == {"2026-11-02": 25, "2026-11-03": 25}
     assert in_parts[1] == whole[1]
-    assert [line for line, _, _ in whole[1]] == list(range(22, 34))
     assert sorted(in_parts[2]) == sorted(whole[2])
+    return whole
+
+
+def test_jsonl_checked_in_parts_side_by_side_stages_what_it_does_in_one(tmp_path: Path):
+    # the blank line and the broken records still get their numbers and lines
+    good = [event(f"e-{i}", f"2026-11-0{2 + i % 2}T10:00:{i:02d}Z", task_id=f"t-{i % 7}") for i in range(50)]
+    path = write_jsonl(tmp_path / "u.jsonl", good[:20] + ["", "not json"] + [b for b, _ in BAD] + good[20:])
+    result, quarantine, valid = staged_whole_and_in_3_parts(path, tmp_path, "2026-11-02")
+    assert result.rows_by_day == {"2026-11-02": 25, "2026-11-03": 25}
+    assert [line for line, _, _ in quarantine] == list(range(22, 34))
     # the records' numbers (the blank line has none): 20 good ones, 1 + 11 broken, 30 good
-    assert sorted(row[3] for row in whole[2]) == [*range(1, 21), *range(33, 63)]
+    assert sorted(row[3] for row in valid) == [*range(1, 21), *range(33, 63)]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -82,14 +89,10 @@ def test_csv_and_parquet_checked_in_parts_stage_what_they_do_in_one(tmp_path: Pa
     duckdb.execute(f"copy (select * from read_json('{rows}', format = 'newline_delimited', columns = "
                    "{" + ", ".join(f"{c}: 'VARCHAR'" for c in COLUMNS) + f"}})) to '{path}' "
                    f"({'header true' if fmt == 'csv' else 'format parquet'})")
-    whole = stage(path, tmp_path / "whole", threads=1)
-    in_parts = stage(path, tmp_path / "parts", threads=3)
-    assert {f.name for f in (tmp_path / "parts" / "staged" / "usage_date=2026-11-03").iterdir()} == \
-        {"part0_0.parquet", "part1_0.parquet", "part2_0.parquet"}
-    assert in_parts[0] == whole[0] and whole[0].rows_by_day == {"2026-11-02": 20, "2026-11-03": 20}
+    result, quarantine, _ = staged_whole_and_in_3_parts(path, tmp_path, "2026-11-03")
+    assert result.rows_by_day == {"2026-11-02": 20, "2026-11-03": 20}
     first = 2 if fmt == "csv" else 1   # a CSV's header is its line 1
-    assert in_parts[1] == whole[1] and [line for line, _, _ in whole[1]] == list(range(first + 15, first + 25))
-    assert sorted(in_parts[2]) == sorted(whole[2])
+    assert [line for line, _, _ in quarantine] == list(range(first + 15, first + 25))
 
 
 def test_blank_lines_are_skipped_but_keep_line_numbers(tmp_path: Path):
