@@ -85,7 +85,6 @@ def test_a_failed_check_blocks_publishing(defs, project: Project, monkeypatch):
     assert not project.warehouse.exists()
 
 
-
 def test_a_run_of_more_calls_than_a_build_may_hold_fails_before_building(defs, project: Project, monkeypatch):
     """A Dagster run is one build: a run of days holding more than [warehouse] max_calls_per_build staged calls
     fails before dbt runs, and names the command that builds them in several builds (which then works)."""
@@ -112,6 +111,7 @@ def test_a_run_of_more_calls_than_a_build_may_hold_fails_before_building(defs, p
     project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-03", check=True)
     assert project.query("select usage_date, count(*) from finance.fct_llm_requests group by 1 order by 1") == [
         (date(2026, 11, 2), 3), (date(2026, 11, 3), 3)]
+
 
 def test_the_weekly_schedule_reports_last_week_on_monday_at_six_utc(defs):
     schedule, keys = tick(defs, "weekly_schedule", datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))

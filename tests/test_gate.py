@@ -74,7 +74,6 @@ def test_the_good_build_passes_every_suite(good_build, tmp_path):
     assert failures(results) == {}
 
 
-
 def test_no_frame_outlives_the_gate(good_build):
     """A backfill gates build after build in one process: the frames validated must be freed when the gate ends
     (GX's execution engine keeps the last frame of each suite until its datasource is gone)."""
@@ -82,6 +81,7 @@ def test_no_frame_outlives_the_gate(good_build):
     assert all(r.success for r in run_suites(db_path, build_suites(limits, DAYS), part_rows=200))
     frames = [o for o in gc.get_objects() if isinstance(o, pd.DataFrame) and "cost_usd_or_0" in o.columns]
     assert frames == []
+
 
 ONE_REQUEST = "(select event_id from finance.fct_llm_requests where pricing_status = 'priced' order by event_id limit 1)"
 
