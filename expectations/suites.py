@@ -51,7 +51,9 @@ class Suite:
     query: str                   # the frame to validate, from the build database
     expectations: tuple
     example_columns: tuple[str, ...]  # the columns that identify a failing row in the report
-    split_by: str | None = None  # the key a big frame may be validated in parts on (expectations/gate.py)
+    # the key a big frame may be validated in parts on (expectations/gate.py), its query then a plain select of one
+    # table: the part's filter becomes its where clause
+    split_by: str | None = None
 
     @property
     def label(self) -> str:
