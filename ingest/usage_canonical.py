@@ -1,7 +1,7 @@
 """Read canonical usage files (JSONL, CSV, Parquet, optionally .gz) with DuckDB, in place.
 
-A file is streamed by DuckDB (never row by row in Python; by as many statements side by side as DuckDB has threads,
-see stage_usage_file), checked against the quarantine rules of CONTRACT §3, and written as:
+A file is streamed by DuckDB (never row by row in Python; JSONL and CSV by as many statements side by side as DuckDB
+has threads, see stage_usage_file), checked against the quarantine rules of CONTRACT §3, and written as:
   - valid rows: Parquet partitioned by usage_date, one folder per file  (<out>/usage/<key>/usage_date=D/)
   - bad rows:   one Parquet file with source, file, line, reason, raw     (<out>/quarantine/<key>.parquet)
 The cost arithmetic is not done here: it lives in the dbt project.
@@ -89,10 +89,11 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
                  with ordinality"""
     if fmt == "csv":
         reader = f"read_csv({p}, header=true, all_varchar=true)"
-        first_line = 1  # the header is line 1
+        line_no = "row_number() over () + 1"  # the header is line 1
     else:
-        reader = f"read_parquet({p})"
-        first_line = 0  # parquet rows are numbered from 1
+        # parquet rows are numbered from 1; DuckDB's reader numbers them itself, in parallel
+        reader = f"read_parquet({p}, file_row_number = true)"
+        line_no = "file_row_number + 1"
     try:
         present = {row[0] for row in con.sql(f"describe select * from {reader}").fetchall()}
     except duckdb.Error as exc:
@@ -100,7 +101,7 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     fields = ", ".join(f"{c} := cast({c} as varchar)" if c in present else f"{c} := cast(null as varchar)"
                        for c in COLUMNS)
     return f"""
-        select row_number() over () + {first_line} as line_no, cast(null as varchar) as raw,
+        select {line_no} as line_no, cast(null as varchar) as raw,
                struct_pack({fields}) as rec, cast(null as varchar) as read_error
         from {reader}"""
 
@@ -181,13 +182,15 @@ def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str,
     """Read, check and stage one canonical usage file (see stage_relation); for JSONL with quarantined records, one
     more pass over its lines fetches their raw text (see _restore_quarantined_lines).
 
-    The file is checked and written in as many side-by-side parts as DuckDB has threads (at most READ_PARTS), each
-    part streaming the whole file: numbering its records (`with ordinality`, `row_number() over ()`) makes DuckDB
-    read it on one thread, and the checks and the write after the read with it (see stage_relation)."""
-    parts = min(con.sql("select current_setting('threads')").fetchone()[0], READ_PARTS)
+    A JSONL or CSV file is checked and written in as many side-by-side parts as DuckDB has threads (at most
+    READ_PARTS), each part streaming the whole file: numbering its records (`with ordinality`, `row_number() over
+    ()`) makes DuckDB read it on one thread, and the checks and the write after the read with it (see
+    stage_relation). A Parquet file's rows are numbered by DuckDB's parallel reader (`file_row_number`): one part."""
+    fmt = _file_format(path)
+    parts = 1 if fmt == "parquet" else min(con.sql("select current_setting('threads')").fetchone()[0], READ_PARTS)
     staged = stage_relation(con, _raw_relation_sql(con, path), file=str(path), source=source, file_seq=file_seq,
                             usage_dir=usage_dir, quarantine_file=quarantine_file, parts=parts)
-    if staged.quarantined and _file_format(path) == "jsonl":
+    if staged.quarantined and fmt == "jsonl":
         _restore_quarantined_lines(con, path, quarantine_file)
     return staged
 

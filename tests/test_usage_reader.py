@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import event, write_jsonl
@@ -80,19 +81,35 @@ def test_jsonl_checked_in_parts_side_by_side_stages_what_it_does_in_one(tmp_path
     assert sorted(row[3] for row in valid) == [*range(1, 21), *range(33, 63)]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_csv_and_parquet_checked_in_parts_stage_what_they_do_in_one(tmp_path: Path, fmt: str):
+def rows_with_broken_ones(tmp: Path) -> duckdb.DuckDBPyRelation:
+    """40 good records with the broken dict records of BAD after the 15th (rows 16-25), every column as text."""
     good = [event(f"e-{i}", f"2026-11-0{2 + i % 2}T10:00:{i:02d}Z") for i in range(40)]
     bad = [b for b, _ in BAD if isinstance(b, dict)]
-    rows = write_jsonl(tmp_path / "rows.jsonl", good[:15] + bad + good[15:])
-    path = tmp_path / f"u.{fmt}"
-    duckdb.execute(f"copy (select * from read_json('{rows}', format = 'newline_delimited', columns = "
-                   "{" + ", ".join(f"{c}: 'VARCHAR'" for c in COLUMNS) + f"}})) to '{path}' "
-                   f"({'header true' if fmt == 'csv' else 'format parquet'})")
+    rows = write_jsonl(tmp / "rows.jsonl", good[:15] + bad + good[15:])
+    return duckdb.sql(f"select * from read_json('{rows}', format = 'newline_delimited', columns = "
+                      "{" + ", ".join(f"{c}: 'VARCHAR'" for c in COLUMNS) + "})")
+
+
+def test_csv_checked_in_parts_stages_what_it_does_in_one(tmp_path: Path):
+    path = tmp_path / "u.csv"
+    rows_with_broken_ones(tmp_path).write_csv(str(path))
     result, quarantine, _ = staged_whole_and_in_3_parts(path, tmp_path, "2026-11-03")
     assert result.rows_by_day == {"2026-11-02": 20, "2026-11-03": 20}
-    first = 2 if fmt == "csv" else 1   # a CSV's header is its line 1
-    assert [line for line, _, _ in quarantine] == list(range(first + 15, first + 25))
+    assert [line for line, _, _ in quarantine] == list(range(17, 27))   # a CSV's header is its line 1
+
+
+def test_parquet_rows_keep_their_numbers_when_read_in_parallel(tmp_path: Path):
+    """DuckDB numbers a Parquet file's rows itself (file_row_number), whichever thread reads which row group:
+    a file of 13 row groups staged on 4 threads stages what it does on one."""
+    path = tmp_path / "u.parquet"
+    pq.write_table(rows_with_broken_ones(tmp_path).to_arrow_table(), path, row_group_size=4)
+    assert pq.ParquetFile(path).num_row_groups == 13
+    one = stage(path, tmp_path / "one", threads=1)
+    four = stage(path, tmp_path / "four", threads=4)
+    assert four[0] == one[0] and four[1] == one[1] and sorted(four[2]) == sorted(one[2])
+    assert one[0].rows_by_day == {"2026-11-02": 20, "2026-11-03": 20}
+    assert [line for line, _, _ in one[1]] == list(range(16, 26))
+    assert sorted(row[3] for row in one[2]) == [*range(1, 16), *range(26, 51)]   # the valid rows' numbers
 
 
 def test_blank_lines_are_skipped_but_keep_line_numbers(tmp_path: Path):
