@@ -57,6 +57,13 @@ def test_each_quarantine_rule_names_the_line_and_keeps_the_raw_text(tmp_path: Pa
     assert len(valid) == 1
 
 
+def assert_staged_the_same(one, other) -> None:
+    """Two stagings of a file (stage's result, quarantine, valid rows) are the same, whatever the valid rows' order."""
+    assert other[0] == one[0]
+    assert other[1] == one[1]
+    assert sorted(other[2]) == sorted(one[2])
+
+
 def staged_whole_and_in_3_parts(path: Path, tmp: Path, day: str):
     """Stage the file in one statement and in 3 side by side (each taking every third record by its number); they
     must stage the same: result, quarantine, valid rows. Returns the one-statement staging."""
@@ -64,9 +71,7 @@ def staged_whole_and_in_3_parts(path: Path, tmp: Path, day: str):
     in_parts = stage(path, tmp / "parts", threads=3)
     assert {f.name for f in (tmp / "parts" / "staged" / f"usage_date={day}").iterdir()} == \
         {"part0_0.parquet", "part1_0.parquet", "part2_0.parquet"}   # written by 3 statements
-    assert in_parts[0] == whole[0]
-    assert in_parts[1] == whole[1]
-    assert sorted(in_parts[2]) == sorted(whole[2])
+    assert_staged_the_same(whole, in_parts)
     return whole
 
 
@@ -106,7 +111,7 @@ def test_parquet_rows_keep_their_numbers_when_read_in_parallel(tmp_path: Path):
     assert pq.ParquetFile(path).num_row_groups == 13
     one = stage(path, tmp_path / "one", threads=1)
     four = stage(path, tmp_path / "four", threads=4)
-    assert four[0] == one[0] and four[1] == one[1] and sorted(four[2]) == sorted(one[2])
+    assert_staged_the_same(one, four)
     assert one[0].rows_by_day == {"2026-11-02": 20, "2026-11-03": 20}
     assert [line for line, _, _ in one[1]] == list(range(16, 26))
     assert sorted(row[3] for row in one[2]) == [*range(1, 16), *range(26, 51)]   # the valid rows' numbers
