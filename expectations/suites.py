@@ -243,13 +243,22 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
         ),
         Suite(
             "quarantine_share", "quarantine",
-            f"a usage file of the run with too many unreadable or rule-breaking records (more than "
-            f"{limits.max_quarantined_share:.1%}): a changed export format, not a quiet day",
-            f"""select file, records, quarantined, quarantined * 1.0 / nullif(records + quarantined, 0) as quarantined_share
-               from {raw}.usage_files""",
+            f"a usage file with too many unreadable or rule-breaking records (more than "
+            f"{limits.max_quarantined_share:.1%}), every record of it broken, or a file that could not be read whole: "
+            "a changed export format or a truncated copy, not a quiet day",
+            f"""with reasons as (   -- each file's most frequent quarantine reason
+                   select file, reason, row_number() over (partition by file order by count(*) desc, reason) as rank
+                   from {raw}.quarantine
+                   where file in (select file from {raw}.usage_files)
+                   group by file, reason)
+               select files.file, files.records, files.quarantined,
+                      files.quarantined * 1.0 / nullif(files.records + files.quarantined, 0) as quarantined_share,
+                      reasons.reason as main_reason
+               from {raw}.usage_files as files
+               left join reasons on reasons.file = files.file and reasons.rank = 1""",
             (gxe.ExpectColumnValuesToBeBetween(column="quarantined_share", min_value=0,
                                                max_value=limits.max_quarantined_share),),
-            ("file", "records", "quarantined"),
+            ("file", "records", "quarantined", "main_reason"),
         ),
         Suite(
             "price_freshness", "price_history",

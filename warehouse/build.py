@@ -191,13 +191,21 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
                                          for d in cfg.deployments])
         con.execute("create table raw.build_days (usage_date date)")
         _insert(con, "raw.build_days", [[d] for d in build.days])
-        # for the quality gate (expectations/suites.py): the usage files of the build days, the price sources
+        # for the quality gate (expectations/suites.py): the usage files it checks, the price sources
         con.execute("create table raw.usage_files (file varchar, records bigint, quarantined bigint)")
-        files = {name: f for name, f in state.files.items() if any(day in f.days for day in build.days)}
-        _insert(con, "raw.usage_files",
-                [[name, sum(f.days.values()), f.quarantined] for name, f in sorted(files.items())])
+        _insert(con, "raw.usage_files", checked_usage_files(state, build.days))
         con.execute("create table raw.price_sources (source_name varchar, age_days double)")
         _insert(con, "raw.price_sources", [[name, age] for name, age in price_source_ages(cfg).items()])
+
+
+def checked_usage_files(state: State, days: list[str]) -> list[list]:
+    """The usage files whose quarantined share the quality gate checks for a build of these days (raw.usage_files:
+    file, accepted records, quarantined records): each file holding accepted records of one of the days, and each
+    file holding quarantined records but no accepted one (every record broke a rule, or it could not be read whole:
+    a failed file counts one). Such a file has no day of its own, so it counts against every build until it is
+    fixed or moved out of its source's path (docs/quality.md)."""
+    return [[name, sum(f.days.values()), f.quarantined] for name, f in sorted(state.files.items())
+            if any(day in f.days for day in days) or (not f.days and f.quarantined)]
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> None:

@@ -2,7 +2,7 @@
 
 - files:      every usage file staged so far: its size, mtime and how it was read (a change means
               re-staging), the order it was first seen in (the first occurrence of a duplicate event wins),
-              the days it holds.
+              the days it holds, and why it could not be read whole (a failed file, read again each run).
 - days:       every built usage day: the fingerprint of the inputs it was built from.
 - partitions: for each per-day table, the Parquet file that holds each day's rows now.
 - failed_days: usage days whose last run failed the quality gate (and have not been published since),
@@ -30,6 +30,7 @@ class StagedUsageFile:
     days: dict[str, int]
     quarantined: int
     reading: str = ""   # how it was read: its source's kind and lookups (warehouse/stage.py)
+    failure: str | None = None   # why it could not be read whole (nothing of it staged: a failed file)
 
 
 @dataclass
