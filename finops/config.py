@@ -71,7 +71,8 @@ SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
     "owners": {"email": (str, REQUIRED), "name": (str, REQUIRED), "features": (list, []), "tenants": (list, [])},
     "anomalies": {"ratio": ((int, float), 1.5), "min_usd": ((int, float), 10.0)},
     "quality": {"max_unpriced_share": ((int, float), 0.05), "max_price_age_days": (int, 7),
-                "max_quarantined_share": ((int, float), 0.01), "min_requests_vs_trailing_week": ((int, float), 0.25)},
+                "max_quarantined_share": ((int, float), 0.01), "min_requests_vs_trailing_week": ((int, float), 0.25),
+                "earliest_usage_date": (str, "2000-01-01"), "max_usage_days_ahead": (int, 1)},
     "smtp": {"host": (str, REQUIRED), "port": (int, 25), "starttls": (bool, False), "username_env": (str, None),
              "password_env": (str, None), "from": (str, "finops@example.com")},
 }
@@ -184,6 +185,10 @@ class Config:
     max_price_age_days: int = 7
     max_quarantined_share: float = 0.01
     min_requests_vs_trailing_week: float = 0.25
+    # the usage window: a record from before earliest_usage_date, or more than max_usage_days_ahead days after the
+    # day of the run, is quarantined (ingest.usage_canonical.UsageWindow)
+    earliest_usage_date: date = date(2000, 1, 1)
+    max_usage_days_ahead: int = 1
     smtp: Smtp | None = None
     memory_limit: str = "3GB"  # DuckDB's memory_limit in each step of a run; beyond it DuckDB spills to disk
     max_calls_per_build: int = 10_000_000  # a run of more calls is built and published in several builds
@@ -465,6 +470,14 @@ def load_config(path: str | Path) -> Config:
             raise ConfigError(f"{cfg_path}: key 'quality.{key}' is {quality[key]}, expected a share from 0 to 1")
     if quality["max_price_age_days"] < 0:
         raise ConfigError(f"{cfg_path}: key 'quality.max_price_age_days' must not be negative")
+    try:
+        earliest_usage_date = date.fromisoformat(quality["earliest_usage_date"])
+    except ValueError:
+        raise ConfigError(f"{cfg_path}: key 'quality.earliest_usage_date' is '{quality['earliest_usage_date']}', "
+                          "expected a date YYYY-MM-DD") from None
+    if quality["max_usage_days_ahead"] < 0:
+        raise ConfigError(f"{cfg_path}: key 'quality.max_usage_days_ahead' must not be negative, got "
+                          f"{quality['max_usage_days_ahead']}")
     smtp = None
     if "smtp" in doc:
         s = _check_table("smtp", doc["smtp"], SCHEMA["smtp"], cfg_path)
@@ -488,6 +501,8 @@ def load_config(path: str | Path) -> Config:
         max_price_age_days=quality["max_price_age_days"],
         max_quarantined_share=float(quality["max_quarantined_share"]),
         min_requests_vs_trailing_week=float(quality["min_requests_vs_trailing_week"]),
+        earliest_usage_date=earliest_usage_date,
+        max_usage_days_ahead=quality["max_usage_days_ahead"],
         smtp=smtp,
         memory_limit=wh["memory_limit"],
         max_calls_per_build=wh["max_calls_per_build"],

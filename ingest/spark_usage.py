@@ -5,7 +5,10 @@ now, docs/spark.md), the checks are the same SQL as ingest/usage_canonical.py's 
 spelling of a UTC time and of a quoted string), and the rows land in the same staged layout:
   - valid rows: Parquet partitioned by usage_date   (<usage_dir>/usage_date=D/part-*.parquet)
   - bad rows:   one Parquet folder with source, file, line_no, reason, raw, ingested_at  (<quarantine_file>/)
-Line numbers count every line of the file, blank ones too (as the DuckDB reader does).
+Line numbers count every line of the file, blank ones too (as the DuckDB reader does). The files that cannot be read
+whole are the DuckDB reader's: Spark would read a gzip stream that ends early as far as it goes and replace bytes that
+are not UTF-8, so the file is read to its end first (ingest/unreadable.py); a CSV file's columns and delimiter come
+from its header line, and a row that does not have the header's fields is quarantined alone with its raw text.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 from pyspark.errors import PySparkException
 
-from ingest.usage_canonical import (COLUMNS, STAGED_SCHEMA, TRIMMED_SPACES, StagedFile, UsageFileError, _file_format,
-                                     checked_sql)
+from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
+from ingest.usage_canonical import (COLUMNS, STAGED_SCHEMA, TRIMMED_SPACES, StagedFile, UsageWindow, _csv_header,
+                                     _file_format, checked_sql)
 
 # Spark's spelling of a UTC time (ingest/usage_canonical.py): the session time zone is UTC, so a value with no zone
 # is UTC.
@@ -33,6 +37,7 @@ TRIMMED_SQL = f"regexp_replace({{0}}, '^{_SPACES}+|{_SPACES}+$', '')"
 _RECORD = StructType([StructField(c, StringType()) for c in COLUMNS])
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 _POSITION_BITS = (1 << 33) - 1   # monotonically_increasing_id = partition index << 33 | row within the partition
+_CORRUPT = "_finops_malformed_row"   # the raw text of a CSV row Spark could not split into the header's fields
 
 
 def spark_literals(sql: str) -> str:
@@ -72,23 +77,38 @@ def _records(spark: SparkSession, path: str) -> DataFrame:
         rec = F.when(is_object, F.coalesce(F.from_json("raw", _RECORD), nothing))
         return lines.select("line_no", "raw", rec.alias("rec"), F.lit(None).cast("string").alias("read_error"))
     if fmt == "csv":
-        frame, first_line = spark.read.csv(path, header=True, inferSchema=False, enforceSchema=False), 2
+        header = _csv_header(Path(path))
+        if not header.columns:   # an empty file: no records
+            return spark.createDataFrame([], "line_no bigint, raw string, rec struct<" +
+                                         ", ".join(f"{c}: string" for c in COLUMNS) + ">, read_error string")
+        schema = StructType([StructField(c, StringType()) for c in header.columns] +
+                            [StructField(_CORRUPT, StringType())])
+        frame = spark.read.csv(path, schema=schema, header=True, sep=header.delimiter, quote='"', escape='"',
+                               mode="PERMISSIVE", columnNameOfCorruptRecord=_CORRUPT)
+        first_line = 2
+        malformed = F.col(_CORRUPT).isNotNull()
+        raw = F.when(malformed, F.col(_CORRUPT))
+        read_error = F.when(malformed, F.lit(f"malformed CSV row: not the {len(header.columns)} fields of the header"))
     else:
         frame, first_line = spark.read.parquet(path), 1
-    present = set(frame.columns)
+        raw = read_error = F.lit(None).cast("string")
+    present = set(frame.columns) - {_CORRUPT}
     rec = F.struct(*[(F.col(f"`{c}`").cast("string") if c in present else F.lit(None).cast("string")).alias(c)
                      for c in COLUMNS])
-    return _numbered(frame.select(rec.alias("rec")), first_line).select(
-        "line_no", F.lit(None).cast("string").alias("raw"), "rec", F.lit(None).cast("string").alias("read_error"))
+    return _numbered(frame.select(rec.alias("rec"), raw.alias("raw"), read_error.alias("read_error")),
+                     first_line).select("line_no", "raw", "rec", "read_error")
 
 
 def stage_usage_file_spark(spark: SparkSession, path: str | Path, *, source: str, file_seq: int, usage_dir: Path,
-                           quarantine_file: Path) -> StagedFile:
-    """Read one canonical usage file with Spark, check its records and stage them (one read of the file)."""
+                           quarantine_file: Path, window: UsageWindow) -> StagedFile:
+    """Read one canonical usage file with Spark, check its records and stage them (one read of the file by Spark,
+    after one by Python to its end). Raises UnreadableUsageFile when it cannot be read whole."""
+    fmt = _file_format(Path(path))
+    read_to_the_end(Path(path), utf8=fmt != "parquet")
     view = f"finops_usage_records_{uuid.uuid4().hex[:8]}"
     try:
         _records(spark, str(path)).createOrReplaceTempView(view)
-        checked = spark.sql(spark_literals(checked_sql(f"select * from {view}", source, str(path), file_seq,
+        checked = spark.sql(spark_literals(checked_sql(f"select * from {view}", source, str(path), file_seq, window,
                                                        UTC_TIMESTAMP_SQL, TRIMMED_SQL)))
         rows = checked.select(*STAGED_SCHEMA, "reason",
                               F.when(F.col("reason").isNotNull(),
@@ -102,7 +122,8 @@ def stage_usage_file_spark(spark: SparkSession, path: str | Path, *, source: str
         counts = rows.groupBy("usage_date", F.col("reason").isNull().alias("valid")).count().collect()
         rows.unpersist()
     except PySparkException as exc:
-        raise UsageFileError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from exc
+        raise UnreadableUsageFile(f"cannot be read as {fmt}: {str(exc).strip().splitlines()[0]}; {STAGED_NOTHING}: "
+                                  "copy it again whole, or export it again") from None
     finally:
         spark.catalog.dropTempView(view)
     return StagedFile(rows_by_day={str(r["usage_date"]): r["count"] for r in sorted(counts, key=lambda r: str(r[0]))

@@ -1,10 +1,13 @@
 """Read canonical usage files (JSONL, CSV, Parquet, optionally .gz) with DuckDB, in place.
 
 A file is streamed by DuckDB (never row by row in Python; JSONL and CSV by as many statements side by side as DuckDB
-has threads, see stage_usage_file), checked against the quarantine rules of CONTRACT §3, and written as:
+has threads, see stage_usage_file), checked against the quarantine rules of CONTRACT §3 and the usage window
+(UsageWindow), and written as:
   - valid rows: Parquet partitioned by usage_date, one folder per file  (<out>/usage/<key>/usage_date=D/)
   - bad rows:   one Parquet file with source, file, line, reason, raw     (<out>/quarantine/<key>.parquet)
-The cost arithmetic is not done here: it lives in the dbt project.
+A file that cannot be read whole (ingest/unreadable.py) raises UnreadableUsageFile: nothing of it is staged, and
+warehouse/stage.py stages it as a failed file (stage_failed_file). The cost arithmetic is not done here: it lives in
+the dbt project.
 
 The vendor readers (ingest/usage_exports.py) shape their records into the same canonical columns and
 hand them to `stage_relation`, so every kind goes through these rules and this staged layout.
@@ -12,14 +15,19 @@ hand them to `stage_relation`, so every kind goes through these rules and this s
 
 from __future__ import annotations
 
+import csv
+import gzip
 import shutil
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
 from ingest.sql_literals import sql_str
+from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, is_gzip, read_to_the_end
 
 # Every canonical column, as read (VARCHAR) before the checks cast it.
 COLUMNS = ("event_id", "occurred_at", "tenant_id", "feature", "task_id", "provider", "model", "deployment_id",
@@ -47,13 +55,29 @@ READ_PARTS = 4
 
 
 class UsageFileError(Exception):
-    """A usage file that cannot be read at all (not a single bad line: those are quarantined)."""
+    """A usage file the config should not have given this reader (an unknown file type): the run stops, exit 2."""
 
 
 @dataclass(frozen=True)
 class StagedFile:
     rows_by_day: dict[str, int]
     quarantined: int
+    failure: str | None = None   # why nothing of the file is staged (a failed file: stage_failed_file)
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """The days a usage record may fall on: from [quality] earliest_usage_date to [quality] max_usage_days_ahead
+    days after the day of the run (UTC), both included. A record outside is quarantined: no run would build its
+    day, so it would be in no finance table and not in the quarantine either."""
+    earliest: date
+    run_day: date
+    days_ahead: int
+
+    @property
+    def end(self) -> date:
+        """The first day after the window (a record of this day or later is quarantined)."""
+        return self.run_day + timedelta(days=self.days_ahead + 1)
 
 
 def _file_format(path: Path) -> str:
@@ -65,19 +89,61 @@ def _file_format(path: Path) -> str:
     raise UsageFileError(f"{path}: unknown usage file type (expected .jsonl, .csv or .parquet, optionally .gz)")
 
 
+# The field delimiters a CSV usage file may use: the one its header line holds most (a comma when tied).
+CSV_DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class CsvHeader:
+    delimiter: str
+    columns: list[str]     # [] for an empty file
+
+
+def _csv_header(path: Path) -> CsvHeader:
+    """The delimiter and the column names of a CSV file, from its first line."""
+    opened = gzip.open(path, "rt", encoding="utf-8-sig", newline="") if is_gzip(path) else \
+        open(path, encoding="utf-8-sig", newline="")
+    try:
+        with opened as f:
+            line = f.readline()
+    except (ValueError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        read_to_the_end(path, utf8=True)   # says where the gzip stream or the text breaks
+        raise UnreadableUsageFile(f"cannot read the CSV header ({exc}); {STAGED_NOTHING}", 1) from None
+    delimiter = max(CSV_DELIMITERS, key=line.count)
+    columns = next(csv.reader([line], delimiter=delimiter), [])
+    twice = sorted({name for name in columns if columns.count(name) > 1})
+    if twice:
+        raise UnreadableUsageFile(f"the CSV header names column '{twice[0]}' twice; {STAGED_NOTHING}: give each "
+                                  "column one name", 1)
+    return CsvHeader(delimiter, columns)
+
+
+def _csv_sql(p: str, header: CsvHeader, options: str = "") -> str:
+    """A CSV file as its header says (delimiter, columns, every one VARCHAR), fields quoted with double quotes (RFC
+    4180): no sniffing (a malformed row made DuckDB's sniffer read a whole file as one column)."""
+    columns = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in header.columns) + "}"
+    return (f"read_csv({p}, columns = {columns}, header = true, auto_detect = false, "
+            f"delim = {sql_str(header.delimiter)}, quote = '\"', escape = '\"'{options})")
+
+
+# A CSV read a second time, its malformed rows set aside (see stage_usage_file): DuckDB keeps them in these tables.
+CSV_REJECTS = ", store_rejects = true, rejects_table = 'csv_reject_errors', rejects_scan = 'csv_reject_scans'"
+
+
 def _lines_sql(p: str) -> str:
     """The file's lines as they are (`line`, NULL for an empty one), numbered from 1 (`ordinality`)."""
     return (f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x1f', quote='', escape='',"
             f" auto_detect=false, strict_mode=false) with ordinality")
 
 
-def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path, csv_options: str = "") -> str:
     """SQL for one row per record: line_no, raw (the original text), rec (every canonical column as VARCHAR)
     and read_error (why a reader could not make a record of it; always NULL here).
 
     JSONL goes through DuckDB's parallel JSON reader, which skips blank lines and returns a record of NULLs for
     a line that is not a JSON object: line_no is then the record's number and raw is NULL, and
-    `_restore_quarantined_lines` gives the quarantined records their line, raw text and reason afterwards."""
+    `_restore_quarantined_lines` gives the quarantined records their line, raw text and reason afterwards.
+    A CSV file's records are numbered from 2 (the header is line 1); csv_options: see stage_usage_file."""
     fmt = _file_format(path)
     p = sql_str(str(path))
     if fmt == "jsonl":
@@ -88,16 +154,16 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
             from read_json({p}, format = 'newline_delimited', columns = {columns}, ignore_errors = true)
                  with ordinality"""
     if fmt == "csv":
-        reader = f"read_csv({p}, header=true, all_varchar=true)"
+        header = _csv_header(path)
+        # (an empty file has no header and no records)
+        reader = _csv_sql(p, header, csv_options) if header.columns else "(select 1) where false"
         line_no = "row_number() over () + 1"  # the header is line 1
+        present = set(header.columns)
     else:
         # parquet rows are numbered from 1; DuckDB's reader numbers them itself, in parallel
         reader = f"read_parquet({p}, file_row_number = true)"
         line_no = "file_row_number + 1"
-    try:
         present = {row[0] for row in con.sql(f"describe select * from {reader}").fetchall()}
-    except duckdb.Error as exc:
-        raise UsageFileError(f"{path}: cannot read as {fmt}: {exc}") from exc
     fields = ", ".join(f"{c} := cast({c} as varchar)" if c in present else f"{c} := cast(null as varchar)"
                        for c in COLUMNS)
     return f"""
@@ -119,8 +185,8 @@ TRIMMED_SQL = ("case when {0} like ' %' or {0} like '% ' or strlen({0}) <> lengt
                "else {0} end")
 
 
-def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timestamp: str = UTC_TIMESTAMP_SQL,
-                trimmed: str = TRIMMED_SQL) -> str:
+def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, window: UsageWindow,
+                utc_timestamp: str = UTC_TIMESTAMP_SQL, trimmed: str = TRIMMED_SQL) -> str:
     """SQL that casts each record and sets `reason` to the first broken rule (NULL when valid). `utc_timestamp` and
     `trimmed` spell two expressions in the engine's SQL ({0}: the text; Spark's: ingest/spark_usage.py)."""
     text = {c: trimmed.format(f"rec.{c}") for c in (*REQUIRED_TEXT, "occurred_at", "task_id", "deployment_id",
@@ -135,6 +201,11 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timesta
     rules += [f"when nullif({c}, '') is null then 'missing {c}'" for c in REQUIRED_TEXT]  # trimmed below
     rules += [f"when nullif({text['occurred_at']}, '') is null then 'missing occurred_at'",
               "when occurred_at is null then 'occurred_at ''' || rec.occurred_at || ''' is not an ISO 8601 timestamp'",
+              f"when usage_date < date '{window.earliest}' then 'occurred_at ''' || rec.occurred_at || ''' is before "
+              f"{window.earliest} ([quality] earliest_usage_date)'",
+              f"when usage_date >= date '{window.end}' then 'occurred_at ''' || rec.occurred_at || ''' is after "
+              f"{window.end - timedelta(days=1)} ([quality] max_usage_days_ahead: {window.days_ahead} day(s) after "
+              f"the day of the run, {window.run_day})'",
               "when rec.input_tokens is null then 'missing input_tokens'",
               "when rec.output_tokens is null then 'missing output_tokens'"]
     rules += [f"when rec.{c} is not null and {c} is null then '{c} ''' || rec.{c} || ''' is not a whole number'"
@@ -178,21 +249,101 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, utc_timesta
 
 
 def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str, file_seq: int, usage_dir: Path,
-                     quarantine_file: Path) -> StagedFile:
+                     quarantine_file: Path, window: UsageWindow) -> StagedFile:
     """Read, check and stage one canonical usage file (see stage_relation); for JSONL with quarantined records, one
-    more pass over its lines fetches their raw text (see _restore_quarantined_lines).
+    more pass over its lines fetches their raw text (see _restore_quarantined_lines). Raises UnreadableUsageFile
+    when the file cannot be read whole: a .gz file is read to its end in a thread while DuckDB reads it (DuckDB takes
+    a gzip stream that ends early for a whole one), and text that is not UTF-8 stops DuckDB.
 
     A JSONL or CSV file is checked and written in as many side-by-side parts as DuckDB has threads (at most
     READ_PARTS), each part streaming the whole file: numbering its records (`with ordinality`, `row_number() over
     ()`) makes DuckDB read it on one thread, and the checks and the write after the read with it (see
-    stage_relation). A Parquet file's rows are numbered by DuckDB's parallel reader (`file_row_number`): one part."""
+    stage_relation). A Parquet file's rows are numbered by DuckDB's parallel reader (`file_row_number`): one part.
+    A CSV file with a row DuckDB cannot parse (a field too many or too few, a quote not closed) is read again in one
+    part, those rows set aside (see _quarantine_rejected_rows)."""
     fmt = _file_format(path)
     parts = 1 if fmt == "parquet" else min(con.sql("select current_setting('threads')").fetchone()[0], READ_PARTS)
-    staged = stage_relation(con, _raw_relation_sql(con, path), file=str(path), source=source, file_seq=file_seq,
-                            usage_dir=usage_dir, quarantine_file=quarantine_file, parts=parts)
-    if staged.quarantined and fmt == "jsonl":
-        _restore_quarantined_lines(con, path, quarantine_file)
+    where = dict(file=str(path), source=source, file_seq=file_seq, usage_dir=usage_dir,
+                 quarantine_file=quarantine_file, window=window)
+    with ThreadPoolExecutor(1) as pool:
+        whole = pool.submit(read_to_the_end, path, utf8=False)
+        try:
+            staged = _stage_read(con, path, fmt, parts, where)
+        except duckdb.Error as exc:
+            whole.result()                          # a broken gzip stream says best where the file broke,
+            if fmt != "parquet":
+                read_to_the_end(path, utf8=True)    # then text that is not UTF-8
+            message = str(exc).strip().splitlines()[0]
+            raise UnreadableUsageFile(f"cannot be read as {fmt}: {message}; {STAGED_NOTHING}: copy it again whole, "
+                                      "or export it again") from None
+        whole.result()
     return staged
+
+
+def _stage_read(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, parts: int, where: dict) -> StagedFile:
+    """The reading and staging of stage_usage_file, in `parts`; `where`: stage_relation's keyword arguments."""
+    if fmt == "csv":
+        try:
+            return stage_relation(con, _raw_relation_sql(con, path), parts=parts, **where)
+        except duckdb.Error:   # a row DuckDB cannot parse: read again, in one part, setting such rows aside
+            con.execute("drop table if exists csv_reject_errors; drop table if exists csv_reject_scans")
+            staged = stage_relation(con, _raw_relation_sql(con, path, CSV_REJECTS), **where)
+            return _quarantine_rejected_rows(con, path, where["source"], where["quarantine_file"], staged)
+    staged = stage_relation(con, _raw_relation_sql(con, path), parts=parts, **where)
+    if staged.quarantined and fmt == "jsonl":
+        _restore_quarantined_lines(con, path, where["quarantine_file"])
+    return staged
+
+
+def _quarantine_rejected_rows(con: duckdb.DuckDBPyConnection, path: Path, source: str, quarantine_file: Path,
+                              staged: StagedFile) -> StagedFile:
+    """Add the CSV rows DuckDB set aside (CSV_REJECTS) to the file's quarantine, with their line and raw text, and
+    give the quarantined records their line: record n is on line n + 1 (the header) + the rows set aside before it
+    (the k-th row set aside, on line L, has L - 1 - k records before it). Text that is not UTF-8 is not a row to set
+    aside: the file cannot be read whole."""
+    con.execute("""create or replace temp table rejected as
+                   select line, any_value(csv_line) as raw, bool_or(error_type = 'INVALID ENCODING') as undecodable,
+                          bool_or(error_type = 'UNQUOTED VALUE') as open_quote,
+                          line - 1 - row_number() over (order by line) as records_before
+                   from csv_reject_errors group by line""")
+    con.execute("drop table csv_reject_errors; drop table csv_reject_scans")
+    broken = con.execute("select min(line) from rejected where undecodable").fetchone()[0]
+    if broken is not None:
+        con.execute("drop table rejected")
+        read_to_the_end(path, utf8=True)   # says where
+        raise UnreadableUsageFile(f"not UTF-8 text in line {broken:,}; {STAGED_NOTHING}: save it as UTF-8", broken)
+    fields = len(_csv_header(path).columns)
+    q = sql_str(str(quarantine_file))
+    quarantined = con.execute(f"""
+        copy (select source, file, line_no + (select count(*) from rejected as r
+                                              where r.records_before < q.line_no - 1) as line_no,
+                     reason, raw, ingested_at
+              from read_parquet({q}) as q
+              union all
+              select {sql_str(source)}, {sql_str(str(path))}, cast(line as bigint),
+                     case when open_quote then 'malformed CSV row: a quote is not closed'
+                          else 'malformed CSV row: not the {fields} fields of the header' end,
+                     raw, cast(now() at time zone 'UTC' as timestamp)
+              from rejected
+              order by line_no)
+        to {q} (format parquet)""").fetchone()[0]
+    con.execute("drop table rejected")
+    return StagedFile(rows_by_day=staged.rows_by_day, quarantined=quarantined)
+
+
+def stage_failed_file(error: UnreadableUsageFile, *, file: str, source: str, usage_dir: Path,
+                      quarantine_file: Path) -> StagedFile:
+    """Stage a file that cannot be read whole: no rows, and one quarantine row with the reason and the line it broke
+    in (raw text NULL). The quality gate counts it as a file of one record, quarantined (docs/quality.md)."""
+    shutil.rmtree(usage_dir, ignore_errors=True)
+    usage_dir.mkdir(parents=True)
+    quarantine_file.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.execute(f"""copy (select {sql_str(source)} as source, {sql_str(file)} as file,
+                                    cast(? as bigint) as line_no, {sql_str(error.reason)} as reason,
+                                    cast(null as varchar) as raw,
+                                    cast(now() at time zone 'UTC' as timestamp) as ingested_at)
+                       to {sql_str(str(quarantine_file))} (format parquet)""", [error.line])
+    return StagedFile(rows_by_day={}, quarantined=1, failure=error.reason)
 
 
 def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quarantine_file: Path) -> None:
@@ -231,12 +382,12 @@ def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quara
 
 
 def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, source: str, file_seq: int,
-                   usage_dir: Path, quarantine_file: Path, parts: int = 1) -> StagedFile:
+                   usage_dir: Path, quarantine_file: Path, window: UsageWindow, parts: int = 1) -> StagedFile:
     """Check the records of one file and stage them.
 
-    raw_sql selects line_no, raw, rec (a struct of every canonical column as VARCHAR) and read_error.
-    Every row is written under usage_dir, partitioned by usage_date (hive folders), with `reason` NULL when
-    valid; the bad rows (reason and raw text) are then copied to quarantine_file.
+    raw_sql selects line_no, raw, rec (a struct of every canonical column as VARCHAR) and read_error; window: the
+    days a record may fall on. Every row is written under usage_dir, partitioned by usage_date (hive folders), with
+    `reason` NULL when valid; the bad rows (reason and raw text) are then copied to quarantine_file.
 
     parts > 1: the records are checked and written by that many statements side by side, each on its own thread,
     part k taking the records whose line_no % parts = k. Each reads all of raw_sql, so this is for a reader that
@@ -246,9 +397,9 @@ def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, s
     staged_cols = ", ".join(c for c in STAGED_SCHEMA)
     shutil.rmtree(usage_dir, ignore_errors=True)
     usage_dir.mkdir(parents=True)
-    checked = checked_sql(raw_sql, source, file, file_seq)
+    checked = checked_sql(raw_sql, source, file, file_seq, window)
     part_sql = [checked] if parts == 1 else \
-        [checked_sql(f"select * from ({raw_sql}) where line_no % {parts} = {k}", source, file, file_seq)
+        [checked_sql(f"select * from ({raw_sql}) where line_no % {parts} = {k}", source, file, file_seq, window)
          for k in range(parts)]
     copies = [f"""copy (select {staged_cols}, reason,
                                case when reason is not null then coalesce(raw, to_json(rec)::varchar) end as raw
@@ -256,10 +407,7 @@ def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, s
                   to {sql_str(str(usage_dir))} (format parquet, partition_by (usage_date), overwrite_or_ignore true,
                                                 filename_pattern 'part{k}_{{i}}')"""
               for k, sql in enumerate(part_sql)]
-    try:
-        _side_by_side(con, copies)
-    except duckdb.Error as exc:
-        raise UsageFileError(f"{file}: cannot read: {exc}") from exc
+    _side_by_side(con, copies)
 
     staged = f"read_parquet({sql_str(str(usage_dir / '**' / '*.parquet'))}, hive_partitioning=true)"
     if not any(usage_dir.rglob("*.parquet")):  # a file with no records: nothing staged, an empty quarantine

@@ -7,7 +7,9 @@ document into Records (ingest/usage_<vendor>.py), the source's lookups fill the 
 carry (tenant_id, feature, ...), and the rows go through polars into a DuckDB table that
 ingest.usage_canonical.stage_relation checks and stages exactly like a canonical file: same rules, same
 quarantine, same staged layout. A record that cannot be mapped is quarantined with the reason, its line (for a
-single JSON document: its position in it, 1 = the first record) and its raw text.
+single JSON document: its position in it, 1 = the first record) and its raw text. A file that cannot be read whole
+(a broken gzip stream, text that is not UTF-8, a .json file that is neither a JSON document nor JSON lines) raises
+UnreadableUsageFile before any of it is staged.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import polars as pl
 
 from finops.config import Lookup, UsageMapping
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
-from ingest.usage_canonical import COLUMNS, REQUIRED_TEXT, StagedFile, UsageFileError, stage_relation
+from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
+from ingest.usage_canonical import COLUMNS, REQUIRED_TEXT, StagedFile, UsageFileError, UsageWindow, stage_relation
 from ingest.vendor_records import BadRecord, Record, Skipped, as_time
 
 log = logging.getLogger("finops")
@@ -46,8 +49,11 @@ _NOT_JSON = object()
 
 
 def stage_export_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str, mapping: UsageMapping, *, source: str,
-                      file_seq: int, usage_dir: Path, quarantine_file: Path) -> StagedFile:
-    """Read one vendor export file and stage its records (see ingest.usage_canonical.stage_relation)."""
+                      file_seq: int, usage_dir: Path, quarantine_file: Path, window: UsageWindow) -> StagedFile:
+    """Read one vendor export file and stage its records (see ingest.usage_canonical.stage_relation). The file is
+    first read to its end as bytes (read_to_the_end), so that a broken one raises UnreadableUsageFile saying where,
+    before anything of it is staged."""
+    read_to_the_end(path, utf8=True)
     columns = ", ".join(f"{c} {'bigint' if c == 'line_no' else 'varchar'}" for c in ROW_SCHEMA)
     con.execute(f"create or replace temp table export_rows ({columns})")
     skipped: Counter[str] = Counter()
@@ -61,7 +67,7 @@ def stage_export_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str, map
     rec = ", ".join(f"{c} := {c}" for c in COLUMNS)
     staged = stage_relation(con, f"select line_no, raw, read_error, struct_pack({rec}) as rec from export_rows",
                             file=str(path), source=source, file_seq=file_seq, usage_dir=usage_dir,
-                            quarantine_file=quarantine_file)
+                            quarantine_file=quarantine_file, window=window)
     con.execute("drop table export_rows")
     return staged
 
@@ -140,9 +146,9 @@ def _documents(path: Path, kind: str) -> Iterator[tuple[int | None, object, str]
     name = path.name.lower().removesuffix(".gz")
     gz = path.name.lower().endswith(".gz")
 
-    def opened():
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="") if gz else \
-            open(path, encoding="utf-8", errors="replace", newline="")
+    def opened():   # (a UTF-8 byte-order mark at the start is not text)
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="") if gz else \
+            open(path, encoding="utf-8-sig", newline="")
 
     if name.endswith(".csv") and kind in CSV_KINDS:
         with opened() as f:
@@ -166,7 +172,8 @@ def _documents(path: Path, kind: str) -> Iterator[tuple[int | None, object, str]
             with opened() as f:
                 for n, (line_no, doc, line) in enumerate(_json_lines(f)):
                     if n == 0 and doc is _NOT_JSON:
-                        raise UsageFileError(f"{path}: not a JSON document nor JSON lines: {exc}") from None
+                        raise UnreadableUsageFile(f"not a JSON document nor JSON lines ({exc}); {STAGED_NOTHING}: "
+                                                  "export it again", exc.lineno) from None
                     yield line_no, doc, line
             return
         yield None, doc, text

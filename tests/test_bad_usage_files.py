@@ -1,10 +1,24 @@
-"""Usage files a run cannot trust: every record broken. Such a file fails the quality gate. Through the real
-`finops` CLI (exit code, message, no traceback) and the real build step."""
+"""Usage files a run cannot trust: cut short, not UTF-8, every record broken, gone before they are read, or
+matched twice. Nothing of a file that cannot be read whole is staged, and it fails the quality gate like a file whose
+every record is quarantined; a vanished file is skipped with a warning; a file is read once. Through the real
+`finops` CLI (exit code, message, no traceback) and the real staging step."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
+from pathlib import Path
+
+import duckdb
+
 from conftest import Project, event, write_jsonl
+from finops.config import load_config
+from ingest.usage_canonical import stage_usage_file
 from warehouse.build import checked_usage_files
+from warehouse.layout import Layout
+from warehouse.pipeline import stage_usage_files
+from warehouse.stage import stage_usage
 from warehouse.state import State, StagedUsageFile
 
 DAY = "2026-11-02"
@@ -55,3 +69,91 @@ def test_a_file_with_no_accepted_record_counts_against_every_build():
     assert checked_usage_files(state, ["2026-11-02"]) == [["a.jsonl", 10, 1], ["bad.jsonl", 0, 50],
                                                           ["cut.jsonl.gz", 0, 1]]
     assert checked_usage_files(state, ["2026-11-04"]) == [["bad.jsonl", 0, 50], ["cut.jsonl.gz", 0, 1]]
+
+
+def test_a_truncated_gzip_file_fails_the_gate_at_the_default_limits_and_nothing_of_it_is_published(project: Project):
+    """2,000 lines cut in half were read as 955 calls and 1 quarantined line, and published (exit 0)."""
+    project.write_config(quality="")
+    whole = gzip.compress("".join(json.dumps(e) + "\n" for e in calls(2000, "e")).encode())
+    path = project.usage / "export.jsonl.gz"
+    path.write_bytes(whole[:len(whole) // 2])
+    run = project.finops("run", "--date", DAY)
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    assert f"ERROR {path}: cannot be read whole: the gzip stream ends early, in line " in run.stderr
+    [example] = gate_examples(run.stderr)
+    assert f"'file': '{path}', 'records': 0, 'quarantined': 1" in example
+    assert "'main_reason': 'the gzip stream ends early, in line" in example
+    assert "copy it again whole" in example
+    assert not project.warehouse.exists()
+    # the whole file, copied again: read (a failed file is read again at every run), all 2,000 calls published
+    path.write_bytes(whole)
+    project.finops("run", "--date", DAY, check=True)
+    assert project.query("select count(*) from finance.fct_llm_requests") == [(2000,)]
+    assert project.query("select count(*) from finance.quarantine") == [(0,)]
+
+
+def test_usage_files_in_latin_1_utf_16_or_binary_fail_the_gate_naming_the_file_and_the_fix(project: Project):
+    """Each ended in a traceback (exit 1) while the quarantined lines were fetched again as text."""
+    write_jsonl(project.usage / "good.jsonl", calls(20, "g"))
+    text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in calls(5, "x", day=DAY))
+    (project.usage / "latin1.jsonl").write_bytes(text.replace("acme", "café").encode("latin-1"))
+    (project.usage / "utf16.jsonl").write_bytes(text.encode("utf-16"))
+    (project.usage / "binary.jsonl").write_bytes(bytes(range(256)) * 40)
+    run = project.finops("run", "--date", DAY)
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    examples = gate_examples(run.stderr)
+    assert len(examples) == 3
+    reasons = {
+        "binary.jsonl": "not UTF-8 text: byte 0x80 in line 2 (byte 128 of the text); nothing of the file is staged: "
+                        "save it as UTF-8",
+        "latin1.jsonl": "not UTF-8 text: byte 0xe9 in line 1 (byte 75 of the text); nothing of the file is staged: "
+                        "save it as UTF-8",
+        "utf16.jsonl": "UTF-16 text (it starts with a UTF-16 byte-order mark); nothing of the file is staged: "
+                       "save it as UTF-8",
+    }
+    for name, reason in reasons.items():
+        path = project.usage / name
+        assert f"ERROR {path}: cannot be read whole: {reason}" in run.stderr
+        assert any(f"'file': '{path}', 'records': 0, 'quarantined': 1" in e and f"'main_reason': '{reason}'" in e
+                   for e in examples), examples
+
+
+def test_a_usage_file_removed_before_it_is_read_is_skipped_with_a_warning(project: Project, caplog):
+    """A file the glob listed but that is gone when its turn comes (here: removed while the file before it is read)
+    is skipped with a warning; it crashed the run with a traceback."""
+    caplog.set_level("INFO", logger="finops")
+    write_jsonl(project.usage / "a.jsonl", calls(3, "a"))
+    write_jsonl(project.usage / "b.jsonl", calls(4, "b"))
+    write_jsonl(project.usage / "c.jsonl", calls(5, "c"))
+    cfg = load_config(project.config)
+    con = duckdb.connect()
+
+    def read_then_remove_the_next_one(path: Path, **where):
+        if path.name == "a.jsonl":
+            (project.usage / "b.jsonl").unlink()
+        return stage_usage_file(con, path, **where)
+
+    state = State()
+    staging = stage_usage(cfg, Layout.of(cfg), state, canonical_reader=read_then_remove_the_next_one)
+    assert staging.staged == [str(project.usage / "a.jsonl"), str(project.usage / "c.jsonl")]
+    assert sorted(state.files) == staging.staged
+    assert f"{project.usage / 'b.jsonl'}: removed before it was read; skipped (it is no longer there)" in caplog.text
+
+
+def test_a_file_reached_through_a_symlink_loop_or_by_two_sources_is_read_once(project: Project, caplog):
+    """A symlink loop under a `**` glob staged one file 41 times (and its quarantined line 41 times); a file matched
+    by two sources was read by both."""
+    caplog.set_level("INFO", logger="finops")
+    write_jsonl(project.usage / "u.jsonl", calls(3, "u") + ["{broken"])
+    os.symlink(project.usage, project.usage / "loop")
+    project.write_config(usage='[[usage.sources]]\nkind = "canonical"\nname = "all"\npath = "usage/**/*.jsonl"\n\n'
+                               '[[usage.sources]]\nkind = "canonical"\nname = "again"\npath = "usage/u.jsonl"\n')
+    cfg = load_config(project.config)
+    state, staging = stage_usage_files(cfg, Layout.of(cfg))
+    path = str(project.usage / "u.jsonl")
+    assert staging.staged == [path] and list(state.files) == [path]
+    assert state.files[path].source == "all" and state.files[path].quarantined == 1
+    assert f"{path}: also matched as {project.usage / 'loop' / 'u.jsonl'} (and 39 more) by source 'all' and as " \
+           f"{path} by source 'again': read once, by source 'all'" in caplog.text

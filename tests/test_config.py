@@ -36,6 +36,20 @@ def test_bad_config_exits_2_naming_the_key(project: Project, extra: str, expecte
     assert str(project.config) in proc.stderr
 
 
+@pytest.mark.parametrize("quality, expected", [
+    ('earliest_usage_date = "2000-13-01"', "key 'quality.earliest_usage_date' is '2000-13-01', expected a date "
+                                           "YYYY-MM-DD"),
+    ("earliest_usage_date = 2000-01-01", "key 'quality.earliest_usage_date' must be str, got date"),
+    ("max_usage_days_ahead = -1", "key 'quality.max_usage_days_ahead' must not be negative, got -1"),
+    ("max_usage_days_ahead = 1.5", "key 'quality.max_usage_days_ahead' must be int, got float 1.5"),
+])
+def test_a_bad_usage_window_exits_2_naming_the_key(project: Project, quality: str, expected: str):
+    project.write_config(quality=quality)
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert expected in proc.stderr
+
+
 def test_a_source_path_matching_no_file_exits_2(project: Project):
     project.config.write_text(project.config.read_text().replace('path = "gpus/offers.csv"',
                                                                  'path = "gpus/missing.csv"'))

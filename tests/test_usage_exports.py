@@ -5,8 +5,11 @@ real `finops run`."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
+import zlib
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -14,7 +17,8 @@ import pytest
 
 from conftest import Project
 from finops.config import ConfigError, Lookup, UsageMapping, load_config
-from ingest.usage_canonical import UsageFileError
+from ingest.unreadable import UnreadableUsageFile
+from ingest.usage_canonical import UsageFileError, UsageWindow
 from ingest.usage_exports import stage_export_file
 from warehouse.layout import Layout
 from warehouse.stage import stage_usage
@@ -39,7 +43,8 @@ def stage(tmp: Path, kind: str, fixture: str | Path, lookups: UsageMapping) -> t
     (line, reason, raw)."""
     con = duckdb.connect()
     stage_export_file(con, FIXTURES / fixture, kind, lookups, source="test", file_seq=1, usage_dir=tmp / "staged",
-                      quarantine_file=tmp / "quarantine.parquet")
+                      quarantine_file=tmp / "quarantine.parquet",
+                      window=UsageWindow(earliest=date(2000, 1, 1), run_day=date.today(), days_ahead=1))
     rel = con.sql(f"""select * exclude (usage_date), strftime(occurred_at, '%Y-%m-%dT%H:%M:%S.%g') as at
                       from read_parquet('{tmp / 'staged'}/**/*.parquet', hive_partitioning = true)
                       where reason is null order by line_no""")
@@ -91,6 +96,26 @@ def test_a_json_file_of_json_lines_is_split_into_lines_like_a_jsonl_file(tmp_pat
     assert quarantine == []
     assert [(r["line_no"], r["event_id"]) for r in from_json] == [(r["line_no"], r["event_id"]) for r in from_jsonl]
     assert tokens(from_json) == tokens(from_jsonl) and len(from_json) == 4
+
+
+def test_an_export_cut_short_or_not_in_utf8_is_not_read(tmp_path: Path):
+    """A truncated .gz export was read up to where it broke; a latin-1 one had its bad bytes replaced by U+FFFD and
+    was read as if nothing were wrong."""
+    text = (FIXTURES / "openai_chat_completion_usage.jsonl").read_bytes() * 50
+    cut = gzip.compress(text)[:1000]
+    (tmp_path / "cut.jsonl.gz").write_bytes(cut)
+    line = zlib.decompressobj(wbits=31).decompress(cut).count(b"\n") + 1
+    with pytest.raises(UnreadableUsageFile) as failed:
+        stage(tmp_path / "staged-cut", "openai_usage", tmp_path / "cut.jsonl.gz", mapping(**CONSTANT))
+    assert failed.value.reason == (f"the gzip stream ends early, in line {line:,} (byte 1,000, the end of the file): "
+                                   "a truncated copy; nothing of the file is staged: copy it again whole")
+    latin1 = text.replace(b"invoice", "facturé".encode("latin-1"), 1)
+    (tmp_path / "latin1.jsonl").write_bytes(latin1)
+    with pytest.raises(UnreadableUsageFile) as failed:
+        stage(tmp_path / "staged-latin1", "openai_usage", tmp_path / "latin1.jsonl", mapping(**CONSTANT))
+    at = latin1.index("é".encode("latin-1"))
+    assert failed.value.reason == (f"not UTF-8 text: byte 0xe9 in line 1 (byte {at} of the text); nothing of the "
+                                   "file is staged: save it as UTF-8")
 
 
 def test_openai_usage_api_bucket_results_are_records_with_mapped_tenants(tmp_path: Path):

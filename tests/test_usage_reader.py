@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -12,7 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import event, write_jsonl
-from ingest.usage_canonical import COLUMNS, UsageFileError, stage_usage_file
+from ingest.unreadable import UnreadableUsageFile
+from ingest.usage_canonical import COLUMNS, UsageFileError, UsageWindow, stage_usage_file
+
+# The days a record may fall on in these tests (the run's day: the day the tests run)
+WINDOW = UsageWindow(earliest=date(2000, 1, 1), run_day=date.today(), days_ahead=1)
 
 GOOD = event("ok-1", "2026-11-02T10:00:00Z", cache_read_tokens=500, reasoning_tokens=0)
 
@@ -35,10 +41,10 @@ BAD = [
 ]
 
 
-def stage(path: Path, tmp: Path, threads: int | None = None):
+def stage(path: Path, tmp: Path, threads: int | None = None, window: UsageWindow = WINDOW):
     con = duckdb.connect(config={"threads": threads} if threads else {})
     result = stage_usage_file(con, path, source="test", file_seq=1, usage_dir=tmp / "staged",
-                              quarantine_file=tmp / "quarantine.parquet")
+                              quarantine_file=tmp / "quarantine.parquet", window=window)
     quarantine = con.execute(f"select line_no, reason, raw from '{tmp / 'quarantine.parquet'}' order by line_no"
                              ).fetchall()
     valid = con.execute(f"""select * from read_parquet('{tmp / 'staged'}/**/*.parquet', hive_partitioning = true)
@@ -188,3 +194,115 @@ def test_text_fields_lose_their_spaces_at_either_end_and_nothing_else(tmp_path: 
                            from read_parquet('{tmp_path / 'staged'}/**/*.parquet') order by event_id""").fetchall()
     assert rows == [("e1", "acme", "café", "openai", "gpt-5", "T9", None, "success", "batch"),
                     ("e2", "a b", "naïve", "anthropic", "claude-sonnet-4-6", "t", None, None, None)]
+
+
+CSV_HEADER = "event_id,occurred_at,tenant_id,feature,provider,model,input_tokens,output_tokens"
+
+
+def csv_row(event_id: str, tenant: str = "acme", input_tokens: int = 100) -> str:
+    return f"{event_id},2026-11-02T10:00:00Z,{tenant},search,anthropic,claude-sonnet-4-6,{input_tokens},10"
+
+
+def test_a_malformed_csv_row_is_quarantined_alone_with_its_text_and_line(tmp_path: Path):
+    """A row with a field too many or too few is set aside with its raw text and line; the rows around it are read
+    (they were all quarantined as 'missing event_id', raw text NULL, when one bad row misled DuckDB's sniffer)."""
+    too_many = csv_row("cx") + ",oops"
+    too_few = "cy,2026-11-02T10:00:00Z,acme"
+    path = tmp_path / "u.csv"
+    path.write_text("\n".join([CSV_HEADER, csv_row("c1"), too_many, csv_row("c2"), csv_row("c3"), too_few,
+                               csv_row("neg", input_tokens=-1), csv_row("c4"), csv_row("c5")]) + "\n")
+    result, quarantine, valid = stage(path, tmp_path)
+    assert result.rows_by_day == {"2026-11-02": 5}
+    assert sorted(row[4] for row in valid) == ["c1", "c2", "c3", "c4", "c5"]
+    assert [(line, reason) for line, reason, _ in quarantine] == [
+        (3, "malformed CSV row: not the 8 fields of the header"),
+        (6, "malformed CSV row: not the 8 fields of the header"),
+        (7, "input_tokens -1 is negative")]
+    assert [raw for _, _, raw in quarantine[:2]] == [too_many, too_few]
+    assert json.loads(quarantine[2][2])["event_id"] == "neg"
+
+
+def test_a_csv_quote_that_is_not_closed_is_quarantined_with_what_it_swallowed(tmp_path: Path):
+    path = tmp_path / "u.csv"
+    path.write_text("\n".join([CSV_HEADER, csv_row("c1"), csv_row("cx", tenant='"acme'), csv_row("c2")]) + "\n")
+    result, quarantine, _ = stage(path, tmp_path)
+    assert result.rows_by_day == {"2026-11-02": 1}
+    assert [(line, reason) for line, reason, _ in quarantine] == [(3, "malformed CSV row: a quote is not closed")]
+    assert quarantine[0][2] == csv_row("cx", tenant='"acme') + "\n" + csv_row("c2") + "\n"
+
+
+def jsonl_bytes(n: int) -> bytes:
+    return "".join(json.dumps(event(f"e{i}", f"2026-11-02T{i % 24:02d}:00:00Z")) + "\n" for i in range(n)).encode()
+
+
+def test_a_truncated_gzip_file_is_not_read_at_all(tmp_path: Path):
+    """A .gz file cut in half was read as its first half (955 calls of 2,000, 1 quarantined): now it cannot be
+    staged, and the error says where it broke (the line the stream ends in)."""
+    whole = gzip.compress(jsonl_bytes(2000))
+    cut = whole[:len(whole) // 2]
+    path = tmp_path / "u.jsonl.gz"
+    path.write_bytes(cut)
+    readable = zlib.decompressobj(wbits=31).decompress(cut)
+    with pytest.raises(UnreadableUsageFile) as failed:
+        stage(path, tmp_path)
+    line = readable.count(b"\n") + 1
+    assert failed.value.line == line
+    assert failed.value.reason == (f"the gzip stream ends early, in line {line:,} (byte {len(cut):,}, the end of the "
+                                   "file): a truncated copy; nothing of the file is staged: copy it again whole")
+
+
+def test_a_gz_file_that_is_not_gzip_or_is_corrupt_is_not_read(tmp_path: Path):
+    path = tmp_path / "u.jsonl.gz"
+    path.write_bytes(jsonl_bytes(3))
+    with pytest.raises(UnreadableUsageFile, match=r"^not a gzip file \(Not a gzipped file \(b'\{\"'\)\); nothing of "
+                                                  r"the file is staged"):
+        stage(path, tmp_path)
+    corrupt = bytearray(gzip.compress(jsonl_bytes(2000)))
+    corrupt[-8] ^= 0xFF    # the CRC of the data
+    path.write_bytes(bytes(corrupt))
+    with pytest.raises(UnreadableUsageFile, match=r"^corrupt gzip data in line 2,001 \(CRC check failed"):
+        stage(path, tmp_path)
+
+
+@pytest.mark.parametrize("name, content, reason, line", [
+    ("latin1.jsonl", jsonl_bytes(2) + json.dumps(event("e", "2026-11-02T10:00:00Z", tenant="café"),
+                                                 ensure_ascii=False).encode("latin-1") + b"\n",
+     "not UTF-8 text: byte 0xe9 in line 3 (byte 472 of the text); nothing of the file is staged: save it as UTF-8", 3),
+    ("utf16.jsonl", jsonl_bytes(2).decode().encode("utf-16"),
+     "UTF-16 text (it starts with a UTF-16 byte-order mark); nothing of the file is staged: save it as UTF-8", 1),
+    ("latin1.csv", f"{CSV_HEADER}\n{csv_row('c1')}\n{csv_row('c2', tenant='café')}\n".encode("latin-1"),
+     "not UTF-8 text: byte 0xe9 in line 3 (byte 179 of the text); nothing of the file is staged: save it as UTF-8", 3),
+    ("latin1.jsonl.gz", gzip.compress("é\n".encode("latin-1")),
+     "not UTF-8 text: byte 0xe9 in line 1 (byte 0 of the text); nothing of the file is staged: save it as UTF-8", 1),
+])
+def test_a_file_that_is_not_utf8_is_not_read(tmp_path: Path, name: str, content: bytes, reason: str, line: int):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(UnreadableUsageFile) as failed:
+        stage(path, tmp_path)
+    assert (failed.value.reason, failed.value.line) == (reason, line)
+
+
+def test_a_parquet_file_cut_short_is_not_read(tmp_path: Path):
+    path = tmp_path / "u.parquet"
+    pq.write_table(rows_with_broken_ones(tmp_path).to_arrow_table(), path)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(UnreadableUsageFile, match=r"^cannot be read as parquet: .*; nothing of the file is staged"):
+        stage(path, tmp_path)
+
+
+def test_a_record_outside_the_usage_window_is_quarantined_with_its_time(tmp_path: Path):
+    """Times such as 0001-01-01 or 9999-12-31 were staged onto days no run builds: in no finance table and not in the
+    quarantine. The window: from [quality] earliest_usage_date to max_usage_days_ahead days after the run's day."""
+    window = UsageWindow(earliest=date(2000, 1, 1), run_day=date(2026, 11, 3), days_ahead=1)
+    times = ["0001-01-01T00:00:00Z", "1900-05-01T00:00:00Z", "1999-12-31T23:59:59Z", "2000-01-01T00:00:00Z",
+             "2026-11-04T23:59:59Z", "2026-11-05T00:00:00Z", "2200-01-01T00:00:00Z", "9999-12-31T23:00:00Z"]
+    path = write_jsonl(tmp_path / "u.jsonl", [event(f"t{i}", t) for i, t in enumerate(times)])
+    result, quarantine, _ = stage(path, tmp_path, window=window)
+    assert result.rows_by_day == {"2000-01-01": 1, "2026-11-04": 1}
+    before = "is before 2000-01-01 ([quality] earliest_usage_date)"
+    after = "is after 2026-11-04 ([quality] max_usage_days_ahead: 1 day(s) after the day of the run, 2026-11-03)"
+    assert [(line, reason) for line, reason, _ in quarantine] == [
+        (1, f"occurred_at '0001-01-01T00:00:00Z' {before}"), (2, f"occurred_at '1900-05-01T00:00:00Z' {before}"),
+        (3, f"occurred_at '1999-12-31T23:59:59Z' {before}"), (6, f"occurred_at '2026-11-05T00:00:00Z' {after}"),
+        (7, f"occurred_at '2200-01-01T00:00:00Z' {after}"), (8, f"occurred_at '9999-12-31T23:00:00Z' {after}")]

@@ -1,15 +1,18 @@
 """Stage the inputs of a run: read every configured source with the ingest readers (prices and GPU offers
 through warehouse/fetched_sources.py) and keep what they read under <warehouse>.data/staged/. Usage files are
 read once: a file whose size and mtime did not change since it was staged, read by a source whose kind and
-lookups did not change, is not read again."""
+lookups did not change, is not read again (unless it could not be read whole: a failed file is read at every run).
+A file is read once per run however many paths and sources match it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import os
 import shutil
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
@@ -19,7 +22,8 @@ import polars as pl
 from finops.config import Config, Source
 from ingest.gpu_sheet import GPU_OFFER_SCHEMA
 from ingest.price_sheet import PRICE_ROW_SCHEMA
-from ingest.usage_canonical import StagedFile, stage_usage_file, write_empty_usage
+from ingest.unreadable import UnreadableUsageFile
+from ingest.usage_canonical import StagedFile, UsageWindow, stage_failed_file, stage_usage_file, write_empty_usage
 from ingest.usage_exports import stage_export_file
 from warehouse.fetched_sources import gpu_source_rows, price_source_rows
 from warehouse.layout import Layout
@@ -32,7 +36,7 @@ log = logging.getLogger("finops")
 class UsageStaging:
     staged: list[str]           # files read in this run
     removed: list[str]          # files gone since the last run
-    quarantined: int            # bad records found in the files read in this run
+    quarantined: int            # bad records found in the files read in this run (a failed file counts 1)
 
 
 def stage_prices(cfg: Config, layout: Layout) -> pl.DataFrame:
@@ -76,37 +80,59 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, read_ca
 
 
 def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None) -> UsageStaging:
-    """Read new and changed usage files; forget removed ones. Updates `state` (the caller saves it).
-    canonical_reader: reads a canonical file instead of DuckDB (engine = "spark": ingest/spark_usage.py)."""
+    """Read new and changed usage files, and again the failed ones; forget removed ones. Updates `state` (the
+    caller saves it). canonical_reader: reads a canonical file instead of DuckDB (engine = "spark":
+    ingest/spark_usage.py).
+
+    A file that cannot be read whole is staged as a failed file (ingest.usage_canonical.stage_failed_file); a file
+    gone before its turn came is skipped with a warning, as a removed file."""
     if not layout.empty_usage_file.exists():
         write_empty_usage(layout.empty_usage_file)
+    window = UsageWindow(earliest=cfg.earliest_usage_date, run_day=datetime.now(timezone.utc).date(),
+                         days_ahead=cfg.max_usage_days_ahead)
     seen: set[str] = set()
     staged, quarantined = [], 0
     con = duckdb.connect(config={"memory_limit": cfg.memory_limit})
     read_canonical = canonical_reader or partial(stage_usage_file, con)
-    for src in cfg.usage_sources:
+    for src, path in usage_files(cfg):
+        name = str(path)
+        known = state.files.get(name)
         reading = _reading(src)
-        for path in src.files():
-            name = str(path)
-            seen.add(name)
+        try:
             st = path.stat()
-            known = state.files.get(name)
-            if known and (known.size, known.mtime_ns, known.reading) == (st.st_size, st.st_mtime_ns, reading):
+        except FileNotFoundError:
+            _log_removed(path)
+            continue
+        seen.add(name)
+        if known and not known.failure and \
+                (known.size, known.mtime_ns, known.reading) == (st.st_size, st.st_mtime_ns, reading):
+            continue
+        seq = state.next_file_seq
+        state.next_file_seq += 1
+        key = _file_key(path, seq)
+        order = known.seq if known else seq  # a changed file keeps its place in the first-seen order
+        where = dict(usage_dir=layout.staged_usage_dir(key), quarantine_file=layout.quarantine_file(key))
+        try:
+            result = _stage_file(con, src, path, read_canonical, file_seq=order, window=window, **where)
+        except (UnreadableUsageFile, FileNotFoundError) as exc:
+            if not path.exists():       # removed while it was read
+                _drop_staged(layout, key)
+                seen.discard(name)
+                _log_removed(path)
                 continue
-            seq = state.next_file_seq
-            state.next_file_seq += 1
-            key = _file_key(path, seq)
-            order = known.seq if known else seq  # a changed file keeps its place in the first-seen order
-            result = _stage_file(con, src, path, read_canonical, file_seq=order,
-                                 usage_dir=layout.staged_usage_dir(key), quarantine_file=layout.quarantine_file(key))
-            if known:
-                _drop_staged(layout, known.key)
-            state.files[name] = StagedUsageFile(source=src.name, key=key, seq=order,
-                                                size=st.st_size, mtime_ns=st.st_mtime_ns,
-                                                days=result.rows_by_day, quarantined=result.quarantined,
-                                                reading=reading)
-            staged.append(name)
-            quarantined += result.quarantined
+            if not isinstance(exc, UnreadableUsageFile):
+                raise
+            log.error("%s: cannot be read whole: %s", path, exc.reason)
+            result = stage_failed_file(exc, file=name, source=src.name, **where)
+        if known:
+            _drop_staged(layout, known.key)
+        state.files[name] = StagedUsageFile(source=src.name, key=key, seq=order,
+                                            size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                            days=result.rows_by_day, quarantined=result.quarantined,
+                                            reading=reading, failure=result.failure)
+        staged.append(name)
+        quarantined += result.quarantined
+        if result.failure is None:
             log.info("staged %s: %d rows over %d day(s), %d quarantined", path, sum(result.rows_by_day.values()),
                      len(result.rows_by_day), result.quarantined)
     con.close()
@@ -115,6 +141,37 @@ def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None
         _drop_staged(layout, state.files.pop(name).key)
         log.info("usage file gone since the last run: %s", name)
     return UsageStaging(staged=staged, removed=removed, quarantined=quarantined)
+
+
+def _log_removed(path: Path) -> None:
+    log.warning("%s: removed before it was read; skipped (it is no longer there)", path)
+
+
+def usage_files(cfg: Config) -> list[tuple[Source, Path]]:
+    """Every usage file to read, with its source, in the sources' order and by name: each file once, by its real path
+    (a symlink to it, a symlink loop under a `**` glob, two sources matching it), for the first source that matches
+    it, under its own name if that source matches it (else the first matching name); a file matched more than once
+    is named in a warning."""
+    chosen: dict[str, tuple[Source, Path]] = {}      # real path -> the source and name it is read as
+    others: dict[str, list[tuple[Source, Path]]] = {}
+    for src in cfg.usage_sources:
+        for path in src.files():
+            real = os.path.realpath(path)
+            first = chosen.setdefault(real, (src, path))
+            if first == (src, path):
+                continue
+            if first[0] is src and str(path) == real:   # the file's own name, rather than a symlink's
+                chosen[real], (src, path) = (src, path), first
+            others.setdefault(real, []).append((src, path))
+    for real, again in others.items():
+        src, path = chosen[real]
+        matches = []
+        for source in dict.fromkeys(s for s, _ in again):
+            names = sorted((p for s, p in again if s is source), key=lambda p: (len(str(p)), str(p)))
+            more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
+            matches.append(f"as {names[0]}{more} by source '{source.name}'")
+        log.warning("%s: also matched %s: read once, by source '%s'", path, " and ".join(matches), src.name)
+    return sorted(chosen.values(), key=lambda chosen: (chosen[0].position, str(chosen[1])))
 
 
 def _drop_staged(layout: Layout, key: str) -> None:
