@@ -97,7 +97,8 @@ def same_rows(left: list[tuple], right: list[tuple], columns: list[str]) -> list
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory) -> Engines:
     """Ten days of sample usage (JSONL.gz with broken lines, plus a CSV and a Parquet file that repeat some
-    events) backfilled by both engines through the CLI."""
+    events, a CSV file with a malformed row, a record outside the usage window) backfilled by both engines through
+    the CLI."""
     engines = Engines(tmp_path_factory.mktemp("spark") / "project")
     usage = engines.project.usage
     generate_usage(usage, START, days=len(DAYS), events_per_day=120, gzip=True)
@@ -107,6 +108,15 @@ def engines(tmp_path_factory) -> Engines:
     write_jsonl(usage / "more" / "spaces.jsonl", [
         event("spaces-1", f"{DAYS[2]}T10:00:00Z", tenant="\u00a0acme\u2003", feature=" search\u3000",
               model="claude-sonnet-4-6\u00a0", task_id="\u2009t-spaces ")])
+    # a CSV row with a field too many, and a record from before [quality] earliest_usage_date: quarantined alike
+    # (each file's quarantined share under the 20% of the configs)
+    row = "acme,search,anthropic,claude-sonnet-4-6"
+    (usage / "more" / "malformed.csv").write_text("".join(
+        ["event_id,occurred_at,tenant_id,feature,provider,model,input_tokens,output_tokens\n",
+         *[f"csv-{i},{DAYS[5]}T10:00:0{i}Z,{row},100,10\n" for i in range(9)],
+         f"csv-extra,{DAYS[5]}T11:00:00Z,{row},100,10,extra\n", f"csv-negative,{DAYS[5]}T11:00:00Z,{row},-1,10\n"]))
+    write_jsonl(usage / "more" / "old.jsonl", [event("old-0", "1999-12-31T10:00:00Z")]
+                + [event(f"old-{i}", f"{DAYS[5]}T12:00:0{i}Z") for i in range(1, 6)])
     for config in (engines.duckdb, engines.spark):
         done = engines.finops(config, "backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]))
         assert done.returncode == 0, done.stderr[-4000:]
@@ -154,7 +164,7 @@ def test_the_sample_exercises_quarantine_dedup_self_hosting_and_anomalies(engine
                                   (select count(*) from finance.cost_anomalies where usage_date = date '2026-11-11'),
                                   (select count(distinct usage_date) from finance.fct_llm_requests)""").first()
     quarantined, self_hosted, anomalies, days = figures
-    assert quarantined == 6 * len(DAYS) + 6      # 6 broken records a day, and 6 in the CSV file
+    assert quarantined == 6 * len(DAYS) + 6 + 3  # 6 broken records a day, 6 in the CSV file, 3 in the small files
     assert self_hosted > 0 and anomalies > 0 and days == len(DAYS)
     spaced = "select tenant_id, feature, model, task_id, pricing_status from finance.fct_llm_requests " \
              "where event_id = 'spaces-1'"
