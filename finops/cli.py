@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from ingest.sheets import SheetError
     from ingest.usage_canonical import UsageFileError
+    from warehouse.layout import WarehouseError
     from warehouse.readonly import WarehouseMissing
 
     try:
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             from finops.demo import run_demo
 
             return run_demo(args.dir, days=args.days, events_per_day=args.events_per_day)
-    except (ConfigError, SheetError, UsageFileError, WarehouseMissing) as exc:
+    except (ConfigError, SheetError, UsageFileError, WarehouseError, WarehouseMissing) as exc:
         print(f"finops: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return EXIT_BAD_INPUT

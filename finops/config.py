@@ -398,7 +398,13 @@ def load_config(path: str | Path) -> Config:
     if "warehouse" not in doc:
         raise ConfigError(f"{cfg_path}: missing required section [warehouse]")
     wh = _check_table("warehouse", doc["warehouse"], SCHEMA["warehouse"], cfg_path)
+    if not wh["path"].strip():
+        raise ConfigError(f"{cfg_path}: key 'warehouse.path' is empty, expected the published warehouse file, "
+                          "e.g. \"warehouse/finops.duckdb\"")
     warehouse_path = (base / wh["path"]).resolve()
+    if warehouse_path.is_dir():
+        raise ConfigError(f"{cfg_path}: key 'warehouse.path' is the folder {warehouse_path}, expected the published "
+                          f"warehouse file, e.g. \"{wh['path'].rstrip('/')}/finops.duckdb\"")
     if not MEMORY_SIZE.fullmatch(wh["memory_limit"]):
         raise ConfigError(f"{cfg_path}: key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", "
                           f"got {wh['memory_limit']!r}")

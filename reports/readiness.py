@@ -9,7 +9,7 @@ from expectations.quality_report import quality_report_path
 from finops.config import Config
 from reports.week import IsoWeek
 from warehouse.layout import Layout
-from warehouse.state import State
+from warehouse.state import load_state
 
 
 class WeekNotPublished(Exception):
@@ -29,7 +29,7 @@ def require_published(cfg: Config, week: IsoWeek) -> None:
     gate: a day never built, or whose last build failed (even if an older build of it is published), is not
     ready; a failed day is named with its quality report. A day built with no calls is published (a quiet day
     is real data)."""
-    state = State.load(Layout.of(cfg).state_file)
+    state = load_state(Layout.of(cfg))
     days = [day for day in week.days if day.isoformat() not in state.days or day.isoformat() in state.failed_days]
     if days:
         raise WeekNotPublished(week, days, {day: str(quality_report_path(cfg.reports_dir, day.isoformat()))

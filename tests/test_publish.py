@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
-from conftest import Project, event, write_jsonl
+from conftest import FINOPS, Project, event, write_jsonl
 
 FINANCE_TABLES = {
     "fct_llm_requests": "event_id", "fct_llm_tasks": "task_id",
@@ -175,3 +178,111 @@ def test_a_task_crossing_midnight_is_one_task(project: Project):
     project.finops("run", "--date", "2026-11-03", check=True)
     assert project.query(tasks) == [("2026-11-02", "night", 1), ("2026-11-02", "solo", 1),
                                     ("2026-11-03", "morning", 1)]
+
+
+def test_a_reader_of_the_old_catalog_still_reads_after_an_old_day_is_rebuilt(project: Project):
+    """A partition is kept 7 days from when a publish superseded it, not from when it was written: a day published
+    8 days ago and rebuilt now keeps its old partition for the readers of the old catalog."""
+    import duckdb
+    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
+    project.finops("run", "--date", "2026-11-02", check=True)
+    data = project.warehouse.with_name("finops.data")
+    old = list((data / "tables").glob("*/*/usage_date=2026-11-02/*.parquet"))
+    week_ago = time.time() - 8 * 24 * 3600
+    for path in old:
+        os.utime(path, (week_ago, week_ago))
+    reader = duckdb.connect(str(project.warehouse), read_only=True)
+    assert reader.execute("select count(*) from finance.fct_llm_requests").fetchone() == (10,)
+    # a late file for 2026-11-02: the night of 2026-11-03 rebuilds it
+    write_jsonl(project.usage / "late.jsonl", day_events("2026-11-02", 3, "late"))
+    project.finops("run", "--date", "2026-11-03", check=True)
+    assert reader.execute("select count(*) from finance.fct_llm_requests").fetchone() == (10,)
+    assert reader.execute("select count(*) from finance.fct_llm_tasks").fetchone() == (10,)
+    reader.close()   # (a process shares one open database per path: the next connection sees the new catalog)
+    assert project.query("select count(*) from finance.fct_llm_requests") == [(13,)]
+    assert all(path.exists() for path in old)
+    # 7 days after they were superseded, the next publish deletes them
+    state = json.loads((data / "state.json").read_text())
+    state["superseded"] = {rel: at - 7 * 24 * 3600 - 60 for rel, at in state["superseded"].items()}
+    (data / "state.json").write_text(json.dumps(state))
+    project.finops("run", "--date", "2026-11-04", check=True)
+    assert not any(path.exists() for path in old)
+    assert project.query("select count(*) from finance.fct_llm_requests") == [(13,)]
+
+
+def read_until(stream, text: str, deadline_seconds: float = 300) -> str:
+    """The first line of a child's output that holds `text` ('' when the stream ends or the deadline passes)."""
+    import selectors
+    selector = selectors.DefaultSelector()
+    selector.register(stream, selectors.EVENT_READ)
+    end = time.monotonic() + deadline_seconds
+    while time.monotonic() < end:
+        if selector.select(timeout=end - time.monotonic()):
+            line = stream.readline()
+            if not line or text in line:
+                return line
+    return ""
+
+
+def test_a_second_run_says_for_whom_it_waits(project: Project):
+    import socket
+
+    from finops.config import load_config
+    from warehouse.layout import Layout
+    from warehouse.pipeline import pipeline_lock
+    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 5, "a"))
+    with pipeline_lock(Layout.of(load_config(project.config))):   # this test is the run in progress
+        second = subprocess.Popen([str(FINOPS), "run", "--date", "2026-11-02", "--config", str(project.config)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project.root)
+        waiting = read_until(second.stderr, "waiting for the run")
+    out, err = second.communicate(timeout=600)
+    assert f"another run holds {project.warehouse.with_name('finops.data') / 'lock'}: waiting for the run started " \
+           f"at " in waiting
+    assert f" UTC by pid {os.getpid()} on {socket.gethostname()}: " in waiting
+    assert second.returncode == 0, err[-3000:]
+    assert project.query("select count(*) from finance.fct_llm_requests") == [(5,)]
+
+
+def test_a_run_killed_mid_build_is_cleaned_up_by_the_next_run(project: Project):
+    """kill -9 while dbt builds: the published warehouse is untouched; the next run removes the killed run's build
+    folder (and a temporary catalog, as a run killed while writing it leaves) and publishes the day."""
+    import signal
+    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
+    project.finops("run", "--date", "2026-11-02", check=True)
+    published = project.warehouse.read_bytes()
+    write_jsonl(project.usage / "d2.jsonl", day_events("2026-11-03", 7, "b"))
+    builds = project.warehouse.with_name("finops.data") / "builds"
+    killed = subprocess.Popen([str(FINOPS), "run", "--date", "2026-11-03", "--config", str(project.config)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=project.root,
+                              start_new_session=True)
+    assert "building 1 day(s)" in read_until(killed.stderr, "building 1 day(s)")
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    left = list(builds.iterdir())
+    assert len(left) == 1 and project.warehouse.read_bytes() == published
+    temp_catalog = project.warehouse.with_name(f".finops.duckdb.{left[0].name}.tmp")
+    temp_catalog.write_bytes(b"half a catalog")
+    project.finops("run", "--date", "2026-11-03", check=True)
+    assert not left[0].exists() and not temp_catalog.exists()
+    assert list(builds.iterdir()) == []
+    assert project.query("select count(*) from finance.fct_llm_requests") == [(17,)]
+
+
+def test_results_files_are_kept_a_week_and_their_rows_stay_in_the_catalog(project: Project):
+    results = project.warehouse.with_name("finops.data") / "results"
+    runs = "select count(distinct run_id) from finance.data_quality_results"
+    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 5, "a"))
+    project.finops("run", "--date", "2026-11-02", check=True)
+    [first] = results.glob("*.parquet")
+    first_rows = project.query(f"select count(*) from finance.data_quality_results where run_id = '{first.stem}'")
+    assert first_rows[0][0] > 20
+    week_ago = time.time() - 8 * 24 * 3600
+    os.utime(first, (week_ago, week_ago))
+    project.finops("run", "--date", "2026-11-03", check=True)
+    assert not first.exists() and len(list(results.glob("*.parquet"))) == 1
+    assert project.query(runs) == [(2,)]
+    # the first run's rows go on from catalog to catalog
+    project.finops("run", "--date", "2026-11-04", check=True)
+    assert project.query(runs) == [(3,)]
+    assert project.query(f"select count(*) from finance.data_quality_results where run_id = '{first.stem}'") \
+        == first_rows

@@ -5,8 +5,9 @@
     <warehouse>.data/staged/           inputs as read: usage by file and day, quarantine, prices, GPU offers
     <warehouse>.data/sources/          each url or scraped price/GPU source: its dated rows and fetch status
     <warehouse>.data/tables/           immutable per-day Parquet partitions of the big finance tables
-    <warehouse>.data/results/          data-quality results, one file per run
+    <warehouse>.data/results/          data-quality results, one file per run (kept 7 days once published)
     <warehouse>.data/builds/           scratch DuckDB build databases (removed after each run)
+    <warehouse>.data/lock              held by the run in progress; says which run (warehouse/pipeline.py)
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finops.config import Config
+
+
+class WarehouseError(Exception):
+    """The warehouse's files cannot be used as they are; the message names the file and what to do (exit 2)."""
 
 
 @dataclass(frozen=True)

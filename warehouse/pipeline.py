@@ -8,13 +8,15 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,11 +25,12 @@ from expectations.quality_report import quality_report_path, write_quality_repor
 from warehouse.build import Build, build_batches, build_db_env, days_to_build, plan_build, prepare_build_db
 from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
 from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_build_args
-from warehouse.layout import Layout
-from warehouse.publish import collect_garbage, export_partitions, write_catalog
+from warehouse.layout import Layout, WarehouseError
+from warehouse.publish import export_partitions, write_catalog
 from warehouse.quality import CheckResult, dbt_results, write_results
+from warehouse.retention import clean_leftovers, collect_garbage, drop_unreferenced_staging
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
-from warehouse.state import State
+from warehouse.state import State, load_state
 
 if TYPE_CHECKING:
     from expectations.suites import Limits
@@ -47,14 +50,47 @@ class RunOutcome:
 
 @contextmanager
 def pipeline_lock(layout: Layout):
-    """One pipeline run at a time per warehouse (readers never need it)."""
-    layout.data.mkdir(parents=True, exist_ok=True)
-    with open(layout.lock_file, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """One pipeline run at a time per warehouse (readers never need it). The lock file says who holds it: a run
+    that has to wait says for whom. The run that holds it first removes what crashed runs left."""
+    try:
+        layout.data.mkdir(parents=True, exist_ok=True)
+        handle = open(layout.lock_file, "a+")
+    except IsADirectoryError:
+        raise WarehouseError(f"{layout.lock_file}: is a folder, expected the pipeline's lock file (nothing else "
+                             "belongs there): remove it and run again") from None
+    except OSError as exc:
+        raise WarehouseError(f"{exc.filename}: cannot be written ({exc.strerror}): the warehouse folder must be "
+                             "writable by the pipeline; check [warehouse] path and the folder's owner") from None
+    with handle:
         try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            log.warning("another run holds %s: waiting for the run %s", layout.lock_file,
+                        handle.read().strip() or "(it did not say which)")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"started at {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC by pid {os.getpid()} "
+                     f"on {socket.gethostname()}: {' '.join(sys.argv)}\n")
+        handle.flush()
+        try:
+            clean_leftovers(layout)
+            check_writable(layout)
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_writable(layout: Layout) -> None:
+    """Stop before building when the folder of the warehouse file cannot take the new catalog."""
+    probe = layout.warehouse.with_name(f".{layout.warehouse.name}.{os.getpid()}.probe")
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise WarehouseError(f"{layout.warehouse.parent}: cannot write the new catalog there ({exc.strerror}): the "
+                             "warehouse folder must be writable by the pipeline") from None
 
 
 def _spark():
@@ -65,7 +101,8 @@ def _spark():
 
 def stage_usage_files(cfg: Config, layout: Layout) -> tuple[State, UsageStaging]:
     """Read new and changed usage files into the staging area; returns the (saved) state and what was read."""
-    state = State.load(layout.state_file)
+    state = load_state(layout)
+    drop_unreferenced_staging(layout, state)
     staging = stage_usage(cfg, layout, state,
                           canonical_reader=_spark().canonical_reader(cfg) if cfg.engine == "spark" else None)
     state.save(layout.state_file)
@@ -164,7 +201,7 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     log.info("gate: %d check(s), %d failed, in %.1fs; report %s", len(results), len(failed),
              time.perf_counter() - started, reports[-1])
     if failed:
-        state = State.load(layout.state_file)
+        state = load_state(layout)
         state.failed_days.update({day: build.build_id for day in build.days})
         state.save(layout.state_file)
         log.error("quality gate failed: %d check(s); nothing published, %s kept as it was", len(failed),
@@ -182,14 +219,14 @@ def publish(cfg: Config, layout: Layout, build: Build) -> list[DayCostChange]:
     if cfg.engine == "spark":
         changes = _spark().publish(cfg, layout, build)
     else:
-        state = State.load(layout.state_file)
+        state = load_state(layout)
         changes = cost_changes(layout, state, build)
         export_partitions(layout, build, state)
-        write_catalog(layout, build, state)
-        state.record_published(build.fingerprints)
+        state.record_published(build.build_id, build.fingerprints)
+        write_catalog(layout, build, state)   # (a crash from here on: the catalog's copy of the state is newer)
+        collect_garbage(layout, state)
         state.save(layout.state_file)
         shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
-        collect_garbage(layout, state)
     log_cost_changes(changes)
     return changes
 
@@ -207,7 +244,7 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
         changes: list[DayCostChange] = []
         for number, batch in enumerate(batches, 1):
             # each batch reads the partitions the ones before it published
-            build = prepare_days(cfg, layout, State.load(layout.state_file), {d: planned[d] for d in batch})
+            build = prepare_days(cfg, layout, load_state(layout), {d: planned[d] for d in batch})
             log.info("building %d day(s)%s: %s .. %s%s", len(build.days),
                      " on Spark" if cfg.engine == "spark" else "", build.days[0], build.days[-1],
                      f" (build {number} of {len(batches)})" if len(batches) > 1 else "")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from datetime import date, timedelta
 
@@ -16,15 +15,14 @@ from ingest.sql_literals import sql_list, sql_str
 
 from warehouse.build import Build
 from warehouse.layout import Layout
-from warehouse.state import PARTITIONED_TABLES, State
+from warehouse.retention import temp_catalog
+from warehouse.state import PARTITIONED_TABLES, State, write_catalog_state
 
 log = logging.getLogger("finops")
 
 # Rebuilt whole by every build (small: they grow with weeks, prices or bad records, not with calls).
 WHOLE_TABLES = ("showback_weekly", "cost_anomalies", "cost_anomaly_drivers", "model_mix_weekly", "premium_share_weekly",
                 "price_history", "gpu_offers", "quarantine")
-# Superseded partition files stay this long, for readers that still hold an older catalog open.
-RETAIN_SUPERSEDED_SECONDS = 7 * 24 * 3600
 
 
 # Rows published in a per-day table's partitions beside the build's own: the day before's tasks that the build
@@ -52,7 +50,9 @@ def partition_days(table: str, build: Build) -> list[str]:
 
 
 def export_partitions(layout: Layout, build: Build, state: State) -> None:
-    """Move or write the build's rows of each per-day table as new Parquet files, and point `state` at them."""
+    """Move or write the build's rows of each per-day table as new Parquet files, and point `state` at them (the
+    files they replace are recorded as superseded now)."""
+    now = time.time()
     with duckdb.connect(build.db_path, read_only=True, config={"memory_limit": build.memory_limit}) as con:
         for table in PARTITIONED_TABLES:
             days = partition_days(table, build)
@@ -74,15 +74,18 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
             current = state.partitions[table]
             for day in days:
                 files = sorted((out_dir / f"usage_date={day}").glob("*.parquet"))
+                before = current.pop(day, None)   # (a day with no rows any more has no file)
                 if files:
                     current[day] = str(files[0].relative_to(layout.data))
-                else:
-                    current.pop(day, None)  # the day has no rows (any more)
+                if before and before != current.get(day):
+                    state.superseded[before] = now
 
 
 def write_catalog(layout: Layout, build: Build, state: State) -> None:
-    """Build the new catalog beside the published file, then swap it in with os.replace (atomic)."""
-    tmp = layout.warehouse.with_name(f".{layout.warehouse.name}.{build.build_id}.tmp")
+    """Build the new catalog beside the published file, then swap it in with os.replace (atomic). It holds `state`
+    too, the state this publish leaves (warehouse/state.py), and every check result: the results files beside the rows
+    of the catalog it replaces (results files are deleted after a while: warehouse/retention.py)."""
+    tmp = temp_catalog(layout, build.build_id)
     layout.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(tmp), config={"memory_limit": build.memory_limit}) as con:
         con.execute(f"attach {sql_str(build.db_path)} as build (read_only)")
@@ -99,22 +102,25 @@ def write_catalog(layout: Layout, build: Build, state: State) -> None:
                 con.execute(f"create table finance.{table} as select * from build.finance.{table} where false")
         for table in WHOLE_TABLES:
             con.execute(f"create table finance.{table} as select * from build.finance.{table}")
-        results = sorted(layout.results_dir.glob("*.parquet"))
-        if results:
-            con.execute(f"create table finance.data_quality_results as select * from read_parquet({sql_list(results)}, union_by_name = true) "
-                        "order by checked_at, suite, expectation")
+        write_quality_results(con, layout)
+        write_catalog_state(con, state)
         con.execute("detach build")
     os.replace(tmp, layout.warehouse)
     log.info("published %s", layout.warehouse)
 
 
-def collect_garbage(layout: Layout, state: State) -> None:
-    """Delete partition files no longer referenced once they are old enough, and finished build folders."""
-    referenced = {layout.data / rel for parts in state.partitions.values() for rel in parts.values()}
-    cutoff = time.time() - RETAIN_SUPERSEDED_SECONDS
-    for path in layout.tables_dir.glob("*/*/*/*.parquet"):
-        if path not in referenced and path.stat().st_mtime < cutoff:
-            path.unlink()
-    for build_dir in layout.tables_dir.glob("*/*"):
-        if build_dir.is_dir() and not any(build_dir.rglob("*.parquet")):
-            shutil.rmtree(build_dir, ignore_errors=True)
+def write_quality_results(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
+    """finance.data_quality_results of the new catalog on `con`: the rows of every results file (there is one at
+    least: this run's), and the rows of the published catalog's table of the runs whose file is gone."""
+    files = f"read_parquet({sql_list(sorted(layout.results_dir.glob('*.parquet')))}, union_by_name = true)"
+    rows = f"select * from {files}"
+    if layout.warehouse.exists():
+        con.execute(f"attach {sql_str(layout.warehouse)} as published (read_only)")
+        if con.execute("select 1 from duckdb_tables() where database_name = 'published' and schema_name = 'finance' "
+                       "and table_name = 'data_quality_results'").fetchall():
+            rows += (" union all by name select * from published.finance.data_quality_results "
+                     f"where run_id not in (select run_id from {files})")
+    con.execute(f"create table finance.data_quality_results as select * from ({rows}) "
+                "order by checked_at, suite, expectation")
+    if layout.warehouse.exists():
+        con.execute("detach published")

@@ -22,7 +22,7 @@ from warehouse.build import Build
 from warehouse.build_summary import DayCostChange
 from warehouse.layout import Layout
 from warehouse.publish import WHOLE_TABLES, partition_days, published_rows
-from warehouse.state import PARTITIONED_TABLES, State
+from warehouse.state import PARTITIONED_TABLES, State, load_state
 
 log = logging.getLogger("finops")
 
@@ -95,7 +95,7 @@ def publish_whole(spark: SparkSession, target: str, source: str) -> None:
 def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, build: Build) -> list[DayCostChange]:
     """Write the build's tables into the published database; the built days are no longer failed.
     Returns the published days whose total cost this build changed (re-rating)."""
-    state = State.load(layout.state_file)
+    state = load_state(layout)
     changes = spark_cost_changes(spark, settings, state, build)
     spark.sql(f"create database if not exists {settings.database}")
     for table in PARTITIONED_TABLES:
@@ -107,7 +107,7 @@ def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, 
         .orderBy("checked_at", "suite", "expectation").createOrReplaceTempView("finops_quality_results")
     publish_whole(spark, f"{settings.database}.data_quality_results", "finops_quality_results")
     spark.catalog.dropTempView("finops_quality_results")
-    state.record_published(build.fingerprints)
+    state.record_published(build.build_id, build.fingerprints)
     state.save(layout.state_file)
     for database in (settings.build_finance, settings.build_raw, settings.build_schema):
         spark.sql(f"drop database if exists {database} cascade")

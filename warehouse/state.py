@@ -5,19 +5,37 @@
               the days it holds, and why it could not be read whole (a failed file, read again each run).
 - days:       every built usage day: the fingerprint of the inputs it was built from.
 - partitions: for each per-day table, the Parquet file that holds each day's rows now.
+- superseded: partition files no catalog references since the last publish: when they stopped being referenced
+              (they are kept a while for readers of older catalogs: warehouse/retention.py).
 - failed_days: usage days whose last run failed the quality gate (and have not been published since),
               with that run's id; `finops report` refuses a week that has one.
+- published_build: the build id of the last publish.
+
+Every publish also writes the state it leaves into the published catalog itself (CATALOG_STATE, in the same atomic
+rename as the finance tables): the published catalog is the truth. load_state takes state.json when it is the state
+of that publish (or newer: a failed gate since); when state.json is missing, unreadable or from another publish (a
+backup, a crash between the rename and the save), the state is the catalog's copy, and a warning says so.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
+
 from finops.files import write_atomically
+from warehouse.layout import Layout, WarehouseError
+
+log = logging.getLogger("finops")
 
 PARTITIONED_TABLES = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "self_hosted_allocation")
+# The state as the publish left it, in the published catalog: one row (build_id, published_at, state as JSON).
+CATALOG_STATE_SCHEMA = "finops_pipeline"
+CATALOG_STATE = f"{CATALOG_STATE_SCHEMA}.state"
 
 
 @dataclass
@@ -40,27 +58,36 @@ class State:
     partitions: dict[str, dict[str, str]] = field(default_factory=lambda: {t: {} for t in PARTITIONED_TABLES})
     next_file_seq: int = 1
     failed_days: dict[str, str] = field(default_factory=dict)  # usage_date -> run id of the failed gate
+    superseded: dict[str, float] = field(default_factory=dict)  # partition file -> when superseded (epoch seconds)
+    published_build: str = ""
 
     @classmethod
-    def load(cls, path: Path) -> "State":
-        if not path.exists():
-            return cls()
-        doc = json.loads(path.read_text())
-        return cls(files={k: StagedUsageFile(**v) for k, v in doc["files"].items()}, days=doc["days"],
-                   partitions=doc["partitions"], next_file_seq=doc["next_file_seq"],
-                   failed_days=doc.get("failed_days", {}))
+    def from_json(cls, text: str) -> "State":
+        """Raises ValueError when `text` is not a state document (truncated, garbage)."""
+        try:
+            doc = json.loads(text)
+            return cls(files={k: StagedUsageFile(**v) for k, v in doc["files"].items()}, days=dict(doc["days"]),
+                       partitions={t: dict(doc["partitions"][t]) for t in PARTITIONED_TABLES},
+                       next_file_seq=int(doc["next_file_seq"]), failed_days=dict(doc.get("failed_days", {})),
+                       superseded=dict(doc.get("superseded", {})), published_build=doc.get("published_build", ""))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a state document ({type(exc).__name__}: {exc})") from None
+
+    def to_json(self) -> str:
+        return json.dumps({"files": {k: asdict(v) for k, v in self.files.items()}, "days": self.days,
+                           "partitions": self.partitions, "next_file_seq": self.next_file_seq,
+                           "failed_days": self.failed_days, "superseded": self.superseded,
+                           "published_build": self.published_build}, indent=1, sort_keys=True)
 
     def save(self, path: Path) -> None:
-        write_atomically(path, json.dumps({"files": {k: asdict(v) for k, v in self.files.items()}, "days": self.days,
-                                           "partitions": self.partitions, "next_file_seq": self.next_file_seq,
-                                           "failed_days": self.failed_days},
-                                          indent=1, sort_keys=True))
+        write_atomically(path, self.to_json())
 
-    def record_published(self, fingerprints: dict[str, str]) -> None:
+    def record_published(self, build_id: str, fingerprints: dict[str, str]) -> None:
         """The days of a published build (usage_date -> fingerprint): built from these inputs, no longer failed."""
         self.days.update(fingerprints)
         for day in fingerprints:
             self.failed_days.pop(day, None)
+        self.published_build = build_id
 
     def staged_calls(self, days: list[str]) -> int:
         """The valid usage records staged for these days (ISO dates), over every file."""
@@ -69,3 +96,73 @@ class State:
     def files_for_day(self, day: str) -> list[str]:
         """Keys of the staged usage files that hold rows of this day, in staging order."""
         return [f.key for f in sorted(self.files.values(), key=lambda f: f.seq) if day in f.days]
+
+
+def write_catalog_state(con: duckdb.DuckDBPyConnection, state: State) -> None:
+    """Write `state` into the catalog being built on `con` (warehouse/publish.py)."""
+    con.execute(f"create schema {CATALOG_STATE_SCHEMA}")
+    con.execute(f"create table {CATALOG_STATE} (build_id varchar, published_at timestamptz, state varchar)")
+    con.execute(f"insert into {CATALOG_STATE} values (?, ?, ?)",
+                [state.published_build, datetime.now(timezone.utc), state.to_json()])
+
+
+def catalog_state(warehouse: Path) -> State | None:
+    """The state written into the published catalog; None when nothing is published or the catalog was published
+    by a finops that did not write it."""
+    if not warehouse.exists():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            if not con.execute("select 1 from duckdb_tables() where schema_name = ? and table_name = 'state'",
+                               [CATALOG_STATE_SCHEMA]).fetchall():
+                return None
+            text = con.execute(f"select state from {CATALOG_STATE}").fetchone()[0]
+    except duckdb.Error as exc:
+        raise WarehouseError(f"{warehouse}: not a warehouse catalog finops can open ({exc}); check [warehouse] "
+                             "path, or move the file aside if it is not the published warehouse") from None
+    try:
+        return State.from_json(text)
+    except ValueError as exc:
+        raise WarehouseError(f"{warehouse}: its table {CATALOG_STATE} is damaged ({exc}); restore the file from "
+                             "a backup") from None
+
+
+def load_state(layout: Layout) -> State:
+    """The pipeline's state: state.json, unless the published catalog's copy must replace it (module docstring)."""
+    path = layout.state_file
+    try:
+        state, problem = State.from_json(path.read_text()), ""
+    except FileNotFoundError:
+        state, problem = None, "is missing"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        state, problem = None, f"is unreadable ({exc})"
+    published = catalog_state(layout.warehouse)
+    if published is None:
+        if layout.warehouse.exists() and state is None:   # published by a finops before the catalog's copy
+            raise WarehouseError(
+                f"{path} {problem}, and {layout.warehouse} was published by an earlier finops that kept no copy of "
+                f"it: restore {path.name} from a backup, or move {layout.warehouse} aside and run `finops backfill` "
+                "over the whole history")
+        if problem and problem != "is missing":
+            log.warning("%s %s: nothing is published yet, starting afresh (every usage file is read again)",
+                        path, problem)
+        return state or State()
+    if state is not None and state.published_build == published.published_build:
+        return state
+    if state is not None:
+        problem = (f"is from another publish (its last publish {state.published_build or 'unknown'}, the published "
+                   f"catalog's {published.published_build})")
+    gone = drop_unstaged_files(layout, published)
+    log.warning("%s %s: rebuilt from the published catalog %s%s", path, problem, layout.warehouse,
+                f"; {gone} usage file(s) whose staged rows are gone will be read again" if gone else "")
+    return published
+
+
+def drop_unstaged_files(layout: Layout, state: State) -> int:
+    """Forget the staged files whose staged rows are no longer all there (they are staged again); how many."""
+    gone = [name for name, f in state.files.items()
+            if not layout.quarantine_file(f.key).exists()
+            or not all((layout.staged_usage_dir(f.key) / f"usage_date={day}").is_dir() for day in f.days)]
+    for name in gone:
+        del state.files[name]
+    return len(gone)

@@ -30,7 +30,7 @@ from warehouse.pipeline import gate, limits_of, pipeline_lock, plan_days, prepar
 from warehouse.quality import read_results
 from warehouse.stage import stage_gpu_offers, stage_prices
 from warehouse.publish import WHOLE_TABLES
-from warehouse.state import PARTITIONED_TABLES, State
+from warehouse.state import PARTITIONED_TABLES, State, load_state
 
 SINGLE_RUN = BackfillPolicy.single_run()
 
@@ -88,12 +88,12 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
     cfg = finops.load()
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
-        state = State.load(layout.state_file)
+        state = load_state(layout)
         requested = _days(context)
         planned = plan_days(cfg, layout, state, requested)
         _check_build_size(cfg, state, requested, planned)
         build = prepare_days(cfg, layout, state, planned)
-    build.save(_build_file(layout, context))
+        build.save(_build_file(layout, context))   # (under the lock: the next run to hold it keeps this build)
     if cfg.engine == "spark":   # dbt in this process, on its SparkSession (orchestration/defs/spark_dbt.py)
         context.log.info(f"building {len(build.days)} day(s) on Spark in {cfg.spark.build_schema}")
         from orchestration.defs.spark_dbt import spark_dbt_events
@@ -165,6 +165,7 @@ def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) ->
             metadata={"failed_checks": len(failed)})
     with pipeline_lock(layout):
         changes = publish(cfg, layout, build)
+        _build_file(layout, context).unlink()
     return MaterializeResult(metadata={"path": str(cfg.warehouse_path), "days_built": len(build.days),
                                        "first_day": build.days[0], "last_day": build.days[-1],
                                        "recosted_days": [str(c) for c in changes]})
