@@ -9,7 +9,7 @@ from expectations.quality_report import quality_report_path
 from finops.config import Config
 from reports.week import IsoWeek
 from warehouse.layout import Layout
-from warehouse.state import load_state
+from warehouse.state import catalog_state, load_state
 
 
 class WeekNotPublished(Exception):
@@ -29,7 +29,8 @@ def require_published(cfg: Config, week: IsoWeek) -> None:
     gate: a day never built, or whose last build failed (even if an older build of it is published), is not
     ready; a failed day is named with its quality report. A day built with no calls is published (a quiet day
     is real data)."""
-    state = load_state(Layout.of(cfg))
+    layout = Layout.of(cfg)
+    state = load_state(layout, catalog_state(layout.warehouse))
     days = [day for day in week.days if day.isoformat() not in state.days or day.isoformat() in state.failed_days]
     if days:
         raise WeekNotPublished(week, days, {day: str(quality_report_path(cfg.reports_dir, day.isoformat()))

@@ -250,3 +250,21 @@ def test_publishing_a_day_replaces_only_that_days_partitions(engines, spark):
     assert "2026-11-03" not in partition_files(spark, "published_test.agg_cost_daily")
     assert sorted(state.partitions["agg_cost_daily"]) == ["2026-11-01", "2026-11-02"]
     assert [tuple(r) for r in spark.sql(published).collect()][-1] == ("2026-11-02", "acme", 20)
+
+
+def test_a_lost_state_file_is_rebuilt_from_the_published_spark_tables(engines, spark, caplog):
+    """Each Spark publish writes its state into finance_pipeline.state: a lost state.json is rebuilt from it, so the
+    whole-history tables (showback, built from every published day) keep every day."""
+    from warehouse.pipeline import run_days
+
+    next_day = DEFECT_DAY + timedelta(days=1)
+    write_jsonl(engines.project.usage / "next.jsonl", [event(f"n{i}", f"{next_day}T10:00:00Z") for i in range(100)])
+    state_file = engines.root / "spark" / "finops.data" / "state.json"
+    state_file.unlink()
+    with caplog.at_level("WARNING", logger="finops"):
+        outcome = run_days(load_config(engines.spark), [next_day])
+    assert outcome.published and outcome.published_days == [next_day.isoformat()]
+    assert f"{state_file} is missing: rebuilt from the published Spark database finance" in caplog.text
+    days, total = spark.sql("select count(distinct usage_date), sum(cost_usd) from finance.fct_llm_requests").first()
+    assert days == len(DAYS) + 1
+    assert spark.sql("select sum(cost_usd) from finance.showback_weekly").first()[0] == total

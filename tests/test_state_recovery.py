@@ -89,8 +89,8 @@ def test_a_lost_state_file_beside_a_catalog_without_its_copy_stops_the_run(six_d
     run = six_days.finops("run", "--date", "2026-11-08")
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1] == (
-        f"finops: {state_file(six_days)} is missing, and {six_days.warehouse} was published by an earlier finops "
-        "that kept no copy of it: restore state.json from a backup, or move "
-        f"{six_days.warehouse} aside and run `finops backfill` over the whole history")
+        f"finops: {state_file(six_days)} is missing, and the published catalog {six_days.warehouse} was written "
+        "by an earlier finops that kept no copy of it: restore state.json from a backup, or move the published "
+        f"catalog {six_days.warehouse} aside and run `finops backfill` over the whole history")
     assert "Traceback" not in run.stderr
     assert six_days.warehouse.read_bytes() == before

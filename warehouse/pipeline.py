@@ -30,7 +30,7 @@ from warehouse.publish import export_partitions, write_catalog
 from warehouse.quality import CheckResult, dbt_results, write_results
 from warehouse.retention import clean_leftovers, collect_garbage, drop_unreferenced_staging
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
-from warehouse.state import State, load_state
+from warehouse.state import State, catalog_state, load_state
 
 if TYPE_CHECKING:
     from expectations.suites import Limits
@@ -99,9 +99,15 @@ def _spark():
     return spark_pipeline
 
 
+def current_state(cfg: Config, layout: Layout) -> State:
+    """The pipeline's state, checked against the copy in what is published (warehouse/state.py)."""
+    published = _spark().published_state(cfg) if cfg.engine == "spark" else catalog_state(layout.warehouse)
+    return load_state(layout, published)
+
+
 def stage_usage_files(cfg: Config, layout: Layout) -> tuple[State, UsageStaging]:
     """Read new and changed usage files into the staging area; returns the (saved) state and what was read."""
-    state = load_state(layout)
+    state = current_state(cfg, layout)
     drop_unreferenced_staging(layout, state)
     staging = stage_usage(cfg, layout, state,
                           canonical_reader=_spark().canonical_reader(cfg) if cfg.engine == "spark" else None)
@@ -201,7 +207,7 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     log.info("gate: %d check(s), %d failed, in %.1fs; report %s", len(results), len(failed),
              time.perf_counter() - started, reports[-1])
     if failed:
-        state = load_state(layout)
+        state = current_state(cfg, layout)
         state.failed_days.update({day: build.build_id for day in build.days})
         state.save(layout.state_file)
         log.error("quality gate failed: %d check(s); nothing published, %s kept as it was", len(failed),
@@ -219,7 +225,7 @@ def publish(cfg: Config, layout: Layout, build: Build) -> list[DayCostChange]:
     if cfg.engine == "spark":
         changes = _spark().publish(cfg, layout, build)
     else:
-        state = load_state(layout)
+        state = current_state(cfg, layout)
         changes = cost_changes(layout, state, build)
         export_partitions(layout, build, state)
         state.record_published(build.build_id, build.fingerprints)
@@ -244,7 +250,7 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
         changes: list[DayCostChange] = []
         for number, batch in enumerate(batches, 1):
             # each batch reads the partitions the ones before it published
-            build = prepare_days(cfg, layout, load_state(layout), {d: planned[d] for d in batch})
+            build = prepare_days(cfg, layout, current_state(cfg, layout), {d: planned[d] for d in batch})
             log.info("building %d day(s)%s: %s .. %s%s", len(build.days),
                      " on Spark" if cfg.engine == "spark" else "", build.days[0], build.days[-1],
                      f" (build {number} of {len(batches)})" if len(batches) > 1 else "")

@@ -22,14 +22,18 @@ from warehouse.build_summary import DayCostChange
 from warehouse.layout import Layout
 from warehouse.quality import CheckResult
 from warehouse.spark_build import prepare_spark_build
-from warehouse.spark_publish import publish_spark
+from warehouse.spark_publish import publish_spark, spark_published_state
 from warehouse.spark_session import run_dbt_spark, spark_session
-from warehouse.state import State
+from warehouse.state import Published, State
 
 
 def canonical_reader(cfg: Config):
     """What reads a canonical usage file: stage_usage_file_spark on this process's SparkSession."""
     return partial(stage_usage_file_spark, spark_session(cfg.spark))
+
+
+def published_state(cfg: Config) -> Published | None:
+    return spark_published_state(spark_session(cfg.spark), cfg.spark)
 
 
 def prepare_build(cfg: Config, layout: Layout, state: State, build: Build) -> None:

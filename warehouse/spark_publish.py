@@ -4,6 +4,8 @@
   usage_date; `insert overwrite` with dynamic partition overwrite replaces only the rebuilt days' partitions
   (a rebuilt day that has no rows any more loses its partition).
 - the small tables (showback_weekly, cost_anomalies, ..., data_quality_results) are overwritten whole.
+- then the state this publish leaves, as the one row of <database>_pipeline.state (what the DuckDB catalog's
+  finops_pipeline.state is: warehouse/state.py).
 The guarantees differ from the DuckDB file swap (one table at a time, not one rename): docs/spark.md.
 """
 
@@ -22,9 +24,28 @@ from warehouse.build import Build
 from warehouse.build_summary import DayCostChange
 from warehouse.layout import Layout
 from warehouse.publish import WHOLE_TABLES, partition_days, published_rows
-from warehouse.state import PARTITIONED_TABLES, State, load_state
+from warehouse.state import PARTITIONED_TABLES, Published, State, load_state, published_copy
 
 log = logging.getLogger("finops")
+
+
+def state_table(settings: SparkSettings) -> str:
+    return f"{settings.database}_pipeline.state"
+
+
+def spark_published_state(spark: SparkSession, settings: SparkSettings) -> Published | None:
+    """What the published Spark database holds; None when nothing is published."""
+    where = f"Spark database {settings.database}"
+    if spark.catalog.tableExists(state_table(settings)):
+        return Published(where, published_copy(spark.table(state_table(settings)).first()["state"],
+                                               f"the Spark table {state_table(settings)}"))
+    return Published(where, None) if spark.catalog.tableExists(f"{settings.database}.agg_cost_daily") else None
+
+
+def write_spark_state(spark: SparkSession, settings: SparkSettings, state: State) -> None:
+    spark.sql(f"create database if not exists {settings.database}_pipeline")
+    spark.createDataFrame([(state.published_build, state.to_json())], "build_id string, state string") \
+        .write.mode("overwrite").saveAsTable(state_table(settings))
 
 
 def _days_sql(days: list[str]) -> str:
@@ -95,7 +116,7 @@ def publish_whole(spark: SparkSession, target: str, source: str) -> None:
 def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, build: Build) -> list[DayCostChange]:
     """Write the build's tables into the published database; the built days are no longer failed.
     Returns the published days whose total cost this build changed (re-rating)."""
-    state = load_state(layout)
+    state = load_state(layout, spark_published_state(spark, settings))
     changes = spark_cost_changes(spark, settings, state, build)
     spark.sql(f"create database if not exists {settings.database}")
     for table in PARTITIONED_TABLES:
@@ -108,6 +129,7 @@ def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, 
     publish_whole(spark, f"{settings.database}.data_quality_results", "finops_quality_results")
     spark.catalog.dropTempView("finops_quality_results")
     state.record_published(build.build_id, build.fingerprints)
+    write_spark_state(spark, settings, state)
     state.save(layout.state_file)
     for database in (settings.build_finance, settings.build_raw, settings.build_schema):
         spark.sql(f"drop database if exists {database} cascade")

@@ -12,9 +12,10 @@
 - published_build: the build id of the last publish.
 
 Every publish also writes the state it leaves into the published catalog itself (CATALOG_STATE, in the same atomic
-rename as the finance tables): the published catalog is the truth. load_state takes state.json when it is the state
-of that publish (or newer: a failed gate since); when state.json is missing, unreadable or from another publish (a
-backup, a crash between the rename and the save), the state is the catalog's copy, and a warning says so.
+rename as the finance tables; on Spark, into the table <database>_pipeline.state: warehouse/spark_publish.py): what
+is published is the truth. load_state takes state.json when it is the state of that publish (or newer: a failed gate
+since); when state.json is missing, unreadable or from another publish (a backup, a crash between the publish and
+the save), the state is the published copy, and a warning says so.
 """
 
 from __future__ import annotations
@@ -106,29 +107,41 @@ def write_catalog_state(con: duckdb.DuckDBPyConnection, state: State) -> None:
                 [state.published_build, datetime.now(timezone.utc), state.to_json()])
 
 
-def catalog_state(warehouse: Path) -> State | None:
-    """The state written into the published catalog; None when nothing is published or the catalog was published
-    by a finops that did not write it."""
+@dataclass(frozen=True)
+class Published:
+    """What is published: where ("catalog <path>", "Spark database <name>"), and the state its last publish left there (None: published by a
+    finops that did not write it)."""
+    where: str
+    state: State | None
+
+
+def catalog_state(warehouse: Path) -> Published | None:
+    """What the published DuckDB catalog holds; None when nothing is published."""
     if not warehouse.exists():
         return None
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             if not con.execute("select 1 from duckdb_tables() where schema_name = ? and table_name = 'state'",
                                [CATALOG_STATE_SCHEMA]).fetchall():
-                return None
+                return Published(f"catalog {warehouse}", None)
             text = con.execute(f"select state from {CATALOG_STATE}").fetchone()[0]
     except duckdb.Error as exc:
         raise WarehouseError(f"{warehouse}: not a warehouse catalog finops can open ({exc}); check [warehouse] "
                              "path, or move the file aside if it is not the published warehouse") from None
+    return Published(f"catalog {warehouse}", published_copy(text, f"{warehouse}: its table {CATALOG_STATE}"))
+
+
+def published_copy(text: str, where: str) -> State:
+    """The state a publish wrote beside the finance tables (`where` names it in the error)."""
     try:
         return State.from_json(text)
     except ValueError as exc:
-        raise WarehouseError(f"{warehouse}: its table {CATALOG_STATE} is damaged ({exc}); restore the file from "
-                             "a backup") from None
+        raise WarehouseError(f"{where} is damaged ({exc}); restore the published warehouse from a backup") from None
 
 
-def load_state(layout: Layout) -> State:
-    """The pipeline's state: state.json, unless the published catalog's copy must replace it (module docstring)."""
+def load_state(layout: Layout, published: Published | None) -> State:
+    """The pipeline's state: state.json, unless the copy of the state in what is published (`published`:
+    catalog_state, or the Spark tables' warehouse/spark_publish.py) must replace it (module docstring)."""
     path = layout.state_file
     try:
         state, problem = State.from_json(path.read_text()), ""
@@ -136,26 +149,25 @@ def load_state(layout: Layout) -> State:
         state, problem = None, "is missing"
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         state, problem = None, f"is unreadable ({exc})"
-    published = catalog_state(layout.warehouse)
-    if published is None:
-        if layout.warehouse.exists() and state is None:   # published by a finops before the catalog's copy
+    if published is None or published.state is None:
+        if published is not None and state is None:
             raise WarehouseError(
-                f"{path} {problem}, and {layout.warehouse} was published by an earlier finops that kept no copy of "
-                f"it: restore {path.name} from a backup, or move {layout.warehouse} aside and run `finops backfill` "
-                "over the whole history")
+                f"{path} {problem}, and the published {published.where} was written by an earlier finops that kept "
+                f"no copy of it: restore {path.name} from a backup, or move the published {published.where} aside "
+                "and run `finops backfill` over the whole history")
         if problem and problem != "is missing":
             log.warning("%s %s: nothing is published yet, starting afresh (every usage file is read again)",
                         path, problem)
         return state or State()
-    if state is not None and state.published_build == published.published_build:
+    if state is not None and state.published_build == published.state.published_build:
         return state
     if state is not None:
         problem = (f"is from another publish (its last publish {state.published_build or 'unknown'}, the published "
-                   f"catalog's {published.published_build})")
-    gone = drop_unstaged_files(layout, published)
-    log.warning("%s %s: rebuilt from the published catalog %s%s", path, problem, layout.warehouse,
+                   f"one's {published.state.published_build})")
+    gone = drop_unstaged_files(layout, published.state)
+    log.warning("%s %s: rebuilt from the published %s%s", path, problem, published.where,
                 f"; {gone} usage file(s) whose staged rows are gone will be read again" if gone else "")
-    return published
+    return published.state
 
 
 def drop_unstaged_files(layout: Layout, state: State) -> int:

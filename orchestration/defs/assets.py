@@ -26,11 +26,12 @@ from reports.weekly import run_weekly_report
 from warehouse.build import Build, build_batches, build_db_env
 from warehouse.dbt_args import dbt_build_args
 from warehouse.layout import Layout
-from warehouse.pipeline import gate, limits_of, pipeline_lock, plan_days, prepare_days, publish, stage_usage_files
+from warehouse.pipeline import (current_state, gate, limits_of, pipeline_lock, plan_days, prepare_days, publish,
+                                stage_usage_files)
 from warehouse.quality import read_results
 from warehouse.stage import stage_gpu_offers, stage_prices
 from warehouse.publish import WHOLE_TABLES
-from warehouse.state import PARTITIONED_TABLES, State, load_state
+from warehouse.state import PARTITIONED_TABLES, State
 
 SINGLE_RUN = BackfillPolicy.single_run()
 
@@ -88,7 +89,7 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
     cfg = finops.load()
     layout = Layout.of(cfg)
     with pipeline_lock(layout):
-        state = load_state(layout)
+        state = current_state(cfg, layout)
         requested = _days(context)
         planned = plan_days(cfg, layout, state, requested)
         _check_build_size(cfg, state, requested, planned)
