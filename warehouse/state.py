@@ -109,8 +109,8 @@ def write_catalog_state(con: duckdb.DuckDBPyConnection, state: State) -> None:
 
 @dataclass(frozen=True)
 class Published:
-    """What is published: where ("catalog <path>", "Spark database <name>"), and the state its last publish left there (None: published by a
-    finops that did not write it)."""
+    """What is published: where ("catalog <path>", "Spark database <name>"), and the state its last publish left
+    there (None: published by a finops that did not write it)."""
     where: str
     state: State | None
 
