@@ -115,7 +115,7 @@ def _report(config: Path | None, week, resend: bool) -> int:
 
 
 def _sql(config: Path | None, query: str | None) -> int:
-    from warehouse.readonly import connect_read_only, print_result, run_shell
+    from warehouse.readonly import connect_read_only, run_queries, run_shell
 
     cfg = load_config(config or default_config_path())
     if cfg.engine == "spark":
@@ -124,7 +124,7 @@ def _sql(config: Path | None, query: str | None) -> int:
     con = connect_read_only(cfg.warehouse_path)
     if query is None:
         return run_shell(con, sys.stdin)
-    return print_result(con, query)
+    return run_queries(con, query)
 
 
 def main(argv: list[str] | None = None) -> int:

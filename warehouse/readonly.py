@@ -1,7 +1,13 @@
-"""Read-only access to the published warehouse (what `finops sql` and finance use).
+"""Read-only access to the published warehouse (what `finops sql`, the reports and finance use).
 
 A read-only connection never blocks the pipeline: a run writes new files and swaps the published file
-with a rename, so a connection keeps the catalog it opened until it reconnects."""
+with a rename, so a connection keeps the catalog it opened until it reconnects.
+
+It cannot change the warehouse or the file system either (docs/warehouse.md "Finance SQL"): the catalog is opened
+read-only; DuckDB's external access is off but for the folder of the published partitions
+(<warehouse>.data/tables/), which the catalog's views read; and the configuration is locked, so no statement can
+switch that back. DuckDB still lets a statement write into a folder it may read (COPY ... TO a partition), so
+`finops sql` runs only the statements DuckDB's own parser classifies as queries (QUERY_STATEMENTS)."""
 
 from __future__ import annotations
 
@@ -11,26 +17,54 @@ from typing import TextIO
 
 import duckdb
 
+from finops.config import data_dir_of
+from ingest.sql_literals import sql_list
+from warehouse.layout import Layout
+
+# SELECT is also WITH, FROM, VALUES, TABLE, SHOW, DESCRIBE, SUMMARIZE and PIVOT; SET is also USE and SET VARIABLE
+# (a setting itself is locked). Not: COPY, EXPORT, ATTACH, DETACH, INSTALL / LOAD, PREPARE / EXECUTE, EXPLAIN
+# (EXPLAIN ANALYZE runs the statement it explains), CREATE, INSERT, ...
+QUERY_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.SET)
+
 
 class WarehouseMissing(Exception):
     """No warehouse has been published at the configured path yet."""
 
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """The published catalog, read-only, able to read its own partition files and no other file."""
     if not path.exists():
         raise WarehouseMissing(f"{path}: no published warehouse yet (run `finops run` or `finops backfill` first)")
-    return duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(path), read_only=True)
+    partitions = Layout(warehouse=path, data=data_dir_of(path)).tables_dir
+    con.execute(f"set allowed_directories = {sql_list([f'{partitions}/'])}")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
 
 
-def print_result(con: duckdb.DuckDBPyConnection, query: str, out: TextIO = sys.stdout) -> int:
-    """Run one query and print its rows as a table; 1 on a SQL error."""
+def run_queries(con: duckdb.DuckDBPyConnection, text: str, out: TextIO = sys.stdout) -> int:
+    """Run the statements of `text` and print each result as a table; 1 on a SQL error or when a statement is not
+    a query (then none of them runs)."""
     try:
-        relation = con.sql(query)
+        statements = con.extract_statements(text)
     except duckdb.Error as exc:
         print(f"finops sql: {exc}", file=sys.stderr)
         return 1
-    if relation is not None:
-        out.write(format_table(relation.columns, relation.fetchall()))
+    refused = [s for s in statements if s.type not in QUERY_STATEMENTS]
+    if refused:
+        print(f"finops sql: refused {refused[0].type.name} statement: finops sql runs queries only (SELECT, WITH, "
+              "SHOW, DESCRIBE, SUMMARIZE, PIVOT, USE, SET VARIABLE); it cannot write files, read other files, "
+              "attach databases or change settings (docs/warehouse.md)", file=sys.stderr)
+        return 1
+    for statement in statements:
+        try:
+            relation = con.sql(statement.query)
+            if relation is not None:
+                out.write(format_table(relation.columns, relation.fetchall()))
+        except duckdb.Error as exc:
+            print(f"finops sql: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -71,8 +105,8 @@ def run_shell(con: duckdb.DuckDBPyConnection, stream: TextIO) -> int:
             break
         buffer += line
         if buffer.strip().endswith(";"):
-            status |= print_result(con, buffer)
+            status |= run_queries(con, buffer)
             buffer = ""
     if buffer.strip():
-        status |= print_result(con, buffer)
+        status |= run_queries(con, buffer)
     return status
