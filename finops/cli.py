@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--config", type=Path, help=config_help)
     report.add_argument("--week", type=_iso_week, default=None,
                         help="ISO week YYYY-Www (default: the last complete week, UTC)")
-    report.add_argument("--resend", action="store_true", help="send every email again, even those already accepted")
+    report.add_argument("--resend", nargs="*", metavar="EMAIL", default=None,
+                        help="send these owners' emails again (no EMAIL: every owner's), even if accepted before or "
+                             "unconfirmed; an unconfirmed one goes under the same Message-ID")
 
     sql = sub.add_parser("sql", help="read-only SQL on the published warehouse (no QUERY: interactive)")
     sql.add_argument("--config", type=Path, help=config_help)
@@ -95,18 +97,25 @@ def _run_days(config: Path | None, days: list[date]) -> int:
     return EXIT_OK
 
 
-def _report(config: Path | None, week, resend: bool) -> int:
+def _report(config: Path | None, week, resend: list[str] | None) -> int:
     cfg = load_config(config or default_config_path())   # (before the report's imports: a bad config exits at once)
     if cfg.engine == "spark":
         print("finops report: reads the published DuckDB warehouse; not available with engine = \"spark\" yet "
               "(query the Spark tables with `finops sql`; docs/spark.md)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    owners = [owner.email for owner in cfg.owners]
+    unknown = [email for email in resend or [] if email not in owners]
+    if unknown:
+        print(f"finops report: --resend {unknown[0]} is not the email of an [[owners]] entry of {cfg.path} "
+              f"(owners: {', '.join(owners) or 'none'})", file=sys.stderr)
         return EXIT_BAD_INPUT
     from reports.readiness import WeekNotPublished
     from reports.week import IsoWeek
     from reports.weekly import print_outcome, run_weekly_report
 
     try:
-        outcome = run_weekly_report(cfg, week or IsoWeek.last_complete(), resend=resend)
+        outcome = run_weekly_report(cfg, week or IsoWeek.last_complete(),
+                                    resend=owners if resend == [] else resend or ())
     except WeekNotPublished as exc:
         print(f"finops report: {exc}", file=sys.stderr)
         return EXIT_GATE_FAILED
@@ -135,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from ingest.sheets import SheetError
     from ingest.usage_canonical import UsageFileError
+    from reports.mailer import SendLogError
     from warehouse.layout import WarehouseError
     from warehouse.readonly import WarehouseMissing
 
@@ -155,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             from finops.demo import run_demo
 
             return run_demo(args.dir, days=args.days, events_per_day=args.events_per_day)
-    except (ConfigError, SheetError, UsageFileError, WarehouseError, WarehouseMissing) as exc:
+    except (ConfigError, SheetError, UsageFileError, WarehouseError, WarehouseMissing, SendLogError) as exc:
         print(f"finops: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return EXIT_BAD_INPUT

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, parseaddr
 
 import duckdb
 
@@ -99,7 +99,14 @@ def subject(report: OwnerWeek) -> str:
     return text
 
 
-def chargeback_email(report: OwnerWeek, sender: str, generated_at: datetime) -> EmailMessage:
+def message_id(report: OwnerWeek, sender: str, number: int) -> str:
+    """The Message-ID of the `number`-th distinct send of an owner's email of a week (reports/mailer.py decides
+    when a send is a new message): the same week, owner and number give the same id."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<finops.{report.week}.{report.file_stem}.{number}@{domain}>"
+
+
+def chargeback_email(report: OwnerWeek, sender: str, generated_at: datetime, message_id: str) -> EmailMessage:
     context = dict(owner=report.owner, week=report.week, s=report.summary, has_usage=report.has_usage,
                    covers=owner_covers(report.owner.features, report.owner.tenants), tables=report.tables,
                    attachment=f"{report.file_stem}-{report.week}.csv",
@@ -109,8 +116,7 @@ def chargeback_email(report: OwnerWeek, sender: str, generated_at: datetime) -> 
     message["From"] = sender
     message["To"] = Address(display_name=header_safe(report.owner.name), addr_spec=report.owner.email)
     message["Date"] = format_datetime(generated_at)
-    message["Message-ID"] = make_msgid(idstring=f"finops.{report.week}.{report.file_stem}",
-                                       domain=sender.rpartition("@")[2] or None)
+    message["Message-ID"] = message_id
     message["X-Finops-Week"] = str(report.week)
     message.set_content(render("email.txt", **context))
     message.add_alternative(render("email.html", **context), subtype="html")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from finops.config import SCHEMA, Config
 from finops.files import write_atomically
 from reports import figures as fig
-from reports.chargeback import chargeback_email, owner_week
+from reports.chargeback import chargeback_email, message_id, owner_week
 from reports.figures import Scope
 from reports.mailer import SendLog, SendResult, send_all, smtp_credentials
 from reports.pages import anomalies_page, showback_page
@@ -37,7 +38,8 @@ class ReportOutcome:
 
     @property
     def failed_sends(self) -> list[SendResult]:
-        return [s for s in self.sends if s.status == "failed"]
+        """The emails not sent: failed, or unconfirmed (they may have arrived; sent again only when asked)."""
+        return [s for s in self.sends if s.status in ("failed", "unconfirmed")]
 
 
 def write_file(path: Path, data: bytes) -> Path:
@@ -46,9 +48,11 @@ def write_file(path: Path, data: bytes) -> Path:
     return path
 
 
-def run_weekly_report(cfg: Config, week: IsoWeek, resend: bool = False,
+def run_weekly_report(cfg: Config, week: IsoWeek, resend: Collection[str] = (),
                       now: datetime | None = None) -> ReportOutcome:
-    """Write the week's pages, CSV files and emails, and send the emails when [smtp] is configured.
+    """Write the week's pages, CSV files and emails, and send the emails when [smtp] is configured: each once
+    (reports/mailer.py); `resend`: the owners' addresses whose email is sent again even if it was accepted or is
+    unconfirmed.
 
     Raises WeekNotPublished (naming the days) when a day of the week is not in the published warehouse or its
     last run failed the gate, WarehouseMissing when nothing is published, ConfigError when the SMTP login
@@ -76,14 +80,16 @@ def run_weekly_report(cfg: Config, week: IsoWeek, resend: bool = False,
     outbox = cfg.outbox_dir / str(week)
     outbox.mkdir(parents=True, exist_ok=True)
     sender = cfg.smtp.sender if cfg.smtp else DEFAULT_SENDER
+    send_log = SendLog(outbox / "send_log.jsonl")
     messages = []
     for report in owners:
-        message = chargeback_email(report, sender, now)
+        again = report.owner.email in resend
+        message = chargeback_email(report, sender, now, send_log.message_id(
+            report.owner.email, again, lambda number: message_id(report, sender, number)))
         messages.append((message, write_file(outbox / f"{report.file_stem}.eml", bytes(message))))
     outcome = ReportOutcome(week, page_files, csv_files, [eml for _, eml in messages])
     if cfg.smtp and messages:
-        outcome.sends = send_all(cfg.smtp, credentials, messages, SendLog(outbox / "send_log.jsonl"),
-                                 resend=resend)
+        outcome.sends = send_all(cfg.smtp, credentials, messages, send_log, resend=resend)
     log.info("report %s: %d page(s), %d CSV file(s), %d email(s) in %s", week, len(page_files), len(csv_files),
              len(messages), outbox)
     return outcome
@@ -100,5 +106,12 @@ def print_outcome(outcome: ReportOutcome) -> None:
         status = "written; not sent (no [smtp] configured)" if sent is None else \
             sent.status + (f" ({sent.detail})" if sent.detail else "")
         print(f"  {eml}  ({eml.stat().st_size:,} bytes): {status}")
-    if outcome.failed_sends:
-        print(f"{len(outcome.failed_sends)} email(s) could not be sent; run the report again to retry them")
+    failed = [s.to for s in outcome.sends if s.status == "failed"]
+    if failed:
+        print(f"{len(failed)} email(s) could not be sent; run the report again to retry them")
+    unconfirmed = [s.to for s in outcome.sends if s.status == "unconfirmed"]
+    if unconfirmed:
+        print(f"{len(unconfirmed)} email(s) unconfirmed: handed to the SMTP server but its acceptance was not "
+              f"recorded, so they may have been delivered: {', '.join(unconfirmed)}. They are not sent again: ask "
+              f"the owner (or check the mail server's log); to send them again under the same Message-ID, run "
+              f"`finops report --week {outcome.week} --resend {' '.join(unconfirmed)}`")

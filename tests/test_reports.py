@@ -222,7 +222,8 @@ def test_each_owner_gets_exactly_their_email_with_their_figures(built, smtp_serv
     written = email.message_from_bytes((outbox / "support.eml").read_bytes(), policy=email.policy.default)
     assert [p.replace("\r\n", "\n") for p in parts(written)] == [p.replace("\r\n", "\n") for p in (text, html, attachment)]
     log = [json.loads(line) for line in (outbox / "send_log.jsonl").read_text().splitlines()]
-    assert sorted(e["to"] for e in log) == sorted(r[0] for r in handler.recipients)
+    assert sorted(e["to"] for e in log if e["event"] == "accepted") == sorted(r[0] for r in handler.recipients)
+    assert support["Message-ID"] == "<finops.2026-W46.support.1@example.com>" == written["Message-ID"]
     assert f"{outbox / 'support.eml'}" in proc.stdout and "sent" in proc.stdout
 
 
@@ -267,7 +268,7 @@ def test_a_second_run_sends_nothing_new_and_resend_forces_it(built, smtp_server)
 
     built.finops("report", "--week", WEEK, "--resend", check=True)
     assert len(handler.messages) == 10
-    assert len((outbox / "send_log.jsonl").read_text().splitlines()) == 10
+    assert (outbox / "send_log.jsonl").read_text().count('"event": "accepted"') == 10
 
 
 def test_a_server_that_refuses_the_first_attempt_gets_a_retry(built, smtp_server):
@@ -286,7 +287,8 @@ def test_a_server_that_keeps_refusing_exits_3_and_the_next_run_retries(built, sm
     assert proc.returncode == 3, proc.stderr[-2000:]
     assert handler.refused == 3 * 5 and not handler.messages
     assert "5 email(s) could not be sent" in proc.stdout
-    assert not (outbox / "send_log.jsonl").exists() and len(list(outbox.glob("*.eml"))) == 5
+    events = [json.loads(line)["event"] for line in (outbox / "send_log.jsonl").read_text().splitlines()]
+    assert events == ["attempt", "failed"] * 5 and len(list(outbox.glob("*.eml"))) == 5
 
     handler.refuse = 0
     built.finops("report", "--week", WEEK, check=True)
