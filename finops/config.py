@@ -119,7 +119,7 @@ class Source:
     effective_from: str | None = None
     mapping: UsageMapping | None = None  # vendor usage kinds only
     url: str | None = None
-    timeout_seconds: float = 30.0           # url: per attempt, connecting and reading the whole body
+    timeout_seconds: float = 30.0           # url: the deadline of an attempt: connecting, headers, the whole body
     max_bytes: int = 20_000_000             # url: a larger response is refused
     table: HtmlTable | None = None          # html_table kinds
     pricing_type: str = "on_demand"         # vast_json, GPU html_table: what the listing's prices are

@@ -1,9 +1,11 @@
-"""Fetch one URL with requests: a User-Agent, a timeout per attempt, a few retries with backoff, a size cap
+"""Fetch one URL with requests: a User-Agent, a deadline per attempt, a few retries with backoff, a size cap
 enforced while streaming, and conditional requests (ETag / Last-Modified -> 304 Not Modified)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import requests
@@ -56,7 +58,34 @@ def fetch(url: str, *, timeout_seconds: float, max_bytes: int, etag: str | None 
 
 
 def _get(url: str, headers: dict[str, str], timeout_seconds: float, max_bytes: int, attempt: int) -> Fetched:
+    """One attempt, within a deadline of timeout_seconds for all of it: connecting, the headers and the whole body.
+    A socket timeout alone does not bound it (it starts again with every byte a slow server trickles), so the
+    attempt runs in a worker thread that the caller waits for until the deadline. A worker still reading then is
+    left behind (a daemon thread): it stops at the end of its next chunk (it checks the deadline too), when the
+    server stops sending, or with the process."""
     deadline = time.monotonic() + timeout_seconds
+    outcome: Future[Fetched] = Future()
+
+    def attempt_in_worker() -> None:
+        try:
+            outcome.set_result(_read(url, headers, timeout_seconds, max_bytes, attempt, deadline))
+        except BaseException as exc:   # handed to the caller
+            outcome.set_exception(exc)
+
+    threading.Thread(target=attempt_in_worker, name=f"fetch {url}", daemon=True).start()
+    try:
+        return outcome.result(timeout=timeout_seconds)
+    except TimeoutError:   # (the worker's own timeouts come back as _Retryable)
+        raise _timed_out(timeout_seconds) from None
+
+
+def _timed_out(timeout_seconds: float) -> _Retryable:
+    """The attempt's deadline passed: while connecting, waiting for the headers or reading the body."""
+    return _Retryable(f"timed out after {timeout_seconds:g}s")
+
+
+def _read(url: str, headers: dict[str, str], timeout_seconds: float, max_bytes: int, attempt: int,
+          deadline: float) -> Fetched:
     try:
         with requests.get(url, headers=headers, timeout=timeout_seconds, stream=True) as resp:
             kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
@@ -75,11 +104,11 @@ def _get(url: str, headers: dict[str, str], timeout_seconds: float, max_bytes: i
                 if len(body) > max_bytes:
                     raise FetchError(f"{url}: response refused: more than max_bytes = {max_bytes} bytes")
                 if time.monotonic() > deadline:
-                    raise _Retryable(f"timed out after {timeout_seconds:g}s reading the response")
+                    raise _timed_out(timeout_seconds)
             return Fetched(url, 200, bytes(body), headers, kept, attempt)
     except requests.Timeout:
-        raise _Retryable(f"timed out after {timeout_seconds:g}s") from None
+        raise _timed_out(timeout_seconds) from None
     except requests.RequestException as exc:
         if "timed out" in str(exc).lower():   # a read timeout while streaming the body
-            raise _Retryable(f"timed out after {timeout_seconds:g}s") from None
+            raise _timed_out(timeout_seconds) from None
         raise _Retryable(f"{type(exc).__name__}: {exc}") from None

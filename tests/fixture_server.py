@@ -1,6 +1,7 @@
 """A real HTTP server on 127.0.0.1 for the fetch tests: serves pages set by the test, with ETag /
-Last-Modified and 304 Not Modified, a delay (a slow server), a status, or a body without Content-Length
-(the size is only known while streaming). Every request's path and headers are kept."""
+Last-Modified and 304 Not Modified, a delay (a slow server), a status, a body without Content-Length
+(the size is only known while streaming), or a response trickled a few bytes a second (its body, or its
+status line and headers too). Every request's path and headers are kept."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ class Page:
     status: int = 200
     send_length: bool = True
     failures_first: int = 0        # answer 503 to this many requests before serving the page
+    trickle_bytes_per_second: int = 0   # send the body this slowly (0: at once)
+    trickle_headers: bool = False       # the status line and headers too
 
 
 class FixtureServer:
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
         self.requests: list[tuple[str, dict[str, str], int]] = []   # (path, request headers, status sent)
+        self.closed = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +39,9 @@ class FixtureServer:
                 server.requests.append((self.path, dict(self.headers), status))   # before the client can go on
                 if status in (404, 503):
                     self.send_error(status)
+                    return
+                if page.trickle_bytes_per_second:
+                    self._trickle(page)
                     return
                 self.send_response(status)
                 if status == 304:
@@ -51,6 +58,23 @@ class FixtureServer:
                 try:
                     self.wfile.write(page.body)
                 except (BrokenPipeError, ConnectionResetError):   # the client gave up (size cap, timeout)
+                    pass
+
+            def _trickle(self, page: Page) -> None:
+                """Send the response a few bytes a second, until it is sent, the client goes or the server closes."""
+                head = (f"HTTP/1.1 200 OK\r\nContent-Type: {page.content_type}\r\n"
+                        f"Content-Length: {len(page.body)}\r\nConnection: close\r\n\r\n").encode()
+                if not page.trickle_headers:
+                    self.wfile.write(head)
+                    head = b""
+                data, step = head + page.body, page.trickle_bytes_per_second
+                try:
+                    for start in range(0, len(data), step):
+                        if server.closed.wait(1):
+                            return
+                        self.wfile.write(data[start:start + step])
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
                     pass
 
             def _status(self, page: Page | None) -> int:
@@ -86,5 +110,6 @@ class FixtureServer:
         return [status for p, _, status in self.requests if p == path]
 
     def close(self) -> None:
+        self.closed.set()
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -271,6 +272,19 @@ def test_a_slow_server_times_out_after_a_few_attempts(server):
     url = server.serve("/slow.json", b"{}", delay_seconds=2)
     with pytest.raises(FetchError, match=r"/slow.json: timed out after 0.3s \(gave up after 3 attempts\)"):
         fetch(url, timeout_seconds=0.3, max_bytes=1000)
+
+
+@pytest.mark.parametrize("trickled", ["body", "headers and body"])
+def test_the_timeout_is_a_deadline_for_the_whole_attempt(server, trickled):
+    """A server that sends 2 bytes a second: the 200-byte body alone would take 100 s an attempt. Each attempt
+    ends at its 2 s deadline however steadily the bytes come."""
+    url = server.serve("/trickle.json", b"[" + b" " * 198 + b"]", trickle_bytes_per_second=2,
+                       trickle_headers=trickled == "headers and body")
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"/trickle.json: timed out after 2s \(gave up after 3 attempts\)"):
+        fetch(url, timeout_seconds=2, max_bytes=1000)
+    assert time.monotonic() - started < 60      # three attempts of the trickle would take 300 s
+    assert len(server.requests) == 3
 
 
 # --- config -----------------------------------------------------------------------------------------------
