@@ -8,7 +8,9 @@ Relative paths are resolved against the folder of the config file.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import re
+import sys
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import soupsieve
 
+from finops.bounds import PORT, Bounds
 from finops.spark_config import ENGINES, SPARK_KEYS, SparkSettings, spark_settings
 
 
@@ -33,8 +36,10 @@ PRICE_TABLE_FIELDS = ("model", "input", "output", "cache_read", "cache_write", "
 GPU_TABLE_FIELDS = ("gpu_model", "usd_per_hour", "usd_per_gpu_hour", "gpu_count", "vram_gb", "region")
 PRICE_UNITS = ("1M", "1K")  # a bare price in an html_table is USD per million (1M) or per thousand (1K) tokens
 
-# section -> key -> (type, default). A default of REQUIRED means the key must be given.
+# section -> key -> (type, default) or (type, default, Bounds) for a number. A default of REQUIRED means the key
+# must be given.
 REQUIRED = object()
+SHARE = Bounds(0, 1)
 _SOURCE_KEYS = {"kind": (str, REQUIRED), "path": (str, None), "url": (str, None), "name": (str, None),
                 "effective_from": (str, None)}
 # Vendor usage kinds (docs/usage_exports.md): where a canonical column the export does not carry comes from.
@@ -44,10 +49,13 @@ _LOOKUP_KEYS = {"field": (str, None), "value": (str, None), "map": (dict, None),
                 "prefix": (str, None)}
 _USAGE_SOURCE_KEYS = {**_SOURCE_KEYS, "response_field": (str, None), **{c: (object, None) for c in LOOKUP_COLUMNS}}
 # price and GPU sources may be fetched (url) and scraped (html_table): docs/prices_and_gpus.md
-_FETCHED_SOURCE_KEYS = {**_SOURCE_KEYS, "timeout_seconds": ((int, float), 30.0), "max_bytes": (int, 20_000_000),
+_FETCHED_SOURCE_KEYS = {**_SOURCE_KEYS, "timeout_seconds": ((int, float), 30.0, Bounds(0, 3600, low_excluded=True)),
+                        "max_bytes": (int, 20_000_000, Bounds(1)),
                         "provider": (str, None), "table": (str, None), "heading": (str, None),
                         "columns": (dict, None), "unit": (str, "1M"), "models": (dict, None),
                         "pricing_type": (str, "on_demand")}
+# A source's name: it names its landing folder and stored files, so never a path
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # A size DuckDB reads as a memory_limit ("3GB", "512MB", "1.5GiB")
 MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 
@@ -58,23 +66,26 @@ def half_size(size: str) -> str:
     return f"{float(number) / 2:g}{unit}"
 
 
-SCHEMA: dict[str, dict[str, tuple[type | tuple[type, ...], object]]] = {
-    "warehouse": {"path": (str, REQUIRED), "memory_limit": (str, "3GB"), "max_calls_per_build": (int, 10_000_000),
-                  "engine": (str, "duckdb"), "spark": (dict, None)},
+SCHEMA: dict[str, dict[str, tuple]] = {
+    "warehouse": {"path": (str, REQUIRED), "memory_limit": (str, "3GB"),
+                  "max_calls_per_build": (int, 10_000_000, Bounds(1)), "engine": (str, "duckdb"), "spark": (dict, None)},
     "landing": {"dir": (str, None)},
     "reports": {"dir": (str, None), "outbox": (str, None)},
     "prices.sources": _FETCHED_SOURCE_KEYS,
     "gpu.sources": _FETCHED_SOURCE_KEYS,
     "usage.sources": _USAGE_SOURCE_KEYS,
-    "deployments": {"id": (str, REQUIRED), "hourly_cost_usd": ((int, float), None), "gpu": (str, None),
-                    "gpu_count": (int, None), "pricing": (str, "on_demand"), "output_weight": ((int, float), 1.0)},
+    "deployments": {"id": (str, REQUIRED), "hourly_cost_usd": ((int, float), None, Bounds(0)), "gpu": (str, None),
+                    "gpu_count": (int, None, Bounds(1)), "pricing": (str, "on_demand"),
+                    "output_weight": ((int, float), 1.0, Bounds(0))},
     "owners": {"email": (str, REQUIRED), "name": (str, REQUIRED), "features": (list, []), "tenants": (list, [])},
-    "anomalies": {"ratio": ((int, float), 1.5), "min_usd": ((int, float), 10.0)},
-    "quality": {"max_unpriced_share": ((int, float), 0.05), "max_price_age_days": (int, 7),
-                "max_quarantined_share": ((int, float), 0.01), "min_requests_vs_trailing_week": ((int, float), 0.25),
-                "earliest_usage_date": (str, "2000-01-01"), "max_usage_days_ahead": (int, 1)},
-    "smtp": {"host": (str, REQUIRED), "port": (int, 25), "starttls": (bool, False), "username_env": (str, None),
-             "password_env": (str, None), "from": (str, "finops@example.com")},
+    "anomalies": {"ratio": ((int, float), 1.5, Bounds(1)), "min_usd": ((int, float), 10.0, Bounds(0))},
+    "quality": {"max_unpriced_share": ((int, float), 0.05, SHARE), "max_price_age_days": (int, 7, Bounds(0)),
+                "max_quarantined_share": ((int, float), 0.01, SHARE),
+                "min_requests_vs_trailing_week": ((int, float), 0.25, SHARE),
+                "earliest_usage_date": (str, "2000-01-01"), "max_usage_days_ahead": (int, 1, Bounds(0))},
+    "smtp": {"host": (str, REQUIRED), "port": (int, 25, PORT), "starttls": (bool, False),
+             "username_env": (str, None), "password_env": (str, None), "from": (str, "finops@example.com"),
+             "allow_plain_login": (bool, False)},
 }
 TOP_LEVEL = {"warehouse", "landing", "reports", "prices", "gpu", "usage", "deployments", "owners", "anomalies",
              "quality", "smtp"}
@@ -209,7 +220,7 @@ def _check_table(where: str, table: object, schema: dict, cfg_path: Path) -> dic
             allowed = ", ".join(sorted(schema))
             raise ConfigError(f"{cfg_path}: unknown key '{where}.{key}' (allowed: {allowed})")
     out = {}
-    for key, (typ, default) in schema.items():
+    for key, (typ, default, *bounds) in schema.items():
         if key not in table:
             if default is REQUIRED:
                 raise ConfigError(f"{cfg_path}: missing required key '{where}.{key}'")
@@ -222,6 +233,9 @@ def _check_table(where: str, table: object, schema: dict, cfg_path: Path) -> dic
             expected = " or ".join(t.__name__ for t in types)
             raise ConfigError(f"{cfg_path}: key '{where}.{key}' must be {expected}, got {type(value).__name__} "
                               f"{value!r}")
+        if bounds and not bounds[0].allow(value):
+            number = "a whole number" if types == (int,) else "a number"
+            raise ConfigError(f"{cfg_path}: key '{where}.{key}' is {value!r}, expected {number} {bounds[0]}")
         out[key] = value
     return out
 
@@ -251,7 +265,11 @@ def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_pat
             raise ConfigError(f"{cfg_path}: {where} needs exactly one of 'path' or 'url'")
         if raw["url"] is not None and dotted == "usage.sources":
             raise ConfigError(f"{cfg_path}: key '{where}.url': kind '{raw['kind']}' reads local files only; use 'path'")
-        path = (base / raw["path"]).resolve() if raw["path"] else None
+        if raw["name"] is not None and not SOURCE_NAME.fullmatch(raw["name"]):
+            raise ConfigError(f"{cfg_path}: key '{where}.name' is '{raw['name']}', expected a simple name (letters, "
+                              "digits, '_', '-', '.', starting with a letter or digit): it names the source's "
+                              "folders and files")
+        path = resolve_path(base, raw["path"]) if raw["path"] else None
         options = _fetched_source_options(raw, dotted, where, cfg_path) if dotted != "usage.sources" else {}
         src = Source(kind=raw["kind"], name=raw["name"] or f"{dotted.split('.')[0]}_{i}", position=i, path=path,
                      effective_from=raw["effective_from"], url=raw["url"], **options,
@@ -320,8 +338,6 @@ def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) 
     if raw["url"] is None:
         refuse("timeout_seconds", "applies to url sources only")
         refuse("max_bytes", "applies to url sources only")
-    if raw["timeout_seconds"] <= 0 or raw["max_bytes"] <= 0:
-        raise ConfigError(f"{cfg_path}: {where}: 'timeout_seconds' and 'max_bytes' must be > 0")
     if raw["effective_from"] is not None:
         try:
             date.fromisoformat(raw["effective_from"])
@@ -382,14 +398,33 @@ def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) 
     return options
 
 
+def resolve_path(base: Path, value: str) -> Path:
+    """A path in the config: `~` is the home folder; a relative path is relative to the config's folder (base)."""
+    return (base / Path(value).expanduser()).resolve()
+
+
+def _read_toml(cfg_path: Path) -> dict:
+    try:
+        data = cfg_path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{cfg_path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{cfg_path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); a TOML file "
+                          "is UTF-8: save it as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from None
+
+
 def load_config(path: str | Path) -> Config:
-    cfg_path = Path(path).resolve()
+    cfg_path = Path(path).expanduser().resolve()
     if not cfg_path.is_file():
         raise ConfigError(f"{cfg_path}: config file not found")
-    try:
-        doc = tomllib.loads(cfg_path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{cfg_path}: not valid TOML: {exc}") from exc
+    doc = _read_toml(cfg_path)
     for key in doc:
         if key not in TOP_LEVEL:
             raise ConfigError(f"{cfg_path}: unknown key '{key}' (allowed: {', '.join(sorted(TOP_LEVEL))})")
@@ -401,16 +436,13 @@ def load_config(path: str | Path) -> Config:
     if not wh["path"].strip():
         raise ConfigError(f"{cfg_path}: key 'warehouse.path' is empty, expected the published warehouse file, "
                           "e.g. \"warehouse/finops.duckdb\"")
-    warehouse_path = (base / wh["path"]).resolve()
+    warehouse_path = resolve_path(base, wh["path"])
     if warehouse_path.is_dir():
         raise ConfigError(f"{cfg_path}: key 'warehouse.path' is the folder {warehouse_path}, expected the published "
                           f"warehouse file, e.g. \"{wh['path'].rstrip('/')}/finops.duckdb\"")
     if not MEMORY_SIZE.fullmatch(wh["memory_limit"]):
         raise ConfigError(f"{cfg_path}: key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", "
                           f"got {wh['memory_limit']!r}")
-    if wh["max_calls_per_build"] < 1:
-        raise ConfigError(f"{cfg_path}: key 'warehouse.max_calls_per_build' must be 1 or more, "
-                          f"got {wh['max_calls_per_build']}")
     if wh["engine"] not in ENGINES:
         raise ConfigError(f"{cfg_path}: key 'warehouse.engine' is '{wh['engine']}', expected one of: "
                           f"{', '.join(ENGINES)}")
@@ -434,8 +466,6 @@ def load_config(path: str | Path) -> Config:
         if raw["pricing"] not in PRICINGS:
             raise ConfigError(f"{cfg_path}: key '{where}.pricing' is '{raw['pricing']}', expected one of: "
                               f"{', '.join(PRICINGS)}")
-        if raw["output_weight"] < 0 or (raw["hourly_cost_usd"] or 0) < 0:
-            raise ConfigError(f"{cfg_path}: {where}: 'output_weight' and 'hourly_cost_usd' must not be negative")
         deployments.append(Deployment(id=raw["id"], output_weight=float(raw["output_weight"]),
                                       hourly_cost_usd=raw["hourly_cost_usd"], gpu=raw["gpu"],
                                       gpu_count=raw["gpu_count"], pricing=raw["pricing"]))
@@ -471,31 +501,27 @@ def load_config(path: str | Path) -> Config:
 
     anomalies = _check_table("anomalies", doc.get("anomalies", {}), SCHEMA["anomalies"], cfg_path)
     quality = _check_table("quality", doc.get("quality", {}), SCHEMA["quality"], cfg_path)
-    for key in ("max_unpriced_share", "max_quarantined_share", "min_requests_vs_trailing_week"):
-        if not 0 <= quality[key] <= 1:
-            raise ConfigError(f"{cfg_path}: key 'quality.{key}' is {quality[key]}, expected a share from 0 to 1")
-    if quality["max_price_age_days"] < 0:
-        raise ConfigError(f"{cfg_path}: key 'quality.max_price_age_days' must not be negative")
     try:
         earliest_usage_date = date.fromisoformat(quality["earliest_usage_date"])
     except ValueError:
         raise ConfigError(f"{cfg_path}: key 'quality.earliest_usage_date' is '{quality['earliest_usage_date']}', "
                           "expected a date YYYY-MM-DD") from None
-    if quality["max_usage_days_ahead"] < 0:
-        raise ConfigError(f"{cfg_path}: key 'quality.max_usage_days_ahead' must not be negative, got "
-                          f"{quality['max_usage_days_ahead']}")
     smtp = None
     if "smtp" in doc:
         s = _check_table("smtp", doc["smtp"], SCHEMA["smtp"], cfg_path)
+        if s["username_env"] and not s["starttls"] and not s["allow_plain_login"]:
+            raise ConfigError(f"{cfg_path}: [smtp] logs in (username_env) without STARTTLS, so the password would "
+                              "cross the network in clear text; set starttls = true, or allow_plain_login = true "
+                              "for a server reached over a trusted network (e.g. localhost)")
         smtp = Smtp(host=s["host"], port=s["port"], starttls=s["starttls"], username_env=s["username_env"],
                     password_env=s["password_env"], sender=s["from"])
 
     return Config(
         path=cfg_path,
         warehouse_path=warehouse_path,
-        landing_dir=(base / landing["dir"]).resolve() if landing["dir"] else warehouse_path.parent / "landing",
-        reports_dir=(base / reports["dir"]).resolve() if reports["dir"] else warehouse_path.parent / "reports",
-        outbox_dir=(base / reports["outbox"]).resolve() if reports["outbox"] else warehouse_path.parent / "outbox",
+        landing_dir=resolve_path(base, landing["dir"]) if landing["dir"] else warehouse_path.parent / "landing",
+        reports_dir=resolve_path(base, reports["dir"]) if reports["dir"] else warehouse_path.parent / "reports",
+        outbox_dir=resolve_path(base, reports["outbox"]) if reports["outbox"] else warehouse_path.parent / "outbox",
         price_sources=price_sources,
         gpu_sources=gpu_sources,
         usage_sources=usage_sources,
@@ -517,7 +543,21 @@ def load_config(path: str | Path) -> Config:
     )
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:   # its parent package is missing
+        return False
+
+
 def _spark(raw: dict, base: Path, warehouse_path: Path, cfg_path: Path) -> SparkSettings:
+    missing = [package for package, module in (("pyspark", "pyspark"), ("dbt-spark", "dbt.adapters.spark"))
+               if not _installed(module)]
+    if missing:
+        raise ConfigError(f"{cfg_path}: key 'warehouse.engine' is \"spark\" but {' and '.join(missing)} "
+                          f"{'is' if len(missing) == 1 else 'are'} not installed in this Python ({sys.executable}); "
+                          "install the Spark extra (pip install -e \".[spark]\", docs/spark.md) or set "
+                          "engine = \"duckdb\"")
     checked = _check_table("warehouse.spark", raw, SPARK_KEYS, cfg_path)
     try:
         return spark_settings(checked, base, data_dir_of(warehouse_path))

@@ -16,13 +16,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from finops.bounds import PORT, Bounds
+
 ENGINES = ("duckdb", "spark")
 METHODS = ("session", "thrift", "http")
 # [warehouse.spark]: key -> (type, default), checked by finops/config.py like every other table
 SPARK_KEYS = {"method": (str, "session"), "master": (str, "local[*]"), "database": (str, "finance"),
-         "build_schema": (str, "finops_build"), "warehouse_dir": (str, None), "metastore_dir": (str, None),
-              "conf": (dict, {}), "host": (str, None), "port": (int, None), "user": (str, None),
-              "cluster": (str, None), "endpoint": (str, None), "token_env": (str, None), "threads": (int, 2)}
+              "build_schema": (str, "finops_build"), "warehouse_dir": (str, None), "metastore_dir": (str, None),
+              "conf": (dict, {}), "host": (str, None), "port": (int, None, PORT), "user": (str, None),
+              "cluster": (str, None), "endpoint": (str, None), "token_env": (str, None),
+              "threads": (int, 2, Bounds(1))}
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://")
 
@@ -106,7 +109,7 @@ def spark_settings(out: dict, base: Path, data_dir: Path) -> SparkSettings:
     def location(value: str | None, default: Path) -> str:
         if value is None:
             return str(default)
-        return value if _URL.match(value) else str((base / value).resolve())
+        return value if _URL.match(value) else str((base / Path(value).expanduser()).resolve())
 
     shared_metastore = any(key.startswith(("spark.hadoop.hive.metastore", "spark.hadoop.javax.jdo"))
                            for key in conf)

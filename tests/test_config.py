@@ -40,7 +40,7 @@ def test_bad_config_exits_2_naming_the_key(project: Project, extra: str, expecte
     ('earliest_usage_date = "2000-13-01"', "key 'quality.earliest_usage_date' is '2000-13-01', expected a date "
                                            "YYYY-MM-DD"),
     ("earliest_usage_date = 2000-01-01", "key 'quality.earliest_usage_date' must be str, got date"),
-    ("max_usage_days_ahead = -1", "key 'quality.max_usage_days_ahead' must not be negative, got -1"),
+    ("max_usage_days_ahead = -1", "key 'quality.max_usage_days_ahead' is -1, expected a whole number >= 0"),
     ("max_usage_days_ahead = 1.5", "key 'quality.max_usage_days_ahead' must be int, got float 1.5"),
 ])
 def test_a_bad_usage_window_exits_2_naming_the_key(project: Project, quality: str, expected: str):
@@ -97,7 +97,7 @@ def test_a_memory_limit_that_is_not_a_size_exits_2(project: Project):
 
 
 @pytest.mark.parametrize("value, message", [
-    ("0", "key 'warehouse.max_calls_per_build' must be 1 or more, got 0"),
+    ("0", "key 'warehouse.max_calls_per_build' is 0, expected a whole number >= 1"),
     ('"many"', "warehouse.max_calls_per_build"),
 ])
 def test_a_max_calls_per_build_that_is_not_a_positive_count_exits_2(project: Project, value, message):
@@ -105,3 +105,90 @@ def test_a_max_calls_per_build_that_is_not_a_positive_count_exits_2(project: Pro
     proc = project.finops("run", "--date", "2026-11-02")
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+PRICE_URL = '[[prices.sources]]\nkind = "litellm_json"\nname = "litellm"\nurl = "https://example.com/p.json"\n'
+GPU_DEPLOYMENT = '[[deployments]]\nid = "gpus"\ngpu = "H100 SXM"\noutput_weight = 1\n'
+FIXED_DEPLOYMENT = '[[deployments]]\nid = "fixed"\n'
+
+
+@pytest.mark.parametrize("section, message", [
+    ("[anomalies]\nratio = inf", "key 'anomalies.ratio' is inf, expected a number >= 1"),
+    ("[anomalies]\nratio = -1.5", "key 'anomalies.ratio' is -1.5, expected a number >= 1"),
+    ("[anomalies]\nmin_usd = -10", "key 'anomalies.min_usd' is -10, expected a number >= 0"),
+    ("[anomalies]\nmin_usd = nan", "key 'anomalies.min_usd' is nan, expected a number >= 0"),
+    (f"{GPU_DEPLOYMENT}gpu_count = -2", "key 'deployments[0].gpu_count' is -2, expected a whole number >= 1"),
+    (f"{GPU_DEPLOYMENT}gpu_count = 0", "key 'deployments[0].gpu_count' is 0, expected a whole number >= 1"),
+    (f"{FIXED_DEPLOYMENT}hourly_cost_usd = nan", "key 'deployments[0].hourly_cost_usd' is nan, expected a number >= 0"),
+    (f"{FIXED_DEPLOYMENT}hourly_cost_usd = inf", "key 'deployments[0].hourly_cost_usd' is inf, expected a number >= 0"),
+    (f"{FIXED_DEPLOYMENT}hourly_cost_usd = -3.5", "key 'deployments[0].hourly_cost_usd' is -3.5, expected a number >= 0"),
+    (f"{FIXED_DEPLOYMENT}hourly_cost_usd = 2\noutput_weight = inf",
+     "key 'deployments[0].output_weight' is inf, expected a number >= 0"),
+    ("[quality]\nmax_unpriced_share = -0.1", "key 'quality.max_unpriced_share' is -0.1, expected a number >= 0 and <= 1"),
+    ("[quality]\nmax_quarantined_share = 1.5",
+     "key 'quality.max_quarantined_share' is 1.5, expected a number >= 0 and <= 1"),
+    ("[quality]\nmin_requests_vs_trailing_week = nan",
+     "key 'quality.min_requests_vs_trailing_week' is nan, expected a number >= 0 and <= 1"),
+    ("[quality]\nmax_price_age_days = -1", "key 'quality.max_price_age_days' is -1, expected a whole number >= 0"),
+    ('[smtp]\nhost = "localhost"\nport = 0', "key 'smtp.port' is 0, expected a whole number >= 1 and <= 65535"),
+    ('[smtp]\nhost = "localhost"\nport = 70000', "key 'smtp.port' is 70000, expected a whole number >= 1 and <= 65535"),
+    (f"{PRICE_URL}timeout_seconds = inf",
+     "key 'prices.sources[1].timeout_seconds' is inf, expected a number > 0 and <= 3600"),
+    (f"{PRICE_URL}timeout_seconds = 0", "key 'prices.sources[1].timeout_seconds' is 0, expected a number > 0 and <= 3600"),
+    (f"{PRICE_URL}max_bytes = -1", "key 'prices.sources[1].max_bytes' is -1, expected a whole number >= 1"),
+], ids=["ratio-inf", "ratio-negative", "min_usd-negative", "min_usd-nan", "gpu_count-negative", "gpu_count-0",
+        "hourly_cost-nan", "hourly_cost-inf", "hourly_cost-negative", "output_weight-inf", "share-negative",
+        "share-above-1", "share-nan", "price_age-negative", "port-0", "port-70000", "timeout-inf", "timeout-0",
+        "max_bytes-negative"])
+def test_a_number_out_of_its_range_exits_2_naming_the_key_and_the_range(project: Project, section, message):
+    if section.startswith("[[deployments]]"):
+        project.write_config(deployments=section)
+    elif section.startswith("[quality]"):
+        project.write_config(quality=section.removeprefix("[quality]\n"))
+    else:
+        project.write_config(extra=section)
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in proc.stderr and str(project.config) in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["../escaped", "a/b", "..", ".hidden", "with space"])
+def test_a_source_name_that_is_not_a_simple_name_exits_2(project: Project, name):
+    project.write_config(extra=f'[[prices.sources]]\nkind = "litellm_json"\nname = "{name}"\n'
+                               'url = "https://example.com/p.json"\n')
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert f"key 'prices.sources[1].name' is '{name}', expected a simple name" in proc.stderr
+    assert not (project.root / "warehouse").exists()
+
+
+def test_a_path_starting_with_a_tilde_is_in_the_home_folder(project: Project, tmp_path, monkeypatch):
+    from finops.config import load_config
+
+    home = tmp_path / "home"
+    (home / "usage").mkdir(parents=True)
+    write_jsonl(home / "usage" / "u.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
+    monkeypatch.setenv("HOME", str(home))
+    project.write_config(warehouse='path = "~/wh/finops.duckdb"',
+                         usage='[[usage.sources]]\nkind = "canonical"\npath = "~/usage/*.jsonl"\n',
+                         extra='[reports]\ndir = "~/reports"\noutbox = "~/outbox"\n[landing]\ndir = "~/landing"\n')
+    cfg = load_config(project.config)
+    assert cfg.warehouse_path == home / "wh" / "finops.duckdb"
+    assert cfg.usage_sources[0].files() == [home / "usage" / "u.jsonl"]
+    assert (cfg.reports_dir, cfg.outbox_dir, cfg.landing_dir) == (home / "reports", home / "outbox", home / "landing")
+
+
+def test_an_smtp_login_without_starttls_is_refused_unless_plain_login_is_allowed(project: Project):
+    from finops.config import load_config
+
+    login = '[smtp]\nhost = "localhost"\nusername_env = "SMTP_USER"\npassword_env = "SMTP_PASSWORD"\n'
+    project.write_config(extra=login)
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert "[smtp] logs in (username_env) without STARTTLS" in line and "allow_plain_login = true" in line
+    project.write_config(extra=login + "allow_plain_login = true\n")
+    assert load_config(project.config).smtp.username_env == "SMTP_USER"
+    project.write_config(extra=login + "starttls = true\n")
+    assert load_config(project.config).smtp.starttls
