@@ -5,15 +5,31 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import tempfile
+import traceback
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from finops.config import ConfigError, default_config_path, load_config
+from finops.config import Config, ConfigError, default_config_path, load_config
 
 log = logging.getLogger("finops")
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_SEND_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_SEND_FAILED, EXIT_INTERNAL_ERROR = 0, 1, 2, 3, 4
+EXIT_CODES = """exit codes:
+  0  done: published, or the report written and its emails sent
+  1  the quality gate failed (nothing of the failed build published); `report`: a day of the week not
+     published or failed; `sql`: a SQL error or a refused statement
+  2  bad input or config: one line naming the file or the key and what to do
+  3  `report`: an email not sent (failed, or unconfirmed: it may have arrived; named with the --resend to run)
+  4  an internal error (a bug in finops): one line, and the traceback in <warehouse>.data/errors/
+     (the temp folder before the config is read); FINOPS_DEBUG=1 prints it on stderr instead"""
+EARLIEST_DAY = date(2000, 1, 1)   # no usage day before it: a --date or --week earlier is a typo
+
+
+class BadArgument(Exception):
+    """A command-line value finops cannot use; the message names the option and what to give instead."""
 
 
 def _date(text: str) -> date:
@@ -32,12 +48,50 @@ def _iso_week(text: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
+    return int(text)
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _check_day(option: str, day: date) -> None:
+    """A usage day must be one that can have happened: from EARLIEST_DAY to today (UTC)."""
+    if day < EARLIEST_DAY:
+        raise BadArgument(f"{option} {day} is before {EARLIEST_DAY}, the earliest usage day finops builds; "
+                          f"give a later date")
+    if day > _today():
+        raise BadArgument(f"{option} {day} is after today ({_today()}, UTC): a date after today cannot be "
+                          f"complete; give a date up to {_today()}")
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    if args.command == "run" and args.date is not None:
+        _check_day("--date", args.date)
+    if args.command == "backfill":
+        _check_day("--from", args.start)
+        _check_day("--to", args.end)
+        if args.end < args.start:
+            raise BadArgument(f"--to {args.end} is before --from {args.start}")
+    if args.command == "report" and args.week is not None:
+        if args.week.start < EARLIEST_DAY:
+            raise BadArgument(f"--week {args.week} is before {EARLIEST_DAY}, the earliest usage day finops builds; "
+                              f"give a later week")
+        if args.week.start > _today():
+            raise BadArgument(f"--week {args.week} starts after today ({_today()}, UTC): a week not begun cannot "
+                              f"be complete; give a week that has ended")
+
+
 def _yesterday() -> date:
-    return datetime.now(timezone.utc).date() - timedelta(days=1)
+    return _today() - timedelta(days=1)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="finops", description="FinOps pipeline for AI inference spend")
+    parser = argparse.ArgumentParser(prog="finops", description="FinOps pipeline for AI inference spend",
+                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     config_help = "config file (TOML); default: the bundled sample config"
 
@@ -64,13 +118,12 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="write a sample config and data to a folder and run the pipeline on it")
     demo.add_argument("--dir", type=Path, default=Path("finops-demo"), help="folder to write (default: finops-demo)")
-    demo.add_argument("--days", type=int, default=28, help="days of sample usage, ending yesterday (default 28)")
-    demo.add_argument("--events-per-day", type=int, default=2000, help="sample calls per day (default 2000)")
+    demo.add_argument("--days", type=_count, default=28, help="days of sample usage, ending yesterday (default 28)")
+    demo.add_argument("--events-per-day", type=_count, default=2000, help="sample calls per day (default 2000)")
     return parser
 
 
-def _run_days(config: Path | None, days: list[date]) -> int:
-    cfg = load_config(config or default_config_path())   # (before the pipeline's imports: a bad config exits at once)
+def _run_days(cfg: Config, days: list[date]) -> int:
     from warehouse.pipeline import run_days
 
     outcome = run_days(cfg, days)
@@ -97,8 +150,7 @@ def _run_days(config: Path | None, days: list[date]) -> int:
     return EXIT_OK
 
 
-def _report(config: Path | None, week, resend: list[str] | None) -> int:
-    cfg = load_config(config or default_config_path())   # (before the report's imports: a bad config exits at once)
+def _report(cfg: Config, week, resend: list[str] | None) -> int:
     if cfg.engine == "spark":
         print("finops report: reads the published DuckDB warehouse; not available with engine = \"spark\" yet "
               "(query the Spark tables with `finops sql`; docs/spark.md)", file=sys.stderr)
@@ -123,10 +175,9 @@ def _report(config: Path | None, week, resend: list[str] | None) -> int:
     return EXIT_SEND_FAILED if outcome.failed_sends else EXIT_OK
 
 
-def _sql(config: Path | None, query: str | None) -> int:
+def _sql(cfg: Config, query: str | None) -> int:
     from warehouse.readonly import connect_read_only, run_queries, run_shell
 
-    cfg = load_config(config or default_config_path())
     if cfg.engine == "spark":
         from warehouse.spark_readonly import run_spark_sql
         return run_spark_sql(cfg.spark, [query] if query is not None else sys.stdin.read().split(";"))
@@ -136,39 +187,68 @@ def _sql(config: Path | None, query: str | None) -> int:
     return run_queries(con, query)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    # dagster-dbt logs every dbt command line (long --vars); GX logs its own set-up at INFO
-    for noisy in ("dagster", "dagster.builtin", "great_expectations"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _bad_input_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean bad input or config (exit 2): each message names the file or the key."""
     from ingest.sheets import SheetError
     from ingest.usage_canonical import UsageFileError
     from reports.mailer import SendLogError
     from warehouse.layout import WarehouseError
     from warehouse.readonly import WarehouseMissing
 
+    return BadArgument, ConfigError, SheetError, UsageFileError, WarehouseError, WarehouseMissing, SendLogError
+
+
+def _internal_error(cfg: Config | None) -> int:
+    """An exception finops did not expect (a bug): one line on stderr, the traceback in a file under the warehouse's
+    data folder (or the temp folder when no config was read), or on stderr with FINOPS_DEBUG=1."""
+    exc = sys.exc_info()[1]
+    what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    if os.environ.get("FINOPS_DEBUG") == "1":
+        traceback.print_exc()
+        where = "printed above"
+    else:
+        folder = cfg.data_dir / "errors" if cfg else Path(tempfile.gettempdir()) / "finops-errors"
+        path = folder / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}.txt"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"finops {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+            where = f"in {path}"
+        except OSError:
+            traceback.print_exc()
+            where = "printed above"
+    print(f"finops: internal error ({what}); a bug in finops, not in your input: the traceback is {where} "
+          "(FINOPS_DEBUG=1 prints it); please report it", file=sys.stderr)
+    return EXIT_INTERNAL_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    # dagster-dbt logs every dbt command line (long --vars); GX logs its own set-up at INFO
+    for noisy in ("dagster", "dagster.builtin", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    cfg, bad_input = None, ()
     try:
-        if args.command == "run":
-            return _run_days(args.config, [args.date or _yesterday()])
-        if args.command == "backfill":
-            if args.end < args.start:
-                print(f"finops: --to {args.end} is before --from {args.start}", file=sys.stderr)
-                return EXIT_BAD_INPUT
-            days = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
-            return _run_days(args.config, days)
-        if args.command == "report":
-            return _report(args.config, args.week, args.resend)
-        if args.command == "sql":
-            return _sql(args.config, args.query)
+        bad_input = _bad_input_errors()
+        _check_arguments(args)
         if args.command == "demo":
             from finops.demo import run_demo
 
             return run_demo(args.dir, days=args.days, events_per_day=args.events_per_day)
-    except (ConfigError, SheetError, UsageFileError, WarehouseError, WarehouseMissing, SendLogError) as exc:
+        # the config is read before the pipeline's or the report's imports: a bad one exits at once
+        cfg = load_config(args.config or default_config_path())
+        if args.command == "run":
+            return _run_days(cfg, [args.date or _yesterday()])
+        if args.command == "backfill":
+            return _run_days(cfg, [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)])
+        if args.command == "report":
+            return _report(cfg, args.week, args.resend)
+        return _sql(cfg, args.query)
+    except bad_input as exc:
         print(f"finops: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return EXIT_BAD_INPUT
+    except Exception:
+        return _internal_error(cfg)
 
 
 if __name__ == "__main__":

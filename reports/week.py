@@ -64,4 +64,4 @@ class IsoWeek:
         return f"{first.day} {first:%b %Y} \u2013 {last.day} {last:%b %Y}"
 
     def __str__(self) -> str:
-        return f"{self.year}-W{self.week:02d}"
+        return f"{self.year:04d}-W{self.week:02d}"
