@@ -158,9 +158,8 @@ def _report(cfg: Config, week, resend: list[str] | None) -> int:
     owners = [owner.email for owner in cfg.owners]
     unknown = [email for email in resend or [] if email not in owners]
     if unknown:
-        print(f"finops report: --resend {unknown[0]} is not the email of an [[owners]] entry of {cfg.path} "
-              f"(owners: {', '.join(owners) or 'none'})", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise BadArgument(f"--resend {unknown[0]} is not the email of an [[owners]] entry of {cfg.path} "
+                          f"(owners: {', '.join(owners) or 'none'})")
     from reports.readiness import WeekNotPublished
     from reports.week import IsoWeek
     from reports.weekly import print_outcome, run_weekly_report

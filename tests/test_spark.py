@@ -179,6 +179,10 @@ def test_finops_sql_reads_the_spark_tables_and_refuses_writes(engines):
     assert lines[-1] == "(2 rows)"
     refused = engines.finops(engines.spark, "sql", "drop table finance.fct_llm_requests")
     assert refused.returncode == 1 and "refused (read-only" in refused.stderr
+    secret = engines.root / "secret.txt"
+    secret.write_text("the-secret-value\n")
+    by_path = engines.finops(engines.spark, "sql", f"select * from text.`{secret}`")
+    assert by_path.returncode == 1 and "the-secret-value" not in by_path.stdout
     report = engines.finops(engines.spark, "report", "--week", "2026-W45")
     assert report.returncode == 2 and 'engine = "spark"' in report.stderr
 

@@ -1,7 +1,9 @@
 """`finops sql` on the Spark engine: queries on the published Spark tables, printed like on DuckDB.
 
 Spark has no read-only session, so only statements that read are run (select, with, show, describe, explain);
-anything else is refused before it reaches Spark."""
+anything else is refused before it reaches Spark. A query cannot read files by path either (select * from
+text.`/etc/shadow`): spark.sql.runSQLOnFiles is off in this session, and a SET that would turn it back on is
+refused like any other statement."""
 
 from __future__ import annotations
 
@@ -33,7 +35,9 @@ def run_spark_sql(settings: SparkSettings, statements: list[str], out: TextIO = 
                   file=sys.stderr)
             status = 1
             continue
-        spark = spark or spark_session(settings)
+        if spark is None:
+            spark = spark_session(settings)
+            spark.conf.set("spark.sql.runSQLOnFiles", "false")
         try:
             frame = spark.sql(text)
             out.write(format_table(frame.columns, [tuple(row) for row in frame.collect()]))
