@@ -25,7 +25,6 @@ EXIT_CODES = """exit codes:
   3  `report`: an email not sent (failed, or unconfirmed: it may have arrived; named with the --resend to run)
   4  an internal error (a bug in finops): one line, and the traceback in <warehouse>.data/errors/
      (the temp folder before the config is read); FINOPS_DEBUG=1 prints it on stderr instead"""
-EARLIEST_DAY = date(2000, 1, 1)   # no usage day before it: a --date or --week earlier is a typo
 
 
 class BadArgument(Exception):
@@ -58,28 +57,29 @@ def _today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def _check_day(option: str, day: date) -> None:
-    """A usage day must be one that can have happened: from EARLIEST_DAY to today (UTC)."""
-    if day < EARLIEST_DAY:
-        raise BadArgument(f"{option} {day} is before {EARLIEST_DAY}, the earliest usage day finops builds; "
-                          f"give a later date")
+def _check_day(option: str, day: date, cfg: Config) -> None:
+    """A usage day must be one that can have happened and be built: from [quality] earliest_usage_date to today
+    (UTC)."""
+    if day < cfg.earliest_usage_date:
+        raise BadArgument(f"{option} {day} is before {cfg.earliest_usage_date} (quality.earliest_usage_date of "
+                          f"{cfg.path}), the earliest usage day finops builds; give a later date")
     if day > _today():
         raise BadArgument(f"{option} {day} is after today ({_today()}, UTC): a date after today cannot be "
                           f"complete; give a date up to {_today()}")
 
 
-def _check_arguments(args: argparse.Namespace) -> None:
+def _check_arguments(args: argparse.Namespace, cfg: Config) -> None:
     if args.command == "run" and args.date is not None:
-        _check_day("--date", args.date)
+        _check_day("--date", args.date, cfg)
     if args.command == "backfill":
-        _check_day("--from", args.start)
-        _check_day("--to", args.end)
+        _check_day("--from", args.start, cfg)
+        _check_day("--to", args.end, cfg)
         if args.end < args.start:
             raise BadArgument(f"--to {args.end} is before --from {args.start}")
     if args.command == "report" and args.week is not None:
-        if args.week.start < EARLIEST_DAY:
-            raise BadArgument(f"--week {args.week} is before {EARLIEST_DAY}, the earliest usage day finops builds; "
-                              f"give a later week")
+        if args.week.start < cfg.earliest_usage_date:
+            raise BadArgument(f"--week {args.week} is before {cfg.earliest_usage_date} (quality.earliest_usage_date "
+                              f"of {cfg.path}), the earliest usage day finops builds; give a later week")
         if args.week.start > _today():
             raise BadArgument(f"--week {args.week} starts after today ({_today()}, UTC): a week not begun cannot "
                               f"be complete; give a week that has ended")
@@ -229,13 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     cfg, bad_input = None, ()
     try:
         bad_input = _bad_input_errors()
-        _check_arguments(args)
         if args.command == "demo":
             from finops.demo import run_demo
 
             return run_demo(args.dir, days=args.days, events_per_day=args.events_per_day)
         # the config is read before the pipeline's or the report's imports: a bad one exits at once
         cfg = load_config(args.config or default_config_path())
+        _check_arguments(args, cfg)
         if args.command == "run":
             return _run_days(cfg, [args.date or _yesterday()])
         if args.command == "backfill":
