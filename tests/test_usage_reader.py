@@ -272,7 +272,7 @@ def test_a_gz_file_that_is_not_gzip_or_is_corrupt_is_not_read(tmp_path: Path):
      "UTF-16 text (it starts with a UTF-16 byte-order mark); nothing of the file is staged: save it as UTF-8", 1),
     ("latin1.csv", f"{CSV_HEADER}\n{csv_row('c1')}\n{csv_row('c2', tenant='café')}\n".encode("latin-1"),
      "not UTF-8 text: byte 0xe9 in line 3 (byte 179 of the text); nothing of the file is staged: save it as UTF-8", 3),
-    ("latin1.jsonl.gz", gzip.compress("é\n".encode("latin-1")),
+    ("latin1.jsonl.gz", gzip.compress("é\n".encode("latin-1"), mtime=0),
      "not UTF-8 text: byte 0xe9 in line 1 (byte 0 of the text); nothing of the file is staged: save it as UTF-8", 1),
 ])
 def test_a_file_that_is_not_utf8_is_not_read(tmp_path: Path, name: str, content: bytes, reason: str, line: int):
