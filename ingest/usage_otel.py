@@ -66,6 +66,8 @@ def any_value(value: object) -> object:
 
 
 def _span(span: dict, attrs: dict[str, object]) -> dict[str, object]:
+    # an embeddings call has input tokens only: the conventions give it no output count, so its output is 0
+    embeddings = attrs.get("gen_ai.operation.name") == "embeddings"
     trace_id, span_id = span.get("traceId"), span.get("spanId")
     if not trace_id or not span_id:
         raise BadRecord("missing traceId or spanId")
@@ -80,7 +82,8 @@ def _span(span: dict, attrs: dict[str, object]) -> dict[str, object]:
             "cache_read_tokens": _count(attrs, "gen_ai.usage.cache_read.input_tokens"),
             # no lifetime split in the conventions: every cache write is priced as a 5-minute write
             "cache_write_tokens": _count(attrs, "gen_ai.usage.cache_creation.input_tokens"),
-            "output_tokens": _first_count(attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"),
+            "output_tokens": _first_count(attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
+                                          required=not embeddings) or 0,
             "reasoning_tokens": _count(attrs, "gen_ai.usage.reasoning.output_tokens")}
 
 
@@ -88,7 +91,7 @@ def _count(attrs: dict[str, object], name: str) -> int | None:
     return whole_number(attrs.get(name), name)  # attribute names are flat keys with dots in them
 
 
-def _first_count(attrs: dict[str, object], name: str, deprecated: str) -> int:
+def _first_count(attrs: dict[str, object], name: str, deprecated: str, *, required: bool = True) -> int | None:
     """The count under its current attribute name, else under its deprecated one."""
     used = deprecated if deprecated in attrs and name not in attrs else name
-    return whole_number(attrs.get(used), used, required=True)
+    return whole_number(attrs.get(used), used, required=required)

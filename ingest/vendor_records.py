@@ -23,6 +23,11 @@ class BadRecord(Exception):
     """A record a reader cannot map; the message is the quarantine reason."""
 
 
+class NotBilled(Exception):
+    """A record of a request the vendor did not bill and reports no usage for (an errored Message Batches request):
+    skipped, counted and logged, not quarantined; the message is what the log counts."""
+
+
 @dataclass(frozen=True)
 class Record:
     values: dict[str, object] | None   # canonical column -> value; None when the record is bad
@@ -37,12 +42,15 @@ class Skipped:
     why: str
 
 
-def record(values_of: Callable[[], dict[str, object]], find: Callable[[str], object], raw: str | None = None) -> Record:
-    """A Record of values_of(), or a bad one with the reason values_of raised."""
+def record(values_of: Callable[[], dict[str, object]], find: Callable[[str], object],
+           raw: str | None = None) -> Record | Skipped:
+    """A Record of values_of(), a bad one with the reason values_of raised, or Skipped when it was not billed."""
     try:
         return Record(values=values_of(), find=find, raw=raw)
     except BadRecord as exc:
         return Record(values=None, find=find, raw=raw, error=str(exc))
+    except NotBilled as exc:
+        return Skipped(str(exc))
 
 
 def get(obj: object, dotted: str) -> object:
@@ -157,16 +165,8 @@ def check_bucket_lookups(mapping: UsageMapping, dimensions: tuple[str, ...], wha
                                  f"map = {{ ... }} }}")
 
 
-def response_records(doc: object, mapping: UsageMapping,
-                     values_of: Callable[[dict], dict[str, object]]) -> Iterator[Record]:
-    """Records of per-request logs: each log record holds the vendor's response at mapping.response_field (or is
-    it); a JSON array holds several log records. Lookup fields are paths in the log record."""
-    for item in doc if isinstance(doc, list) else [doc]:
-        raw = json.dumps(item) if isinstance(doc, list) else None
-        yield record(lambda: values_of(_response(item, mapping)), lambda f, i=item: get(i, f), raw)
-
-
-def _response(item: object, mapping: UsageMapping) -> dict:
+def logged_response(item: object, mapping: UsageMapping) -> dict:
+    """The vendor's response in a log record: at mapping.response_field, or the record itself."""
     if not isinstance(item, dict):
         raise BadRecord("not a valid JSON object")
     response = get(item, mapping.response_field) if mapping.response_field else item
@@ -175,13 +175,27 @@ def _response(item: object, mapping: UsageMapping) -> dict:
     return response
 
 
+def response_records(doc: object, mapping: UsageMapping, values_of: Callable[[dict], dict[str, object]],
+                     response_of: Callable[[object, UsageMapping], dict] = logged_response,
+                     ) -> Iterator[Record | Skipped]:
+    """Records of per-request logs: each log record holds the vendor's response at mapping.response_field (or is
+    it; `response_of` finds it instead of logged_response when the vendor wraps its responses); a JSON array holds
+    several log records. Lookup fields are paths in the log record."""
+    for item in doc if isinstance(doc, list) else [doc]:
+        raw = json.dumps(item) if isinstance(doc, list) else None
+        yield record(lambda: values_of(response_of(item, mapping)), lambda f, i=item: get(i, f), raw)
+
+
 def usage_api_records(doc: object, mapping: UsageMapping, file: str, *, what: str, dimensions: tuple[str, ...],
                       bucket_values: Callable[[dict, dict], dict[str, object]],
-                      response_values: Callable[[dict], dict[str, object]]) -> Iterator[Record]:
-    """Records of a kind that reads both per-request logs (response_values of each response) and pages of the
-    vendor's aggregated usage API (bucket_values of each bucket's result; lookups read its grouping keys)."""
+                      response_values: Callable[[dict], dict[str, object]],
+                      response_of: Callable[[object, UsageMapping], dict] = logged_response,
+                      ) -> Iterator[Record | Skipped]:
+    """Records of a kind that reads both per-request logs (response_values of each response; see response_records)
+    and pages of the vendor's aggregated usage API (bucket_values of each bucket's result; lookups read its
+    grouping keys)."""
     if not is_bucket_page(doc):
-        yield from response_records(doc, mapping, response_values)
+        yield from response_records(doc, mapping, response_values, response_of)
         return
     check_bucket_lookups(mapping, dimensions, what, file)
     for bucket in doc["data"]:

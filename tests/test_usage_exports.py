@@ -240,6 +240,72 @@ def test_an_otel_span_that_is_not_an_object_is_quarantined(tmp_path: Path):
     assert [r["line_no"] for r in rows] == [1, 3, 4, 5, 6]  # the other spans are read as before
 
 
+def otel_export(*spans: dict) -> dict:
+    """An OTLP JSON export of these spans (one resource, one scope)."""
+    return {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "test"},
+                                                                                "spans": list(spans)}]}]}
+
+
+def otel_span(span_id: str, operation: str, model: str, **counts: int) -> dict:
+    """A model-call span (GenAI semantic conventions) with its gen_ai.usage.<name> counts."""
+    attributes = {"gen_ai.operation.name": {"stringValue": operation},
+                  "gen_ai.provider.name": {"stringValue": "openai"},
+                  "gen_ai.request.model": {"stringValue": model},
+                  **{f"gen_ai.usage.{name}": {"intValue": str(n)} for name, n in counts.items()}}
+    return {"traceId": "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0", "spanId": span_id, "name": f"{operation} {model}", "kind": 3,
+            "startTimeUnixNano": "1793613600000000000", "endTimeUnixNano": "1793613600200000000",
+            "attributes": [{"key": k, "value": v} for k, v in attributes.items()], "status": {}}
+
+
+def test_an_otel_embeddings_span_has_input_tokens_only(tmp_path: Path):
+    """The semantic conventions give an embeddings span gen_ai.usage.input_tokens and no output count: its output
+    is 0. A chat span without an output count is still quarantined."""
+    (tmp_path / "spans.json").write_text(json.dumps(otel_export(
+        otel_span("0000000000000001", "embeddings", "text-embedding-3-small", input_tokens=512),
+        otel_span("0000000000000002", "chat", "gpt-4o", input_tokens=880))))
+    rows, quarantine = stage(tmp_path, "otel_genai", tmp_path / "spans.json", mapping(**CONSTANT))
+    assert [(r["line_no"], r["model"]) + tuple(r[c] for c in TOKENS) for r in rows] == [
+        (1, "text-embedding-3-small", 512, None, None, None, 0, None)]
+    assert [(line, reason) for line, reason, _ in quarantine] == [(2, "missing gen_ai.usage.output_tokens")]
+
+
+BATCH_RESULTS = [   # anthropic_batch_results.jsonl: the succeeded results, read as Messages responses
+    ("msg_01BatchSonnet00000000001", "batch", 2000, 0, 0, None, 500, None),   # usage without service_tier
+    ("msg_01BatchSonnet00000000002", "batch", 300 + 1700, 1700, 0, 0, 40, None),
+]
+
+
+@pytest.mark.parametrize("response_field, wrapped", [(None, False), ("result.message", False),
+                                                     ("batch.result.message", True)])
+def test_anthropic_batch_results_are_batch_tier_and_unbilled_results_are_skipped(tmp_path: Path, response_field,
+                                                                                 wrapped, caplog):
+    """A Message Batches results file (the lines as downloaded, or each inside the app's own log record): a
+    succeeded result is a batch-tier call even when its usage names no service_tier; errored, expired and canceled
+    results carry no usage and are not billed: skipped and counted, not quarantined."""
+    path = tmp_path / "results.jsonl"
+    lines = (FIXTURES / "anthropic_batch_results.jsonl").read_text().splitlines()
+    path.write_text("".join((json.dumps({"tenant": "acme", "batch": json.loads(line)}) if wrapped else line) + "\n"
+                            for line in lines))
+    with caplog.at_level("INFO", logger="finops"):
+        rows, quarantine = stage(tmp_path, "anthropic_usage", path, mapping(response_field, **LOGGED_AT))
+    assert quarantine == []
+    assert [(r["event_id"], r["service_tier"]) + tuple(r[c] for c in TOKENS) for r in rows] == BATCH_RESULTS
+    assert sorted(m.split(": ", 1)[1] for m in caplog.messages if "skipped" in m) == [
+        "skipped 1 canceled Message Batches results (not billed)",
+        "skipped 1 errored Message Batches results (not billed)",
+        "skipped 1 expired Message Batches results (not billed)"]
+
+
+def test_an_anthropic_batch_result_of_an_unknown_type_is_quarantined(tmp_path: Path):
+    (tmp_path / "results.jsonl").write_text('{"custom_id":"t-9","result":{"type":"processing"}}\n'
+                                            '{"custom_id":"t-8","result":{"type":"succeeded"}}\n')
+    rows, quarantine = stage(tmp_path, "anthropic_usage", tmp_path / "results.jsonl", mapping(**LOGGED_AT))
+    assert rows == []
+    assert [(line, reason) for line, reason, _ in quarantine] == [
+        (1, "result.type 'processing' is not succeeded, errored, expired or canceled"),
+        (2, "no result.message object")]
+
+
 LITELLM = mapping(tenant_id={"field": "request_tags", "prefix": "tenant:"},
                   feature={"field": "request_tags", "prefix": "feature:"}, task_id={"field": "session_id"})
 
@@ -550,3 +616,44 @@ def test_the_same_call_in_different_exports_costs_the_same(tmp_path: Path):
                           180000, 0.234, 0.468, 0.0, "priced")
     for project in (a, b):
         assert project.query("select count(*) from finance.quarantine") == [(0,)]
+
+
+def test_embeddings_spans_and_batch_results_cost_what_the_vendor_bills(project: Project):
+    """Through `finops run`: an embeddings span costs its input tokens, a Message Batches result half the standard
+    rate (claude-sonnet-4-6 has no batch rows: 50% of 3.00 / 0.30 / 15.00 per million), and the three results that
+    were not billed leave nothing behind, not even in the quarantine."""
+    (project.root / "exports" / "batch").mkdir(parents=True)
+    (project.root / "exports" / "spans.json").write_text(json.dumps(otel_export(
+        otel_span("0000000000000001", "embeddings", "text-embedding-3-small", input_tokens=512))))
+    shutil.copy(FIXTURES / "anthropic_batch_results.jsonl", project.root / "exports" / "batch" / "results.jsonl")
+    (project.root / "prices" / "embeddings.csv").write_text(
+        "provider,model,usage_type,usd_per_million,service_tier,min_input_tokens,effective_from,source\n"
+        "openai,text-embedding-3-small,input,0.02,standard,0,2026-01-01,contract\n"
+        "openai,text-embedding-3-small,output,0,standard,0,2026-01-01,contract\n")
+    project.write_config(usage="""
+[[usage.sources]]
+kind = "otel_genai"
+path = "exports/spans.json"
+tenant_id = { value = "acme" }
+feature = { value = "indexing" }
+
+[[usage.sources]]
+kind = "anthropic_usage"
+path = "exports/batch/*.jsonl"
+response_field = "result.message"
+occurred_at = { value = "2026-11-02T12:00:00Z" }
+tenant_id = { value = "acme" }
+feature = { value = "triage" }
+""")
+    run = project.finops("run", "--date", "2026-11-02", check=True)
+    assert "skipped 1 errored Message Batches results (not billed)" in run.stderr
+    assert project.query("""select model, service_tier, input_tokens, output_tokens, round(cost_usd, 12),
+                                   round(list_cost_usd, 12)
+                            from finance.fct_llm_requests order by event_id""") == [
+        ("text-embedding-3-small", "standard", 512, 0, 0.00001024, 0.00001024),   # 512 x 0.02 / 1e6
+        # (2,000 x 1.50 + 500 x 7.50) / 1e6; list (2,000 x 3 + 500 x 15) / 1e6
+        ("claude-sonnet-4-6", "batch", 2000, 500, 0.00675, 0.0135),
+        # (300 x 1.50 + 1,700 x 0.15 + 40 x 7.50) / 1e6; list (2,000 x 3 + 40 x 15) / 1e6
+        ("claude-sonnet-4-6", "batch", 2000, 40, 0.001005, 0.0066),
+    ]
+    assert project.query("select count(*) from finance.quarantine") == [(0,)]
