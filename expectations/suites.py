@@ -172,7 +172,9 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
         Suite(
             "sums_agree", "agg_cost_daily",
             "totals that differ between tables: a day's requests and cost in fct_llm_requests vs "
-            "agg_cost_daily, the tasks vs the requests they group, each week of showback_weekly vs its days",
+            "agg_cost_daily; the tasks with a call on a build day or its neighbours, as they will be published "
+            "(rebuilt and kept), vs the requests they group (a task counted twice across midnight); each week of "
+            "showback_weekly vs its days",
             f"""with req as (
                    select usage_date, count(*) as n, coalesce(sum(cost_usd), 0) as cost
                    from {finance}.fct_llm_requests group by usage_date),
@@ -180,10 +182,14 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
                    select usage_date, sum(requests) as n, coalesce(sum(cost_usd), 0) as cost
                    from {finance}.agg_cost_daily group by usage_date),
                days as (select usage_date from req union select usage_date from agg),
-               task_requests as (
-                   select coalesce(sum(cost_usd), 0) as cost from int_tasks__requests
-                   where task_id in (select task_id from {finance}.fct_llm_tasks)),
-               tasks as (select coalesce(sum(cost_usd), 0) as cost from {finance}.fct_llm_tasks),
+               task_requests as (  -- the calls of the tasks this build rebuilds, wherever they are published
+                   select count(*) as n, coalesce(sum(cost_usd), 0) as cost from int_tasks__requests),
+               tasks as (  -- those tasks as the days before, of and after the build days will be published
+                   select coalesce(sum(requests), 0) as n, coalesce(sum(cost_usd), 0) as cost
+                   from (select task_id, requests, cost_usd from {finance}.fct_llm_tasks
+                         union all
+                         select task_id, requests, cost_usd from int_tasks__kept) as published
+                   where task_id in (select task_id from int_tasks__requests)),
                weeks as (
                    select cast(date_trunc('week', usage_date) as date) as week_start, sum(cost_usd) as cost
                    from int_agg_cost_daily__all_days group by 1),
@@ -197,8 +203,13 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
                       coalesce(req.n, 0), coalesce(agg.n, 0), coalesce(req.n, 0) - coalesce(agg.n, 0)
                from days left join req using (usage_date) left join agg using (usage_date)
                union all
-               select 'cost: fct_llm_tasks vs their requests', 'build', cast(tasks.cost as double),
-                      cast(task_requests.cost as double), cast(tasks.cost - task_requests.cost as double)
+               select 'cost: fct_llm_tasks as published vs their requests', 'rebuilt tasks',
+                      cast(tasks.cost as double), cast(task_requests.cost as double),
+                      cast(tasks.cost - task_requests.cost as double)
+               from tasks, task_requests
+               union all
+               select 'requests: fct_llm_tasks as published vs their requests', 'rebuilt tasks',
+                      tasks.n, task_requests.n, tasks.n - task_requests.n
                from tasks, task_requests
                union all
                select 'cost: showback_weekly vs agg_cost_daily', cast(weeks.week_start as string),

@@ -142,6 +142,12 @@ DEFECTS = {
          "(tenant_id, feature, provider, model) = (select (tenant_id, feature, provider, model) "
          " from finance.agg_cost_daily where cost_usd > 0 order by all limit 1)"],
         ("gx.sums_agree", "expect_column_values_to_be_between(difference, min_value=-1e-06, max_value=1e-06)"), None),
+    # a task that crosses midnight published twice: rebuilt on the day of its first call and still among the tasks
+    # the build publishes again on the neighbouring day (what a day built after the day after it used to publish)
+    "task published on two days": (
+        ["create or replace view main.int_tasks__kept as select * from finance.fct_llm_tasks "
+         "where task_id = (select min(task_id) from finance.fct_llm_tasks where cost_usd > 0)"],
+        ("gx.sums_agree", "expect_column_values_to_be_between(difference, min_value=-1e-06, max_value=1e-06)"), 2),
     "showback week counted twice": (
         ["insert into finance.showback_weekly select * from finance.showback_weekly order by all limit 1"],
         ("gx.showback_weekly", "expect_compound_columns_to_be_unique(column_list=['week_start', 'tenant_id', 'feature'])"),

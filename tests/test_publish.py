@@ -286,3 +286,57 @@ def test_results_files_are_kept_a_week_and_their_rows_stay_in_the_catalog(projec
     assert project.query(runs) == [(3,)]
     assert project.query(f"select count(*) from finance.data_quality_results where run_id = '{first.stem}'") \
         == first_rows
+
+
+# Two days and a task crossing their midnight. Sonnet, 3 / 15 USD per million: a call of 1,000 input and n x 100
+# output tokens costs (3,000 + 1,500 n) / 1e6: m1 0.0045, m2 0.006 (the night's task 0.0105), s1 0.0075, s2 0.009.
+NIGHT = "2026-11-02", "2026-11-03"
+
+
+def write_night(project: Project) -> None:
+    write_jsonl(project.usage / "d1.jsonl", [event("m1", "2026-11-02T23:59:00Z", task_id="night"),
+                                             event("s1", "2026-11-02T10:00:00Z", task_id="solo-1", output_tokens=300)])
+    write_jsonl(project.usage / "d2.jsonl", [event("m2", "2026-11-03T00:01:00Z", task_id="night", output_tokens=200),
+                                             event("s2", "2026-11-03T10:00:00Z", task_id="solo-2", output_tokens=400)])
+
+
+def published_tasks(project: Project) -> list[tuple]:
+    return project.query("""select usage_date::varchar, task_id, requests, round(cost_usd, 9)
+                            from finance.fct_llm_tasks order by all""")
+
+
+@pytest.mark.parametrize("order", [
+    ["2026-11-03", "2026-11-02", "2026-11-02", "2026-11-03"],   # the day after first: a failed day rerun later
+    ["2026-11-02", "2026-11-03", "2026-11-03", "2026-11-02"],
+    ["backfill", "2026-11-03", "2026-11-02", "backfill"],
+])
+def test_a_task_crossing_midnight_is_counted_once_whatever_the_order_of_its_days(project: Project, order):
+    write_night(project)
+    # the tasks published once both days are built: the night's task is one task, on the day of its first call
+    both = [("2026-11-02", "night", 2, 0.0105), ("2026-11-02", "solo-1", 1, 0.0075), ("2026-11-03", "solo-2", 1, 0.009)]
+    # one day alone: its half of the night's task is all there is of it so far
+    alone = {"2026-11-02": [("2026-11-02", "night", 1, 0.0045), ("2026-11-02", "solo-1", 1, 0.0075)],
+             "2026-11-03": [("2026-11-03", "night", 1, 0.006), ("2026-11-03", "solo-2", 1, 0.009)]}
+    built: set[str] = set()
+    for step, day in enumerate(order, 1):
+        args = ["backfill", "--from", NIGHT[0], "--to", NIGHT[1]] if day == "backfill" else ["run", "--date", day]
+        project.finops(*args, check=True)
+        built |= set(NIGHT) if day == "backfill" else {day}
+        expected = both if len(built) == 2 else alone[day]
+        assert published_tasks(project) == expected, f"after step {step} ({day})"
+        total = round(sum(cost for *_, cost in expected), 9)   # both days: 0.027
+        assert project.query("select round(sum(cost_usd), 9) from finance.fct_llm_tasks") == [(total,)]
+        assert project.query("select round(sum(cost_usd), 9) from finance.fct_llm_requests") == [(total,)]
+
+
+def test_a_task_whose_first_day_loses_its_call_moves_to_the_day_after(project: Project):
+    """The night's task is published on 2026-11-02; the day's file is corrected without the task's call there:
+    rebuilding that day alone moves the task, with its call of the day after, to 2026-11-03 (not lost)."""
+    write_night(project)
+    project.finops("backfill", "--from", NIGHT[0], "--to", NIGHT[1], check=True)
+    write_jsonl(project.usage / "d1.jsonl", [event("s1", "2026-11-02T10:00:00Z", task_id="solo-1", output_tokens=300)])
+    project.finops("run", "--date", NIGHT[0], check=True)
+    assert published_tasks(project) == [("2026-11-02", "solo-1", 1, 0.0075), ("2026-11-03", "night", 1, 0.006),
+                                         ("2026-11-03", "solo-2", 1, 0.009)]
+    assert project.query("select round(sum(cost_usd), 9) from finance.fct_llm_tasks") == \
+           project.query("select round(sum(cost_usd), 9) from finance.fct_llm_requests") == [(0.0225,)]

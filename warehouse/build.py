@@ -142,23 +142,29 @@ def build_batches(state: State, days: list[str], max_calls: int) -> list[list[st
     return batches
 
 
+def task_days(days: list[str]) -> list[str]:
+    """The days whose fct_llm_tasks partitions a build of `days` writes: each build day and the day before and
+    after it. A task belongs to the day of its first call, so rebuilding a day can move a task that crosses
+    midnight to or from either neighbour (built the day after first, its half there is a task of that day until
+    the day before arrives). The same days in dbt: fct_llm_tasks' task_days."""
+    return sorted({(date.fromisoformat(d) + timedelta(days=k)).isoformat() for d in days for k in (-1, 0, 1)})
+
+
 def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str, str]) -> Build:
     """One build of exactly these days (ISO date -> fingerprint, from days_to_build)."""
     days = sorted(fingerprints)
     build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     day_set = set(days)
-    neighbours = {(date.fromisoformat(d) + timedelta(days=k)).isoformat() for d in days for k in (-2, -1, 1)}
-    days_before = {(date.fromisoformat(d) - timedelta(days=1)).isoformat() for d in days}
+    neighbours = set(task_days(days)) - day_set
     requests = state.partitions["fct_llm_requests"]
     tasks = state.partitions["fct_llm_tasks"]
     agg = state.partitions["agg_cost_daily"]
     build_dir = layout.builds_dir / build_id
     build_vars = {
         "partitions_dir": str(build_dir / "partitions"),
-        "history_request_files": [layout.partition_location(requests[d]) for d in sorted(neighbours - day_set)
+        "history_request_files": [layout.partition_location(requests[d]) for d in sorted(neighbours)
                                   if d in requests],
-        "history_task_files": [layout.partition_location(tasks[d]) for d in sorted(days_before - day_set)
-                               if d in tasks],
+        "history_task_files": [layout.partition_location(tasks[d]) for d in task_days(days) if d in tasks],
         "history_agg_daily_files": [layout.partition_location(agg[d]) for d in sorted(agg) if d not in day_set],
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,

@@ -7,13 +7,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from datetime import date, timedelta
 
 import duckdb
 
 from ingest.sql_literals import sql_list, sql_str
 
-from warehouse.build import Build
+from warehouse.build import Build, task_days
 from warehouse.layout import Layout
 from warehouse.retention import temp_catalog
 from warehouse.state import PARTITIONED_TABLES, State, write_catalog_state
@@ -25,12 +24,13 @@ WHOLE_TABLES = ("showback_weekly", "cost_anomalies", "cost_anomaly_drivers", "mo
                 "price_history", "gpu_offers", "quarantine")
 
 
-# Rows published in a per-day table's partitions beside the build's own: the day before's tasks that the build
-# did not rebuild (dbt_project/models/intermediate/int_tasks__kept.sql), since a day's tasks are one partition.
+# Rows published in a per-day table's partitions beside the build's own: the tasks of the day before and after each
+# build day that the build did not rebuild (dbt_project/models/intermediate/int_tasks__kept.sql), since a day's
+# tasks are one partition.
 KEPT_ROWS = {"fct_llm_tasks": "int_tasks__kept"}
 # Per-day tables the build writes as the Parquet partitions it publishes (dbt_project/macros/parquet_partitions.sql,
 # under the build's var partitions_dir): publishing moves those of the build days rather than copying them. (The
-# tasks of the day before a build day are written again: they are published beside that day's kept tasks.)
+# tasks of the day before and after a build day are written again: they are published beside that day's kept tasks.)
 BUILT_AS_PARTITIONS = ("fct_llm_requests", "fct_llm_tasks")
 
 
@@ -42,11 +42,8 @@ def published_rows(table: str, columns: str, finance: str = "finance", intermedi
 
 
 def partition_days(table: str, build: Build) -> list[str]:
-    """The days of a per-day table that a build rewrites (tasks: also the day before each build day)."""
-    days = set(build.days)
-    if table == "fct_llm_tasks":
-        days |= {(date.fromisoformat(d) - timedelta(days=1)).isoformat() for d in build.days}
-    return sorted(days)
+    """The days of a per-day table that a build rewrites (tasks: also the day before and after each build day)."""
+    return task_days(build.days) if table == "fct_llm_tasks" else sorted(build.days)
 
 
 def export_partitions(layout: Layout, build: Build, state: State) -> None:

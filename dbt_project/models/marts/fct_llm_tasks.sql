@@ -1,10 +1,11 @@
 {{ config(materialized='parquet_partitions' if target.type == 'duckdb' else 'table') }}
 
 -- One row per task rebuilt by this build: each task_id of int_tasks__requests whose first request falls on a
--- build day or the day before it (so a task that crosses midnight is rebuilt whole when its second day arrives).
--- The day before's other tasks are unchanged: int_tasks__kept, published with these.
+-- build day or the day before or after it (a task that crosses midnight is rebuilt whole whichever of its two days
+-- is built, and belongs to the day of its first call). The other tasks of those neighbouring days are unchanged:
+-- int_tasks__kept, published with these.
 -- DuckDB: written once, as Parquet partitions (macros/parquet_partitions.sql); publishing moves those of the build
--- days and writes the day before's again with its kept tasks.
+-- days and writes the neighbouring days' again with their kept tasks (warehouse/build.py task_days).
 with requests as (
 
     select * from {{ ref('int_tasks__requests') }}
@@ -39,6 +40,8 @@ task_days as (
     select usage_date from {{ ref('stg_raw__build_days') }}
     union
     select {{ dbt.dateadd('day', -1, 'usage_date') }} from {{ ref('stg_raw__build_days') }}
+    union
+    select {{ dbt.dateadd('day', 1, 'usage_date') }} from {{ ref('stg_raw__build_days') }}
 
 )
 
