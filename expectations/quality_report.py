@@ -1,7 +1,8 @@
 """The quality report of a run: [reports].dir/quality/<date>.html, one page per usage day the run built.
 
 A self-contained HTML page (inline CSS, no script, no network): the verdict, what failed with a few
-failing rows, then every suite with what it guards and each expectation's result."""
+failing rows, the event_ids recorded more than once (exact repeats and conflicting duplicates), then every suite
+with what it guards and each expectation's result."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from warehouse.quality import CheckResult
 
 if TYPE_CHECKING:  # (the suites import great_expectations)
     from expectations.suites import Suite
+    from warehouse.build_summary import RepeatedEvents
 
 DBT_GUARDS = "the dbt schema and data tests of every model (dbt_project/models/*.yml): keys, not-null, accepted values"
 
@@ -51,6 +53,16 @@ good warehouse stays in place.{% else %}PASSED: all {{ results|length }} checks 
 </ul></td></tr>{% endif %}
 {% endfor %}</table>
 {% endif %}
+{% if repeated %}
+<h2>Repeated event_ids</h2>
+<p>Recorded more than once in the usage files of the built days. An exact repeat is counted once. A conflicting
+duplicate (the same event_id with other tokens, model, tier, time or attribution) keeps the occurrence in the file
+staged first, then the lowest line, and bills no other: check the source (suite <code>duplicate_events</code>).</p>
+<table><tr><th>day</th><th>exact repeats</th><th>conflicting</th><th>conflicting event_ids (the first 5)</th></tr>
+{% for r in repeated %}<tr><td>{{ r.usage_date }}</td><td class="num">{{ r.exact_repeats }}</td>
+<td class="num{{ ' bad' if r.conflicting }}">{{ r.conflicting }}</td><td>{{ r.examples|join(', ') }}</td></tr>
+{% endfor %}</table>
+{% endif %}
 <h2>Suites</h2>
 {% for suite in suites %}
 <h3>{{ suite.name }} <span class="{{ 'bad' if suite.failed else 'ok' }}">{{ 'failed' if suite.failed else 'passed' }}</span>
@@ -73,8 +85,9 @@ def quality_report_path(reports_dir: Path, day: str) -> Path:
 
 
 def write_quality_reports(reports_dir: Path, run_id: str, days: list[str], suites: list[Suite],
-                          results: list[CheckResult]) -> list[Path]:
-    """Write quality/<day>.html for every day of the run; returns the paths."""
+                          results: list[CheckResult], repeated: list[RepeatedEvents] = ()) -> list[Path]:
+    """Write quality/<day>.html for every day of the run; returns the paths. `repeated`: the built days' event_ids
+    recorded more than once (warehouse/build_summary.py)."""
     guards = {s.label: (s.table, s.guards) for s in suites}
     groups = []
     for name in dict.fromkeys(r.suite for r in results):
@@ -88,6 +101,7 @@ def write_quality_reports(reports_dir: Path, run_id: str, days: list[str], suite
                             verdict="FAILED" if any(not r.success for r in results) else "PASSED",
                             failed=[r for r in results if not r.success], results=results, suites=groups,
                             run_id=run_id, days=days, examples=lambda r: json.loads(r.examples) if r.examples else [],
+                            repeated=list(repeated),
                             checked_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
     paths = [quality_report_path(reports_dir, day) for day in days]
     for path in paths:

@@ -41,6 +41,7 @@ class Limits:
     max_quarantined_share: float
     max_price_age_days: int
     min_requests_vs_trailing_week: float
+    max_conflicting_share: float
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,35 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
             (gxe.ExpectColumnValuesToBeBetween(column="quarantined_share", min_value=0,
                                                max_value=limits.max_quarantined_share),),
             ("file", "records", "quarantined", "main_reason"),
+        ),
+        Suite(
+            "duplicate_events", "fct_llm_requests",
+            f"a day where more than {limits.max_conflicting_share:.1%} of the calls were recorded twice with "
+            "different contents (the same event_id with other tokens, model, tier, time or attribution): the first "
+            "occurrence is billed and the other is not, and no one can tell which was right. Exact repeats are "
+            "counted once and pass",
+            f"""with repeated as (
+                   select usage_date,
+                          count(case when versions = 1 then 1 end) as exact_repeats,
+                          count(case when versions > 1 then 1 end) as conflicting_events,
+                          {relations.distinct_list.format("case when versions > 1 and example <= 5 then event_id end")}
+                              as conflicting_examples
+                   from (select usage_date, event_id, versions,
+                                row_number() over (partition by usage_date, versions > 1 order by event_id) as example
+                         from int_usage_events__repeated) as ranked
+                   group by usage_date),
+               calls as (
+                   select usage_date, cast(sum(requests) as bigint) as calls
+                   from {finance}.agg_cost_daily group by usage_date)
+               select cast(calls.usage_date as string) as usage_date, calls.calls,
+                      coalesce(repeated.exact_repeats, 0) as exact_repeats,
+                      coalesce(repeated.conflicting_events, 0) as conflicting_events,
+                      coalesce(repeated.conflicting_events, 0) * 1.0 / calls.calls as conflicting_share,
+                      coalesce(repeated.conflicting_examples, '') as conflicting_examples
+               from calls left join repeated on repeated.usage_date = calls.usage_date""",
+            (gxe.ExpectColumnValuesToBeBetween(column="conflicting_share", min_value=0,
+                                               max_value=limits.max_conflicting_share),),
+            ("usage_date", "calls", "conflicting_events", "exact_repeats", "conflicting_examples"),
         ),
         Suite(
             "price_freshness", "price_history",

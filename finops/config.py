@@ -82,6 +82,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "quality": {"max_unpriced_share": ((int, float), 0.05, SHARE), "max_price_age_days": (int, 7, Bounds(0)),
                 "max_quarantined_share": ((int, float), 0.01, SHARE),
                 "min_requests_vs_trailing_week": ((int, float), 0.25, SHARE),
+                "max_conflicting_share": ((int, float), 0.0, SHARE),
                 "earliest_usage_date": (str, "2000-01-01"), "max_usage_days_ahead": (int, 1, Bounds(0))},
     "smtp": {"host": (str, REQUIRED), "port": (int, 25, PORT), "starttls": (bool, False),
              "username_env": (str, None), "password_env": (str, None), "from": (str, "finops@example.com"),
@@ -195,6 +196,7 @@ class Config:
     max_unpriced_share: float = 0.05
     max_price_age_days: int = 7
     max_quarantined_share: float = 0.01
+    max_conflicting_share: float = 0.0
     min_requests_vs_trailing_week: float = 0.25
     # the usage window: a record from before earliest_usage_date, or more than max_usage_days_ahead days after the
     # day of the run, is quarantined (ingest.usage_canonical.UsageWindow)
@@ -535,6 +537,7 @@ def load_config(path: str | Path) -> Config:
         min_requests_vs_trailing_week=float(quality["min_requests_vs_trailing_week"]),
         earliest_usage_date=earliest_usage_date,
         max_usage_days_ahead=quality["max_usage_days_ahead"],
+        max_conflicting_share=float(quality["max_conflicting_share"]),
         smtp=smtp,
         memory_limit=wh["memory_limit"],
         max_calls_per_build=wh["max_calls_per_build"],

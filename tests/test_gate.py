@@ -70,7 +70,8 @@ def test_the_good_build_passes_every_suite(good_build, tmp_path):
     suites = {r.suite for r in results}
     assert suites == {f"gx.{name}" for name in (
         "fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "showback_weekly", "self_hosted_allocation",
-        "sums_agree", "self_hosted_balance", "unpriced_share", "quarantine_share", "price_freshness", "row_counts")}
+        "sums_agree", "self_hosted_balance", "unpriced_share", "quarantine_share", "duplicate_events",
+        "price_freshness", "row_counts")}
     assert failures(results) == {}
 
 
@@ -148,6 +149,12 @@ DEFECTS = {
         ["create or replace view main.int_tasks__kept as select * from finance.fct_llm_tasks "
          "where task_id = (select min(task_id) from finance.fct_llm_tasks where cost_usd > 0)"],
         ("gx.sums_agree", "expect_column_values_to_be_between(difference, min_value=-1e-06, max_value=1e-06)"), 2),
+    # the sample's repeated lines are verbatim; one of them now differs from its first occurrence
+    "conflicting duplicate event": (
+        ["update main.int_usage_events__repeated set versions = 2 "
+         "where event_id = (select min(event_id) from main.int_usage_events__repeated)"],
+        ("gx.duplicate_events",
+         "expect_column_values_to_be_between(conflicting_share, min_value=0.0, max_value=0.0)"), 1),
     "showback week counted twice": (
         ["insert into finance.showback_weekly select * from finance.showback_weekly order by all limit 1"],
         ("gx.showback_weekly", "expect_compound_columns_to_be_unique(column_list=['week_start', 'tenant_id', 'feature'])"),
@@ -192,7 +199,8 @@ def test_a_table_the_build_lacks_fails_its_suites_and_the_others_still_run(good_
     while the frames of the other suites are fetched and validated (one of them in parts of 100 rows)."""
     results = planted(good_build, tmp_path, "drop table finance.agg_cost_daily", part_rows=100)
     failed = failures(results)
-    readers = ("gx.agg_cost_daily", "gx.sums_agree", "gx.row_counts")   # (row_counts: through int_agg_cost_daily__all_days)
+    # (row_counts: through int_agg_cost_daily__all_days; duplicate_events: the day's calls)
+    readers = ("gx.agg_cost_daily", "gx.sums_agree", "gx.row_counts", "gx.duplicate_events")
     for suite in readers:
         check = failed[(suite, "fetch the rows to validate")]
         assert check.message.startswith("could not read the build: Catalog Error") and "agg_cost_daily" in check.message
@@ -245,6 +253,35 @@ def test_a_file_of_broken_records_fails_the_quarantine_share(project: Project):
     results = project.query("""select suite, success, unexpected_count from finance.data_quality_results
                                where suite = 'gx.quarantine_share' order by checked_at""")
     assert results == [("gx.quarantine_share", False, 1), ("gx.quarantine_share", True, 0)]
+
+
+def test_a_conflicting_duplicate_fails_the_gate_and_is_counted_apart_from_exact_repeats(project: Project):
+    """A late file resends three of a published day's calls: one exactly as it was (counted once, as ever), two
+    with other contents (other output tokens, another tenant). The first occurrence is kept; the two conflicting
+    duplicates fail the gate at the default limit (0) and are named in the log and the quality report."""
+    calls = day_of("2026-11-02", 10, "ev-")   # sonnet, 1,000 in / 100 out: 0.0045 each
+    write_jsonl(project.usage / "d1.jsonl", calls)
+    project.finops("run", "--date", "2026-11-02", check=True)
+    write_jsonl(project.usage / "d1-resent.jsonl", [calls[3], {**calls[5], "output_tokens": 900},
+                                                    {**calls[7], "tenant_id": "globex"}])
+    run = project.finops("run", "--date", "2026-11-02")
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "gx.duplicate_events / expect_column_values_to_be_between(conflicting_share, min_value=0.0, " \
+           "max_value=0.0)" in run.stderr
+    counts = "2026-11-02: 2 conflicting (ev-5, ev-7), 1 exact repeat(s)"
+    assert "conflicting duplicates: 2 event_id(s)" in run.stderr and counts in run.stderr
+    report = (project.warehouse.parent / "reports" / "quality" / "2026-11-02.html").read_text()
+    assert "Repeated event_ids" in report and "ev-5, ev-7" in report
+    assert project.query("select round(sum(cost_usd), 9) from finance.fct_llm_requests") == [(0.045,)]
+    # a limit raised to 2 calls in 10: published, the first occurrences billed, the counts logged again
+    project.write_config(quality="max_unpriced_share = 0.2\nmax_quarantined_share = 0.5\nmax_conflicting_share = 0.2")
+    run = project.finops("run", "--date", "2026-11-02", check=True)
+    assert counts in run.stderr
+    assert project.query("""select count(*), round(sum(cost_usd), 9), count(*) filter (where tenant_id = 'globex')
+                            from finance.fct_llm_requests""") == [(10, 0.045, 0)]
+    assert project.query("""select success, unexpected_count from finance.data_quality_results
+                            where suite = 'gx.duplicate_events' order by checked_at""") == [(True, 0), (False, 1),
+                                                                                           (True, 0)]
 
 
 def test_the_quality_report_is_written_for_a_good_run_too(project: Project):

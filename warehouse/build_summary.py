@@ -1,5 +1,6 @@
 """What a build changed, for the run log and the CLI: the published days it re-costs (a backdated price, a
-price first seen, a late usage file) with their totals before and after, and the models it left unpriced."""
+price first seen, a late usage file) with their totals before and after, the models it left unpriced, and the
+event_ids recorded more than once (exact repeats, and conflicting duplicates)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,44 @@ def log_unpriced(build: Build) -> None:
     if models:
         log.warning("unpriced usage on the built days (no price from any source; cost left NULL): %s",
                     ", ".join(f"{provider}/{model}: {calls} call(s)" for provider, model, calls in models))
+
+
+@dataclass(frozen=True)
+class RepeatedEvents:
+    """The event_ids of one built day recorded more than once (dbt: int_usage_events__repeated)."""
+    usage_date: str
+    exact_repeats: int          # every occurrence the same: counted once
+    conflicting: int            # occurrences that differ (tokens, model, tier, time, attribution): the first is kept
+    examples: tuple[str, ...]   # a few conflicting event_ids
+
+    def __str__(self) -> str:
+        shown = f" ({', '.join(self.examples)}{', ...' if self.conflicting > len(self.examples) else ''})" \
+            if self.examples else ""
+        return f"{self.usage_date}: {self.conflicting} conflicting{shown}, {self.exact_repeats} exact repeat(s)"
+
+
+def repeated_events(build: Build) -> list[RepeatedEvents]:
+    """Per built day with any, the event_ids recorded more than once: exact repeats and conflicting duplicates."""
+    try:
+        with duckdb.connect(build.db_path, read_only=True) as con:
+            rows = con.execute("""
+                select usage_date::varchar, count(*) filter (where versions = 1), count(*) filter (where versions > 1),
+                       list(event_id order by event_id) filter (where versions > 1)
+                from main.int_usage_events__repeated group by all order by 1""").fetchall()
+    except duckdb.Error:   # the build stopped before the table was made: dbt's errors say why
+        return []
+    return [RepeatedEvents(day, exact, conflicting, tuple((ids or [])[:5])) for day, exact, conflicting, ids in rows]
+
+
+def log_repeated(repeated: list[RepeatedEvents]) -> None:
+    exact = sum(r.exact_repeats for r in repeated)
+    if exact:
+        log.info("%d event_id(s) recorded more than once with the same contents: each counted once", exact)
+    conflicting = [r for r in repeated if r.conflicting]
+    if conflicting:
+        log.warning("conflicting duplicates: %d event_id(s) recorded more than once with different contents; the "
+                    "occurrence in the file staged first (then the lowest line) is kept, the others are not billed: "
+                    "%s", sum(r.conflicting for r in conflicting), "; ".join(str(r) for r in conflicting))
 
 
 def log_cost_changes(changes: list[DayCostChange]) -> None:

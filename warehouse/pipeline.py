@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from finops.config import Config, half_size
 from expectations.quality_report import quality_report_path, write_quality_reports
 from warehouse.build import Build, build_batches, build_db_env, days_to_build, plan_build, prepare_build_db
-from warehouse.build_summary import DayCostChange, cost_changes, log_cost_changes, log_unpriced
+from warehouse.build_summary import (DayCostChange, cost_changes, log_cost_changes, log_repeated, log_unpriced,
+                                     repeated_events)
 from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_build_args
 from warehouse.layout import Layout, WarehouseError
 from warehouse.publish import export_partitions, write_catalog
@@ -178,10 +179,12 @@ def limits_of(cfg: Config | None) -> Limits:
         from finops.config import SCHEMA
         return Limits(**{key: SCHEMA["quality"][key][1] for key in ("max_unpriced_share", "max_quarantined_share",
                                                                      "max_price_age_days",
-                                                                     "min_requests_vs_trailing_week")})
+                                                                     "min_requests_vs_trailing_week",
+                                                                     "max_conflicting_share")})
     return Limits(max_unpriced_share=cfg.max_unpriced_share, max_quarantined_share=cfg.max_quarantined_share,
                   max_price_age_days=cfg.max_price_age_days,
-                  min_requests_vs_trailing_week=cfg.min_requests_vs_trailing_week)
+                  min_requests_vs_trailing_week=cfg.min_requests_vs_trailing_week,
+                  max_conflicting_share=cfg.max_conflicting_share)
 
 
 def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
@@ -201,8 +204,10 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
         expectations = run_suites(build.db_path, suites, memory_limit=half_size(build.memory_limit))
     results = dbt_checks(build) + expectations
     write_results(results, build.build_id, layout.results_dir)
-    reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results)
+    repeated = repeated_events(build)
+    reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results, repeated)
     log_unpriced(build)
+    log_repeated(repeated)
     failed = [r for r in results if not r.success]
     log.info("gate: %d check(s), %d failed, in %.1fs; report %s", len(results), len(failed),
              time.perf_counter() - started, reports[-1])
