@@ -84,17 +84,29 @@ class RepeatedEvents:
         return f"{self.usage_date}: {self.conflicting} conflicting{shown}, {self.exact_repeats} exact repeat(s)"
 
 
+# The rows of int_usage_events__repeated the summary reads, in SQL both engines run ({0}: where the model is).
+REPEATED_SQL = "select cast(usage_date as string), event_id, versions from {0} order by usage_date, event_id"
+
+
 def repeated_events(build: Build) -> list[RepeatedEvents]:
     """Per built day with any, the event_ids recorded more than once: exact repeats and conflicting duplicates."""
     try:
         with duckdb.connect(build.db_path, read_only=True) as con:
-            rows = con.execute("""
-                select usage_date::varchar, count(*) filter (where versions = 1), count(*) filter (where versions > 1),
-                       list(event_id order by event_id) filter (where versions > 1)
-                from main.int_usage_events__repeated group by all order by 1""").fetchall()
+            return summarize_repeated(con.execute(REPEATED_SQL.format("main.int_usage_events__repeated")).fetchall())
     except duckdb.Error:   # the build stopped before the table was made: dbt's errors say why
         return []
-    return [RepeatedEvents(day, exact, conflicting, tuple((ids or [])[:5])) for day, exact, conflicting, ids in rows]
+
+
+def summarize_repeated(rows: list[tuple]) -> list[RepeatedEvents]:
+    """RepeatedEvents of the (usage_date, event_id, versions) rows of REPEATED_SQL (a few per thousand calls)."""
+    days: dict[str, list[tuple[str, int]]] = {}
+    for day, event_id, versions in rows:
+        days.setdefault(day, []).append((event_id, versions))
+    out = []
+    for day, events in days.items():
+        conflicting = [event_id for event_id, versions in events if versions > 1]
+        out.append(RepeatedEvents(day, len(events) - len(conflicting), len(conflicting), tuple(conflicting[:5])))
+    return out
 
 
 def log_repeated(repeated: list[RepeatedEvents]) -> None:

@@ -204,7 +204,7 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
         expectations = run_suites(build.db_path, suites, memory_limit=half_size(build.memory_limit))
     results = dbt_checks(build) + expectations
     write_results(results, build.build_id, layout.results_dir)
-    repeated = repeated_events(build)
+    repeated = _spark().repeated_events(cfg) if cfg.engine == "spark" else repeated_events(build)
     reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results, repeated)
     log_unpriced(build)
     log_repeated(repeated)

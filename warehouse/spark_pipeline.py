@@ -18,7 +18,7 @@ from expectations.suites import Relations, Suite
 from finops.config import Config
 from ingest.spark_usage import stage_usage_file_spark
 from warehouse.build import Build
-from warehouse.build_summary import DayCostChange
+from warehouse.build_summary import REPEATED_SQL, DayCostChange, RepeatedEvents, summarize_repeated
 from warehouse.layout import Layout
 from warehouse.quality import CheckResult
 from warehouse.spark_build import prepare_spark_build
@@ -50,6 +50,15 @@ def relations(cfg: Config) -> Relations:
 
 def run_suites(cfg: Config, suites: list[Suite]) -> list[CheckResult]:
     return run_suites_spark(spark_session(cfg.spark), cfg.spark, suites)
+
+
+def repeated_events(cfg: Config) -> list[RepeatedEvents]:
+    """The build's event_ids recorded more than once (warehouse/build_summary.py repeated_events, on Spark)."""
+    spark = spark_session(cfg.spark)
+    relation = f"{cfg.spark.build_schema}.int_usage_events__repeated"
+    if not spark.catalog.tableExists(relation):   # the build stopped before the table was made
+        return []
+    return summarize_repeated([tuple(r) for r in spark.sql(REPEATED_SQL.format(relation)).collect()])
 
 
 def publish(cfg: Config, layout: Layout, build: Build) -> list[DayCostChange]:
