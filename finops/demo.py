@@ -13,6 +13,12 @@ from finops.config import Config, default_config_path, load_config
 from finops.sample_data import generate_usage
 
 SUMMARY_QUERIES = {
+    "The whole bill (last 7 days): API + self-hosted allocated + self-hosted idle": """
+        select coalesce(category, 'total') as category, round(sum(cost_usd), 2) as cost_usd,
+               sum(requests) as requests
+        from finance.spend_daily
+        where usage_date > (select max(usage_date) from finance.spend_daily) - 7
+        group by rollup (category) order by category is null, category""",
     "Cost by tenant (last 7 days)": """
         select tenant_id, round(sum(cost_usd), 2) as cost_usd, sum(requests) as requests,
                sum(unpriced_requests) as unpriced_requests

@@ -33,6 +33,7 @@ class OwnerWeek:
     summary: dict
     tables: dict[str, Table]
     lines: Table               # the CSV attachment
+    bill: dict                 # the week's whole bill (figures.whole_bill): its idle GPU cost is no owner's
 
     @property
     def has_usage(self) -> bool:
@@ -44,7 +45,7 @@ class OwnerWeek:
         return self.owner.slug
 
 
-def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner) -> OwnerWeek:
+def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner, bill: dict) -> OwnerWeek:
     scope = Scope.of_owner(owner)
     summary = fig.totals(con, week, scope)
     lines = fig.breakdown(con, week, scope, ("tenant_id", "feature", "provider", "model"))
@@ -76,7 +77,7 @@ def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner) -> O
         Column("cache_savings_usd", "Cache savings", "usd"), Column("retry_cost_usd", "Retry cost", "usd"),
         Column("unpriced_requests", "Unpriced calls", "count"), Column("unpriced_tokens", "Unpriced tokens", "count")],
         lines)
-    return OwnerWeek(owner, week, summary, tables, lines_table)
+    return OwnerWeek(owner, week, summary, tables, lines_table, bill)
 
 
 def header_safe(text: str, limit: int = 200) -> str:
@@ -109,6 +110,7 @@ def message_id(report: OwnerWeek, sender: str, number: int) -> str:
 def chargeback_email(report: OwnerWeek, sender: str, generated_at: datetime, message_id: str) -> EmailMessage:
     context = dict(owner=report.owner, week=report.week, s=report.summary, has_usage=report.has_usage,
                    covers=owner_covers(report.owner.features, report.owner.tenants), tables=report.tables,
+                   bill=report.bill,
                    attachment=f"{report.file_stem}-{report.week}.csv",
                    generated_at=f"{generated_at:%Y-%m-%d %H:%M} UTC")
     message = EmailMessage()

@@ -132,6 +132,43 @@ def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> dict:
     return row
 
 
+def whole_bill(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> dict:
+    """The week's whole bill from spend_daily: its total (API + self-hosted allocated + self-hosted idle), each
+    part, and the prior week's total. A total is 0 when the week has no row, NULL when every row is unpriced."""
+    this_week, prior_week = "usage_date >= $start", "usage_date < $start"
+    return _rows(con, f"""
+        with sums as (
+            select
+                count(*) filter (where {this_week})                                          as rows_this_week,
+                count(*) filter (where {prior_week})                                         as rows_prior_week,
+                sum(cost_usd) filter (where {this_week})                                     as cost_usd,
+                sum(cost_usd) filter (where {prior_week})                                    as prior_week_cost_usd,
+                coalesce(sum(cost_usd) filter (where {this_week} and category = 'api'), 0)   as api_usd,
+                coalesce(sum(cost_usd) filter (where {this_week} and category = 'self_hosted_allocated'), 0)
+                                                                                             as allocated_usd,
+                coalesce(sum(cost_usd) filter (where {this_week} and category = 'self_hosted_idle'), 0)
+                                                                                             as idle_usd
+            from finance.spend_daily
+            where usage_date >= $prior_start and usage_date < $end
+        ),
+        costed as (
+            select
+                * exclude (cost_usd, prior_week_cost_usd),
+                case when rows_this_week = 0 then cast(0 as {MONEY}) else cost_usd end            as cost_usd,
+                case when rows_prior_week = 0 then cast(0 as {MONEY}) else prior_week_cost_usd end as prior_week_cost_usd
+            from sums
+        )
+        select
+            cost_usd,
+            api_usd,
+            allocated_usd,
+            idle_usd,
+            prior_week_cost_usd,
+            cost_usd - prior_week_cost_usd                                                   as change_usd,
+            cast(cost_usd - prior_week_cost_usd as double) / nullif(prior_week_cost_usd, 0)  as change_ratio
+        from costed""", _week_params(week, Scope.all()))[0]
+
+
 def daily_by_feature(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
     return _rows(con, f"""
         select usage_date, feature, sum(cost_usd) as cost_usd

@@ -58,12 +58,15 @@ def owner_covers(features: tuple[str, ...], tenants: tuple[str, ...]) -> str:
     return "; ".join(parts)
 
 
-def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, generated_at: datetime,
+def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, generated_at: datetime, bill: dict,
                   owner_summaries: list[tuple[Owner, dict]], flagged: list[dict], premium_models: list[str]) -> Page:
-    """`owner_summaries`: each owner's totals (the summaries of their chargeback emails); `flagged`: the week's
-    anomalies and `premium_models` its premium models, as the anomaly page shows them."""
+    """`bill`: the week's whole bill (figures.whole_bill); `owner_summaries`: each owner's totals (the summaries of
+    their chargeback emails); `flagged`: the week's anomalies and `premium_models` its premium models, as the
+    anomaly page shows them."""
     everything = Scope.all()
-    summary = fig.totals(con, week, everything)
+    calls = fig.totals(con, week, everything)
+    # the headline is the whole bill (API + self-hosted allocated + idle); the other figures are the calls'
+    summary = {**calls, **bill, "calls_cost_usd": calls["cost_usd"]}
     tenants = fig.breakdown(con, week, everything, ("tenant_id",))
     features = fig.breakdown(con, week, everything, ("feature",))
     models = fig.breakdown(con, week, everything, ("provider", "model"))
@@ -105,7 +108,8 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
                Column("hours", "Hours", "count"), Column("requests", "Calls", "count")],
               deployments, empty="No self-hosted deployment this week.",
               note="Allocated cost is inside the tenant and feature figures above (split by tokens per hour); "
-                   "idle hours are charged to no one and appear only here. Utilisation = allocated / total."),
+                   "idle hours are charged to no tenant or owner: they are in the week's total (the summary) and "
+                   "here. Utilisation = allocated / total."),
         Table("top_tasks", "Top tasks",
               [Column("task_id", "Task"), Column("tenant_id", "Tenant"), Column("feature", "Feature"),
                Column("started_at", "Started", "datetime"), Column("requests", "Calls", "count"),
@@ -119,13 +123,13 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
                    "that matches two owners is in both. Each owner receives an email with their part."),
     ]
     summary_table = Table("summary", "Summary", COST + [
-        Column("requests", "Calls", "count"), Column("tasks", "Tasks", "count"),
+        Column("api_usd", "API", "usd"), Column("allocated_usd", "Self-hosted allocated", "usd"),
+        Column("idle_usd", "Self-hosted idle", "usd"), Column("requests", "Calls", "count"), Column("tasks", "Tasks", "count"),
         Column("cost_per_task_usd", "Per task", "usd_unit"), Column("cache_hit_rate", "Cache hit rate", "pct"),
         Column("cache_savings_usd", "Cache savings", "usd"), Column("retry_cost_usd", "Retry cost", "usd"),
         Column("failed_tasks", "Failed tasks", "count"), Column("failed_task_share", "Failed task share", "pct"),
-        Column("unpriced_requests", "Unpriced calls", "count"), Column("unpriced_tokens", "Unpriced tokens", "count"),
-        Column("idle_usd", "Self-hosted idle", "usd")],
-        [{**summary, "idle_usd": sum((d["idle_usd"] for d in deployments), start=0)}])
+        Column("unpriced_requests", "Unpriced calls", "count"), Column("unpriced_tokens", "Unpriced tokens", "count")],
+        [summary])
 
     chart_features = [f for f in features if f["requests"]]
     chart = {
@@ -144,7 +148,7 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
     }
     html = render("showback.html", title=f"AI spend showback \u00b7 {week}", week=week,
                   subtitle=f"Week {week} ({week.span}), against {week.prior}", summary=summary,
-                  idle_usd=summary_table.rows[0]["idle_usd"], unassigned_usd=unassigned["cost_usd"],
+                  unassigned_usd=unassigned["cost_usd"],
                   anomaly_count=len(flagged),
                   tables={t.name: t for t in tables}, charts=chart, generated_at=f"{generated_at:%Y-%m-%d %H:%M} UTC",
                   warehouse=cfg.warehouse_path)

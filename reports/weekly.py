@@ -63,10 +63,12 @@ def run_weekly_report(cfg: Config, week: IsoWeek, resend: Collection[str] = (),
     con = connect_read_only(cfg.warehouse_path)
     try:
         require_published(cfg, week)
-        owners = [owner_week(con, week, owner) for owner in cfg.owners]
+        bill = fig.whole_bill(con, week)
+        owners = [owner_week(con, week, owner, bill) for owner in cfg.owners]
         flagged = fig.anomalies(con, week, Scope.all())            # both pages show them: fetched once
         premium_models = fig.premium_model_names(con, week)
-        pages = [showback_page(con, cfg, week, now, [(r.owner, r.summary) for r in owners], flagged, premium_models),
+        pages = [showback_page(con, cfg, week, now, bill, [(r.owner, r.summary) for r in owners], flagged,
+                               premium_models),
                  anomalies_page(con, cfg, week, now, flagged, premium_models)]
     finally:
         con.close()

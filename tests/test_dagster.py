@@ -31,9 +31,9 @@ def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
     assert {("finance/fct_llm_requests", "gx_unpriced_share"), ("finance/agg_cost_daily", "gx_sums_agree"),
             ("finance/self_hosted_allocation", "gx_self_hosted_balance"), ("finance/quarantine", "gx_quarantine_share"),
             ("finance/price_history", "gx_price_freshness")} <= checks
-    from orchestration.defs.assets import GATE_CHECKS
+    from orchestration.defs.assets import GATE_CHECKS, GATE_SUITES
 
-    assert len(GATE_CHECKS) == 11 and all(spec.blocking for spec in GATE_CHECKS)
+    assert len(GATE_CHECKS) == len(GATE_SUITES) == 12 and all(spec.blocking for spec in GATE_CHECKS)
 
 
 def tick(defs, name: str, at: datetime):
@@ -135,7 +135,9 @@ def test_materializing_a_week_writes_its_report_and_emails(defs, project: Projec
         failed = job.execute_in_process(partition_key="2026-11-09", instance=instance, raise_on_error=False)
     assert not failed.success
     reports = project.root / "warehouse" / "reports" / "2026-W47"
-    assert 'id="total-cost">$21.00</strong>' in (reports / "showback.html").read_text()
+    # the whole bill: the calls' $21.00 + 168 hours of the test config's deployments, llama-fixed at $10.00 and
+    # llama-h100 at 8 x $2.49 (idle): 168 x $29.92 = $5,026.56
+    assert 'id="total-cost">$5,047.56</strong>' in (reports / "showback.html").read_text()
     assert (project.root / "warehouse" / "outbox" / "2026-W47" / "search.eml").exists()
     failure = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"][0]
     assert "2026-11-09 not published; 2026-11-10 not published" in failure.event_specific_data.error.message

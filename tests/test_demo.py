@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
+from decimal import Decimal
 
 from conftest import FINOPS
 from reports.week import IsoWeek
@@ -15,7 +17,7 @@ def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "demo" / "finops.toml").exists()
     assert len(list((tmp_path / "demo" / "usage").glob("usage-*.jsonl.gz"))) == 14
-    for title in ("Cost by tenant", "Cost by feature", "Top tasks", "Self-hosted deployments"):
+    for title in ("The whole bill", "Cost by tenant", "Cost by feature", "Top tasks", "Self-hosted deployments"):
         assert title in proc.stdout
     assert f"warehouse: {tmp_path / 'demo' / 'warehouse' / 'finops.duckdb'}" in proc.stdout
     assert "acme" in proc.stdout and "support-agent" in proc.stdout
@@ -26,3 +28,7 @@ def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
     for path in (reports / "showback.html", reports / "anomalies.html", reports / "cost_by_tenant.csv",
                  outbox / "search.eml", outbox / "support.eml", outbox / "platform.eml"):
         assert path.exists() and str(path) in proc.stdout
+    # the showback headline is the whole bill: API + self-hosted allocated + idle, to the cent
+    [summary] = list(csv.DictReader((reports / "summary.csv").open()))
+    parts = Decimal(summary["api_usd"]) + Decimal(summary["allocated_usd"]) + Decimal(summary["idle_usd"])
+    assert Decimal(summary["idle_usd"]) > 0 and abs(Decimal(summary["cost_usd"]) - parts) <= Decimal("0.02")

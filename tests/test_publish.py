@@ -18,6 +18,7 @@ FINANCE_TABLES = {
     "agg_cost_daily": "usage_date, tenant_id, feature, provider, model",
     "showback_weekly": "week_start, tenant_id, feature",
     "self_hosted_allocation": "deployment_id, hour_start, tenant_id, feature",
+    "spend_daily": "usage_date, category, provider, deployment_id, tenant_id, feature",
     "cost_anomalies": "usage_date, dimension, dimension_value",
     "price_history": "provider, model, usage_type, service_tier, min_input_tokens, valid_from",
     "gpu_offers": "observed_on, provider, gpu_model, gpu_count, pricing_type, region, usd_per_hour",
@@ -64,7 +65,7 @@ def test_a_backfill_of_more_calls_than_a_build_takes_is_built_in_batches(tmp_pat
     assert "(build 3 of 3)" in out.stderr
     assert "(3 day(s) built: 2026-11-02 .. 2026-11-04)" in out.stdout
     usage_tables = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "showback_weekly", "self_hosted_allocation",
-                    "cost_anomalies")   # (the others name each project's own source files)
+                    "spend_daily", "cost_anomalies")   # (the others name each project's own source files)
     assert {t: split.table(t, FINANCE_TABLES[t]) for t in usage_tables} == \
            {t: whole.table(t, FINANCE_TABLES[t]) for t in usage_tables}
     assert split.query("select requests from finance.fct_llm_tasks where task_id = 'night-2026-11-02'") == [(2,)]

@@ -33,7 +33,8 @@ from warehouse.layout import Layout, WarehouseError
 
 log = logging.getLogger("finops")
 
-PARTITIONED_TABLES = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "self_hosted_allocation")
+PARTITIONED_TABLES = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "self_hosted_allocation",
+                      "spend_daily")
 # The state as the publish left it, in the published catalog: one row (build_id, published_at, state as JSON).
 CATALOG_STATE_SCHEMA = "finops_pipeline"
 CATALOG_STATE = f"{CATALOG_STATE_SCHEMA}.state"
@@ -68,7 +69,9 @@ class State:
         try:
             doc = json.loads(text)
             return cls(files={k: StagedUsageFile(**v) for k, v in doc["files"].items()}, days=dict(doc["days"]),
-                       partitions={t: dict(doc["partitions"][t]) for t in PARTITIONED_TABLES},
+                       # a table added since has no partition yet (its days are rebuilt: the code is in their
+                       # fingerprints)
+                       partitions={t: dict(doc["partitions"].get(t, {})) for t in PARTITIONED_TABLES},
                        next_file_seq=int(doc["next_file_seq"]), failed_days=dict(doc.get("failed_days", {})),
                        superseded=dict(doc.get("superseded", {})), published_build=doc.get("published_build", ""))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -1,0 +1,29 @@
+-- The whole bill adds up: for each build day, spend_daily's total = the calls' cost (agg_cost_daily) + the
+-- deployments' idle hours (self_hosted_allocation), to the cent.
+{{ config(meta={'dagster': {'ref': {'name': 'spend_daily'}}}) }}  -- shown as a check on this asset
+with bill as (
+
+    select usage_date, coalesce(sum(cost_usd), 0) as cost_usd from {{ ref('spend_daily') }} group by usage_date
+
+),
+
+calls as (
+
+    select usage_date, coalesce(sum(cost_usd), 0) as cost_usd from {{ ref('agg_cost_daily') }} group by usage_date
+
+),
+
+idle as (
+
+    select usage_date, coalesce(sum(cost_usd), 0) as cost_usd
+    from {{ ref('self_hosted_allocation') }}
+    where tenant_id = '__idle__'
+    group by usage_date
+
+)
+
+select bill.usage_date, bill.cost_usd, calls.cost_usd as calls_cost_usd, idle.cost_usd as idle_cost_usd
+from bill
+left join calls on calls.usage_date = bill.usage_date
+left join idle on idle.usage_date = bill.usage_date
+where abs(bill.cost_usd - coalesce(calls.cost_usd, 0) - coalesce(idle.cost_usd, 0)) >= 0.005
