@@ -15,7 +15,8 @@ Owners and their W46 (prior W45) totals:
     Platform tenants [initech]   $105.00 ($21.00) +$84.00, premium share 0% -> 100%: model-mix alert
     Lab      features [EVIL]     $42.00 ($21.00)  +$21.00
     Voice    features [voice]    no usage
-Whole week: $234.00 ($105.00), +$129.00.
+Whole week: $234.00 ($105.00), +$129.00; the whole bill adds the idle hours of the test config's two
+deployments (168 x $29.92 = $5,026.56 a week): $5,260.56 ($5,131.56).
 """
 
 from __future__ import annotations
@@ -232,8 +233,11 @@ def test_the_pages_and_csv_files_hold_the_weeks_figures(built):
     proc = built.finops("report", "--week", WEEK, check=True)
     assert "not sent (no [smtp] configured)" in proc.stdout
     showback = (reports / "showback.html").read_text()
-    assert 'id="total-cost">$234.00</strong>' in showback
-    assert "+$129.00 (+122.9%)" in showback and "$105.00 in 2026-W45" in showback
+    # the headline is the whole bill: the calls' $234.00 + the test config's two deployments, idle all week,
+    # 168 hours x ($10.00 + 8 x $2.49) = $5,026.56; W45: $105.00 + $5,026.56
+    assert 'id="total-cost">$5,260.56</strong>' in showback
+    assert "+$129.00 (+2.5%)" in showback and "$5,131.56 in 2026-W45" in showback
+    assert "the whole bill; $234.00 of it in 33 calls" in showback
     assert "<svg" in showback and "<script" not in showback.lower()
     assert (reports / "cost_by_tenant.csv").read_text().splitlines()[1:] == [
         "2026-W46,initech,105.00,21.00,84.00,4.0000,0.4487,7,15.0000,0.0000,0.00,0.00,0",
