@@ -17,8 +17,9 @@ from finops.config import Owner
 from reports import figures as fig
 from reports.figures import Scope
 from reports.formatting import one_line, usd, usd_signed
-from reports.pages import COST, FLAGGED_COLUMNS, PREMIUM_COLUMNS, UNPRICED_COLUMNS, UNPRICED_NOTE, \
-    attach_main_drivers, model_name, owner_covers
+from reports.pages import FLAGGED_COLUMNS, PREMIUM_COLUMNS, UNPRICED_COLUMNS, UNPRICED_NOTE, \
+    attach_main_drivers, cost_columns, model_name, not_compared_note, owner_covers
+from reports.readiness import PriorWeek
 from reports.render import render
 from reports.tables import Column, Table
 from reports.week import IsoWeek
@@ -30,6 +31,7 @@ TOP_CHANGES = 5
 class OwnerWeek:
     owner: Owner
     week: IsoWeek
+    prior: PriorWeek           # compared only when complete
     summary: dict
     tables: dict[str, Table]
     lines: Table               # the CSV attachment
@@ -45,10 +47,13 @@ class OwnerWeek:
         return self.owner.slug
 
 
-def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner, bill: dict) -> OwnerWeek:
+def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, prior: PriorWeek, owner: Owner,
+               bill: dict) -> OwnerWeek:
     scope = Scope.of_owner(owner)
-    summary = fig.totals(con, week, scope)
-    lines = fig.breakdown(con, week, scope, ("tenant_id", "feature", "provider", "model"))
+    compared = prior.compared
+    cost = cost_columns(prior)
+    summary = fig.totals(con, week, scope, compared=compared)
+    lines = fig.breakdown(con, week, scope, ("tenant_id", "feature", "provider", "model"), compared=compared)
     for row in lines:
         row["model_name"] = model_name(row)
     changes = sorted((r for r in lines if r["change_usd"]), key=lambda r: abs(r["change_usd"]), reverse=True)
@@ -58,12 +63,15 @@ def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner, bill
               Column("unpriced_requests", "Unpriced calls", "count")]
     line_columns = [Column("tenant_id", "Tenant"), Column("feature", "Feature"), Column("model_name", "Model")]
     tables = {
-        "features": Table("features", "By feature", [Column("feature", "Feature")] + COST + detail,
-                          fig.breakdown(con, week, scope, ("feature",)), empty="No calls."),
-        "tenants": Table("tenants", "By tenant", [Column("tenant_id", "Tenant")] + COST + detail,
-                         fig.breakdown(con, week, scope, ("tenant_id",)), empty="No calls."),
-        "changes": Table("changes", f"Biggest changes vs {week.prior}", line_columns + COST, changes[:TOP_CHANGES],
-                         empty="No change from the week before."),
+        "features": Table("features", "By feature", [Column("feature", "Feature")] + cost + detail,
+                          fig.breakdown(con, week, scope, ("feature",), compared=compared), empty="No calls.",
+                          note=not_compared_note(prior)),
+        "tenants": Table("tenants", "By tenant", [Column("tenant_id", "Tenant")] + cost + detail,
+                         fig.breakdown(con, week, scope, ("tenant_id",), compared=compared), empty="No calls.",
+                         note=not_compared_note(prior)),
+        "changes": Table("changes", f"Biggest changes vs {prior.label}", line_columns + cost, changes[:TOP_CHANGES],
+                         empty="No change from the week before." if compared else
+                         "Not compared: only complete weeks are."),
         "anomalies": Table("anomalies", "Anomalies", FLAGGED_COLUMNS, flagged,
                            empty="No anomaly on your features or tenants this week."),
         "alerts": Table("alerts", "Model-mix alerts", PREMIUM_COLUMNS,
@@ -72,12 +80,12 @@ def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, owner: Owner, bill
         "unpriced": Table("unpriced", "Unpriced usage", UNPRICED_COLUMNS, fig.unpriced_by_model(con, week, scope),
                           empty="Every call had a price.", note=UNPRICED_NOTE),
     }
-    lines_table = Table("lines", "Every line", line_columns + COST + [
+    lines_table = Table("lines", "Every line", line_columns + cost + [
         Column("requests", "Calls", "count"), Column("tasks", "Tasks", "count"),
         Column("cache_savings_usd", "Cache savings", "usd"), Column("retry_cost_usd", "Retry cost", "usd"),
         Column("unpriced_requests", "Unpriced calls", "count"), Column("unpriced_tokens", "Unpriced tokens", "count")],
         lines)
-    return OwnerWeek(owner, week, summary, tables, lines_table, bill)
+    return OwnerWeek(owner, week, prior, summary, tables, lines_table, bill)
 
 
 def header_safe(text: str, limit: int = 200) -> str:
@@ -91,8 +99,10 @@ def subject(report: OwnerWeek) -> str:
     s = report.summary
     if not report.has_usage:
         return f"AI spend {report.week}, {report.owner.name}: no usage"
-    text = f"AI spend {report.week}, {report.owner.name}: {usd(s['cost_usd'], missing='unpriced')} " \
-           f"({usd_signed(s['change_usd'])} vs {report.week.prior})"
+    text = f"AI spend {report.week}, {report.owner.name}: {usd(s['cost_usd'], missing='unpriced')} "
+    if not report.prior.compared:
+        return text + f"(prior week {report.prior.label})"
+    text += f"({usd_signed(s['change_usd'])} vs {report.week.prior})"
     moved = [r for r in report.tables["features"].rows if r["change_usd"]]
     if moved:
         biggest = max(moved, key=lambda r: abs(r["change_usd"]))
@@ -108,7 +118,8 @@ def message_id(report: OwnerWeek, sender: str, number: int) -> str:
 
 
 def chargeback_email(report: OwnerWeek, sender: str, generated_at: datetime, message_id: str) -> EmailMessage:
-    context = dict(owner=report.owner, week=report.week, s=report.summary, has_usage=report.has_usage,
+    context = dict(owner=report.owner, week=report.week, prior=report.prior, s=report.summary,
+                   has_usage=report.has_usage,
                    covers=owner_covers(report.owner.features, report.owner.tenants), tables=report.tables,
                    bill=report.bill,
                    attachment=f"{report.file_stem}-{report.week}.csv",

@@ -63,13 +63,22 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
-def _week_params(week: IsoWeek, scope: Scope) -> dict:
-    return {"start": week.start, "end": week.end, "prior_start": week.prior.start, **scope.params()}
+def _week_params(week: IsoWeek, scope: Scope, compared: bool = False) -> dict:
+    return {"start": week.start, "end": week.end, "prior_start": week.prior.start, "compared": compared,
+            **scope.params()}
 
 
-def breakdown(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: tuple[str, ...] = ()) -> list[dict]:
+# the prior week's cost of a row of sums: NULL when the prior week is not compared (not complete), 0 when it had
+# no row, NULL when every row was unpriced
+PRIOR_COST = (f"case when not $compared then null when rows_prior_week = 0 then cast(0 as {MONEY}) "
+              "else prior_week_cost_usd end")
+
+
+def breakdown(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: tuple[str, ...] = (), *,
+              compared: bool) -> list[dict]:
     """The week's figures from agg_cost_daily per value of the `by` columns (none: one row of totals), with the
-    prior week's cost. A cost is 0 when there were no calls, NULL when every call was unpriced."""
+    prior week's cost when it is `compared` (complete; NULL otherwise, and so is the change). A cost is 0 when
+    there were no calls, NULL when every call was unpriced."""
     keys = "".join(f"{k}, " for k in by)
     group_by = f"group by {', '.join(by)}" if by else ""
     order_by = ", ".join(["cost_usd desc nulls last", *by])
@@ -98,7 +107,7 @@ def breakdown(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: t
             select
                 * exclude (cost_usd, prior_week_cost_usd),
                 case when rows_this_week = 0 then cast(0 as {MONEY}) else cost_usd end            as cost_usd,
-                case when rows_prior_week = 0 then cast(0 as {MONEY}) else prior_week_cost_usd end as prior_week_cost_usd
+                {PRIOR_COST}                                                                      as prior_week_cost_usd
             from grouped
         )
         select
@@ -118,12 +127,12 @@ def breakdown(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: t
             unpriced_tokens
         from costed
         order by {order_by}"""
-    return _rows(con, sql, _week_params(week, scope))
+    return _rows(con, sql, _week_params(week, scope, compared))
 
 
-def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> dict:
+def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, *, compared: bool) -> dict:
     """One row: the week's totals (breakdown by nothing) plus the tasks that failed."""
-    row = breakdown(con, week, scope)[0]
+    row = breakdown(con, week, scope, compared=compared)[0]
     row.update(_rows(con, f"""
         select count(*) filter (where not succeeded) as failed_tasks,
                cast(count(*) filter (where not succeeded) as double) / nullif(count(*), 0) as failed_task_share
@@ -132,9 +141,10 @@ def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> dict:
     return row
 
 
-def whole_bill(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> dict:
+def whole_bill(con: duckdb.DuckDBPyConnection, week: IsoWeek, *, compared: bool) -> dict:
     """The week's whole bill from spend_daily: its total (API + self-hosted allocated + self-hosted idle), each
-    part, and the prior week's total. A total is 0 when the week has no row, NULL when every row is unpriced."""
+    part, and the prior week's total when it is `compared`. A total is 0 when the week has no row, NULL when
+    every row is unpriced."""
     this_week, prior_week = "usage_date >= $start", "usage_date < $start"
     return _rows(con, f"""
         with sums as (
@@ -155,7 +165,7 @@ def whole_bill(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> dict:
             select
                 * exclude (cost_usd, prior_week_cost_usd),
                 case when rows_this_week = 0 then cast(0 as {MONEY}) else cost_usd end            as cost_usd,
-                case when rows_prior_week = 0 then cast(0 as {MONEY}) else prior_week_cost_usd end as prior_week_cost_usd
+                {PRIOR_COST}                                                                      as prior_week_cost_usd
             from sums
         )
         select
@@ -166,7 +176,7 @@ def whole_bill(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> dict:
             prior_week_cost_usd,
             cost_usd - prior_week_cost_usd                                                   as change_usd,
             cast(cost_usd - prior_week_cost_usd as double) / nullif(prior_week_cost_usd, 0)  as change_ratio
-        from costed""", _week_params(week, Scope.all()))[0]
+        from costed""", _week_params(week, Scope.all(), compared))[0]
 
 
 def daily_by_feature(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:

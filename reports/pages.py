@@ -16,6 +16,7 @@ from reports import charts
 from reports import figures as fig
 from reports.figures import Scope
 from reports.formatting import day, pct, pct_signed, ratio_x, usd_signed
+from reports.readiness import PriorWeek
 from reports.render import render, svg
 from reports.tables import Column, Table
 from reports.week import IsoWeek
@@ -32,6 +33,15 @@ class Page:
 COST = [Column("cost_usd", "Cost", "usd"), Column("prior_week_cost_usd", "Prior week", "usd"),
         Column("change_usd", "Change", "usd_signed"), Column("change_ratio", "Change %", "pct_signed")]
 SHARE = [Column("share_of_cost", "Share", "pct")]
+
+
+def cost_columns(prior: PriorWeek) -> list[Column]:
+    """Cost, and the prior week's cost and the change when the prior week is compared (all its days published)."""
+    return COST if prior.compared else COST[:1]
+
+
+def not_compared_note(prior: PriorWeek) -> str:
+    return "" if prior.compared else f"Prior week {prior.label}: only complete weeks are compared."
 DETAIL = [Column("tasks", "Tasks", "count"), Column("cost_per_task_usd", "Per task", "usd_unit"),
           Column("cache_hit_rate", "Cache hit rate", "pct"), Column("cache_savings_usd", "Cache savings", "usd"),
           Column("retry_cost_usd", "Retry cost", "usd"), Column("unpriced_requests", "Unpriced calls", "count")]
@@ -58,18 +68,21 @@ def owner_covers(features: tuple[str, ...], tenants: tuple[str, ...]) -> str:
     return "; ".join(parts)
 
 
-def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, generated_at: datetime, bill: dict,
-                  owner_summaries: list[tuple[Owner, dict]], flagged: list[dict], premium_models: list[str]) -> Page:
-    """`bill`: the week's whole bill (figures.whole_bill); `owner_summaries`: each owner's totals (the summaries of
-    their chargeback emails); `flagged`: the week's anomalies and `premium_models` its premium models, as the
-    anomaly page shows them."""
+def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, prior: PriorWeek,
+                  generated_at: datetime, bill: dict, owner_summaries: list[tuple[Owner, dict]], flagged: list[dict],
+                  premium_models: list[str]) -> Page:
+    """`prior`: the week compared with (only when complete); `bill`: the week's whole bill (figures.whole_bill);
+    `owner_summaries`: each owner's totals (the summaries of their chargeback emails); `flagged`: the week's
+    anomalies and `premium_models` its premium models, as the anomaly page shows them."""
     everything = Scope.all()
-    calls = fig.totals(con, week, everything)
+    compared = prior.compared
+    cost = cost_columns(prior)
+    calls = fig.totals(con, week, everything, compared=compared)
     # the headline is the whole bill (API + self-hosted allocated + idle); the other figures are the calls'
     summary = {**calls, **bill, "calls_cost_usd": calls["cost_usd"]}
-    tenants = fig.breakdown(con, week, everything, ("tenant_id",))
-    features = fig.breakdown(con, week, everything, ("feature",))
-    models = fig.breakdown(con, week, everything, ("provider", "model"))
+    tenants = fig.breakdown(con, week, everything, ("tenant_id",), compared=compared)
+    features = fig.breakdown(con, week, everything, ("feature",), compared=compared)
+    models = fig.breakdown(con, week, everything, ("provider", "model"), compared=compared)
     premium = set(premium_models)
     for row in models:
         row["model_name"] = model_name(row)
@@ -84,21 +97,21 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
 
     owners = [{"owner": o.name, "email": o.email, "covers": owner_covers(o.features, o.tenants), **totals}
               for o, totals in owner_summaries]
-    unassigned = fig.totals(con, week, Scope.no_owner(cfg.owners))
+    unassigned = fig.totals(con, week, Scope.no_owner(cfg.owners), compared=compared)
     owners.append({"owner": "Not assigned to any owner", "email": "", "covers": "every other call", **unassigned})
 
     tables = [
         Table("daily_cost_by_feature", "Daily cost by feature",
               [Column("feature", "Feature")] + [Column(d.isoformat(), day(d), "usd") for d in days]
               + [Column("cost_usd", "Week", "usd")], daily_rows, empty="No calls this week."),
-        Table("cost_by_tenant", "Cost by tenant", [Column("tenant_id", "Tenant")] + COST + SHARE + DETAIL, tenants,
-              empty="No calls this week or the week before."),
-        Table("cost_by_feature", "Cost by feature", [Column("feature", "Feature")] + COST + SHARE + DETAIL, features,
-              empty="No calls this week or the week before."),
+        Table("cost_by_tenant", "Cost by tenant", [Column("tenant_id", "Tenant")] + cost + SHARE + DETAIL, tenants,
+              empty="No calls this week or the week before.", note=not_compared_note(prior)),
+        Table("cost_by_feature", "Cost by feature", [Column("feature", "Feature")] + cost + SHARE + DETAIL, features,
+              empty="No calls this week or the week before.", note=not_compared_note(prior)),
         Table("model_mix", "Model mix",
-              [Column("model_name", "Model"), Column("is_premium", "Premium", "bool")] + COST + SHARE
+              [Column("model_name", "Model"), Column("is_premium", "Premium", "bool")] + cost + SHARE
               + [Column("requests", "Calls", "count"), Column("unpriced_requests", "Unpriced calls", "count")],
-              models, empty="No calls this week or the week before."),
+              models, empty="No calls this week or the week before.", note=not_compared_note(prior)),
         Table("unpriced_usage", "Unpriced usage", UNPRICED_COLUMNS, fig.unpriced_by_model(con, week, everything),
               empty="Every call this week had a price.", note=UNPRICED_NOTE),
         Table("self_hosted", "Self-hosted deployments",
@@ -117,14 +130,15 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
                Column("cost_usd", "Cost", "usd"), Column("retry_cost_usd", "Retry cost", "usd")],
               fig.top_tasks(con, week, everything), empty="No tasks this week."),
         Table("chargeback_by_owner", "Chargeback by owner",
-              [Column("owner", "Owner"), Column("email", "Email"), Column("covers", "Covers")] + COST
+              [Column("owner", "Owner"), Column("email", "Email"), Column("covers", "Covers")] + cost
               + [Column("unpriced_requests", "Unpriced calls", "count")], owners,
               note="An owner is charged the calls of their features and the calls made for their tenants; a call "
                    "that matches two owners is in both. Each owner receives an email with their part."),
     ]
-    summary_table = Table("summary", "Summary", COST + [
+    summary_table = Table("summary", "Summary", cost + [
         Column("api_usd", "API", "usd"), Column("allocated_usd", "Self-hosted allocated", "usd"),
-        Column("idle_usd", "Self-hosted idle", "usd"), Column("requests", "Calls", "count"), Column("tasks", "Tasks", "count"),
+        Column("idle_usd", "Self-hosted idle", "usd"), Column("requests", "Calls", "count"),
+        Column("tasks", "Tasks", "count"),
         Column("cost_per_task_usd", "Per task", "usd_unit"), Column("cache_hit_rate", "Cache hit rate", "pct"),
         Column("cache_savings_usd", "Cache savings", "usd"), Column("retry_cost_usd", "Retry cost", "usd"),
         Column("failed_tasks", "Failed tasks", "count"), Column("failed_task_share", "Failed task share", "pct"),
@@ -140,14 +154,17 @@ def showback_page(con: duckdb.DuckDBPyConnection, cfg: Config, week: IsoWeek, ge
             f"Cost by tenant: {week} against {week.prior}", [t["tenant_id"] for t in tenants],
             [t["cost_usd"] for t in tenants], [t["prior_week_cost_usd"] for t in tenants],
             current_name=str(week), prior_name=str(week.prior),
-            notes=[pct_signed(t["change_ratio"]) for t in tenants])),
+            notes=[pct_signed(t["change_ratio"]) for t in tenants])) if compared else svg(charts.share_bars(
+            f"Cost by tenant, {week} (prior week {prior.label})", [t["tenant_id"] for t in tenants if t["requests"]],
+            [t["cost_usd"] for t in tenants if t["requests"]],
+            [t["share_of_cost"] for t in tenants if t["requests"]])),
         "models": svg(charts.share_bars(
             f"Model mix, {week}: share of cost", [m["model_name"] for m in models if m["requests"]],
             [m["cost_usd"] for m in models if m["requests"]], [m["share_of_cost"] for m in models if m["requests"]],
             highlight=[m["is_premium"] for m in models if m["requests"]], highlight_name="premium models")),
     }
     html = render("showback.html", title=f"AI spend showback \u00b7 {week}", week=week,
-                  subtitle=f"Week {week} ({week.span}), against {week.prior}", summary=summary,
+                  subtitle=f"Week {week} ({week.span}), against {prior.label}", summary=summary, prior=prior,
                   unassigned_usd=unassigned["cost_usd"],
                   anomaly_count=len(flagged),
                   tables={t.name: t for t in tables}, charts=chart, generated_at=f"{generated_at:%Y-%m-%d %H:%M} UTC",

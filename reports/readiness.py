@@ -3,6 +3,7 @@ the quality gate."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from expectations.quality_report import quality_report_path
@@ -21,6 +22,34 @@ class WeekNotPublished(Exception):
                    else f"{d.isoformat()} not published" for d in days]
         super().__init__(f"week {week} is not complete in the published warehouse: {'; '.join(reasons)} "
                          f"(fix the input, then run `finops backfill --from {days[0]} --to {days[-1]}`)")
+
+
+@dataclass(frozen=True)
+class PriorWeek:
+    """The week a report compares with: the ISO week before, compared only when its 7 days are published."""
+    week: IsoWeek
+    days_published: int
+
+    @property
+    def compared(self) -> bool:
+        return self.days_published == 7
+
+    @property
+    def label(self) -> str:
+        """'2026-W45', '2026-W45: 3 of 7 days, not compared', '2026-W45: no data'."""
+        if self.compared:
+            return str(self.week)
+        if self.days_published == 0:
+            return f"{self.week}: no data"
+        return f"{self.week}: {self.days_published} of 7 days, not compared"
+
+
+def prior_week(cfg: Config, week: IsoWeek) -> PriorWeek:
+    """The week before `week`, with how many of its days are published (whatever their status)."""
+    layout = Layout.of(cfg)
+    state = load_state(layout, catalog_state(layout.warehouse))
+    prior = week.prior
+    return PriorWeek(prior, sum(day.isoformat() in state.days for day in prior.days))
 
 
 def require_published(cfg: Config, week: IsoWeek) -> None:

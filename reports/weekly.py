@@ -19,7 +19,7 @@ from reports.chargeback import chargeback_email, message_id, owner_week
 from reports.figures import Scope
 from reports.mailer import SendLog, SendResult, send_all, smtp_credentials
 from reports.pages import anomalies_page, showback_page
-from reports.readiness import require_published
+from reports.readiness import prior_week, require_published
 from reports.week import IsoWeek
 from warehouse.readonly import connect_read_only
 
@@ -63,11 +63,12 @@ def run_weekly_report(cfg: Config, week: IsoWeek, resend: Collection[str] = (),
     con = connect_read_only(cfg.warehouse_path)
     try:
         require_published(cfg, week)
-        bill = fig.whole_bill(con, week)
-        owners = [owner_week(con, week, owner, bill) for owner in cfg.owners]
+        prior = prior_week(cfg, week)
+        bill = fig.whole_bill(con, week, compared=prior.compared)
+        owners = [owner_week(con, week, prior, owner, bill) for owner in cfg.owners]
         flagged = fig.anomalies(con, week, Scope.all())            # both pages show them: fetched once
         premium_models = fig.premium_model_names(con, week)
-        pages = [showback_page(con, cfg, week, now, bill, [(r.owner, r.summary) for r in owners], flagged,
+        pages = [showback_page(con, cfg, week, prior, now, bill, [(r.owner, r.summary) for r in owners], flagged,
                                premium_models),
                  anomalies_page(con, cfg, week, now, flagged, premium_models)]
     finally:

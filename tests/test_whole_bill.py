@@ -89,7 +89,8 @@ def test_the_showback_headline_is_the_whole_bill_with_its_parts(built):
     showback = (reports / "showback.html").read_text()
     assert 'id="total-cost">$1,722.00</strong>' in showback
     assert "+$21.00 (+1.2%)" in showback and "$1,701.00 in 2026-W45" in showback
-    assert ("API calls <strong>$42.00</strong>\n    + self-hosted GPU hours allocated to calls <strong>$10.00</strong>\n"
+    assert ("API calls <strong>$42.00</strong>\n"
+            "    + self-hosted GPU hours allocated to calls <strong>$10.00</strong>\n"
             "    + self-hosted GPU hours with no call (idle) <strong>$1,670.00</strong>") in showback
     summary = (reports / "summary.csv").read_text().splitlines()
     assert summary[0].startswith("week,cost_usd,prior_week_cost_usd,change_usd,change_ratio,api_usd,allocated_usd,"

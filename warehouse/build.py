@@ -197,11 +197,19 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
                                          for d in cfg.deployments])
         con.execute("create table raw.build_days (usage_date date)")
         _insert(con, "raw.build_days", [[d] for d in build.days])
+        con.execute("create table raw.published_days (usage_date date)")
+        _insert(con, "raw.published_days", [[d] for d in published_days(state, build)])
         # for the quality gate (expectations/suites.py): the usage files it checks, the price sources
         con.execute("create table raw.usage_files (file varchar, records bigint, quarantined bigint)")
         _insert(con, "raw.usage_files", checked_usage_files(state, build.days))
         con.execute("create table raw.price_sources (source_name varchar, age_days double)")
         _insert(con, "raw.price_sources", [[name, age] for name, age in price_source_ages(cfg).items()])
+
+
+def published_days(state: State, build: Build) -> list[str]:
+    """The days published once this build is: every day published before, and the build's (raw.published_days:
+    showback_weekly counts them per week)."""
+    return sorted(set(state.days) | set(build.days))
 
 
 def checked_usage_files(state: State, days: list[str]) -> list[list]:

@@ -18,7 +18,7 @@ from finops.config import Config
 from ingest.sql_literals import sql_str
 from ingest.usage_canonical import STAGED_SCHEMA
 from ingest.spark_usage import spark_literals
-from warehouse.build import Build, checked_usage_files
+from warehouse.build import Build, checked_usage_files, published_days
 from warehouse.fetched_sources import price_source_ages
 from warehouse.layout import Layout
 from warehouse.state import State
@@ -88,6 +88,8 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
                  ("gpu_count", "int"), ("pricing_type", "string"), ("output_weight", "double")],
                 [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments])
     values_view(spark, f"{raw}.build_days", [("usage_date", "date")], [[d] for d in build.days])
+    values_view(spark, f"{raw}.published_days", [("usage_date", "date")],
+                [[d] for d in published_days(state, build)])
     values_view(spark, f"{raw}.usage_files", [("file", "string"), ("records", "bigint"), ("quarantined", "bigint")],
                 checked_usage_files(state, build.days))
     values_view(spark, f"{raw}.price_sources", [("source_name", "string"), ("age_days", "double")],

@@ -1,7 +1,14 @@
--- One row per week_start (Monday), tenant_id, feature, over the whole history.
+-- One row per week_start (Monday), tenant_id, feature, over the whole history. A week is complete when its 7 days
+-- are published; the prior week's cost is compared only between two complete weeks (NULL otherwise).
 with daily as (
 
     select * from {{ ref('int_agg_cost_daily__all_days') }}
+
+),
+
+published as (
+
+    select * from {{ ref('int_published_days__weekly') }}
 
 ),
 
@@ -28,8 +35,11 @@ select
     this_week.week_start,
     this_week.tenant_id,
     this_week.feature,
+    coalesce(this_days.days_published, 0)                                        as days_published,
+    coalesce(this_days.days_published, 0) = 7                                    as is_complete,
     this_week.cost_usd,
-    prior_week.cost_usd                                                          as prior_week_cost_usd,
+    case when this_days.days_published = 7 and prior_days.days_published = 7
+         then prior_week.cost_usd end                                            as prior_week_cost_usd,
     this_week.requests,
     this_week.tasks,
     case when this_week.tasks > 0 then this_week.cost_usd / this_week.tasks end   as cost_per_task_usd,
@@ -44,3 +54,7 @@ left join weekly as prior_week
     on prior_week.tenant_id = this_week.tenant_id
    and prior_week.feature = this_week.feature
    and prior_week.week_start = cast({{ dbt.dateadd('day', -7, 'this_week.week_start') }} as date)
+left join published as this_days
+    on this_days.week_start = this_week.week_start
+left join published as prior_days
+    on prior_days.week_start = cast({{ dbt.dateadd('day', -7, 'this_week.week_start') }} as date)
