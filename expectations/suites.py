@@ -25,7 +25,7 @@ SAME_AMOUNT = 1e-6
 class Relations:
     """Where the suites find a build's relations, and the one aggregate the engines spell differently. The
     intermediate models (int_*) are named without a schema: the build's own (DuckDB: main; Spark: the session's
-    current database, set to <build_schema> by expectations/spark_gate.py)."""
+    current database, set to <build_schema> by warehouse/engines/spark/gate.py)."""
     finance: str = "finance"        # the build's marts
     raw: str = "raw"                # its inputs (the dbt sources)
     distinct_list: str = "string_agg(distinct {0}, ', ')"   # the distinct non-NULL values of {0}, comma-separated

@@ -178,7 +178,7 @@ def _sql(cfg: Config, query: str | None) -> int:
     from warehouse.readonly import connect_read_only, run_queries, run_shell
 
     if cfg.engine == "spark":
-        from warehouse.spark_readonly import run_spark_sql
+        from warehouse.engines.spark.readonly import run_spark_sql
         return run_spark_sql(cfg.spark, [query] if query is not None else sys.stdin.read().split(";"))
     con = connect_read_only(cfg.warehouse_path)
     if query is None:

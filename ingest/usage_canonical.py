@@ -174,7 +174,7 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path, csv_options: s
 
 # ISO 8601 text to a UTC time, in DuckDB's SQL: a value with no zone is UTC (the session time zone is UTC); the
 # UTC wall time from the epoch (`at time zone` is several times slower on big files). The Spark reader
-# (ingest/spark_usage.py) passes Spark's spelling; the rules are the same SQL on both engines.
+# (warehouse/engines/spark/usage.py) passes Spark's spelling; the rules are the same SQL on both engines.
 UTC_TIMESTAMP_SQL = "make_timestamp(epoch_us(try_cast({0} as timestamptz)))"
 # The spaces a text field loses at either end: U+0020 and the Unicode spaces (no-break space, U+2000-U+200A, ...),
 # not tabs; what DuckDB's trim strips (every code point up to U+3100 tried). Spark spells it from this list.
@@ -188,7 +188,7 @@ TRIMMED_SQL = ("case when {0} like ' %' or {0} like '% ' or strlen({0}) <> lengt
 def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, window: UsageWindow,
                 utc_timestamp: str = UTC_TIMESTAMP_SQL, trimmed: str = TRIMMED_SQL) -> str:
     """SQL that casts each record and sets `reason` to the first broken rule (NULL when valid). `utc_timestamp` and
-    `trimmed` spell two expressions in the engine's SQL ({0}: the text; Spark's: ingest/spark_usage.py)."""
+    `trimmed` spell two expressions in the engine's SQL ({0}: the text; Spark's: warehouse/engines/spark/usage.py)."""
     text = {c: trimmed.format(f"rec.{c}") for c in (*REQUIRED_TEXT, "occurred_at", "task_id", "deployment_id",
                                                      "service_tier", "status")}
     # each text parsed once; a whole number only (try_cast('1.5' as bigint) would round it to 2)

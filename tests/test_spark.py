@@ -134,7 +134,7 @@ def engines(tmp_path_factory) -> Engines:
 @pytest.fixture(scope="module")
 def spark(engines):
     """The test process's SparkSession, on the metastore the CLI published to (opened after the CLI exited)."""
-    from warehouse.spark_session import spark_session
+    from warehouse.engines.spark.session import spark_session
 
     session = spark_session(load_config(engines.spark).spark)
     yield session
@@ -143,7 +143,7 @@ def spark(engines):
 
 def partition_files(spark, table: str) -> dict[str, list[str]]:
     """usage_date -> the Parquet files of that partition of a published Spark table."""
-    from warehouse.spark_publish import table_location
+    from warehouse.engines.spark.publish import table_location
 
     root = Path(table_location(spark, table).removeprefix("file:"))
     return {folder.name.split("=")[1]: sorted(p.name for p in folder.glob("*.parquet"))
@@ -227,11 +227,11 @@ def test_the_same_planted_defect_fails_the_gate_on_both_engines_and_publishes_no
 
 
 def test_publishing_a_day_replaces_only_that_days_partitions(engines, spark):
-    """warehouse/spark_publish.py on a build of its own: day 2 rebuilt (one row fewer), day 3 new, day 1 kept
+    """warehouse/engines/spark/publish.py on a build of its own: day 2 rebuilt (one row fewer), day 3 new, day 1 kept
     (its files untouched); a rebuilt day with no rows left loses its partition."""
     from finops.spark_config import SparkSettings
     from warehouse.build import Build
-    from warehouse.spark_publish import publish_partitioned
+    from warehouse.engines.spark.publish import publish_partitioned
     from warehouse.state import State
 
     settings = SparkSettings(method="session", master="local[2]", database="published_test",

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Project, event, write_jsonl
 from finops.config import ConfigError, load_config
-from warehouse.spark_session import dbt_profile
+from warehouse.engines.spark.session import dbt_profile
 
 
 @pytest.fixture

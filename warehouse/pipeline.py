@@ -96,7 +96,7 @@ def check_writable(layout: Layout) -> None:
 
 def _spark():
     """The Spark side of the steps (engine = "spark"), imported only then: pyspark is an optional extra."""
-    from warehouse import spark_pipeline
+    from warehouse.engines.spark import steps as spark_pipeline
     return spark_pipeline
 
 

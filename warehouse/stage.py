@@ -82,7 +82,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, read_ca
 def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None) -> UsageStaging:
     """Read new and changed usage files, and again the failed ones; forget removed ones. Updates `state` (the
     caller saves it). canonical_reader: reads a canonical file instead of DuckDB (engine = "spark":
-    ingest/spark_usage.py).
+    warehouse/engines/spark/usage.py).
 
     A file that cannot be read whole is staged as a failed file (ingest.usage_canonical.stage_failed_file); a file
     gone before its turn came is skipped with a warning, as a removed file."""

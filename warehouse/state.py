@@ -12,7 +12,7 @@
 - published_build: the build id of the last publish.
 
 Every publish also writes the state it leaves into the published catalog itself (CATALOG_STATE, in the same atomic
-rename as the finance tables; on Spark, into the table <database>_pipeline.state: warehouse/spark_publish.py): what
+rename as the finance tables; on Spark, into the table <database>_pipeline.state: warehouse/engines/spark/publish.py): what
 is published is the truth. load_state takes state.json when it is the state of that publish (or newer: a failed gate
 since); when state.json is missing, unreadable or from another publish (a backup, a crash between the publish and
 the save), the state is the published copy, and a warning says so.
@@ -144,7 +144,7 @@ def published_copy(text: str, where: str) -> State:
 
 def load_state(layout: Layout, published: Published | None) -> State:
     """The pipeline's state: state.json, unless the copy of the state in what is published (`published`:
-    catalog_state, or the Spark tables' warehouse/spark_publish.py) must replace it (module docstring)."""
+    catalog_state, or the Spark tables' warehouse/engines/spark/publish.py) must replace it (module docstring)."""
     path = layout.state_file
     try:
         state, problem = State.from_json(path.read_text()), ""

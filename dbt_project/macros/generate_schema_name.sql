@@ -1,6 +1,6 @@
 {#- Marts go to the schema named in their config (`finance`), not `<target>_finance`: in DuckDB that schema is in
     the build's own file. On Spark the catalog is shared with the published tables, so a build's marts go to
-    `<target schema>_finance` (warehouse/spark_publish.py copies them to the published database after the gate). -#}
+    `<target schema>_finance` (warehouse/engines/spark/publish.py copies them to the published database after the gate). -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}
     {{ return(adapter.dispatch('build_schema_name', 'finops')(custom_schema_name, node)) }}
 {%- endmacro %}

@@ -8,7 +8,7 @@
     read_parquet([{%- for f in files -%}'{{ f }}'{{ ", " if not loop.last }}{%- endfor -%}], union_by_name = true, hive_partitioning = true)
 {%- endmacro %}
 
-{#- Spark: the published table's partition folders (<table location>/usage_date=D, warehouse/spark_build.py), read
+{#- Spark: the published table's partition folders (<table location>/usage_date=D, warehouse/engines/spark/build.py), read
     through the table's location so that usage_date comes from the folder names. -#}
 {% macro spark__read_partitions(files) -%}
     {%- set root = files[0].rsplit('/usage_date=', 1)[0] -%}

@@ -95,9 +95,9 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
         _check_build_size(cfg, state, requested, planned)
         build = prepare_days(cfg, layout, state, planned)
         build.save(_build_file(layout, context))   # (under the lock: the next run to hold it keeps this build)
-    if cfg.engine == "spark":   # dbt in this process, on its SparkSession (orchestration/defs/spark_dbt.py)
+    if cfg.engine == "spark":   # dbt in this process, on its SparkSession (orchestration/defs/dbt_events.py)
         context.log.info(f"building {len(build.days)} day(s) on Spark in {cfg.spark.build_schema}")
-        from orchestration.defs.spark_dbt import spark_dbt_events
+        from orchestration.defs.dbt_events import spark_dbt_events
         yield from spark_dbt_events(context, build, cfg.spark)
         return
     context.log.info(f"building {len(build.days)} day(s) into {build.db_path}")

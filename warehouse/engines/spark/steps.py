@@ -2,28 +2,28 @@
 on both engines and calls these where the engine matters; this module is imported only then (pyspark is an
 optional extra).
 
-    stage      prices and GPU offers as on DuckDB; canonical usage files read by Spark (ingest/spark_usage.py)
+    stage      prices and GPU offers as on DuckDB; canonical usage files read by Spark (warehouse/engines/spark/usage.py)
     plan       the same days and fingerprints (warehouse/build.py)
     build      the inputs registered in <build_schema>_raw, the same dbt project run on Spark (dbt-spark)
     gate       the dbt tests + the same expectation suites, validated by GX on Spark DataFrames
-    publish    the build's days replace their partitions of the published Spark tables (warehouse/spark_publish.py)
+    publish    the build's days replace their partitions of the published Spark tables (warehouse/engines/spark/publish.py)
 """
 
 from __future__ import annotations
 
 from functools import partial
 
-from expectations.spark_gate import run_suites_spark, spark_relations
+from warehouse.engines.spark.gate import run_suites_spark, spark_relations
 from expectations.suites import Relations, Suite
 from finops.config import Config
-from ingest.spark_usage import stage_usage_file_spark
+from warehouse.engines.spark.usage import stage_usage_file_spark
 from warehouse.build import Build
 from warehouse.build_summary import REPEATED_SQL, DayCostChange, RepeatedEvents, summarize_repeated
 from warehouse.layout import Layout
 from warehouse.quality import CheckResult
-from warehouse.spark_build import prepare_spark_build
-from warehouse.spark_publish import publish_spark, spark_published_state
-from warehouse.spark_session import run_dbt_spark, spark_session
+from warehouse.engines.spark.build import prepare_spark_build
+from warehouse.engines.spark.publish import publish_spark, spark_published_state
+from warehouse.engines.spark.session import run_dbt_spark, spark_session
 from warehouse.state import Published, State
 
 

@@ -1,7 +1,7 @@
 """The finops process's SparkSession and the dbt run on Spark (engine = "spark", docs/spark.md).
 
 With method = "session" dbt runs in this process (dbt's Python API) and dbt-spark picks up this SparkSession:
-one Spark driver per run, and the build's inputs registered by warehouse/spark_build.py are in its catalog.
+one Spark driver per run, and the build's inputs registered by warehouse/engines/spark/build.py are in its catalog.
 With thrift / http, dbt sends the models to that endpoint, which must share this session's metastore.
 """
 

@@ -16,12 +16,12 @@ from pyspark.sql import SparkSession
 from expectations.gate import gx_datasource, not_fetched, validate_frame
 from expectations.suites import Relations, Suite
 from finops.spark_config import SparkSettings
-from ingest.spark_usage import spark_literals
+from warehouse.engines.spark.usage import spark_literals
 from warehouse.quality import CheckResult
 
 
 def spark_relations(settings: SparkSettings) -> Relations:
-    """Where a Spark build's relations are (warehouse/spark_build.py, dbt_project/macros/generate_schema_name.sql)."""
+    """Where a Spark build's relations are (warehouse/engines/spark/build.py, dbt_project/macros/generate_schema_name.sql)."""
     return Relations(finance=settings.build_finance, raw=settings.build_raw,
                      distinct_list="array_join(array_sort(collect_set({0})), ', ')")
 

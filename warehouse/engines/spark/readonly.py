@@ -22,7 +22,7 @@ def run_spark_sql(settings: SparkSettings, statements: list[str], out: TextIO = 
     """Run each statement and print its rows; 1 if any failed or was refused."""
     from pyspark.errors import PySparkException
 
-    from warehouse.spark_session import spark_session
+    from warehouse.engines.spark.session import spark_session
 
     status = 0
     spark = None

@@ -12,7 +12,7 @@ from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
 from finops.spark_config import SparkSettings
 from warehouse.build import Build
-from warehouse.spark_session import run_dbt_spark
+from warehouse.engines.spark.session import run_dbt_spark
 
 
 def spark_dbt_events(context: AssetExecutionContext, build: Build, settings: SparkSettings):

@@ -17,7 +17,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 from finops.config import Config
 from ingest.sql_literals import sql_str
 from ingest.usage_canonical import STAGED_SCHEMA
-from ingest.spark_usage import spark_literals
+from warehouse.engines.spark.usage import spark_literals
 from warehouse.build import Build, checked_usage_files, published_days
 from warehouse.fetched_sources import price_source_ages
 from warehouse.layout import Layout

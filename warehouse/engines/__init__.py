@@ -1,0 +1,1 @@
+"""The engines that build and publish the warehouse: DuckDB and Spark."""

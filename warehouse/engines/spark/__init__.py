@@ -1,0 +1,1 @@
+"""engine = \"spark\": the pipeline's steps on Spark (docs/spark.md)."""
