@@ -124,10 +124,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_days(cfg: Config, days: list[date]) -> int:
+    from warehouse.engines import engine_of
     from warehouse.pipeline import run_days
 
     outcome = run_days(cfg, days)
-    where = f"Spark database {cfg.spark.database}" if cfg.engine == "spark" else cfg.warehouse_path
+    where = engine_of(cfg).where
     if not outcome.published:
         if outcome.published_days:
             print(f"published {where} for {len(outcome.published_days)} day(s) before the failed build: "
@@ -151,10 +152,6 @@ def _run_days(cfg: Config, days: list[date]) -> int:
 
 
 def _report(cfg: Config, week, resend: list[str] | None) -> int:
-    if cfg.engine == "spark":
-        print("finops report: reads the published DuckDB warehouse; not available with engine = \"spark\" yet "
-              "(query the Spark tables with `finops sql`; docs/spark.md)", file=sys.stderr)
-        return EXIT_BAD_INPUT
     owners = [owner.email for owner in cfg.owners]
     unknown = [email for email in resend or [] if email not in owners]
     if unknown:
@@ -175,15 +172,9 @@ def _report(cfg: Config, week, resend: list[str] | None) -> int:
 
 
 def _sql(cfg: Config, query: str | None) -> int:
-    from warehouse.readonly import connect_read_only, run_queries, run_shell
+    from warehouse.engines import engine_of
 
-    if cfg.engine == "spark":
-        from warehouse.engines.spark.readonly import run_spark_sql
-        return run_spark_sql(cfg.spark, [query] if query is not None else sys.stdin.read().split(";"))
-    con = connect_read_only(cfg.warehouse_path)
-    if query is None:
-        return run_shell(con, sys.stdin)
-    return run_queries(con, query)
+    return engine_of(cfg).run_sql(query, sys.stdin)
 
 
 def _bad_input_errors() -> tuple[type[Exception], ...]:

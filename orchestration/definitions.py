@@ -4,7 +4,7 @@ from dagster import Definitions
 
 from orchestration.defs.assets import (finops_dbt_assets, gpu_offer_rows, price_rows, published_warehouse, quality_gate,
                                        usage_events, weekly_report)
-from orchestration.defs.resources import dbt_resource, finops_config
+from orchestration.defs.resources import finops_config
 from orchestration.defs.schedules import nightly_job, nightly_schedule, weekly_job, weekly_schedule
 
 defs = Definitions(
@@ -12,5 +12,5 @@ defs = Definitions(
     asset_checks=[quality_gate],
     jobs=[nightly_job, weekly_job],
     schedules=[nightly_schedule, weekly_schedule],
-    resources={"finops": finops_config, "dbt": dbt_resource},
+    resources={"finops": finops_config},
 )

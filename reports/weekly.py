@@ -21,7 +21,7 @@ from reports.mailer import SendLog, SendResult, send_all, smtp_credentials
 from reports.pages import anomalies_page, showback_page
 from reports.readiness import prior_week, require_published
 from reports.week import IsoWeek
-from warehouse.readonly import connect_read_only
+from warehouse.engines import engine_of
 
 log = logging.getLogger("finops")
 
@@ -60,7 +60,7 @@ def run_weekly_report(cfg: Config, week: IsoWeek, resend: Collection[str] = (),
     now = now or datetime.now(timezone.utc)
     # a missing login variable fails before anything is written
     credentials = smtp_credentials(cfg.smtp) if cfg.smtp else None
-    con = connect_read_only(cfg.warehouse_path)
+    con = engine_of(cfg).connect_read_only()
     try:
         require_published(cfg, week)
         prior = prior_week(cfg, week)

@@ -1,15 +1,17 @@
 """[warehouse] engine and [warehouse.spark]: checked like the rest of the config (exit 2 naming the key), and the
-dbt-spark profile finops writes never holds a secret. No Spark is started here."""
+dbt-spark target of profiles.yml never holds a secret. No Spark is started here."""
 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from conftest import Project, event, write_jsonl
 from finops.config import ConfigError, load_config
-from warehouse.engines.spark.session import dbt_profile
+from warehouse.dbt_args import DBT_PROJECT_DIR
+from warehouse.engines.spark.session import dbt_env
 
 
 @pytest.fixture
@@ -64,20 +66,33 @@ def test_a_metastore_in_conf_replaces_the_local_one_and_conf_wins(project: Proje
     assert conf["spark.sql.shuffle.partitions"] == "400" and "spark.ui.enabled" not in conf
 
 
-def test_the_http_profile_reads_the_token_from_the_environment_only(project: Project, monkeypatch):
+def test_the_spark_target_reads_the_settings_and_the_token_from_the_environment(project: Project, monkeypatch):
+    """dbt_project/profiles.yml's `spark` target, rendered by dbt's own profile renderer with the environment finops
+    sets for dbt (dbt_env): the connection of [warehouse.spark], the token from the variable token_env names; the
+    token is in neither the file nor what finops sets."""
+    from dbt.config.profile import read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-secret")
     cfg = load_config(with_warehouse(project, 'engine = "spark"\n[warehouse.spark]\nmethod = "http"\n'
                                               'host = "dbc-1.cloud.databricks.com"\nendpoint = "abc123"\n'
                                               'token_env = "DATABRICKS_TOKEN"').config)
-    profile = dbt_profile(cfg.spark)
-    output = profile["finops"]["outputs"]["spark"]
-    assert output == {"type": "spark", "method": "http", "schema": "finops_build", "host": "dbc-1.cloud.databricks.com",
-                      "threads": 2, "port": 443, "token": "{{ env_var('DATABRICKS_TOKEN') }}", "endpoint": "abc123"}
-    assert "dapi-secret" not in json.dumps(profile)
+    env = dbt_env(cfg.spark)
+    assert "dapi-secret" not in json.dumps(env) and env["FINOPS_SPARK_TOKEN_ENV"] == "DATABRICKS_TOKEN"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    set_invocation_context(os.environ)
+    target = read_profile(str(DBT_PROJECT_DIR))["finops"]["outputs"]["spark"]
+    assert "dapi-secret" not in json.dumps(target)
+    rendered = ProfileRenderer({}).render_data(target)
+    assert rendered == {"type": "spark", "method": "http", "schema": "finops_build", "host": "dbc-1.cloud.databricks.com",
+                        "port": 443, "user": "", "cluster": "", "endpoint": "abc123", "token": "dapi-secret",
+                        "threads": 2}
 
 
 def test_the_duckdb_engine_is_the_default(project: Project):
     cfg = load_config(project.config)
-    assert cfg.engine == "duckdb" and cfg.spark is None
+    assert (cfg.engine, cfg.spark) == ("duckdb", None)
     with pytest.raises(ConfigError):
         load_config(with_warehouse(project, 'engine = "Spark"').config)

@@ -3,10 +3,8 @@ relations, and the dbt run that computes the finance tables in it. The published
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -226,20 +224,3 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> Non
     """Insert rows into a table (executemany refuses an empty list)."""
     if rows:
         con.executemany(f"insert into {table} values ({', '.join('?' * len(rows[0]))})", rows)
-
-
-@contextlib.contextmanager
-def build_db_env(build: Build):
-    """dbt's profile reads the build database path from FINOPS_BUILD_DB and DuckDB's memory limit from
-    FINOPS_MEMORY_LIMIT (dbt_project/profiles.yml)."""
-    settings = {"FINOPS_BUILD_DB": build.db_path, "FINOPS_MEMORY_LIMIT": build.memory_limit}
-    before = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -1,23 +1,73 @@
-"""The dbt command line of a build, built in one plain function (used by the CLI and by Dagster)."""
+"""dbt for a build: its `dbt build` command line, and the one way finops runs it (the CLI and Dagster alike): in this
+process through dbt's Python API (dbtRunner), on the profiles.yml target of the engine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from warehouse.build import Build
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-# the dbt installed beside this Python (the project's .venv), whatever PATH says
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+log = logging.getLogger("finops")
 
 
 def dbt_build_args(build_vars: dict, target_path: Path | None = None, quiet: bool = False) -> list[str]:
     """`dbt build` (models + their tests) for one build window, its context passed as --vars.
 
-    quiet: only errors on the console (the CLI); Dagster reads dbt's structured events instead."""
+    quiet: only errors on the console; Dagster reads dbt's structured events instead."""
     args = ["build", "--vars", json.dumps(build_vars, sort_keys=True)]
     if quiet:
         args.append("--quiet")
     if target_path is not None:
         args += ["--target-path", str(target_path)]
     return args
+
+
+def run_dbt(build: Build, target: str, env: dict[str, str], on_event: Callable[[dict], None] | None = None) -> None:
+    """`dbt build` of the build's days on a target of dbt_project/profiles.yml (one per engine), in this process,
+    with `env` set: what the target reads (env_var()).
+    Its results (run_results.json in the build's target folder) are read by the gate; its errors go to stderr,
+    its log to the build's folder. on_event: called with each dbt event as a dict, as dbt's JSON log lines have it
+    (Dagster turns them into materializations and asset checks: orchestration/defs/dbt_events.py)."""
+    from dbt.cli.main import dbtRunner
+    from dbt_common.events.functions import msg_to_dict
+
+    build_dir = Path(build.target_path).parent
+    args = dbt_build_args(build.vars, Path(build.target_path), quiet=True) + [
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target", target,
+        "--log-path", str(build_dir / "logs")]
+    callbacks = [lambda event: on_event(msg_to_dict(event))] if on_event else []
+    with _environment(env), contextlib.redirect_stdout(sys.stderr):   # stdout is the command's own output
+        result = dbtRunner(callbacks=callbacks).invoke(args)
+    if result.exception is not None:
+        log.error("dbt stopped: %s", result.exception)
+
+
+@contextlib.contextmanager
+def _environment(settings: dict[str, str]):
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def parse_project(target_path: Path) -> None:
+    """`dbt parse`: the project's manifest, for Dagster's dbt assets (the DuckDB target: no database is opened)."""
+    from dbt.cli.main import dbtRunner
+
+    dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                        str(DBT_PROJECT_DIR), "--target-path", str(target_path)])

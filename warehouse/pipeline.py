@@ -9,9 +9,7 @@ import fcntl
 import json
 import logging
 import os
-import shutil
 import socket
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -20,18 +18,16 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from finops.config import Config, half_size
+from finops.config import Config
 from expectations.quality_report import quality_report_path, write_quality_reports
-from warehouse.build import Build, build_batches, build_db_env, days_to_build, plan_build, prepare_build_db
-from warehouse.build_summary import (DayCostChange, cost_changes, log_cost_changes, log_repeated, log_unpriced,
-                                     repeated_events)
-from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_build_args
+from warehouse.build import Build, build_batches, days_to_build, plan_build
+from warehouse.build_summary import DayCostChange, log_cost_changes, log_repeated, log_unpriced
+from warehouse.engines import engine_of
 from warehouse.layout import Layout, WarehouseError
-from warehouse.publish import export_partitions, write_catalog
 from warehouse.quality import CheckResult, dbt_results, write_results
-from warehouse.retention import clean_leftovers, collect_garbage, drop_unreferenced_staging
+from warehouse.retention import clean_leftovers, drop_unreferenced_staging
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
-from warehouse.state import State, catalog_state, load_state
+from warehouse.state import State, load_state
 
 if TYPE_CHECKING:
     from expectations.suites import Limits
@@ -94,24 +90,16 @@ def check_writable(layout: Layout) -> None:
                              "warehouse folder must be writable by the pipeline") from None
 
 
-def _spark():
-    """The Spark side of the steps (engine = "spark"), imported only then: pyspark is an optional extra."""
-    from warehouse.engines.spark import steps as spark_pipeline
-    return spark_pipeline
-
-
 def current_state(cfg: Config, layout: Layout) -> State:
     """The pipeline's state, checked against the copy in what is published (warehouse/state.py)."""
-    published = _spark().published_state(cfg) if cfg.engine == "spark" else catalog_state(layout.warehouse)
-    return load_state(layout, published)
+    return load_state(layout, engine_of(cfg).published_state())
 
 
 def stage_usage_files(cfg: Config, layout: Layout) -> tuple[State, UsageStaging]:
     """Read new and changed usage files into the staging area; returns the (saved) state and what was read."""
     state = current_state(cfg, layout)
     drop_unreferenced_staging(layout, state)
-    staging = stage_usage(cfg, layout, state,
-                          canonical_reader=_spark().canonical_reader(cfg) if cfg.engine == "spark" else None)
+    staging = stage_usage(cfg, layout, state, canonical_reader=engine_of(cfg).canonical_reader())
     state.save(layout.state_file)
     if staging.quarantined:
         log.warning("%d usage record(s) quarantined (see finance.quarantine)", staging.quarantined)
@@ -137,28 +125,14 @@ def plan_days(cfg: Config, layout: Layout, state: State, days: list[date]) -> di
 def prepare_days(cfg: Config, layout: Layout, state: State, fingerprints: dict[str, str]) -> Build:
     """Plan a build of exactly these days (day -> fingerprint, from plan_days) and create its inputs."""
     build = plan_build(cfg, layout, state, fingerprints)
-    (_spark().prepare_build if cfg.engine == "spark" else prepare_build_db)(cfg, layout, state, build)
+    engine_of(cfg).prepare_build(layout, state, build)
     return build
 
 
-def run_dbt(cfg: Config, build: Build) -> None:
-    """Run `dbt build` on the build database (models and their tests; the results are read by `gate`).
-    Its errors go to stderr with the run's log; the Dagster asset runs the same command through dagster-dbt.
-
-    The gate's modules are imported while dbt starts in its own process: great_expectations takes about 2.5 s to
-    import, on one core, and dbt's start-up (its imports, parsing the project) runs on one core too."""
-    if cfg.engine == "spark":
-        _spark().run_dbt(cfg, build)
-        return
-    with build_db_env(build):
-        dbt = subprocess.Popen([str(DBT_EXECUTABLE), *dbt_build_args(build.vars, target_path=Path(build.target_path),
-                                                                     quiet=True),
-                                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-                               cwd=DBT_PROJECT_DIR, stdout=sys.stderr)
-        try:
-            import expectations.gate  # noqa: F401
-        finally:
-            dbt.wait()
+def run_dbt(cfg: Config, build: Build, on_event=None) -> None:
+    """Run `dbt build` on the build, in this process, on the engine's target (models and their tests; the results
+    are read by `gate`). on_event: called with each dbt event (the Dagster asset turns them into its events)."""
+    engine_of(cfg).run_dbt(build, on_event)
 
 
 def dbt_checks(build: Build) -> list[CheckResult]:
@@ -191,20 +165,13 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     """The quality gate on a finished dbt build: its dbt tests plus the expectation suites (Great Expectations).
     Every result goes to the run's results file (finance.data_quality_results once published) and to the
     quality report of each built day; the days of a failed gate are remembered as failed in the state."""
-    from expectations.gate import run_suites   # (imported while dbt ran: run_dbt)
     from expectations.suites import build_suites
     started = time.perf_counter()
-    if cfg.engine == "spark":
-        suites = build_suites(limits_of(cfg), build.days, _spark().relations(cfg))
-        expectations = _spark().run_suites(cfg, suites)
-    else:
-        suites = build_suites(limits_of(cfg), build.days)
-        # [warehouse] memory_limit is shared: half for DuckDB, half for the frames being validated (at most
-        # expectations.gate.PART_ROWS rows at a time, about 1 GB)
-        expectations = run_suites(build.db_path, suites, memory_limit=half_size(build.memory_limit))
-    results = dbt_checks(build) + expectations
+    engine = engine_of(cfg)
+    suites = build_suites(limits_of(cfg), build.days, engine.relations)
+    results = dbt_checks(build) + engine.run_suites(build, suites)
     write_results(results, build.build_id, layout.results_dir)
-    repeated = _spark().repeated_events(cfg) if cfg.engine == "spark" else repeated_events(build)
+    repeated = engine.repeated_events(build)
     reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results, repeated)
     log_unpriced(build)
     log_repeated(repeated)
@@ -224,20 +191,10 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
 
 
 def publish(cfg: Config, layout: Layout, build: Build) -> list[DayCostChange]:
-    """Export the build's partitions and swap in the new catalog (engine = "spark": replace the build's days in
-    the published Spark tables); the built days are no longer failed.
+    """Publish the build's days on the engine (DuckDB: export the build's partitions and swap in the new catalog;
+    Spark: replace the build's days in the published Spark tables); the built days are no longer failed.
     Returns the published days whose total cost this build changed (re-rating)."""
-    if cfg.engine == "spark":
-        changes = _spark().publish(cfg, layout, build)
-    else:
-        state = current_state(cfg, layout)
-        changes = cost_changes(layout, state, build)
-        export_partitions(layout, build, state)
-        state.record_published(build.build_id, build.fingerprints)
-        write_catalog(layout, build, state)   # (a crash from here on: the catalog's copy of the state is newer)
-        collect_garbage(layout, state)
-        state.save(layout.state_file)
-        shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
+    changes = engine_of(cfg).publish(layout, build)
     log_cost_changes(changes)
     return changes
 
@@ -256,8 +213,8 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
         for number, batch in enumerate(batches, 1):
             # each batch reads the partitions the ones before it published
             build = prepare_days(cfg, layout, current_state(cfg, layout), {d: planned[d] for d in batch})
-            log.info("building %d day(s)%s: %s .. %s%s", len(build.days),
-                     " on Spark" if cfg.engine == "spark" else "", build.days[0], build.days[-1],
+            log.info("building %d day(s) for %s: %s .. %s%s", len(build.days), engine_of(cfg).where,
+                     build.days[0], build.days[-1],
                      f" (build {number} of {len(batches)})" if len(batches) > 1 else "")
             run_dbt(cfg, build)
             failed = [r for r in gate(cfg, layout, build) if not r.success]

@@ -8,23 +8,23 @@ several builds)."""
 
 
 from datetime import date, timedelta
-from pathlib import Path
 
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
                      AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, Failure, MaterializeResult, MetadataValue,
                      asset, multi_asset, multi_asset_check)
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
 from expectations.quality_report import quality_report_path
 from expectations.suites import build_suites
 from finops.config import Config
+from orchestration.defs.dbt_events import dbt_events
 from orchestration.defs.partitions import daily, weekly
 from orchestration.defs.resources import FinopsConfig, dbt_project
 from reports.readiness import WeekNotPublished
 from reports.week import IsoWeek
 from reports.weekly import run_weekly_report
-from warehouse.build import Build, build_batches, build_db_env
-from warehouse.dbt_args import dbt_build_args
+from warehouse.build import Build, build_batches
+from warehouse.engines import engine_of
 from warehouse.layout import Layout
 from warehouse.pipeline import (current_state, gate, limits_of, pipeline_lock, plan_days, prepare_days, publish,
                                 stage_usage_files)
@@ -84,7 +84,7 @@ def usage_events(context: AssetExecutionContext, finops: FinopsConfig):
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, partitions_def=daily,
             backfill_policy=SINGLE_RUN)
-def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finops: FinopsConfig):
+def finops_dbt_assets(context: AssetExecutionContext, finops: FinopsConfig):
     """The dbt models and tests, built for the partition range (plus any day whose inputs changed)."""
     cfg = finops.load()
     layout = Layout.of(cfg)
@@ -95,15 +95,8 @@ def finops_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, finop
         _check_build_size(cfg, state, requested, planned)
         build = prepare_days(cfg, layout, state, planned)
         build.save(_build_file(layout, context))   # (under the lock: the next run to hold it keeps this build)
-    if cfg.engine == "spark":   # dbt in this process, on its SparkSession (orchestration/defs/dbt_events.py)
-        context.log.info(f"building {len(build.days)} day(s) on Spark in {cfg.spark.build_schema}")
-        from orchestration.defs.dbt_events import spark_dbt_events
-        yield from spark_dbt_events(context, build, cfg.spark)
-        return
-    context.log.info(f"building {len(build.days)} day(s) into {build.db_path}")
-    with build_db_env(build):
-        yield from dbt.cli(dbt_build_args(build.vars), context=context, raise_on_error=False,
-                           target_path=Path(build.target_path)).stream()
+    context.log.info(f"building {len(build.days)} day(s) for {engine_of(cfg).where}")
+    yield from dbt_events(context, cfg, build)
 
 
 def _check_build_size(cfg: Config, state: State, requested: list[date], planned: dict[str, str]) -> None:

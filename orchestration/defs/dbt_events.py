@@ -1,6 +1,6 @@
-"""The dbt assets on the Spark engine: dbt runs in the asset's process (dbt-spark's `session` method shares its
-SparkSession, and the build's inputs are in that session's catalog), and its events become the same Dagster
-materializations and asset checks as a `dbt build` through DbtCliResource."""
+"""The dbt assets' events: dbt runs in the asset's process, on the engine's target (warehouse/dbt_args.py run_dbt,
+the same run as `finops run`), and its events become Dagster materializations and asset checks, as dagster-dbt
+makes them from `dbt build`'s structured log."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from dagster import AssetExecutionContext
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from finops.spark_config import SparkSettings
+from finops.config import Config
 from warehouse.build import Build
-from warehouse.engines.spark.session import run_dbt_spark
+from warehouse.pipeline import run_dbt
 
 
-def spark_dbt_events(context: AssetExecutionContext, build: Build, settings: SparkSettings):
-    """Run the build's `dbt build` on Spark and yield its Dagster events (models, tests as asset checks)."""
+def dbt_events(context: AssetExecutionContext, cfg: Config, build: Build):
+    """Run the build's `dbt build` and yield its Dagster events (models, tests as asset checks)."""
     events: list[dict] = []
-    run_dbt_spark(build, settings, on_event=events.append)
+    run_dbt(cfg, build, on_event=events.append)
     manifest, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
     for event in events:
         if not event.get("data", {}).get("node_info", {}).get("unique_id"):

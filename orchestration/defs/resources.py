@@ -1,4 +1,4 @@
-"""Dagster resources: the finops config (read at run time, never at import) and the dbt CLI."""
+"""Dagster resources: the finops config (read at run time, never at import); the dbt project's manifest."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
 
 from finops.config import Config, default_config_path, load_config
-from warehouse.dbt_args import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from warehouse.dbt_args import DBT_PROJECT_DIR, parse_project
 
 
 class FinopsConfig(ConfigurableResource):
@@ -19,11 +19,6 @@ class FinopsConfig(ConfigurableResource):
 
     def load(self) -> Config:
         return load_config(self.config_path or os.environ.get("FINOPS_CONFIG") or default_config_path())
-
-
-def _dbt_cli() -> DbtCliResource:
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                          dbt_executable=str(DBT_EXECUTABLE))
 
 
 def _manifest_is_stale(manifest: Path) -> bool:
@@ -39,7 +34,6 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 # Parse the dbt project for its manifest: on every load under `dagster dev` (what DbtProject.prepare_if_dev
 # does, but with the dbt of this environment even when .venv is not activated), and whenever it is stale.
 if os.getenv("DAGSTER_IS_DEV_CLI") or _manifest_is_stale(dbt_project.manifest_path):
-    _dbt_cli().cli(["parse"], target_path=dbt_project.manifest_path.parent).wait()
+    parse_project(dbt_project.manifest_path.parent)
 
 finops_config = FinopsConfig()
-dbt_resource = _dbt_cli()

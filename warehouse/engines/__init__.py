@@ -1,1 +1,64 @@
-"""The engines that build and publish the warehouse: DuckDB and Spark."""
+"""The engine that builds, checks and publishes the warehouse, chosen once from [warehouse] engine.
+
+    duckdb   a DuckDB file per build; published as Parquet partitions and a catalog file swapped in with a rename
+             (warehouse/engines/duckdb.py, docs/warehouse.md)
+    spark    the same dbt project on Spark; published as the Spark tables of [warehouse.spark] database
+             (warehouse/engines/spark/, docs/spark.md)
+
+warehouse/pipeline.py runs the night's steps (stage, plan, build, gate, publish) the same way on both and asks the
+engine only for what differs; `finops sql` reads through the engine too. `engine_of` is the one place that looks
+at the engine's name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from expectations.suites import Relations, Suite
+    from finops.config import Config
+    from warehouse.build import Build
+    from warehouse.build_summary import DayCostChange, RepeatedEvents
+    from warehouse.layout import Layout
+    from warehouse.quality import CheckResult
+    from warehouse.state import Published, State
+
+
+class Engine(Protocol):
+    where: str   # what is published, for messages: the warehouse file, or "Spark database <database>"
+    relations: Relations   # where the gate's suites find a build's relations (expectations/suites.py)
+
+    def published_state(self) -> Published | None:
+        """The copy of the pipeline's state in what is published (warehouse/state.py); None: nothing published."""
+
+    def canonical_reader(self) -> Callable | None:
+        """What stages a canonical usage file (warehouse/stage.py); None: DuckDB's reader."""
+
+    def prepare_build(self, layout: Layout, state: State, build: Build) -> None:
+        """Create the build's inputs: the relations dbt's sources name."""
+
+    def run_dbt(self, build: Build, on_event: Callable[[dict], None] | None = None) -> None:
+        """`dbt build` of the build's days, in this process (warehouse/dbt_args.py run_dbt)."""
+
+    def run_suites(self, build: Build, suites: list[Suite]) -> list[CheckResult]:
+        """Validate the gate's expectation suites on the build."""
+
+    def repeated_events(self, build: Build) -> list[RepeatedEvents]:
+        """The build's event_ids recorded more than once."""
+
+    def publish(self, layout: Layout, build: Build) -> list[DayCostChange]:
+        """Publish the build's days; returns the published days whose total cost changed (re-rating)."""
+
+    def connect_read_only(self):
+        """A read-only DuckDB connection on what is published, for the reports (reports/weekly.py)."""
+
+    def run_sql(self, query: str | None, stdin: TextIO) -> int:
+        """`finops sql`: read-only queries on what is published (None: statements from stdin); 1 if one failed."""
+
+
+def engine_of(cfg: Config) -> Engine:
+    """The engine [warehouse] engine names; Spark's modules are imported only then (pyspark is an optional extra)."""
+    if cfg.engine == "spark":
+        from warehouse.engines.spark import SparkEngine
+        return SparkEngine(cfg)
+    from warehouse.engines.duckdb import DuckDBEngine
+    return DuckDBEngine(cfg)

@@ -1,0 +1,89 @@
+"""engine = "duckdb": a build is a new DuckDB file with the staged inputs as dbt's sources (warehouse/build.py); dbt
+builds it on the profiles.yml target `duckdb`; the gate validates pandas frames fetched from it
+(expectations/gate.py); publishing exports its per-day Parquet partitions and swaps in a new catalog file with a
+rename, so finance's read-only connections never see a half-published warehouse (warehouse/publish.py)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from expectations.suites import DUCKDB, Suite
+from finops.config import Config, half_size
+from warehouse.build import Build, prepare_build_db
+from warehouse.build_summary import DayCostChange, RepeatedEvents, cost_changes, repeated_events
+from warehouse.dbt_args import run_dbt
+from warehouse.layout import Layout
+from warehouse.publish import export_partitions, write_catalog
+from warehouse.quality import CheckResult
+from warehouse.retention import collect_garbage
+from warehouse.state import Published, State, catalog_state, load_state
+
+
+class DuckDBEngine:
+    relations = DUCKDB
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.where = str(cfg.warehouse_path)
+
+    def published_state(self) -> Published | None:
+        return catalog_state(self.cfg.warehouse_path)
+
+    def canonical_reader(self):
+        return None
+
+    def prepare_build(self, layout: Layout, state: State, build: Build) -> None:
+        prepare_build_db(self.cfg, layout, state, build)
+
+    def run_dbt(self, build: Build, on_event=None) -> None:
+        # the build file and DuckDB's memory limit, read by the target
+        try:
+            run_dbt(build, "duckdb", {"FINOPS_BUILD_DB": build.db_path, "FINOPS_MEMORY_LIMIT": build.memory_limit},
+                    on_event)
+        finally:
+            _close_dbt_duckdb()
+
+    def run_suites(self, build: Build, suites: list[Suite]) -> list[CheckResult]:
+        from expectations.gate import run_suites
+        # [warehouse] memory_limit is shared: half for DuckDB, half for the frames being validated (at most
+        # expectations.gate.PART_ROWS rows at a time)
+        return run_suites(build.db_path, suites, memory_limit=half_size(build.memory_limit))
+
+    def repeated_events(self, build: Build) -> list[RepeatedEvents]:
+        return repeated_events(build)
+
+    def publish(self, layout: Layout, build: Build) -> list[DayCostChange]:
+        state = load_state(layout, self.published_state())
+        changes = cost_changes(layout, state, build)
+        export_partitions(layout, build, state)
+        state.record_published(build.build_id, build.fingerprints)
+        write_catalog(layout, build, state)   # (a crash from here on: the catalog's copy of the state is newer)
+        collect_garbage(layout, state)
+        state.save(layout.state_file)
+        shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
+        return changes
+
+    def connect_read_only(self):
+        from warehouse.readonly import connect_read_only
+        return connect_read_only(self.cfg.warehouse_path)
+
+    def run_sql(self, query: str | None, stdin: TextIO = sys.stdin) -> int:
+        from warehouse.readonly import connect_read_only, run_queries, run_shell
+
+        con = connect_read_only(self.cfg.warehouse_path)
+        return run_shell(con, stdin) if query is None else run_queries(con, query)
+
+
+def _close_dbt_duckdb() -> None:
+    """Close the build file dbt-duckdb keeps open in this process after dbt ran: the gate opens the file read-only
+    next, and DuckDB refuses a second connection to one file with another configuration."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    try:
+        DuckDBConnectionManager.env().close()
+    except Exception:   # dbt stopped before it connected: nothing open
+        pass
+    DuckDBConnectionManager.close_all_connections()
