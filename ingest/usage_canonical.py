@@ -174,21 +174,29 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path, csv_options: s
 
 # ISO 8601 text to a UTC time, in DuckDB's SQL: a value with no zone is UTC (the session time zone is UTC); the
 # UTC wall time from the epoch (`at time zone` is several times slower on big files). The Spark reader
-# (warehouse/engines/spark/usage.py) passes Spark's spelling; the rules are the same SQL on both engines.
+# (warehouse/engines/spark/usage.py) passes Spark's spelling, and of a string literal; the rules are the same SQL
+# on both engines.
 UTC_TIMESTAMP_SQL = "make_timestamp(epoch_us(try_cast({0} as timestamptz)))"
 # The spaces a text field loses at either end: U+0020 and the Unicode spaces (no-break space, U+2000-U+200A, ...),
 # not tabs; what DuckDB's trim strips (every code point up to U+3100 tried). Spark spells it from this list.
 TRIMMED_SPACES = (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)
 # A text field without them, in DuckDB's SQL: an ASCII value without a space at either end is its own trim and is
 # not trimmed (the eight text fields of 10M records take 0.9 s instead of 2.4 s).
+QUOTE = "'"
 TRIMMED_SQL = ("case when {0} like ' %' or {0} like '% ' or strlen({0}) <> length({0}) then trim({0}) "
                "else {0} end")
 
 
 def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, window: UsageWindow,
-                utc_timestamp: str = UTC_TIMESTAMP_SQL, trimmed: str = TRIMMED_SQL) -> str:
-    """SQL that casts each record and sets `reason` to the first broken rule (NULL when valid). `utc_timestamp` and
-    `trimmed` spell two expressions in the engine's SQL ({0}: the text; Spark's: warehouse/engines/spark/usage.py)."""
+                utc_timestamp: str = UTC_TIMESTAMP_SQL, trimmed: str = TRIMMED_SQL, literal=sql_str) -> str:
+    """SQL that casts each record and sets `reason` to the first broken rule (NULL when valid). `utc_timestamp`,
+    `trimmed` and `literal` (a text as a string literal) spell what the engines' SQL spells differently ({0}: the
+    text; Spark's: warehouse/engines/spark/usage.py)."""
+
+    def quoted(name: str, value: str, after: str) -> str:
+        """SQL for the message: <name> '<value>'<after>."""
+        return f"{literal(name + ' ' + QUOTE)} || {value} || {literal(QUOTE + after)}"
+
     text = {c: trimmed.format(f"rec.{c}") for c in (*REQUIRED_TEXT, "occurred_at", "task_id", "deployment_id",
                                                      "service_tier", "status")}
     # each text parsed once; a whole number only (try_cast('1.5' as bigint) would round it to 2)
@@ -200,15 +208,16 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, window: Usa
     rules = ["when read_error is not null then read_error", "when rec is null then 'not a valid JSON object'"]
     rules += [f"when nullif({c}, '') is null then 'missing {c}'" for c in REQUIRED_TEXT]  # trimmed below
     rules += [f"when nullif({text['occurred_at']}, '') is null then 'missing occurred_at'",
-              "when occurred_at is null then 'occurred_at ''' || rec.occurred_at || ''' is not an ISO 8601 timestamp'",
-              f"when usage_date < date '{window.earliest}' then 'occurred_at ''' || rec.occurred_at || ''' is before "
-              f"{window.earliest} ([quality] earliest_usage_date)'",
-              f"when usage_date >= date '{window.end}' then 'occurred_at ''' || rec.occurred_at || ''' is after "
-              f"{window.end - timedelta(days=1)} ([quality] max_usage_days_ahead: {window.days_ahead} day(s) after "
-              f"the day of the run, {window.run_day})'",
+              "when occurred_at is null then " + quoted("occurred_at", "rec.occurred_at", " is not an ISO 8601 timestamp"),
+              f"when usage_date < date '{window.earliest}' then "
+              + quoted("occurred_at", "rec.occurred_at", f" is before {window.earliest} ([quality] earliest_usage_date)"),
+              f"when usage_date >= date '{window.end}' then "
+              + quoted("occurred_at", "rec.occurred_at",
+                       f" is after {window.end - timedelta(days=1)} ([quality] max_usage_days_ahead: "
+                       f"{window.days_ahead} day(s) after the day of the run, {window.run_day})"),
               "when rec.input_tokens is null then 'missing input_tokens'",
               "when rec.output_tokens is null then 'missing output_tokens'"]
-    rules += [f"when rec.{c} is not null and {c} is null then '{c} ''' || rec.{c} || ''' is not a whole number'"
+    rules += [f"when rec.{c} is not null and {c} is null then " + quoted(c, f"rec.{c}", " is not a whole number")
               for c in TOKEN_COLUMNS]
     rules += [f"when {c} < 0 then '{c} ' || {c} || ' is negative'" for c in TOKEN_COLUMNS]
     rules += [
@@ -217,15 +226,15 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, window: Usa
         " + coalesce(cache_write_1h_tokens, 0)) || ' > input_tokens ' || input_tokens",
         "when coalesce(reasoning_tokens, 0) > output_tokens then 'reasoning_tokens ' || reasoning_tokens"
         " || ' > output_tokens ' || output_tokens",
-        f"when service_tier is not null and service_tier not in ({tiers}) then 'service_tier ''' || service_tier"
-        f" || ''' is not one of {', '.join(SERVICE_TIERS)}'",
-        f"when status is not null and status not in ({statuses}) then 'status ''' || status"
-        f" || ''' is not one of {', '.join(STATUSES)}'",
-        "when rec.attempt is not null and (attempt is null or attempt < 1) then 'attempt ''' || rec.attempt"
-        " || ''' is not a whole number >= 1'",
+        f"when service_tier is not null and service_tier not in ({tiers}) then "
+        + quoted("service_tier", "service_tier", " is not one of " + ", ".join(SERVICE_TIERS)),
+        f"when status is not null and status not in ({statuses}) then "
+        + quoted("status", "status", " is not one of " + ", ".join(STATUSES)),
+        "when rec.attempt is not null and (attempt is null or attempt < 1) then "
+        + quoted("attempt", "rec.attempt", " is not a whole number >= 1"),
     ]
     return f"""
-        select {sql_str(source)} as source, {sql_str(file)} as file, {file_seq} as file_seq, *,
+        select {literal(source)} as source, {literal(file)} as file, {file_seq} as file_seq, *,
                case {' '.join(rules)} end as reason
         from (
             select line_no, raw, rec, read_error,

@@ -15,9 +15,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from finops.config import Config
-from ingest.sql_literals import sql_str
 from ingest.usage_canonical import STAGED_SCHEMA
-from warehouse.engines.spark.usage import spark_literals
+from warehouse.engines.spark.usage import spark_str
 from warehouse.build import Build, checked_usage_files, published_days
 from warehouse.fetched_sources import price_source_ages
 from warehouse.layout import Layout
@@ -35,7 +34,7 @@ def _literal(value) -> str:
         return "null"
     if isinstance(value, (int, float)):
         return repr(value)
-    return sql_str(str(value))
+    return spark_str(str(value))
 
 
 def values_view(spark: SparkSession, name: str, columns: list[tuple[str, str]], rows: list[list]) -> None:
@@ -45,7 +44,7 @@ def values_view(spark: SparkSession, name: str, columns: list[tuple[str, str]], 
                                                         for v, (c, t) in zip(row, columns)) for row in rows)
     else:
         body = "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in columns) + " where 1 = 0"
-    spark.sql(spark_literals(f"create or replace view {name} as {body}"))
+    spark.sql(f"create or replace view {name} as {body}")
 
 
 def _usage_view_sql(layout: Layout, state: State, build: Build) -> str:

@@ -16,7 +16,6 @@ from pyspark.sql import SparkSession
 from expectations.gate import gx_datasource, not_fetched, validate_frame
 from expectations.suites import Relations, Suite
 from finops.spark_config import SparkSettings
-from warehouse.engines.spark.usage import spark_literals
 from warehouse.quality import CheckResult
 
 
@@ -35,7 +34,7 @@ def run_suites_spark(spark: SparkSession, settings: SparkSettings, suites: list[
         started = time.perf_counter()
         try:
             # computed once for all the suite's expectations (each is a Spark job over the frame)
-            frame = spark.sql(spark_literals(suite.query)).persist(StorageLevel.MEMORY_AND_DISK)
+            frame = spark.sql(suite.query).persist(StorageLevel.MEMORY_AND_DISK)
         except PySparkException as exc:  # a table the suite reads was not built (its dbt model failed)
             results.append(not_fetched(suite, exc))
             continue

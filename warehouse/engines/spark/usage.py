@@ -13,7 +13,6 @@ from its header line, and a row that does not have the header's fields is quaran
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
@@ -35,17 +34,13 @@ UTC_TIMESTAMP_SQL = "try_cast({0} as timestamp)"
 _SPACES = "[" + "".join(map(chr, TRIMMED_SPACES)) + "]"
 TRIMMED_SQL = f"regexp_replace({{0}}, '^{_SPACES}+|{_SPACES}+$', '')"
 _RECORD = StructType([StructField(c, StringType()) for c in COLUMNS])
-_LITERAL = re.compile(r"'(?:[^']|'')*'")
 _POSITION_BITS = (1 << 33) - 1   # monotonically_increasing_id = partition index << 33 | row within the partition
 _CORRUPT = "_finops_malformed_row"   # the raw text of a CSV row Spark could not split into the header's fields
 
 
-def spark_literals(sql: str) -> str:
-    """DuckDB SQL's string literals in Spark's spelling: a quote is \\' (not ''), a backslash is \\\\."""
-    def convert(match: re.Match) -> str:
-        inner = match.group(0)[1:-1].replace("\\", "\\\\").replace("''", "\\'")
-        return f"'{inner}'"
-    return _LITERAL.sub(convert, sql)
+def spark_str(value: str) -> str:
+    """A Spark SQL string literal: a quote is \\' (not '' as in DuckDB), a backslash is \\\\."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _numbered(frame: DataFrame, first_line: int) -> DataFrame:
@@ -108,8 +103,8 @@ def stage_usage_file_spark(spark: SparkSession, path: str | Path, *, source: str
     view = f"finops_usage_records_{uuid.uuid4().hex[:8]}"
     try:
         _records(spark, str(path)).createOrReplaceTempView(view)
-        checked = spark.sql(spark_literals(checked_sql(f"select * from {view}", source, str(path), file_seq, window,
-                                                       UTC_TIMESTAMP_SQL, TRIMMED_SQL)))
+        checked = spark.sql(checked_sql(f"select * from {view}", source, str(path), file_seq, window,
+                                        UTC_TIMESTAMP_SQL, TRIMMED_SQL, spark_str))
         rows = checked.select(*STAGED_SCHEMA, "reason",
                               F.when(F.col("reason").isNotNull(),
                                      F.coalesce("raw", F.to_json("rec", {"ignoreNullFields": "false"}))).alias("raw"))
