@@ -23,10 +23,10 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from finops.config import load_config  # noqa: E402
+from core.config import load_config  # noqa: E402
 from finops.sample_data import generate_usage  # noqa: E402
 from warehouse.engines import engine_of  # noqa: E402
-from warehouse.layout import WarehouseError  # noqa: E402
+from core.layout import WarehouseError  # noqa: E402
 
 BUNDLED = ROOT / "finops" / "bundled"
 DAY1, DAY2 = date(2026, 11, 2), date(2026, 11, 3)

@@ -12,7 +12,7 @@ import traceback
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from finops.config import Config, ConfigError, default_config_path, load_config
+from core.config import Config, ConfigError, default_config_path, load_config
 
 log = logging.getLogger("finops")
 
@@ -182,7 +182,7 @@ def _bad_input_errors() -> tuple[type[Exception], ...]:
     from ingest.sheets import SheetError
     from ingest.usage_canonical import UsageFileError
     from reports.mailer import SendLogError
-    from warehouse.layout import WarehouseError
+    from core.layout import WarehouseError
     from warehouse.readonly import WarehouseMissing
 
     return BadArgument, ConfigError, SheetError, UsageFileError, WarehouseError, WarehouseMissing, SendLogError

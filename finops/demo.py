@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from finops.cli import EXIT_GATE_FAILED, EXIT_OK, EXIT_SEND_FAILED
-from finops.config import Config, default_config_path, load_config
+from core.config import Config, default_config_path, load_config
 from finops.sample_data import generate_usage
 
 SUMMARY_QUERIES = {

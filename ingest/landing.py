@@ -16,7 +16,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
-from finops.files import write_atomically
+from core.files import write_atomically
 
 
 def sha256(data: bytes) -> str:

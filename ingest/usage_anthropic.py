@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from finops.config import UsageMapping
+from core.config import UsageMapping
 from ingest.vendor_records import (BadRecord, NotBilled, Record, Skipped, bucket_event_id, count, get, logged_response,
                                    service_tier, total, usage_api_records)
 

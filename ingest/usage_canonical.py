@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.sql_literals import sql_str
+from core.sql_literals import sql_str
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, is_gzip, read_to_the_end
 
 # Every canonical column, as read (VARCHAR) before the checks cast it.

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from finops.config import Lookup, UsageMapping
+from core.config import Lookup, UsageMapping
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
 from ingest.usage_canonical import COLUMNS, REQUIRED_TEXT, StagedFile, UsageFileError, UsageWindow, stage_relation
@@ -103,7 +103,7 @@ def _with_lookups(rec: Record, mapping: UsageMapping) -> dict[str, object]:
 
 
 def _looked_up(column: str, lookup: Lookup, find: Callable[[str], object], where: str) -> str | None:
-    """The value of one lookup for one record (see Lookup in finops/config.py)."""
+    """The value of one lookup for one record (see Lookup in core/config.py)."""
     if lookup.value is not None:
         return lookup.value
     found = find(lookup.field)

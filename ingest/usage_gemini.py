@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from finops.config import UsageMapping
+from core.config import UsageMapping
 from ingest.vendor_records import BadRecord, Record, count, response_records, total
 
 

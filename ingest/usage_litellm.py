@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from finops.config import UsageMapping
+from core.config import UsageMapping
 from ingest.vendor_records import BadRecord, Record, Skipped, count, get, provider_name, record, total
 
 _USAGE = "metadata.additional_usage_values."

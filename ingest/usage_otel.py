@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from finops.config import UsageMapping
+from core.config import UsageMapping
 from ingest.vendor_records import (BadRecord, Record, Skipped, from_unix, provider_name, record, service_tier,
                                    whole_number)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from finops.config import UsageMapping
+from core.config import UsageMapping
 from ingest.usage_canonical import UsageFileError
 
 

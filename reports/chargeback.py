@@ -13,7 +13,7 @@ from email.utils import format_datetime, parseaddr
 
 import duckdb
 
-from finops.config import Owner
+from core.config import Owner
 from reports import figures as fig
 from reports.figures import Scope
 from reports.formatting import one_line, usd, usd_signed

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from finops.config import Owner
+from core.config import Owner
 from reports.week import IsoWeek
 
 MONEY = "decimal(38, 12)"

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
-from finops.config import ConfigError, Smtp
+from core.config import ConfigError, Smtp
 
 log = logging.getLogger("finops")
 

@@ -11,7 +11,7 @@ from itertools import groupby
 import duckdb
 import yaml
 
-from finops.config import Config, Owner
+from core.config import Config, Owner
 from reports import charts
 from reports import figures as fig
 from reports.figures import Scope

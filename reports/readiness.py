@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from expectations.quality_report import quality_report_path
-from finops.config import Config
+from core.config import Config
 from reports.week import IsoWeek
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.state import catalog_state, load_state
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from finops.config import SCHEMA, Config
-from finops.files import write_atomically
+from core.config import SCHEMA, Config
+from core.files import write_atomically
 from reports import figures as fig
 from reports.chargeback import chargeback_email, message_id, owner_week
 from reports.figures import Scope

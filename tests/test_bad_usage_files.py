@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 
 from conftest import Project, event, write_jsonl
-from finops.config import load_config
+from core.config import load_config
 from ingest.usage_canonical import stage_usage_file
 from warehouse.build import checked_usage_files
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.pipeline import stage_usage_files
 from warehouse.stage import stage_usage
 from warehouse.state import State, StagedUsageFile

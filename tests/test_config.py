@@ -164,7 +164,7 @@ def test_a_source_name_that_is_not_a_simple_name_exits_2(project: Project, name)
 
 
 def test_a_path_starting_with_a_tilde_is_in_the_home_folder(project: Project, tmp_path, monkeypatch):
-    from finops.config import load_config
+    from core.config import load_config
 
     home = tmp_path / "home"
     (home / "usage").mkdir(parents=True)
@@ -180,7 +180,7 @@ def test_a_path_starting_with_a_tilde_is_in_the_home_folder(project: Project, tm
 
 
 def test_an_smtp_login_without_starttls_is_refused_unless_plain_login_is_allowed(project: Project):
-    from finops.config import load_config
+    from core.config import load_config
 
     login = '[smtp]\nhost = "localhost"\nusername_env = "SMTP_USER"\npassword_env = "SMTP_PASSWORD"\n'
     project.write_config(extra=login)

@@ -20,9 +20,9 @@ import pytest
 from conftest import SAMPLE_DEPLOYMENT, Project, event, write_jsonl
 from expectations.gate import PART_ROWS, run_suites
 from expectations.suites import build_suites
-from finops.config import load_config
+from core.config import load_config
 from finops.sample_data import generate_usage
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.pipeline import limits_of, plan_days, prepare_days, run_dbt, stage_inputs
 
 DAYS = ["2026-11-09", "2026-11-10"]

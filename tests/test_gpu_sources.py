@@ -13,7 +13,7 @@ import pytest
 
 from conftest import Project, event, write_jsonl
 from fixture_server import FixtureServer
-from finops.config import ConfigError, load_config
+from core.config import ConfigError, load_config
 from ingest.gpu_listings import read_gpu_page, read_runpod_gpu_types, read_vast_offers
 from ingest.gpu_names import gpu_model_name
 

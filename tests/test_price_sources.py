@@ -18,7 +18,7 @@ import pytest
 
 from conftest import Project, event, write_jsonl
 from fixture_server import FixtureServer
-from finops.config import ConfigError, load_config
+from core.config import ConfigError, load_config
 from ingest.fetch import FetchError, fetch
 from ingest.html_table import parse_token_price
 from ingest.litellm_catalog import read_litellm_catalog

@@ -228,8 +228,8 @@ def read_until(stream, text: str, deadline_seconds: float = 300) -> str:
 def test_a_second_run_says_for_whom_it_waits(project: Project):
     import socket
 
-    from finops.config import load_config
-    from warehouse.layout import Layout
+    from core.config import load_config
+    from core.layout import Layout
     from warehouse.pipeline import pipeline_lock
     write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 5, "a"))
     with pipeline_lock(Layout.of(load_config(project.config))):   # this test is the run in progress

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from conftest import FINOPS, SAMPLE_DEPLOYMENT, Project, event, write_jsonl
-from finops.config import load_config
+from core.config import load_config
 from finops.sample_data import generate_usage
 from warehouse.quality import read_results
 
@@ -229,7 +229,7 @@ def test_the_same_planted_defect_fails_the_gate_on_both_engines_and_publishes_no
 def test_publishing_a_day_replaces_only_that_days_partitions(engines, spark):
     """warehouse/engines/spark/publish.py on a build of its own: day 2 rebuilt (one row fewer), day 3 new, day 1 kept
     (its files untouched); a rebuilt day with no rows left loses its partition."""
-    from finops.spark_config import SparkSettings
+    from core.spark_config import SparkSettings
     from warehouse.build import Build
     from warehouse.engines.spark.publish import publish_partitioned
     from warehouse.state import State

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from conftest import Project, event, write_jsonl
-from finops.config import ConfigError, load_config
+from core.config import ConfigError, load_config
 from warehouse.dbt_args import DBT_PROJECT_DIR
 from warehouse.engines.spark.session import dbt_env
 

@@ -16,11 +16,11 @@ import duckdb
 import pytest
 
 from conftest import Project
-from finops.config import ConfigError, Lookup, UsageMapping, load_config
+from core.config import ConfigError, Lookup, UsageMapping, load_config
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import UsageFileError, UsageWindow
 from ingest.usage_exports import stage_export_file
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.stage import stage_usage
 from warehouse.state import State
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import duckdb
 
-from finops.config import Config
-from ingest.sql_literals import sql_list, sql_str
+from core.config import Config
+from core.sql_literals import sql_list, sql_str
 from warehouse.dbt_args import DBT_PROJECT_DIR
 from warehouse.fetched_sources import price_source_ages
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.state import State
 
 # What a day's numbers depend on besides its inputs: the code that computes them.

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import duckdb
 
-from ingest.sql_literals import sql_list
+from core.sql_literals import sql_list
 from warehouse.build import Build
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.state import State
 
 log = logging.getLogger("finops")

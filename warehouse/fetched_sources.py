@@ -28,8 +28,8 @@ from typing import Callable
 
 import polars as pl
 
-from finops.config import SHEET_KINDS, Config, Source
-from finops.files import write_atomically
+from core.config import SHEET_KINDS, Config, Source
+from core.files import write_atomically
 from ingest.fetch import FetchError, fetch
 from ingest.gpu_listings import read_gpu_page, read_runpod_gpu_types, read_vast_offers
 from ingest.gpu_sheet import GPU_KEY, GPU_OFFER_SCHEMA, read_gpu_sheet
@@ -41,7 +41,7 @@ from ingest.payload import PayloadError
 from ingest.price_page import read_price_page
 from ingest.price_sheet import PRICE_KEY, PRICE_ROW_SCHEMA, read_price_sheet
 from ingest.sheets import SheetError
-from warehouse.layout import Layout
+from core.layout import Layout
 
 log = logging.getLogger("finops")
 

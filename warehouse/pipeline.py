@@ -18,12 +18,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from finops.config import Config
+from core.config import Config
 from expectations.quality_report import quality_report_path, write_quality_reports
 from warehouse.build import Build, build_batches, days_to_build, plan_build
 from warehouse.build_summary import DayCostChange, log_cost_changes, log_repeated, log_unpriced
 from warehouse.engines import engine_of
-from warehouse.layout import Layout, WarehouseError
+from core.layout import Layout, WarehouseError
 from warehouse.quality import CheckResult, dbt_results, write_results
 from warehouse.retention import clean_leftovers, drop_unreferenced_staging
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
@@ -150,7 +150,7 @@ def limits_of(cfg: Config | None) -> Limits:
     """The gate's thresholds from [quality] (None: the defaults, e.g. to list the suites)."""
     from expectations.suites import Limits
     if cfg is None:
-        from finops.config import SCHEMA
+        from core.config import SCHEMA
         return Limits(**{key: SCHEMA["quality"][key][1] for key in ("max_unpriced_share", "max_quarantined_share",
                                                                      "max_price_age_days",
                                                                      "min_requests_vs_trailing_week",

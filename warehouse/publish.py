@@ -10,10 +10,10 @@ import time
 
 import duckdb
 
-from ingest.sql_literals import sql_list, sql_str
+from core.sql_literals import sql_list, sql_str
 
 from warehouse.build import Build, task_days
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.retention import temp_catalog
 from warehouse.state import PARTITIONED_TABLES, State, write_catalog_state
 

@@ -17,9 +17,9 @@ from typing import TextIO
 
 import duckdb
 
-from finops.config import data_dir_of
-from ingest.sql_literals import sql_list
-from warehouse.layout import Layout
+from core.config import data_dir_of
+from core.sql_literals import sql_list
+from core.layout import Layout
 
 # SELECT is also WITH, FROM, VALUES, TABLE, SHOW, DESCRIBE, SUMMARIZE and PIVOT; SET is also USE and SET VARIABLE
 # (a setting itself is locked). Not: COPY, EXPORT, ATTACH, DETACH, INSTALL / LOAD, PREPARE / EXECUTE, EXPLAIN

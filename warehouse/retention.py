@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.state import State
 
 log = logging.getLogger("finops")

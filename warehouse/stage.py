@@ -19,14 +19,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from finops.config import Config, Source
+from core.config import Config, Source
 from ingest.gpu_sheet import GPU_OFFER_SCHEMA
 from ingest.price_sheet import PRICE_ROW_SCHEMA
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import StagedFile, UsageWindow, stage_failed_file, stage_usage_file, write_empty_usage
 from ingest.usage_exports import stage_export_file
 from warehouse.fetched_sources import gpu_source_rows, price_source_rows
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.state import StagedUsageFile, State
 
 log = logging.getLogger("finops")

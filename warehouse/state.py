@@ -28,8 +28,8 @@ from pathlib import Path
 
 import duckdb
 
-from finops.files import write_atomically
-from warehouse.layout import Layout, WarehouseError
+from core.files import write_atomically
+from core.layout import Layout, WarehouseError
 
 log = logging.getLogger("finops")
 

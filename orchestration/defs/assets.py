@@ -16,7 +16,7 @@ from dagster_dbt import dbt_assets
 
 from expectations.quality_report import quality_report_path
 from expectations.suites import build_suites
-from finops.config import Config
+from core.config import Config
 from orchestration.defs.dbt_events import dbt_events
 from orchestration.defs.partitions import daily, weekly
 from orchestration.defs.resources import FinopsConfig, dbt_project
@@ -25,7 +25,7 @@ from reports.week import IsoWeek
 from reports.weekly import run_weekly_report
 from warehouse.build import Build, build_batches
 from warehouse.engines import engine_of
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.pipeline import (current_state, gate, limits_of, pipeline_lock, plan_days, prepare_days, publish,
                                 stage_usage_files)
 from warehouse.quality import read_results

@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
-from finops.config import Config
+from core.config import Config
 from warehouse.build import Build
 from warehouse.pipeline import run_dbt
 

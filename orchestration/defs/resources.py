@@ -8,7 +8,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_dbt import DbtProject
 
-from finops.config import Config, default_config_path, load_config
+from core.config import Config, default_config_path, load_config
 from warehouse.dbt_args import DBT_PROJECT_DIR, parse_project
 
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Callable, Protocol, TextIO
 
 if TYPE_CHECKING:
     from expectations.suites import Relations, Suite
-    from finops.config import Config
+    from core.config import Config
     from warehouse.build import Build
     from warehouse.build_summary import DayCostChange, RepeatedEvents
-    from warehouse.layout import Layout
+    from core.layout import Layout
     from warehouse.quality import CheckResult
     from warehouse.state import Published, State
 

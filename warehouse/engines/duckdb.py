@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TextIO
 
 from expectations.suites import DUCKDB, Suite
-from finops.config import Config, half_size
+from core.config import Config, half_size
 from warehouse.build import Build, prepare_build_db
 from warehouse.build_summary import DayCostChange, RepeatedEvents, cost_changes, repeated_events
 from warehouse.dbt_args import run_dbt
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.publish import export_partitions, write_catalog
 from warehouse.quality import CheckResult
 from warehouse.retention import collect_garbage

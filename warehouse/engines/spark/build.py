@@ -14,12 +14,12 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from finops.config import Config
+from core.config import Config
 from ingest.usage_canonical import STAGED_SCHEMA
 from warehouse.engines.spark.usage import spark_str
 from warehouse.build import Build, checked_usage_files, published_days
 from warehouse.fetched_sources import price_source_ages
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.state import State
 
 _SPARK_TYPES = {"VARCHAR": "string", "INTEGER": "int", "BIGINT": "bigint", "TIMESTAMP": "timestamp", "DATE": "date",

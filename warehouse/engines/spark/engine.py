@@ -17,7 +17,7 @@ from functools import partial
 from typing import TextIO
 
 from expectations.suites import Suite
-from finops.config import Config
+from core.config import Config
 from warehouse.build import Build
 from warehouse.build_summary import REPEATED_SQL, DayCostChange, RepeatedEvents, summarize_repeated
 from warehouse.dbt_args import run_dbt
@@ -26,7 +26,7 @@ from warehouse.engines.spark.gate import run_suites_spark, spark_relations
 from warehouse.engines.spark.publish import publish_spark, spark_published_state
 from warehouse.engines.spark.session import dbt_env, spark_session
 from warehouse.engines.spark.usage import stage_usage_file_spark
-from warehouse.layout import Layout, WarehouseError
+from core.layout import Layout, WarehouseError
 from warehouse.quality import CheckResult
 from warehouse.state import Published, State
 

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 
 from expectations.gate import gx_datasource, not_fetched, validate_frame
 from expectations.suites import Relations, Suite
-from finops.spark_config import SparkSettings
+from core.spark_config import SparkSettings
 from warehouse.quality import CheckResult
 
 

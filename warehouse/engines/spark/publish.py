@@ -19,10 +19,10 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from finops.spark_config import SparkSettings
+from core.spark_config import SparkSettings
 from warehouse.build import Build
 from warehouse.build_summary import DayCostChange
-from warehouse.layout import Layout
+from core.layout import Layout
 from warehouse.publish import WHOLE_TABLES, partition_days, published_rows
 from warehouse.state import PARTITIONED_TABLES, Published, State, load_state, published_copy
 

@@ -11,7 +11,7 @@ import re
 import sys
 from typing import TextIO
 
-from finops.spark_config import SparkSettings
+from core.spark_config import SparkSettings
 from warehouse.readonly import format_table
 
 _READING = re.compile(r"\s*(select|with|show|describe|desc|explain)\b", re.IGNORECASE)

@@ -7,7 +7,7 @@ its catalog. With thrift / http, dbt sends the models to that endpoint, which mu
 
 from __future__ import annotations
 
-from finops.spark_config import SparkSettings
+from core.spark_config import SparkSettings
 
 def spark_session(settings: SparkSettings):
     """This process's SparkSession, built from [warehouse.spark] on first use. A session already running in the

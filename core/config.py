@@ -18,8 +18,8 @@ from pathlib import Path
 
 import soupsieve
 
-from finops.bounds import PORT, Bounds
-from finops.spark_config import ENGINES, SPARK_KEYS, SparkSettings, spark_settings
+from core.bounds import PORT, Bounds
+from core.spark_config import ENGINES, SPARK_KEYS, SparkSettings, spark_settings
 
 
 class ConfigError(Exception):
@@ -205,7 +205,7 @@ class Config:
     smtp: Smtp | None = None
     memory_limit: str = "3GB"  # DuckDB's memory_limit in each step of a run; beyond it DuckDB spills to disk
     max_calls_per_build: int = 10_000_000  # a run of more calls is built and published in several builds
-    engine: str = "duckdb"                  # duckdb | spark ([warehouse.spark]: finops/spark_config.py)
+    engine: str = "duckdb"                  # duckdb | spark ([warehouse.spark]: core/spark_config.py)
     spark: SparkSettings | None = None
 
     @property
@@ -570,4 +570,4 @@ def _spark(raw: dict, base: Path, warehouse_path: Path, cfg_path: Path) -> Spark
 
 def default_config_path() -> Path:
     """The bundled config that runs on the bundled sample data (used when --config is not given)."""
-    return Path(__file__).resolve().parent / "bundled" / "finops.toml"
+    return Path(__file__).resolve().parent.parent / "finops" / "bundled" / "finops.toml"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from finops.config import Config
+from core.config import Config
 
 
 class WarehouseError(Exception):

@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from finops.bounds import PORT, Bounds
+from core.bounds import PORT, Bounds
 
 ENGINES = ("duckdb", "spark")
 METHODS = ("session", "thrift", "http")
-# [warehouse.spark]: key -> (type, default), checked by finops/config.py like every other table
+# [warehouse.spark]: key -> (type, default), checked by core/config.py like every other table
 SPARK_KEYS = {"method": (str, "session"), "master": (str, "local[*]"), "database": (str, "finance"),
               "build_schema": (str, "finops_build"), "warehouse_dir": (str, None), "metastore_dir": (str, None),
               "conf": (dict, {}), "host": (str, None), "port": (int, None, PORT), "user": (str, None),

@@ -1,4 +1,4 @@
-"""The allowed range of a numeric config key (finops/config.py checks every number against its Bounds)."""
+"""The allowed range of a numeric config key (core/config.py checks every number against its Bounds)."""
 
 from __future__ import annotations
 
