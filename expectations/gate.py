@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from expectations.suites import Suite
-from warehouse.quality import CheckResult
+from expectations.results import CheckResult
 
 log = logging.getLogger("finops")
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from warehouse.quality import CheckResult
+from expectations.results import CheckResult
 
 if TYPE_CHECKING:  # (the suites import great_expectations)
     from expectations.suites import Suite

@@ -20,7 +20,7 @@ import pytest
 from conftest import FINOPS, SAMPLE_DEPLOYMENT, Project, event, write_jsonl
 from core.config import load_config
 from finops.sample_data import generate_usage
-from warehouse.quality import read_results
+from expectations.results import read_results
 
 pytest.importorskip("pyspark")
 

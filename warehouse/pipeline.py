@@ -24,7 +24,7 @@ from warehouse.build import Build, build_batches, days_to_build, plan_build
 from warehouse.build_summary import DayCostChange, log_cost_changes, log_repeated, log_unpriced
 from warehouse.engines import engine_of
 from core.layout import Layout, WarehouseError
-from warehouse.quality import CheckResult, dbt_results, write_results
+from expectations.results import CheckResult, dbt_results, write_results
 from warehouse.retention import clean_leftovers, drop_unreferenced_staging
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.state import State, load_state

@@ -28,7 +28,7 @@ from warehouse.engines import engine_of
 from core.layout import Layout
 from warehouse.pipeline import (current_state, gate, limits_of, pipeline_lock, plan_days, prepare_days, publish,
                                 stage_usage_files)
-from warehouse.quality import read_results
+from expectations.results import read_results
 from warehouse.stage import stage_gpu_offers, stage_prices
 from warehouse.publish import WHOLE_TABLES
 from warehouse.state import PARTITIONED_TABLES, State

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from warehouse.build import Build
     from warehouse.build_summary import DayCostChange, RepeatedEvents
     from core.layout import Layout
-    from warehouse.quality import CheckResult
+    from expectations.results import CheckResult
     from warehouse.state import Published, State
 
 

@@ -17,7 +17,7 @@ from warehouse.build_summary import DayCostChange, RepeatedEvents, cost_changes,
 from warehouse.dbt_args import run_dbt
 from core.layout import Layout
 from warehouse.publish import export_partitions, write_catalog
-from warehouse.quality import CheckResult
+from expectations.results import CheckResult
 from warehouse.retention import collect_garbage
 from warehouse.state import Published, State, catalog_state, load_state
 

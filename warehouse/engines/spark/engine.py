@@ -27,7 +27,7 @@ from warehouse.engines.spark.publish import publish_spark, spark_published_state
 from warehouse.engines.spark.session import dbt_env, spark_session
 from warehouse.engines.spark.usage import stage_usage_file_spark
 from core.layout import Layout, WarehouseError
-from warehouse.quality import CheckResult
+from expectations.results import CheckResult
 from warehouse.state import Published, State
 
 

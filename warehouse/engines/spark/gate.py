@@ -16,7 +16,7 @@ from pyspark.sql import SparkSession
 from expectations.gate import gx_datasource, not_fetched, validate_frame
 from expectations.suites import Relations, Suite
 from core.spark_config import SparkSettings
-from warehouse.quality import CheckResult
+from expectations.results import CheckResult
 
 
 def spark_relations(settings: SparkSettings) -> Relations:
