@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.config import load_config  # noqa: E402
-from finops.sample_data import generate_usage  # noqa: E402
+from finops.demo.sample_data import generate_usage  # noqa: E402
 from warehouse.engines import engine_of  # noqa: E402
 from core.layout import WarehouseError  # noqa: E402
 

@@ -21,7 +21,7 @@ from conftest import SAMPLE_DEPLOYMENT, Project, event, write_jsonl
 from expectations.gate import PART_ROWS, run_suites
 from expectations.suites import build_suites
 from core.config import load_config
-from finops.sample_data import generate_usage
+from finops.demo.sample_data import generate_usage
 from core.layout import Layout
 from warehouse.pipeline import limits_of, plan_days, prepare_days, run_dbt, stage_inputs
 

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import FINOPS, SAMPLE_DEPLOYMENT, Project, event, write_jsonl
 from core.config import load_config
-from finops.sample_data import generate_usage
+from finops.demo.sample_data import generate_usage
 from expectations.results import read_results
 
 pytest.importorskip("pyspark")

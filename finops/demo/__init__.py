@@ -10,7 +10,7 @@ from pathlib import Path
 
 from finops.cli import EXIT_GATE_FAILED, EXIT_OK, EXIT_SEND_FAILED
 from core.config import Config, default_config_path, load_config
-from finops.sample_data import generate_usage
+from finops.demo.sample_data import generate_usage
 
 SUMMARY_QUERIES = {
     "The whole bill (last 7 days): API + self-hosted allocated + self-hosted idle": """

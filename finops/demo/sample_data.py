@@ -1,7 +1,7 @@
 """Seeded, realistic canonical usage events (CONTRACT.md section 3) for demos, tests and benchmarks.
 
     generate_usage(out_dir, start, days, events_per_day, seed=7, fmt="jsonl", gzip=False, bad_lines=True)
-    python -m finops.sample_data --out DIR --start YYYY-MM-DD --days N --events-per-day N \
+    python -m finops.demo.sample_data --out DIR --start YYYY-MM-DD --days N --events-per-day N \
         [--seed S] [--format jsonl|csv|parquet] [--gzip] [--no-bad-lines]
 
 One file per UTC day, ``usage-YYYY-MM-DD.<jsonl|csv|parquet>[.gz]`` (Parquet is never gzipped; it is
@@ -704,7 +704,7 @@ def generate_usage(out_dir: Path, start: date, days: int, events_per_day: int, *
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m finops.sample_data",
+    ap = argparse.ArgumentParser(prog="python -m finops.demo.sample_data",
                                  description="Write seeded, realistic canonical usage files (one per UTC day).")
     ap.add_argument("--out", required=True, type=Path, help="output folder")
     ap.add_argument("--start", required=True, type=date.fromisoformat, help="first day, YYYY-MM-DD")
