@@ -32,4 +32,4 @@ bench: setup
 	$(BIN)/python benchmarks/nightly.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) finops-demo warehouse/*.duckdb warehouse/*.data .dagster_home dbt_project/target
+	rm -rf $(VENV) finops-demo finops-data .dagster_home dbt_project/target

@@ -183,7 +183,7 @@ def main() -> int:
         for sub in ("prices", "gpus"):
             shutil.copytree(BUNDLED / sub, work / sub)
         config = (BUNDLED / "finops.toml").read_text()
-        config = config.replace('path = "../../warehouse/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
+        config = config.replace('path = "../../finops-data/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
         config = config.replace('path = "usage/*.jsonl.gz"', f'path = "usage/*.{args.format}"')
         config = config.replace('path = "warehouse/finops.duckdb"',
                                 f'path = "warehouse/finops.duckdb"\nengine = "{args.engine}"')

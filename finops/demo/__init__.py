@@ -50,7 +50,7 @@ def write_demo_folder(folder: Path, days: int, events_per_day: int) -> tuple[Pat
     for sub in ("prices", "gpus"):
         shutil.copytree(bundled / sub, folder / sub, dirs_exist_ok=True)
     config = (bundled / "finops.toml").read_text().replace(
-        'path = "../../warehouse/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
+        'path = "../../finops-data/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
     (folder / "finops.toml").write_text(config)
     start = datetime.now(timezone.utc).date() - timedelta(days=days)
     generate_usage(folder / "usage", start, days, events_per_day, gzip=True)
