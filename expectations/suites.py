@@ -1,4 +1,4 @@
-"""The expectation suites of the quality gate (CONTRACT §6), reviewed like code.
+"""The expectation suites of the quality gate (docs/spec.md#quality-gate), reviewed like code.
 
 One suite per finance table (keys, allowed values, signs, token arithmetic) and one per cross-table
 concern (sums agreeing, self-hosted cost balancing, unpriced and quarantined shares, price freshness,

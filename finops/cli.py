@@ -1,4 +1,4 @@
-"""The `finops` command line (CONTRACT §1)."""
+"""The `finops` command line (docs/spec.md#commands)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The canonical GPU offer sheet (CONTRACT §4): one row per observed rental offer."""
+"""The canonical GPU offer sheet (docs/spec.md#prices-and-gpu-offers): one row per observed rental offer."""
 
 from __future__ import annotations
 

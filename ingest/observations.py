@@ -1,4 +1,5 @@
-"""The observation history of a scraped source (CONTRACT §4): what each fetch saw, turned into dated rows.
+"""The observation history of a scraped source: what each fetch saw, turned into dated rows
+(docs/spec.md#prices-and-gpu-offers).
 
 - a key (a price's provider, model, usage type, tier, threshold; an offer's provider, region, GPU, count,
   pricing type) seen for the first time gets a row dated `first_day` (the source's effective_from, else the

@@ -1,4 +1,5 @@
-"""The canonical price sheet (CONTRACT §4): one row per provider, model, usage type, tier, threshold, date."""
+"""The canonical price sheet (docs/spec.md#prices-and-gpu-offers): one row per provider, model, usage type,
+tier, threshold, date."""
 
 from __future__ import annotations
 

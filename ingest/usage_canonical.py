@@ -1,8 +1,8 @@
 """Read canonical usage files (JSONL, CSV, Parquet, optionally .gz) with DuckDB, in place.
 
 A file is streamed by DuckDB (never row by row in Python; JSONL and CSV by as many statements side by side as DuckDB
-has threads, see stage_usage_file), checked against the quarantine rules of CONTRACT §3 and the usage window
-(UsageWindow), and written as:
+has threads, see stage_usage_file), checked against the quarantine rules of docs/spec.md#usage-record and the usage
+window (UsageWindow), and written as:
   - valid rows: Parquet partitioned by usage_date, one folder per file  (<out>/usage/<key>/usage_date=D/)
   - bad rows:   one Parquet file with source, file, line, reason, raw     (<out>/quarantine/<key>.parquet)
 A file that cannot be read whole (ingest/unreadable.py) raises UnreadableUsageFile: nothing of it is staged, and

@@ -23,7 +23,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 def event(event_id: str, occurred_at: str, *, tenant: str = "acme", feature: str = "search",
           provider: str = "anthropic", model: str = "claude-sonnet-4-6", input_tokens: int = 1000,
           output_tokens: int = 100, **extra) -> dict:
-    """A canonical usage record (CONTRACT §3)."""
+    """A canonical usage record (docs/spec.md#usage-record)."""
     return {"event_id": event_id, "occurred_at": occurred_at, "tenant_id": tenant, "feature": feature,
             "provider": provider, "model": model, "input_tokens": input_tokens, "output_tokens": output_tokens,
             **extra}

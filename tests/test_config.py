@@ -1,4 +1,4 @@
-"""A bad config exits 2 with a message naming the file and the key (CONTRACT §2), through the real CLI."""
+"""A bad config exits 2 with a message naming the file and the key (docs/spec.md#config), through the real CLI."""
 
 from __future__ import annotations
 

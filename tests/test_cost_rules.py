@@ -1,5 +1,5 @@
-"""Exact costs (to 1e-6) of the reference articles' worked examples and the CONTRACT §5 rules, computed by
-hand from the bundled price sheet, through a real `finops backfill` (ingest, dbt, publish).
+"""Exact costs (to 1e-6) of the reference articles' worked examples and the rules of docs/spec.md#cost-rules,
+computed by hand from the bundled price sheet, through a real `finops backfill` (ingest, dbt, publish).
 
 Prices used (bundled sheet, USD per million): claude-sonnet-4-6 3 / 15, cache read 0.30, 5-minute write
 3.75, 1-hour write 6; o3 2 / 8; deepseek-reasoner 0.55 / 2.19; gemini-2.5-pro 1.25 / 5, above 200k input

@@ -1,7 +1,7 @@
-"""GPU rental listings (CONTRACT §4; docs/prices_and_gpus.md): RunPod's GPU types, Vast.ai offers and a GPU
-cloud's HTML price table, fetched over real HTTP, with one gpu_model name per GPU, usd_per_gpu_hour, and the
-same observation history as scraped prices; a self-hosted deployment is priced from the cheapest of them.
-Figures by hand from the fixtures in tests/fixtures/gpus/."""
+"""GPU rental listings (docs/spec.md#prices-and-gpu-offers, docs/prices_and_gpus.md): RunPod's GPU types, Vast.ai
+offers and a GPU cloud's HTML price table, fetched over real HTTP, with one gpu_model name per GPU,
+usd_per_gpu_hour, and the same observation history as scraped prices; a self-hosted deployment is priced from the
+cheapest of them. Figures by hand from the fixtures in tests/fixtures/gpus/."""
 
 from __future__ import annotations
 

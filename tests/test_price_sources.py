@@ -1,7 +1,7 @@
-"""Price sources beyond the local sheet (CONTRACT §2, §4; docs/prices_and_gpus.md): LiteLLM's catalog,
-OpenRouter's model list and HTML pricing tables, fetched over real HTTP from a server in the test, landed with
-their sha256, dated by the observation history, and re-costing published days when a price arrives later
-with an earlier effective date. Figures by hand from the fixtures in tests/fixtures/prices/."""
+"""Price sources beyond the local sheet (docs/spec.md#prices-and-gpu-offers, docs/prices_and_gpus.md): LiteLLM's
+catalog, OpenRouter's model list and HTML pricing tables, fetched over real HTTP from a server in the test, landed
+with their sha256, dated by the observation history, and re-costing published days when a price arrives later with
+an earlier effective date. Figures by hand from the fixtures in tests/fixtures/prices/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Publishing: atomic, isolated from readers, idempotent, incremental (CONTRACT §5, §6; README "How a night works")."""
+"""Publishing: atomic, isolated from readers, idempotent, incremental
+(docs/spec.md#finance-tables; README "How a night works")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The canonical usage reader: JSONL, CSV, Parquet (and .gz) read by DuckDB in place, every rule of
-CONTRACT §3 sending the record to the quarantine with the reason, the line and the raw text."""
+docs/spec.md#usage-record sending the record to the quarantine with the reason, the line and the raw text."""
 
 from __future__ import annotations
 

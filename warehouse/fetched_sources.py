@@ -248,7 +248,7 @@ def url_source_ages(cfg: Config, now: datetime | None = None) -> list[SourceAge]
 
 
 def price_source_ages(cfg: Config) -> dict[str, float | None]:
-    """Price source name -> days since its prices were last read successfully (CONTRACT §2
+    """Price source name -> days since its prices were last read successfully (docs/spec.md#config
     [quality].max_price_age_days): a url source's last good fetch; a local file is as fresh as the run."""
     ages: dict[str, float | None] = {src.name: 0.0 for src in cfg.price_sources}
     ages.update({age.name: age.age_days for age in url_source_ages(cfg)})

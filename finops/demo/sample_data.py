@@ -1,4 +1,4 @@
-"""Seeded, realistic canonical usage events (CONTRACT.md section 3) for demos, tests and benchmarks.
+"""Seeded, realistic canonical usage events (docs/spec.md#usage-record) for demos, tests and benchmarks.
 
     generate_usage(out_dir, start, days, events_per_day, seed=7, fmt="jsonl", gzip=False, bad_lines=True)
     python -m finops.demo.sample_data --out DIR --start YYYY-MM-DD --days N --events-per-day N \
@@ -30,7 +30,7 @@ What the data looks like
   (error / timeout / rate_limited) is retried with attempt 2, 3, 4 and a new event_id; about 4% of
   tasks end with a failed last attempt. Tasks start no later than 23:00 UTC, so they end the same day.
   Non-agent calls have no task_id; about 1.4% of them fail (attempt 1, no retry).
-* Token accounting follows the contract: input_tokens includes cache reads and writes, output_tokens
+* Token accounting follows docs/spec.md#usage-record: input_tokens includes cache reads and writes, output_tokens
   includes reasoning. rate_limited attempts carry 0 tokens, error attempts 0 output tokens, timeout /
   cancelled attempts a partial output.
 * Caching: Anthropic calls mostly read a large cached prefix and write the new suffix (agents: the first

@@ -1,7 +1,7 @@
 {{ config(materialized='table') }}
 
 -- One row per provider, model, service tier, usage day and input-size band: the five rates
--- (USD per million tokens) a call in that band pays, after the CONTRACT §5 rules:
+-- (USD per million tokens) a call in that band pays, after the rules of docs/spec.md#cost-rules:
 --   long context: a band starts at a min_input_tokens threshold; for each usage type the row with
 --                 the highest threshold at or below the band applies (to the whole call);
 --   tiers:        a tier's own rows where they exist, else batch = 50% of standard, other tiers = standard;

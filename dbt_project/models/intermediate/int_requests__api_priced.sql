@@ -1,5 +1,5 @@
 -- One row per deduplicated call that is not served by a configured self-hosted deployment,
--- with its per-token cost (CONTRACT §5). No rate in force for input or output = unpriced (NULL cost).
+-- with its per-token cost (docs/spec.md#cost-rules). No rate in force for input or output = unpriced (NULL cost).
 -- A view in DuckDB (a table on Spark): the price join over 10M calls takes about a second, writing them 12 s.
 with events as (
 

@@ -1,6 +1,6 @@
 {{ config(materialized='parquet_partitions' if target.type == 'duckdb' else 'view') }}
 
--- One row per distinct call attempt of the build days, with its cost (CONTRACT §5, §6).
+-- One row per distinct call attempt of the build days, with its cost (docs/spec.md#cost-rules, docs/spec.md#finance-tables).
 -- DuckDB: written once, as the Parquet partitions that publishing moves into the warehouse
 -- (macros/parquet_partitions.sql); the gate and the task and daily models read those files.
 {%- set call_columns = 'event_id, occurred_at, usage_date, tenant_id, feature, task_id, provider, model,
