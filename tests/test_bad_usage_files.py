@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest import Project, event, write_jsonl
 from core.config import load_config
@@ -57,6 +58,7 @@ def test_a_file_whose_every_record_is_quarantined_fails_the_gate(project: Projec
     assert project.query("select count(*) from finance.fct_llm_requests") == [(100,)]
 
 
+@pytest.mark.unit
 def test_a_file_with_no_accepted_record_counts_against_every_build():
     """Which files the gate's quarantine_share suite checks for a build: those holding accepted records of its days,
     and those holding none at all (every record quarantined, or a failed file): they have no day of their own."""

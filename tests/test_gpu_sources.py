@@ -32,6 +32,7 @@ def server():
     s.close()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("raw, vram_gb, expected", [
     ("NVIDIA H100 80GB HBM3", 80, "H100 SXM"), ("H100 SXM5 80GB", None, "H100 SXM"), ("H100-SXM", None, "H100 SXM"),
     ("H100 SXM", None, "H100 SXM"), ("H100", None, "H100 SXM"), ("NVIDIA H100 PCIe", 80, "H100 PCIe"),
@@ -48,6 +49,7 @@ def test_gpu_names_are_normalised_with_form_factors_kept_apart(raw, vram_gb, exp
     assert gpu_model_name(raw, vram_gb) == (expected, True)
 
 
+@pytest.mark.unit
 def test_an_unrecognised_gpu_name_is_kept_as_written_and_reported():
     assert gpu_model_name("  Foo   Accelerator X1 ") == ("Foo Accelerator X1", False)
 
@@ -57,6 +59,7 @@ def offers(df: pl.DataFrame) -> dict[tuple, float]:
             for r in df.iter_rows(named=True)}
 
 
+@pytest.mark.unit
 def test_runpod_gpu_types_become_on_demand_offers_per_cloud():
     df = read_runpod_gpu_types(RUNPOD)
     got = offers(df)
@@ -71,6 +74,7 @@ def test_runpod_gpu_types_become_on_demand_offers_per_cloud():
     assert df.filter(pl.col("gpu_model") == "MI300X")["vram_gb"].to_list() == [192.0, 192.0]
 
 
+@pytest.mark.unit
 def test_runpod_spot_prices_are_spot_offers():
     doc = {"data": {"gpuTypes": [{"id": "NVIDIA H100 80GB HBM3", "displayName": "H100 SXM", "memoryInGb": 80,
                                   "securePrice": 2.99, "communityPrice": 0, "secureSpotPrice": 1.75,
@@ -79,6 +83,7 @@ def test_runpod_spot_prices_are_spot_offers():
         ("H100 SXM", 1, "on_demand", "secure_cloud"): 2.99, ("H100 SXM", 1, "spot", "secure_cloud"): 1.75}
 
 
+@pytest.mark.unit
 def test_vast_offers_are_priced_per_offer_and_per_gpu_with_memory_variants_apart():
     df = read_vast_offers(VAST, pricing_type="on_demand")
     got = offers(df)
@@ -91,6 +96,7 @@ def test_vast_offers_are_priced_per_offer_and_per_gpu_with_memory_variants_apart
     assert df.filter(pl.col("gpu_model") == "H100 SXM")["vram_gb"].unique().to_list() == [80.0]
 
 
+@pytest.mark.unit
 def test_vast_keeps_the_cheapest_offer_per_key_and_the_listing_pricing_type():
     doc = {"offers": [
         {"id": 11, "gpu_name": "H100 SXM", "num_gpus": 1, "dph_total": 2.5, "gpu_ram": 81559, "geolocation": "US"},
@@ -103,6 +109,7 @@ def test_vast_keeps_the_cheapest_offer_per_key_and_the_listing_pricing_type():
     assert sorted(df["source"]) == ["vast_json:12", "vast_json:13"]
 
 
+@pytest.mark.unit
 def test_a_gpu_price_page_with_per_gpu_prices_and_merged_cells():
     df = read_gpu_page(PAGE, provider="acmegpu", selector="#on-demand table", heading=None, columns=PAGE_COLUMNS,
                        pricing_type="on_demand")

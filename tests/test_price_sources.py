@@ -55,6 +55,7 @@ def server():
 
 # --- LiteLLM ----------------------------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_litellm_entries_become_rows_per_usage_type_tier_and_threshold():
     df = read_litellm_catalog(LITELLM)
     assert prices(df, "claude-sonnet-4-6") == {
@@ -73,6 +74,7 @@ def test_litellm_entries_become_rows_per_usage_type_tier_and_threshold():
     assert prices(df, "gpt-5-mini")[("input", "flex", 0)] == 0.125
 
 
+@pytest.mark.unit
 def test_litellm_keeps_token_priced_models_of_mapped_providers_and_says_what_it_skipped(caplog):
     caplog.set_level("INFO", logger="finops")
     df = read_litellm_catalog(LITELLM)
@@ -87,6 +89,7 @@ def test_litellm_keeps_token_priced_models_of_mapped_providers_and_says_what_it_
     assert df["source"].to_list().count("litellm:gemini/gemini-2.5-pro") == 10
 
 
+@pytest.mark.unit
 def test_the_whole_litellm_catalog_reads():
     df = read_litellm_catalog(gzip.decompress((FIXTURES / "litellm_model_prices.json.gz").read_bytes()))
     assert df.height == 3432
@@ -95,6 +98,7 @@ def test_the_whole_litellm_catalog_reads():
     assert prices(df, "gpt-5.4")[("input", "standard", 272_000)] == 5.0
 
 
+@pytest.mark.unit
 def test_a_catalog_of_another_shape_is_refused():
     with pytest.raises(PayloadError, match="no token prices found"):
         read_litellm_catalog(b'{"data": [{"id": "gpt-4o"}]}')
@@ -104,6 +108,7 @@ def test_a_catalog_of_another_shape_is_refused():
 
 # --- OpenRouter -------------------------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_openrouter_prices_are_recorded_under_openrouter_with_its_model_ids():
     df = read_openrouter_models(OPENROUTER)
     assert set(df["provider"]) == {"openrouter"}
@@ -126,6 +131,7 @@ def test_openrouter_prices_are_recorded_under_openrouter_with_its_model_ids():
     assert prices(df, "z-ai/glm-5.2:free") == {("input", "standard", 0): 0.0, ("output", "standard", 0): 0.0}
 
 
+@pytest.mark.unit
 def test_openrouter_models_with_unreadable_prices_are_skipped_not_fatal():
     doc = {"data": [{"id": "a/ok", "pricing": {"prompt": "0.000001", "completion": "0.000002"}},
                     {"id": "a/bad", "pricing": {"prompt": "cheap", "completion": "0.000002"}},
@@ -136,6 +142,7 @@ def test_openrouter_models_with_unreadable_prices_are_skipped_not_fatal():
     assert set(df["model"]) == {"a/ok"}
 
 
+@pytest.mark.unit
 def test_openrouter_zero_cache_prices_mean_no_cache_price():
     df = read_openrouter_models((FIXTURES / "openrouter_models_sample_2025-03-18.json").read_bytes())
     assert prices(df, "anthropic/claude-3.7-sonnet") == {("input", "standard", 0): 3.0,
@@ -145,6 +152,7 @@ def test_openrouter_zero_cache_prices_mean_no_cache_price():
 
 # --- HTML tables ------------------------------------------------------------------------------------------
 
+@pytest.mark.unit
 @pytest.mark.parametrize("cell, unit, expected", [
     ("$3.00", "1M", "3.00"), ("$3 / MTok", "1M", "3"), ("$0.30 per 1M tokens", "1K", "0.30"),
     ("$0.003 / 1K tokens", "1M", "3.000"), ("$0.0025", "1K", "2.5000"), ("3.5", "1M", "3.5"),
@@ -156,12 +164,14 @@ def test_price_cells_are_read_in_their_unit(cell, unit, expected):
     assert got == (Decimal(expected) if expected is not None else None)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("cell, message", [("$1.25 / $2.50", "holds 2 prices"), ("Ask us", "is not a price")])
 def test_price_cells_that_are_not_one_price_are_refused(cell, message):
     with pytest.raises(PayloadError, match=message):
         parse_token_price(cell, "1M")
 
 
+@pytest.mark.unit
 def test_a_pricing_page_table_found_by_its_heading():
     df = read_price_page(ANTHROPIC_PAGE, **ANTHROPIC_TABLE)
     assert prices(df, "claude-opus-4-5") == {
@@ -173,6 +183,7 @@ def test_a_pricing_page_table_found_by_its_heading():
     assert df.filter(pl.col("model") == "claude-sonnet-4-6")["source_line"].unique().to_list() == [3]
 
 
+@pytest.mark.unit
 def test_a_pricing_page_table_found_by_a_css_selector_in_thousands():
     df = read_price_page((FIXTURES / "openai_pricing.html").read_bytes(), provider="openai",
                          selector="#text-models table", heading=None, unit="1K", models={},
@@ -185,6 +196,7 @@ def test_a_pricing_page_table_found_by_a_css_selector_in_thousands():
     assert prices(df, "gpt-realtime")[("output", "standard", 0)] == 16.0    # the cell's own unit
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("change, message", [
     (lambda page: page.replace(b"Base Input Tokens", b"Input"), "no column 'Base Input Tokens' in the table header"),
     (lambda page: page.replace(b"Model pricing", b"Prices"), "no heading \\(h1-h6\\) contains 'Model pricing'"),
@@ -213,6 +225,7 @@ def _dated(history: pl.DataFrame) -> list[tuple]:
     return sorted(history.select("model", "effective_from", "usd_per_million", "source_file").iter_rows())
 
 
+@pytest.mark.unit
 def test_first_seen_covers_the_past_a_change_opens_a_row_from_the_fetch_day_and_no_change_adds_nothing():
     history = pl.DataFrame(schema=PRICE_STORED)
     first = _observe(history, _seen(a=3.0, b=1.0), "2026-11-03")

@@ -378,6 +378,7 @@ def test_html_injection_in_a_feature_name_is_escaped_everywhere(built, smtp_serv
     assert (reports / "cost_by_feature.csv").read_text().count("<img") == 1    # CSV holds the name as it is
 
 
+@pytest.mark.unit
 def test_a_name_that_would_run_as_a_spreadsheet_formula_is_quoted_in_csv():
     from reports.tables import csv_cell
 
@@ -425,6 +426,7 @@ def test_the_pages_render_in_headless_chromium_with_their_key_figures(built, tmp
             assert figure in dom, f"{page}: {figure} not in the rendered page"
 
 
+@pytest.mark.unit
 def test_the_default_week_is_the_last_complete_iso_week():
     assert str(IsoWeek.last_complete(date(2026, 11, 23))) == "2026-W47"      # a Monday: the week just ended
     assert str(IsoWeek.last_complete(date(2026, 11, 22))) == "2026-W46"      # a Sunday: its week is not over

@@ -58,6 +58,7 @@ def tokens(rows: list[dict]) -> dict[str, tuple]:
     return {r["event_id"]: tuple(r[c] for c in TOKENS) for r in rows}
 
 
+@pytest.mark.unit
 def test_openai_chat_completions_keep_prompt_and_completion_totals(tmp_path: Path):
     rows, quarantine = stage(tmp_path, "openai_usage", "openai_chat_completion_usage.jsonl", mapping(**CONSTANT))
     assert quarantine == []
@@ -74,6 +75,7 @@ def test_openai_chat_completions_keep_prompt_and_completion_totals(tmp_path: Pat
     assert (first["tenant_id"], first["feature"], first["task_id"], first["line_no"]) == ("acme", "assistant", None, 1)
 
 
+@pytest.mark.unit
 def test_openai_responses_api_reads_input_and_output_details(tmp_path: Path):
     rows, _ = stage(tmp_path, "openai_usage", "openai_responses_usage.jsonl", mapping(**CONSTANT))
     assert tokens(rows) == {
@@ -84,6 +86,7 @@ def test_openai_responses_api_reads_input_and_output_details(tmp_path: Path):
     assert [r["service_tier"] for r in rows] == ["standard", "standard", "flex"]
 
 
+@pytest.mark.unit
 def test_a_json_file_of_json_lines_is_split_into_lines_like_a_jsonl_file(tmp_path: Path):
     lines = (FIXTURES / "openai_chat_completion_usage.jsonl").read_text().splitlines()
     first = json.loads(lines[0])
@@ -98,6 +101,7 @@ def test_a_json_file_of_json_lines_is_split_into_lines_like_a_jsonl_file(tmp_pat
     assert tokens(from_json) == tokens(from_jsonl) and len(from_json) == 4
 
 
+@pytest.mark.unit
 def test_an_export_cut_short_or_not_in_utf8_is_not_read(tmp_path: Path):
     """A truncated .gz export was read up to where it broke; a latin-1 one had its bad bytes replaced by U+FFFD and
     was read as if nothing were wrong."""
@@ -163,6 +167,7 @@ def test_reading_a_bucket_again_or_in_an_overlapping_export_gives_the_same_event
     assert [r["event_id"] for r in again] == [r["event_id"] for r in first[3:]]
 
 
+@pytest.mark.unit
 def test_anthropic_messages_add_cache_reads_and_writes_to_input(tmp_path: Path):
     rows, quarantine = stage(tmp_path, "anthropic_usage", "anthropic_messages_usage.jsonl", mapping(**LOGGED_AT))
     assert quarantine == []
@@ -176,6 +181,7 @@ def test_anthropic_messages_add_cache_reads_and_writes_to_input(tmp_path: Path):
     assert rows[0]["at"] == "2026-11-02T12:00:00.000"
 
 
+@pytest.mark.unit
 def test_anthropic_usage_report_buckets_sum_uncached_cache_writes_and_reads(tmp_path: Path):
     lookups = mapping(tenant_id={"field": "workspace_id", "map": {"wrkspc_01Hn5RtGk7WsQ2vXyB8mJd3E": "acme",
                                                                    "wrkspc_01Pz3VbLx8QeN6tCuF1gHs5K": "globex"}},
@@ -196,6 +202,7 @@ def test_anthropic_usage_report_buckets_sum_uncached_cache_writes_and_reads(tmp_
     ]
 
 
+@pytest.mark.unit
 def test_gemini_adds_thoughts_to_output_and_tool_prompts_to_input(tmp_path: Path):
     rows, quarantine = stage(tmp_path, "gemini_usage", "gemini_usage.jsonl", mapping(**LOGGED_AT))
     assert quarantine == []
@@ -209,6 +216,7 @@ def test_gemini_adds_thoughts_to_output_and_tool_prompts_to_input(tmp_path: Path
                                                           ("google", "gemini-2.0-flash")}
 
 
+@pytest.mark.unit
 def test_otel_spans_map_genai_attributes_and_look_lookups_up_on_span_then_resource(tmp_path: Path):
     lookups = mapping(tenant_id={"field": "service.name", "map": {"finops-assistant": "finops"}},
                       feature={"field": "gen_ai.operation.name"})
@@ -231,6 +239,7 @@ def test_otel_spans_map_genai_attributes_and_look_lookups_up_on_span_then_resour
     assert rows[0]["event_id"] == "5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174"
 
 
+@pytest.mark.unit
 def test_an_otel_span_that_is_not_an_object_is_quarantined(tmp_path: Path):
     export = json.loads((FIXTURES / "otel_genai_spans.json").read_text())
     export["resourceSpans"][0]["scopeSpans"][0]["spans"].insert(1, "not a span")
@@ -257,6 +266,7 @@ def otel_span(span_id: str, operation: str, model: str, **counts: int) -> dict:
             "attributes": [{"key": k, "value": v} for k, v in attributes.items()], "status": {}}
 
 
+@pytest.mark.unit
 def test_an_otel_embeddings_span_has_input_tokens_only(tmp_path: Path):
     """The semantic conventions give an embeddings span gen_ai.usage.input_tokens and no output count: its output
     is 0. A chat span without an output count is still quarantined."""
@@ -275,6 +285,7 @@ BATCH_RESULTS = [   # anthropic_batch_results.jsonl: the succeeded results, read
 ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("response_field, wrapped", [(None, False), ("result.message", False),
                                                      ("batch.result.message", True)])
 def test_anthropic_batch_results_are_batch_tier_and_unbilled_results_are_skipped(tmp_path: Path, response_field,
@@ -296,6 +307,7 @@ def test_anthropic_batch_results_are_batch_tier_and_unbilled_results_are_skipped
         "skipped 1 expired Message Batches results (not billed)"]
 
 
+@pytest.mark.unit
 def test_an_anthropic_batch_result_of_an_unknown_type_is_quarantined(tmp_path: Path):
     (tmp_path / "results.jsonl").write_text('{"custom_id":"t-9","result":{"type":"processing"}}\n'
                                             '{"custom_id":"t-8","result":{"type":"succeeded"}}\n')
@@ -310,6 +322,7 @@ LITELLM = mapping(tenant_id={"field": "request_tags", "prefix": "tenant:"},
                   feature={"field": "request_tags", "prefix": "feature:"}, task_id={"field": "session_id"})
 
 
+@pytest.mark.unit
 def test_litellm_spend_logs_map_tags_and_additional_usage_values(tmp_path: Path):
     rows, quarantine = stage(tmp_path, "litellm_spend_logs", "litellm_spend_logs.json", LITELLM)
     assert quarantine == []  # the response-cache hit (5th row) is skipped: no provider call
@@ -332,6 +345,7 @@ def test_litellm_spend_logs_map_tags_and_additional_usage_values(tmp_path: Path)
     assert [r["at"] for r in rows][-1] == "2026-11-02T14:20:05.000"
 
 
+@pytest.mark.unit
 def test_litellm_csv_export_gives_the_same_records_as_json(tmp_path: Path):
     from_json, _ = stage(tmp_path / "json", "litellm_spend_logs", "litellm_spend_logs.json", LITELLM)
     from_csv, quarantine = stage(tmp_path / "csv", "litellm_spend_logs", "litellm_spend_logs.csv", LITELLM)
@@ -430,6 +444,7 @@ def test_an_aggregated_export_cannot_use_a_per_request_lookup(tmp_path: Path):
               mapping(occurred_at={"field": "starting_at"}, **CONSTANT))
 
 
+@pytest.mark.unit
 def test_a_vendor_kind_reads_json_only(tmp_path: Path):
     with pytest.raises(UsageFileError, match="kind 'otel_genai' reads .json, .jsonl files"):
         stage(tmp_path, "otel_genai", "litellm_spend_logs.csv", mapping(**CONSTANT))
@@ -471,6 +486,7 @@ def test_bad_lookups_are_config_errors_naming_the_key(tmp_path: Path, keys: str,
     assert message in str(err.value)
 
 
+@pytest.mark.unit
 def test_lookups_are_for_vendor_kinds_and_response_field_for_per_request_logs(tmp_path: Path):
     (tmp_path / "u.json").write_text("{}")
     config = tmp_path / "finops.toml"

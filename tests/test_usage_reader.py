@@ -17,6 +17,8 @@ from conftest import event, write_jsonl
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import COLUMNS, UsageFileError, UsageWindow, stage_usage_file
 
+pytestmark = pytest.mark.unit  # no pipeline run: part of `make check`
+
 # The days a record may fall on in these tests (the run's day: the day the tests run)
 WINDOW = UsageWindow(earliest=date(2000, 1, 1), run_day=date.today(), days_ahead=1)
 

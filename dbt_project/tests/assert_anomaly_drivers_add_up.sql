@@ -9,12 +9,13 @@ with drivers as (
 
 )
 
-select anomalies.usage_date, anomalies.dimension, anomalies.dimension_value, drivers.driver_dimension,
-       anomalies.increase_usd as anomaly_increase_usd, drivers.increase_usd
+select
+    anomalies.usage_date, anomalies.dimension, anomalies.dimension_value, drivers.driver_dimension,
+    anomalies.increase_usd as anomaly_increase_usd, drivers.increase_usd
 from {{ ref('cost_anomalies') }} as anomalies
 left join drivers
-    on drivers.usage_date = anomalies.usage_date
-   and drivers.dimension = anomalies.dimension
-   and drivers.dimension_value = anomalies.dimension_value
+    on anomalies.usage_date = drivers.usage_date
+        and anomalies.dimension = drivers.dimension
+        and anomalies.dimension_value = drivers.dimension_value
 where drivers.increase_usd is null
-   or abs(drivers.increase_usd - anomalies.increase_usd) >= 0.005
+    or abs(drivers.increase_usd - anomalies.increase_usd) >= 0.005

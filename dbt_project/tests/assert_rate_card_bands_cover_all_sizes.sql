@@ -17,5 +17,5 @@ with bands as (
 
 select * from bands
 where (position = 1 and band_min_input_tokens <> 0)
-   or (next_band_min is null and band_max_input_tokens is not null)
-   or (next_band_min is not null and band_max_input_tokens is distinct from next_band_min)
+    or (next_band_min is null and band_max_input_tokens is not null)
+    or (next_band_min is not null and band_max_input_tokens is distinct from next_band_min)

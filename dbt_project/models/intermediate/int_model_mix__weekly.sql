@@ -12,17 +12,17 @@ tiers as (
 )
 
 select
-    cast({{ dbt.date_trunc('week', 'daily.usage_date') }} as date)                          as week_start,
+    cast({{ dbt.date_trunc('week', 'daily.usage_date') }} as date) as week_start,
     daily.tenant_id,
     daily.provider,
     daily.model,
-    coalesce(tiers.is_premium, false)                                                       as is_premium,
-    cast(sum(daily.requests) as {{ dbt.type_bigint() }})                                    as requests,
-    sum(daily.cost_usd)                                                                     as cost_usd,
-    cast(sum(daily.unpriced_requests) as {{ dbt.type_bigint() }})                           as unpriced_requests
+    coalesce(tiers.is_premium, false) as is_premium,
+    cast(sum(daily.requests) as {{ dbt.type_bigint() }}) as requests,
+    sum(daily.cost_usd) as cost_usd,
+    cast(sum(daily.unpriced_requests) as {{ dbt.type_bigint() }}) as unpriced_requests
 
 from daily
 left join tiers
-    on tiers.provider = daily.provider
-   and tiers.model = daily.model
-group by 1, daily.tenant_id, daily.provider, daily.model, coalesce(tiers.is_premium, false)
+    on daily.provider = tiers.provider
+        and daily.model = tiers.model
+group by 1, 2, 3, 4, 5

@@ -23,16 +23,16 @@ kept as (
     select rows.*
     from rows
     where not exists (
-        select 1
-        from source_starts as later
-        where later.provider = rows.provider
-          and later.model = rows.model
-          and later.usage_type = rows.usage_type
-          and later.service_tier = rows.service_tier
-          and later.min_input_tokens = rows.min_input_tokens
-          and later.source_position > rows.source_position
-          and later.first_effective_from <= rows.effective_from
-    )
+            select 1
+            from source_starts as later
+            where later.provider = rows.provider
+                and later.model = rows.model
+                and later.usage_type = rows.usage_type
+                and later.service_tier = rows.service_tier
+                and later.min_input_tokens = rows.min_input_tokens
+                and later.source_position > rows.source_position
+                and later.first_effective_from <= rows.effective_from
+        )
 
 )
 

@@ -10,16 +10,16 @@ with output_rates as (
         row_number() over (partition by provider, model order by valid_from desc) as recency
     from {{ ref('int_prices__history') }}
     where usage_type = 'output'
-      and service_tier = 'standard'
-      and min_input_tokens = 0
+        and service_tier = 'standard'
+        and min_input_tokens = 0
 
 )
 
 select
     provider,
     model,
-    usd_per_million                                                                     as output_usd_per_million,
-    usd_per_million >= {{ var('premium_min_output_usd_per_million') }}                  as is_premium
+    usd_per_million as output_usd_per_million,
+    usd_per_million >= {{ var('premium_min_output_usd_per_million') }} as is_premium
 
 from output_rates
 where recency = 1

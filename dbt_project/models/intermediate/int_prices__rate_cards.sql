@@ -19,7 +19,7 @@ in_force as (
     from {{ ref('int_prices__history') }} as prices
     inner join days
         on prices.valid_from <= days.usage_date
-       and (prices.valid_to is null or days.usage_date < prices.valid_to)
+            and (prices.valid_to is null or prices.valid_to > days.usage_date)
 
 ),
 
@@ -43,9 +43,12 @@ bands as (
 
 tiers as (
 
-    select 'standard' as service_tier union all
-    select 'batch' union all
-    select 'flex' union all
+    select 'standard' as service_tier
+    union all
+    select 'batch'
+    union all
+    select 'flex'
+    union all
     select 'priority'
 
 ),
@@ -57,16 +60,17 @@ band_rates as (
         bands.usage_date, bands.provider, bands.model, bands.band_min_input_tokens,
         in_force.service_tier, in_force.usage_type, in_force.usd_per_million,
         row_number() over (
-            partition by bands.usage_date, bands.provider, bands.model, bands.band_min_input_tokens,
-                         in_force.service_tier, in_force.usage_type
+            partition by
+                bands.usage_date, bands.provider, bands.model, bands.band_min_input_tokens,
+                in_force.service_tier, in_force.usage_type
             order by in_force.min_input_tokens desc
         ) as rank_in_band
     from bands
     inner join in_force
-        on in_force.usage_date = bands.usage_date
-       and in_force.provider = bands.provider
-       and in_force.model = bands.model
-       and in_force.min_input_tokens <= bands.band_min_input_tokens
+        on bands.usage_date = in_force.usage_date
+            and bands.provider = in_force.provider
+            and bands.model = in_force.model
+            and bands.band_min_input_tokens >= in_force.min_input_tokens
 
 ),
 
@@ -75,22 +79,28 @@ pivoted as (
     select
         bands.usage_date, bands.provider, bands.model, tiers.service_tier,
         bands.band_min_input_tokens, bands.band_max_input_tokens,
+        -- the comma is Jinja's, which sqlfluff's indentation rule cannot place
+        -- noqa: disable=LT02
         {%- for usage_type in ['input', 'output', 'cache_read', 'cache_write', 'cache_write_1h'] %}
         max(case when r.service_tier = tiers.service_tier and r.usage_type = '{{ usage_type }}'
-                 then r.usd_per_million end) as tier_{{ usage_type }},
+                then r.usd_per_million
+            end) as tier_{{ usage_type }},
         max(case when r.service_tier = 'standard' and r.usage_type = '{{ usage_type }}'
-                 then r.usd_per_million end) as standard_{{ usage_type }}{{ "," if not loop.last }}
+                then r.usd_per_million
+            end) as standard_{{ usage_type }}{{ "," if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from bands
     cross join tiers
     left join band_rates as r
-        on r.usage_date = bands.usage_date
-       and r.provider = bands.provider
-       and r.model = bands.model
-       and r.band_min_input_tokens = bands.band_min_input_tokens
-       and r.rank_in_band = 1
-    group by bands.usage_date, bands.provider, bands.model, tiers.service_tier,
-             bands.band_min_input_tokens, bands.band_max_input_tokens
+        on bands.usage_date = r.usage_date
+            and bands.provider = r.provider
+            and bands.model = r.model
+            and bands.band_min_input_tokens = r.band_min_input_tokens
+            and r.rank_in_band = 1
+    group by
+        bands.usage_date, bands.provider, bands.model, tiers.service_tier,
+        bands.band_min_input_tokens, bands.band_max_input_tokens
 
 ),
 
@@ -98,12 +108,15 @@ tiered as (
 
     select
         *,
+        -- the comma is Jinja's, which sqlfluff's indentation rule cannot place
+        -- noqa: disable=LT02
         {%- for usage_type in ['input', 'output', 'cache_read', 'cache_write', 'cache_write_1h'] %}
         coalesce(
             tier_{{ usage_type }},
             case when service_tier = 'batch' then 0.5 else 1.0 end * standard_{{ usage_type }}
         ) as rate_{{ usage_type }}{{ "," if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from pivoted
 
 )
@@ -115,12 +128,12 @@ select
     service_tier,
     band_min_input_tokens,
     band_max_input_tokens,
-    rate_input                                                             as input_usd_per_million,
-    rate_output                                                            as output_usd_per_million,
-    coalesce(rate_cache_read, rate_input)                                  as cache_read_usd_per_million,
-    coalesce(rate_cache_write, rate_input)                                 as cache_write_usd_per_million,
-    coalesce(rate_cache_write_1h, rate_cache_write, rate_input)            as cache_write_1h_usd_per_million,
-    standard_input                                                         as list_input_usd_per_million,
-    standard_output                                                        as list_output_usd_per_million
+    rate_input as input_usd_per_million,
+    rate_output as output_usd_per_million,
+    coalesce(rate_cache_read, rate_input) as cache_read_usd_per_million,
+    coalesce(rate_cache_write, rate_input) as cache_write_usd_per_million,
+    coalesce(rate_cache_write_1h, rate_cache_write, rate_input) as cache_write_1h_usd_per_million,
+    standard_input as list_input_usd_per_million,
+    standard_output as list_output_usd_per_million
 
 from tiered

@@ -5,7 +5,7 @@ with events as (
 
     select * from {{ ref('int_usage_events__deduplicated') }}
     where deployment_id is null
-       or deployment_id not in (select deployment_id from {{ ref('stg_raw__deployments') }})
+        or deployment_id not in (select deployments.deployment_id from {{ ref('stg_raw__deployments') }} as deployments)
 
 ),
 
@@ -20,7 +20,7 @@ rated as (
     select
         events.*,
         events.input_tokens - events.cache_read_tokens - events.cache_write_tokens
-            - events.cache_write_1h_tokens                                   as uncached_input_tokens,
+        - events.cache_write_1h_tokens as uncached_input_tokens,
         cards.input_usd_per_million,
         cards.output_usd_per_million,
         cards.cache_read_usd_per_million,
@@ -30,15 +30,17 @@ rated as (
         cards.list_output_usd_per_million
     from events
     left join cards
-        on cards.usage_date = events.usage_date
-       and cards.provider = events.provider
-       and cards.model = events.model
-       and cards.service_tier = events.service_tier
+        on events.usage_date = cards.usage_date
+            and events.provider = cards.provider
+            and events.model = cards.model
+            and events.service_tier = cards.service_tier
     -- the bands of a card cover every input size (int_prices__rate_cards), so exactly one matches a priced call:
     -- keeping it after the equality join is the same as joining on the band, and 3x faster on a big day
     where cards.model is null
-       or ((cards.band_min_input_tokens = 0 or events.input_tokens > cards.band_min_input_tokens)
-           and (cards.band_max_input_tokens is null or events.input_tokens <= cards.band_max_input_tokens))
+        or (
+            (cards.band_min_input_tokens = 0 or events.input_tokens > cards.band_min_input_tokens)
+            and (cards.band_max_input_tokens is null or events.input_tokens <= cards.band_max_input_tokens)
+        )
 
 ),
 
@@ -65,7 +67,7 @@ costed as (
 
 select
     *,
-    cost_without_cache_usd - cost_usd                                        as cache_savings_usd,
-    case when cost_usd is null then 'unpriced' else 'priced' end            as pricing_status
+    cost_without_cache_usd - cost_usd as cache_savings_usd,
+    case when cost_usd is null then 'unpriced' else 'priced' end as pricing_status
 
 from costed

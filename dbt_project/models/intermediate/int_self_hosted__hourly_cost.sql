@@ -20,8 +20,9 @@ latest_offers as (
         days.usage_date,
         offers.*,
         row_number() over (
-            partition by days.usage_date, offers.provider, offers.region, offers.gpu_model, offers.gpu_count,
-                         offers.pricing_type
+            partition by
+                days.usage_date, offers.provider, offers.region, offers.gpu_model, offers.gpu_count,
+                offers.pricing_type
             order by offers.observed_on desc, offers.source_position desc
         ) as recency
     from {{ ref('stg_raw__gpu_offers') }} as offers
@@ -47,9 +48,9 @@ daily as (
     from deployments
     cross join days
     left join cheapest
-        on cheapest.usage_date = days.usage_date
-       and cheapest.gpu_model = lower(deployments.gpu_model)
-       and cheapest.pricing_type = deployments.pricing_type
+        on days.usage_date = cheapest.usage_date
+            and cheapest.gpu_model = lower(deployments.gpu_model)
+            and deployments.pricing_type = cheapest.pricing_type
 
 ),
 

@@ -14,10 +14,10 @@ calls as (
 
     select
         events.*,
-        {{ dbt.date_trunc('hour', 'events.occurred_at') }}                           as hour_start,
-        events.input_tokens + deployments.output_weight * events.output_tokens      as weighted_tokens
+        {{ dbt.date_trunc('hour', 'events.occurred_at') }} as hour_start,
+        events.input_tokens + deployments.output_weight * events.output_tokens as weighted_tokens
     from {{ ref('int_usage_events__deduplicated') }} as events
-    inner join deployments on deployments.deployment_id = events.deployment_id
+    inner join deployments on events.deployment_id = deployments.deployment_id
 
 ),
 
@@ -34,11 +34,11 @@ select
     {{ money("hourly.hourly_cost_usd * case
         when hour_totals.hour_weighted_tokens > 0 then calls.weighted_tokens / hour_totals.hour_weighted_tokens
         else 1.0 / hour_totals.hour_calls
-    end") }}                                                                         as cost_usd
+    end") }} as cost_usd
 from calls
 inner join hour_totals
-    on hour_totals.deployment_id = calls.deployment_id
-   and hour_totals.hour_start = calls.hour_start
+    on calls.deployment_id = hour_totals.deployment_id
+        and calls.hour_start = hour_totals.hour_start
 left join {{ ref('int_self_hosted__hourly_cost') }} as hourly
-    on hourly.deployment_id = calls.deployment_id
-   and hourly.hour_start = calls.hour_start
+    on calls.deployment_id = hourly.deployment_id
+        and calls.hour_start = hourly.hour_start

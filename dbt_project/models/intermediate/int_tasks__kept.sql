@@ -12,7 +12,7 @@ from {{ read_partitions(task_files) }}
 where cast(usage_date as date) not in (select cast(usage_date as date) from {{ ref('stg_raw__build_days') }})
   and task_id not in (select task_id from {{ ref('fct_llm_tasks') }})
 {%- else %}
-select {{ columns }}
-from {{ ref('fct_llm_tasks') }}
-where 1 = 0
+    select {{ columns }}
+    from {{ ref('fct_llm_tasks') }}
+    where 1 = 0
 {%- endif %}

@@ -29,7 +29,7 @@ where task_id in (
     {%- endif %}
 )
 {%- else %}
-select {{ task_request_columns() }}
-from {{ ref('fct_llm_requests') }}
-where 1 = 0
+    select {{ task_request_columns() }}
+    from {{ ref('fct_llm_requests') }}
+    where 1 = 0
 {%- endif %}

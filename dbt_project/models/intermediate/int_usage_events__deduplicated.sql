@@ -16,6 +16,6 @@ repeated as (
 
 select events.*
 from events
-left join repeated on repeated.event_id = events.event_id
+left join repeated on events.event_id = repeated.event_id
 where repeated.event_id is null
-   or (repeated.file_seq = events.file_seq and repeated.line_no = events.line_no)
+    or (repeated.file_seq = events.file_seq and repeated.line_no = events.line_no)

@@ -27,13 +27,14 @@ occurrences as (   -- every record of a repeated event: its place in staging ord
         row_number() over (partition by usage.event_id order by usage.file_seq, usage.line_no) as occurrence,
         dense_rank() over (
             partition by usage.event_id
-            order by usage.occurred_at, usage.tenant_id, usage.feature, usage.task_id, usage.provider, usage.model,
-                     usage.deployment_id, usage.service_tier, usage.status, usage.attempt, usage.input_tokens,
-                     usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
-                     usage.output_tokens, usage.reasoning_tokens
+            order by
+                usage.occurred_at, usage.tenant_id, usage.feature, usage.task_id, usage.provider, usage.model,
+                usage.deployment_id, usage.service_tier, usage.status, usage.attempt, usage.input_tokens,
+                usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
+                usage.output_tokens, usage.reasoning_tokens
         ) as content
     from {{ ref('stg_raw__usage_events') }} as usage
-    inner join repeated_ids on repeated_ids.event_id = usage.event_id
+    inner join repeated_ids on usage.event_id = repeated_ids.event_id
 
 ),
 
@@ -54,5 +55,5 @@ select
     versions.versions
 
 from occurrences
-inner join versions on versions.event_id = occurrences.event_id
+inner join versions on occurrences.event_id = versions.event_id
 where occurrences.occurrence = 1

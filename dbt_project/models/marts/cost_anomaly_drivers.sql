@@ -16,7 +16,7 @@ daily as (
     select
         usage_date,
         {%- for dimension, expression in dimensions %}
-        {{ expression }} as {{ dimension }},
+            {{ expression }} as {{ dimension }},
         {%- endfor %}
         cost_usd
     from {{ ref('int_agg_cost_daily__all_days') }}
@@ -27,7 +27,7 @@ daily as (
 slices as (
 
     select
-        flagged.usage_date                                  as flagged_date,
+        flagged.usage_date as flagged_date,
         flagged.dimension,
         flagged.dimension_value,
         flagged.anomaly_increase_usd,
@@ -35,32 +35,35 @@ slices as (
     from flagged
     inner join daily
         on daily.usage_date >= {{ dbt.dateadd('day', -7, 'flagged.usage_date') }}
-       and daily.usage_date < {{ dbt.dateadd('day', 1, 'flagged.usage_date') }}
-       and flagged.dimension_value = case flagged.dimension
-                                         {%- for dimension, _ in dimensions %}
-                                         when '{{ dimension }}' then daily.{{ dimension }}
-                                         {%- endfor %}
-                                     end
+            and daily.usage_date < {{ dbt.dateadd('day', 1, 'flagged.usage_date') }}
+            and flagged.dimension_value = case flagged.dimension
+                {%- for dimension, _ in dimensions %}
+                    when '{{ dimension }}' then daily.{{ dimension }}
+                {%- endfor %}
+            end
 
 ),
 
 by_driver as (
 
+    -- the set operator is Jinja's, which sqlfluff's indentation rule cannot place
+    -- noqa: disable=LT02
     {%- for driver, _ in dimensions %}
-    select
-        flagged_date,
-        dimension,
-        dimension_value,
-        anomaly_increase_usd,
-        '{{ driver }}'                                                                  as driver_dimension,
-        {{ driver }}                                                                    as driver_value,
-        coalesce(sum(case when usage_date = flagged_date then cost_usd end), 0)        as observed_usd,
-        {{ money('coalesce(sum(case when usage_date < flagged_date then cost_usd end), 0) / 7.0') }} as baseline_usd
-    from slices
-    where dimension <> '{{ driver }}'
-    group by flagged_date, dimension, dimension_value, anomaly_increase_usd, {{ driver }}
-    {{ "union all" if not loop.last }}
+        select
+            flagged_date,
+            dimension,
+            dimension_value,
+            anomaly_increase_usd,
+            '{{ driver }}' as driver_dimension,
+            {{ driver }} as driver_value,
+            coalesce(sum(case when usage_date = flagged_date then cost_usd end), 0) as observed_usd,
+            {{ money('coalesce(sum(case when usage_date < flagged_date then cost_usd end), 0) / 7.0') }} as baseline_usd
+        from slices
+        where dimension <> '{{ driver }}'
+        group by flagged_date, dimension, dimension_value, anomaly_increase_usd, {{ driver }}
+                {{ "union all" if not loop.last }}
     {%- endfor %}
+    -- noqa: enable=LT02
 
 ),
 
@@ -72,7 +75,7 @@ increases as (
 )
 
 select
-    flagged_date                                                     as usage_date,
+    flagged_date as usage_date,
     dimension,
     dimension_value,
     driver_dimension,
@@ -83,7 +86,7 @@ select
     cast(increase_usd as double) / nullif(cast(anomaly_increase_usd as double), 0) as share_of_increase,
     row_number() over (
         partition by flagged_date, dimension, dimension_value, driver_dimension
-        order by increase_usd desc, driver_value
-    )                                                                as driver_rank
+        order by increase_usd desc, driver_value asc
+    ) as driver_rank
 
 from increases

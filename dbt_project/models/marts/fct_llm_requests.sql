@@ -1,6 +1,6 @@
 {{ config(materialized='parquet_partitions' if target.type == 'duckdb' else 'view') }}
 
--- One row per distinct call attempt of the build days, with its cost (docs/spec.md#cost-rules, docs/spec.md#finance-tables).
+-- One row per distinct call attempt of the build days, with its cost (docs/spec.md#cost-rules).
 -- DuckDB: written once, as the Parquet partitions that publishing moves into the warehouse
 -- (macros/parquet_partitions.sql); the gate and the task and daily models read those files.
 {%- set call_columns = 'event_id, occurred_at, usage_date, tenant_id, feature, task_id, provider, model,
@@ -20,9 +20,9 @@ self_hosted as (
     select
         {{ call_columns }},
         cost_usd,
-        cost_usd                                                                as list_cost_usd,
-        case when cost_usd is null then null else {{ money(0) }} end             as cache_savings_usd,
-        case when cost_usd is null then 'unpriced' else 'self_hosted' end       as pricing_status
+        cost_usd as list_cost_usd,
+        case when cost_usd is null then null else {{ money(0) }} end as cache_savings_usd,
+        case when cost_usd is null then 'unpriced' else 'self_hosted' end as pricing_status
     from {{ ref('int_self_hosted__request_shares') }}
 
 ),
@@ -57,8 +57,8 @@ select
     cost_usd,
     list_cost_usd,
     cache_savings_usd,
-    attempt > 1             as is_retry,
-    status <> 'success'     as is_failed,
+    attempt > 1 as is_retry,
+    status <> 'success' as is_failed,
     pricing_status
 
 from unioned

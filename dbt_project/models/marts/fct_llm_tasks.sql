@@ -16,20 +16,21 @@ tasks as (
 
     select
         task_id,
-        min_by(tenant_id, {{ call_order('occurred_at', 'attempt') }})         as tenant_id,
-        min_by(feature, {{ call_order('occurred_at', 'attempt') }})           as feature,
-        min(occurred_at)                                                      as started_at,
-        max(occurred_at)                                                      as ended_at,
-        count(*)                                                              as requests,
-        cast(sum(case when is_failed then 1 else 0 end) as {{ dbt.type_bigint() }})                            as failed_requests,
-        cast(sum(case when is_retry then 1 else 0 end) as {{ dbt.type_bigint() }})                             as retries,
+        min_by(tenant_id, {{ call_order('occurred_at', 'attempt') }}) as tenant_id,
+        min_by(feature, {{ call_order('occurred_at', 'attempt') }}) as feature,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        count(*) as requests,
+        cast(sum(case when is_failed then 1 else 0 end) as {{ dbt.type_bigint() }}) as failed_requests,
+        cast(sum(case when is_retry then 1 else 0 end) as {{ dbt.type_bigint() }}) as retries,
         max_by(status, {{ call_order('occurred_at', 'attempt') }}) = 'success' as succeeded,
-        sum(cost_usd)                                                         as cost_usd,
-        coalesce(sum(case when is_failed then cost_usd end), {{ money(0) }})               as retry_cost_usd,
-        sum(cache_savings_usd)                                                as cache_savings_usd,
-        cast(sum(input_tokens) as {{ dbt.type_bigint() }})                                                     as input_tokens,
-        cast(sum(output_tokens) as {{ dbt.type_bigint() }})                                                    as output_tokens,
-        cast(sum(case when pricing_status = 'unpriced' then 1 else 0 end) as {{ dbt.type_bigint() }})          as unpriced_requests
+        sum(cost_usd) as cost_usd,
+        coalesce(sum(case when is_failed then cost_usd end), {{ money(0) }}) as retry_cost_usd,
+        sum(cache_savings_usd) as cache_savings_usd,
+        cast(sum(input_tokens) as {{ dbt.type_bigint() }}) as input_tokens,
+        cast(sum(output_tokens) as {{ dbt.type_bigint() }}) as output_tokens,
+        cast(sum(case when pricing_status = 'unpriced' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as unpriced_requests
     from requests
     group by task_id
 
@@ -64,4 +65,4 @@ select
     unpriced_requests
 
 from tasks
-where cast(started_at as date) in (select cast(usage_date as date) from task_days)
+where cast(started_at as date) in (select cast(task_days.usage_date as date) from task_days)

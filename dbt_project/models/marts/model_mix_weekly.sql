@@ -9,6 +9,6 @@ select
     cost_usd,
     unpriced_requests,
     cast(cost_usd as double) / nullif(cast(sum(cost_usd) over (partition by week_start, tenant_id) as double), 0)
-                                                                                    as share_of_tenant_cost
+        as share_of_tenant_cost
 
 from {{ ref('int_model_mix__weekly') }}

@@ -6,8 +6,8 @@ with tenant_weeks as (
     select
         week_start,
         tenant_id,
-        sum(cost_usd)                                                               as cost_usd,
-        coalesce(sum(case when is_premium then cost_usd end), {{ money(0) }})       as premium_cost_usd
+        sum(cost_usd) as cost_usd,
+        coalesce(sum(case when is_premium then cost_usd end), {{ money(0) }}) as premium_cost_usd
     from {{ ref('int_model_mix__weekly') }}
     group by week_start, tenant_id
 
@@ -28,16 +28,16 @@ select
     this_week.cost_usd,
     this_week.premium_cost_usd,
     this_week.premium_share,
-    prior_week.premium_cost_usd                                             as prior_week_premium_cost_usd,
-    prior_week.premium_share                                                as prior_week_premium_share,
-    this_week.premium_share - prior_week.premium_share                      as premium_share_change,
+    prior_week.premium_cost_usd as prior_week_premium_cost_usd,
+    prior_week.premium_share as prior_week_premium_share,
+    this_week.premium_share - prior_week.premium_share as premium_share_change,
     coalesce(
         this_week.premium_share - prior_week.premium_share >= {{ var('premium_share_jump') }}
         and this_week.premium_cost_usd - prior_week.premium_cost_usd >= {{ var('anomaly_min_usd') }},
         false
-    )                                                                       as is_alert
+    ) as is_alert
 
 from shares as this_week
 left join shares as prior_week
-    on prior_week.tenant_id = this_week.tenant_id
-   and prior_week.week_start = cast({{ dbt.dateadd('day', -7, 'this_week.week_start') }} as date)
+    on this_week.tenant_id = prior_week.tenant_id
+        and prior_week.week_start = cast({{ dbt.dateadd('day', -7, 'this_week.week_start') }} as date)

@@ -8,9 +8,9 @@ with calls as (
         hour_start,
         tenant_id,
         feature,
-        sum(cost_usd)           as cost_usd,
-        sum(weighted_tokens)    as weighted_tokens,
-        count(*)                as requests
+        sum(cost_usd) as cost_usd,
+        sum(weighted_tokens) as weighted_tokens,
+        count(*) as requests
     from {{ ref('int_self_hosted__request_shares') }}
     group by deployment_id, usage_date, hour_start, tenant_id, feature
 
@@ -22,17 +22,17 @@ idle as (
         hours.deployment_id,
         hours.usage_date,
         hours.hour_start,
-        '__idle__'              as tenant_id,
-        '__idle__'              as feature,
-        hours.hourly_cost_usd   as cost_usd,
-        0.0                     as weighted_tokens,
-        0                       as requests
+        '__idle__' as tenant_id,
+        '__idle__' as feature,
+        hours.hourly_cost_usd as cost_usd,
+        0.0 as weighted_tokens,
+        0 as requests
     from {{ ref('int_self_hosted__hourly_cost') }} as hours
     where not exists (
-        select 1 from calls
-        where calls.deployment_id = hours.deployment_id
-          and calls.hour_start = hours.hour_start
-    )
+            select 1 from calls
+            where calls.deployment_id = hours.deployment_id
+                and calls.hour_start = hours.hour_start
+        )
 
 )
 

@@ -15,11 +15,11 @@ renamed as (
         pricing_type,
         region,
         usd_per_hour,
-        usd_per_hour / gpu_count    as usd_per_gpu_hour,
+        usd_per_hour / gpu_count as usd_per_gpu_hour,
         source,
         source_name,
         source_position,
-        source_file                 as landed_file
+        source_file as landed_file
 
     from source
 

@@ -17,7 +17,7 @@ renamed as (
         source,
         source_name,
         source_position,
-        source_file                 as landed_file,
+        source_file as landed_file,
         source_line
 
     from source

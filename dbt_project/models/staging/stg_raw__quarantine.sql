@@ -9,7 +9,7 @@ renamed as (
     select
         source,
         file,
-        line_no     as line,
+        line_no as line,
         reason,
         raw,
         ingested_at
