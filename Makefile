@@ -7,7 +7,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test check lint sqlfix constraints bench setup clean
+.PHONY: demo test check unit-tests dbt-unit-tests lint lint-python lint-sql sqlfix constraints bench setup clean
 
 $(BIN)/finops: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,22 +29,32 @@ test: setup
 	command -v java >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless; }
 	$(BIN)/pytest -q -n 2 --dist loadfile   # two workers; a test file stays on one (its module fixtures are built once)
 
-# The fast tier, run on every change (well under 90 s on 2 cores): lint, the tests that run no pipeline (marker
-# `unit`) and the dbt unit tests of the cost arithmetic (on the parse-only DuckDB target: no data, no build).
-check: lint
-	$(BIN)/pytest -q -m unit -p no:cacheprovider
-	cd dbt_project && $(CURDIR)/$(BIN)/dbt test --select test_type:unit --profiles-dir . --quiet
+# The fast tier, run on every change (under 90 s on 2 cores): lint, the tests that run no pipeline (marker `unit`)
+# and the dbt unit tests of the cost arithmetic (parse-only DuckDB target: no data, no build), side by side.
+check: setup
+	$(MAKE) --no-print-directory -j 3 lint-python lint-sql unit-tests dbt-unit-tests
 
-# Python (ruff) and SQL (sqlfluff, dbt templater, DuckDB dialect: .sqlfluff) lint.
-SQLFLUFF_ENV := FINOPS_BUILD_DB=dbt_project/target/parse_only.duckdb
-lint: setup
+unit-tests: setup
+	$(BIN)/pytest -q -m unit -p no:cacheprovider
+
+dbt-unit-tests: setup
+	cd dbt_project && FINOPS_BUILD_DB=target/unit/parse_only.duckdb $(CURDIR)/$(BIN)/dbt test \
+		--select test_type:unit --profiles-dir . --target-path target/unit --quiet
+
+# Python (ruff: pyproject.toml) and SQL (sqlfluff, dbt templater, DuckDB dialect: .sqlfluff) lint.
+SQLFLUFF_ENV := FINOPS_BUILD_DB=dbt_project/target/sqlfluff/parse_only.duckdb
+lint: lint-python lint-sql
+
+lint-python: setup
 	$(BIN)/ruff check .
-	mkdir -p dbt_project/target
+
+lint-sql: setup
+	mkdir -p dbt_project/target/sqlfluff
 	$(SQLFLUFF_ENV) $(BIN)/sqlfluff lint --processes 2 dbt_project/models dbt_project/tests
 
 # Rewrites the dbt SQL to the layout of .sqlfluff (review the diff).
 sqlfix: setup
-	mkdir -p dbt_project/target
+	mkdir -p dbt_project/target/sqlfluff
 	$(SQLFLUFF_ENV) $(BIN)/sqlfluff fix --processes 2 dbt_project/models dbt_project/tests
 
 # Rewrites constraints.txt from this .venv (run it in a fresh clone after `make setup`).
