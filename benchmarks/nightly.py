@@ -129,8 +129,8 @@ def sql_seconds(files: list[Path], fmt: str, db: Path, statements: list[str], co
 
 def best_of_runs(name: str, files: list[Path], fmt: str, db: Path, statements: list[str],
                  columns: tuple[str, ...]) -> float:
-    """The best of BEST_OF runs (one run varied by 15% from run to run: 6.2-7.3 s for the floor at 10M),
-    printed as <name>_runs_seconds and <name>_seconds."""
+    """The best of BEST_OF runs (single runs vary noticeably; docs/performance.md), printed
+    as <name>_runs_seconds and <name>_seconds."""
     runs = [sql_seconds(files, fmt, db, statements, columns) for _ in range(BEST_OF)]
     figure(f"{name}_runs_seconds", ",".join(f"{r:.2f}" for r in runs))
     figure(f"{name}_seconds", f"{min(runs):.2f}")

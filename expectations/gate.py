@@ -28,8 +28,8 @@ from expectations.results import CheckResult
 log = logging.getLogger("finops")
 
 # Strings stay in Arrow memory (a 10M-row day as Python str objects would take gigabytes).
-# Strings as pandas' ArrowDtype: GX's uniqueness check (pandas `duplicated`) on 2M event_ids takes 0.4 s on it,
-# 1 s on StringDtype("pyarrow") and 0.8 s on Python objects.
+# Strings as pandas' ArrowDtype: GX's uniqueness check (pandas `duplicated`) is fastest on it, ahead of
+# StringDtype("pyarrow") and Python objects (docs/performance.md).
 _ARROW_STRINGS = {pa.string(): pd.ArrowDtype(pa.string()), pa.large_string(): pd.ArrowDtype(pa.large_string())}
 EXAMPLES = 5  # failing rows kept per expectation for the log, the report and data_quality_results
 PART_ROWS = 2_000_000  # rows validated at once (about 1 GB of pandas and GX columns for the calls' suite)
@@ -132,9 +132,8 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
 def _give_back_memory() -> None:
     """Free what the gate leaves behind before the next build of a backfill runs in the same process: GX's
     execution engine keeps the last frame of each suite until its datasource goes (held in reference cycles, so a
-    collection frees them), and glibc keeps the freed pandas columns in its heap until trimmed. Four 10M-call builds
-    in one backfill: the process kept 1.3 GB more after each gate (5.8 GB at the fourth build's publish); with
-    this it keeps about 0.7 GB, and each gate peaks at 2.9 GB."""
+    collection frees them), and glibc keeps the freed pandas columns in its heap until trimmed. Without this, a
+    backfill of several big builds grows by about a gate's frames with each build (docs/performance.md)."""
     gc.collect()
     if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
         _LIBC.malloc_trim(0)
@@ -143,8 +142,8 @@ def _give_back_memory() -> None:
 def _part_queries(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> list[str]:
     """The queries of a suite's frame: the whole frame, or, for a suite with a `split_by` key and more than
     `part_rows` rows, its parts split on the key's hash. The part's filter is the where clause of the suite's own
-    query (a plain select of one table), so that only the part's rows are projected: on a 10M-call day the gate
-    took 10.1 s instead of 11.4-11.8 s with the filter on the whole query's rows."""
+    query (a plain select of one table), so that only the part's rows are projected (faster than filtering the
+    whole query's rows)."""
     if suite.split_by is None:
         return [suite.query]
     rows = con.sql(f"select count(*) from ({suite.query})").fetchone()[0]

@@ -49,8 +49,8 @@ STAGED_SCHEMA = {
 
 
 # A canonical file is checked and written in at most this many parts side by side (see stage_usage_file). Each part
-# reads all of the file (3.5 s of the 10M-call benchmark's 4 GB of JSONL), so more parts than this would spend more
-# on reading again than they share of the checks and the write (13 s there).
+# reads all of the file, so more parts than this would spend more on reading again than they share of the checks
+# and the write (docs/performance.md).
 READ_PARTS = 4
 
 
@@ -181,7 +181,7 @@ UTC_TIMESTAMP_SQL = "make_timestamp(epoch_us(try_cast({0} as timestamptz)))"
 # not tabs; what DuckDB's trim strips (every code point up to U+3100 tried). Spark spells it from this list.
 TRIMMED_SPACES = (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)
 # A text field without them, in DuckDB's SQL: an ASCII value without a space at either end is its own trim and is
-# not trimmed (the eight text fields of 10M records take 0.9 s instead of 2.4 s).
+# not trimmed (most fields need no trim, and the test is cheaper than trim).
 QUOTE = "'"
 TRIMMED_SQL = ("case when {0} like ' %' or {0} like '% ' or strlen({0}) <> length({0}) then trim({0}) "
                "else {0} end")

@@ -1,6 +1,6 @@
 -- One row per deduplicated call that is not served by a configured self-hosted deployment,
 -- with its per-token cost (docs/spec.md#cost-rules). No rate in force for input or output = unpriced (NULL cost).
--- A view in DuckDB (a table on Spark): the price join over 10M calls takes about a second, writing them 12 s.
+-- A view in DuckDB (a table on Spark): the price join is cheap next to writing the calls (docs/performance.md).
 with events as (
 
     select * from {{ ref('int_usage_events__deduplicated') }}
@@ -35,7 +35,7 @@ rated as (
             and events.model = cards.model
             and events.service_tier = cards.service_tier
     -- the bands of a card cover every input size (int_prices__rate_cards), so exactly one matches a priced call:
-    -- keeping it after the equality join is the same as joining on the band, and 3x faster on a big day
+    -- keeping it after the equality join is the same as joining on the band, and faster on a big day
     where cards.model is null
         or (
             (cards.band_min_input_tokens = 0 or events.input_tokens > cards.band_min_input_tokens)

@@ -1,7 +1,7 @@
 -- One row per event_id: the same event seen in several files (or twice in one) is one event, its first
 -- occurrence (int_usage_events__repeated). A view in DuckDB: the day's calls are read from the staged Parquet
--- files by each model that needs them (a scan of 10M calls takes under a second; writing them as a table of
--- the build database took 7 s).
+-- files by each model that needs them (a scan is much cheaper than writing them as a table of the build
+-- database: docs/performance.md).
 with events as (
 
     select * from {{ ref('stg_raw__usage_events') }}
