@@ -179,9 +179,12 @@ provider = "acmegpu"
 table = "#on-demand table"
 columns = {{ gpu_model = "GPU", vram_gb = "VRAM", gpu_count = "GPUs", usd_per_gpu_hour = "Price per GPU / hour", region = "Region" }}
 """)
-    calls = lambda day: [event(f"sh-{day}", f"{day}T10:00:00Z", provider="self_hosted", model="llama-3.3-70b",  # noqa: E731
-                               deployment_id="llama-h100", input_tokens=1_000, output_tokens=100),
-                         event(f"api-{day}", f"{day}T10:00:00Z")]
+
+    def calls(day: str) -> list[dict]:
+        return [event(f"sh-{day}", f"{day}T10:00:00Z", provider="self_hosted", model="llama-3.3-70b",
+                      deployment_id="llama-h100", input_tokens=1_000, output_tokens=100),
+                event(f"api-{day}", f"{day}T10:00:00Z")]
+
     write_jsonl(project.usage / "d1.jsonl", calls("2026-11-02"))
     monkeypatch.setenv("FINOPS_FETCH_DATE", "2026-11-03")
     out = project.finops("run", "--date", "2026-11-02", check=True)
