@@ -38,6 +38,7 @@ unit-tests: setup
 	$(BIN)/pytest -q -m unit -p no:cacheprovider
 
 dbt-unit-tests: setup
+	mkdir -p dbt_project/target/unit
 	cd dbt_project && FINOPS_BUILD_DB=target/unit/parse_only.duckdb $(CURDIR)/$(BIN)/dbt test \
 		--select test_type:unit --profiles-dir . --target-path target/unit --quiet
 
