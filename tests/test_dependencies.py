@@ -11,11 +11,12 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+from test_layers import PACKAGES
 
 pytestmark = pytest.mark.unit  # no pipeline run: part of `make check`
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE_FOLDERS = ["finops", "ingest", "orchestration", "warehouse", "expectations", "reports", "benchmarks", "tests"]
+CODE_FOLDERS = [*PACKAGES, "benchmarks", "tests"]
 
 
 def _imported_top_names() -> dict[str, set[str]]:

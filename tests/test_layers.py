@@ -8,6 +8,10 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.unit  # no pipeline run: part of `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "ingest", "warehouse", "expectations", "reports", "orchestration", "finops")
 BOTTOM = "core"
