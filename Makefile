@@ -48,6 +48,7 @@ lint: lint-python lint-sql
 
 lint-python: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 lint-sql: setup
 	mkdir -p dbt_project/target/sqlfluff

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.config import load_config  # noqa: E402
+from core.layout import WarehouseError  # noqa: E402
 from finops.demo.sample_data import generate_usage  # noqa: E402
 from warehouse.engines import engine_of  # noqa: E402
-from core.layout import WarehouseError  # noqa: E402
 
 BUNDLED = ROOT / "finops" / "bundled"
 DAY1, DAY2 = date(2026, 11, 2), date(2026, 11, 3)
@@ -48,15 +48,26 @@ COST_SQL = """
        + coalesce(usage.cache_write_tokens, 0) * coalesce(rates.cache_write_rate, rates.input_rate)
        + usage.output_tokens * rates.output_rate ) / 1e6 as cost_usd"""
 
-FLOOR_COLUMNS = ("event_id", "tenant_id", "feature", "provider", "model", "input_tokens", "cache_read_tokens",
-                 "cache_write_tokens", "output_tokens")
-FLOOR_SQL = [f"""
+FLOOR_COLUMNS = (
+    "event_id",
+    "tenant_id",
+    "feature",
+    "provider",
+    "model",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+)
+FLOOR_SQL = [
+    f"""
 create or replace table floor_costs as
 with rates as ({RATES_SQL}),
 usage as (select * from {{reader}})
 select usage.event_id, usage.tenant_id, usage.feature, {COST_SQL}
 from usage left join rates using (provider, model)
-"""]
+"""
+]
 
 # A second reference: the least SQL that gives the three per-day tables the finance queries read (calls with their
 # cost, tasks, daily sums), with none of a night's checks, deduplication, quarantine, tests or gate.
@@ -86,8 +97,14 @@ from minimal_requests
 group by usage_date, tenant_id, feature, provider, model
 """,
 ]
-_TYPES = {"input_tokens": "BIGINT", "cache_read_tokens": "BIGINT", "cache_write_tokens": "BIGINT",
-          "output_tokens": "BIGINT", "attempt": "BIGINT", "occurred_at": "TIMESTAMP"}
+_TYPES = {
+    "input_tokens": "BIGINT",
+    "cache_read_tokens": "BIGINT",
+    "cache_write_tokens": "BIGINT",
+    "output_tokens": "BIGINT",
+    "attempt": "BIGINT",
+    "occurred_at": "TIMESTAMP",
+}
 
 FINANCE_QUERIES = {
     "weekly_showback_by_tenant": """
@@ -127,8 +144,9 @@ def sql_seconds(files: list[Path], fmt: str, db: Path, statements: list[str], co
     return elapsed
 
 
-def best_of_runs(name: str, files: list[Path], fmt: str, db: Path, statements: list[str],
-                 columns: tuple[str, ...]) -> float:
+def best_of_runs(
+    name: str, files: list[Path], fmt: str, db: Path, statements: list[str], columns: tuple[str, ...]
+) -> float:
     """The best of BEST_OF runs (single runs vary noticeably; docs/performance.md), printed
     as <name>_runs_seconds and <name>_seconds."""
     runs = [sql_seconds(files, fmt, db, statements, columns) for _ in range(BEST_OF)]
@@ -152,8 +170,11 @@ def run_finops(config: Path, day: date) -> tuple[float, int, dict[str, float]]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = datetime.now()
     start = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "finops"), "run", "--config", str(config),
-                           "--date", day.isoformat()], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "finops"), "run", "--config", str(config), "--date", day.isoformat()],
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"finops run --date {day} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
@@ -163,9 +184,13 @@ def run_finops(config: Path, day: date) -> tuple[float, int, dict[str, float]]:
     gate_line = _logged_at(proc.stderr, r"gate: \d+ check")
     published = _logged_at(proc.stderr, r"published ")
     gate = float(re.search(r"gate: \d+ check\(s\), \d+ failed, in ([0-9.]+)s", proc.stderr).group(1))
-    steps = {"startup": (first - started).total_seconds(), "stage": (building - first).total_seconds(),
-             "dbt": (gate_line - building).total_seconds() - gate, "gate": gate,
-             "publish": (published - gate_line).total_seconds()}
+    steps = {
+        "startup": (first - started).total_seconds(),
+        "stage": (building - first).total_seconds(),
+        "dbt": (gate_line - building).total_seconds() - gate,
+        "gate": gate,
+        "publish": (published - gate_line).total_seconds(),
+    }
     return elapsed, max(peak, before), steps
 
 
@@ -173,8 +198,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl")
-    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
-                        help="[warehouse] engine (spark: a local SparkSession; the finance queries are DuckDB's only)")
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="[warehouse] engine (spark: a local SparkSession; the finance queries are DuckDB's only)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
 
@@ -185,8 +214,9 @@ def main() -> int:
         config = (BUNDLED / "finops.toml").read_text()
         config = config.replace('path = "../../finops-data/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
         config = config.replace('path = "usage/*.jsonl.gz"', f'path = "usage/*.{args.format}"')
-        config = config.replace('path = "warehouse/finops.duckdb"',
-                                f'path = "warehouse/finops.duckdb"\nengine = "{args.engine}"')
+        config = config.replace(
+            'path = "warehouse/finops.duckdb"', f'path = "warehouse/finops.duckdb"\nengine = "{args.engine}"'
+        )
         figure("engine", args.engine)
         (work / "finops.toml").write_text(config)
         figure("events", str(args.events))
@@ -198,8 +228,9 @@ def main() -> int:
         figure("input_mb", f"{sum(f.stat().st_size for f in day1) / 1e6:.0f}")
 
         floor = best_of_runs("floor", day1, args.format, work / "floor.duckdb", FLOOR_SQL, FLOOR_COLUMNS)
-        minimal = best_of_runs("minimal_tables", day1, args.format, work / "minimal.duckdb", MINIMAL_SQL,
-                               MINIMAL_COLUMNS)
+        minimal = best_of_runs(
+            "minimal_tables", day1, args.format, work / "minimal.duckdb", MINIMAL_SQL, MINIMAL_COLUMNS
+        )
         figure("minimal_tables_over_floor", f"{minimal / floor:.2f}")
 
         day1_seconds, rss1, steps1 = run_finops(work / "finops.toml", DAY1)
@@ -216,7 +247,7 @@ def main() -> int:
         figure("day2_over_day1", f"{day2_seconds / day1_seconds:.2f}")
         figure("finops_peak_rss_mb_day2", f"{rss2 / 1024:.0f}")
 
-        try:   # the finance queries are DuckDB SQL: on the engines with a DuckDB read-only connection
+        try:  # the finance queries are DuckDB SQL: on the engines with a DuckDB read-only connection
             con = engine_of(load_config(work / "finops.toml")).connect_read_only()
         except WarehouseError as exc:
             figure("finance_queries", f"skipped ({exc})")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 class Bounds:
     """The values a numeric key allows: low <= value <= high (low < value when low_excluded). A number is never
     nan or inf (TOML can write both)."""
+
     low: float
     high: float = math.inf
     low_excluded: bool = False

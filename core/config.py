@@ -40,20 +40,37 @@ PRICE_UNITS = ("1M", "1K")  # a bare price in an html_table is USD per million (
 # must be given.
 REQUIRED = object()
 SHARE = Bounds(0, 1)
-_SOURCE_KEYS = {"kind": (str, REQUIRED), "path": (str, None), "url": (str, None), "name": (str, None),
-                "effective_from": (str, None)}
+_SOURCE_KEYS = {
+    "kind": (str, REQUIRED),
+    "path": (str, None),
+    "url": (str, None),
+    "name": (str, None),
+    "effective_from": (str, None),
+}
 # Vendor usage kinds (docs/usage_exports.md): where a canonical column the export does not carry comes from.
 LOOKUP_COLUMNS = ("event_id", "occurred_at", "tenant_id", "feature", "task_id", "provider", "model", "service_tier")
 RESPONSE_KINDS = ("openai_usage", "anthropic_usage", "gemini_usage")  # logs that carry the vendor's response
-_LOOKUP_KEYS = {"field": (str, None), "value": (str, None), "map": (dict, None), "default": (str, None),
-                "prefix": (str, None)}
-_USAGE_SOURCE_KEYS = {**_SOURCE_KEYS, "response_field": (str, None), **{c: (object, None) for c in LOOKUP_COLUMNS}}
+_LOOKUP_KEYS = {
+    "field": (str, None),
+    "value": (str, None),
+    "map": (dict, None),
+    "default": (str, None),
+    "prefix": (str, None),
+}
+_USAGE_SOURCE_KEYS = {**_SOURCE_KEYS, "response_field": (str, None), **dict.fromkeys(LOOKUP_COLUMNS, (object, None))}
 # price and GPU sources may be fetched (url) and scraped (html_table): docs/prices_and_gpus.md
-_FETCHED_SOURCE_KEYS = {**_SOURCE_KEYS, "timeout_seconds": ((int, float), 30.0, Bounds(0, 3600, low_excluded=True)),
-                        "max_bytes": (int, 20_000_000, Bounds(1)),
-                        "provider": (str, None), "table": (str, None), "heading": (str, None),
-                        "columns": (dict, None), "unit": (str, "1M"), "models": (dict, None),
-                        "pricing_type": (str, "on_demand")}
+_FETCHED_SOURCE_KEYS = {
+    **_SOURCE_KEYS,
+    "timeout_seconds": ((int, float), 30.0, Bounds(0, 3600, low_excluded=True)),
+    "max_bytes": (int, 20_000_000, Bounds(1)),
+    "provider": (str, None),
+    "table": (str, None),
+    "heading": (str, None),
+    "columns": (dict, None),
+    "unit": (str, "1M"),
+    "models": (dict, None),
+    "pricing_type": (str, "on_demand"),
+}
 # A source's name: it names its landing folder and stored files, so never a path
 SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # A size DuckDB reads as a memory_limit ("3GB", "512MB", "1.5GiB")
@@ -67,58 +84,92 @@ def half_size(size: str) -> str:
 
 
 SCHEMA: dict[str, dict[str, tuple]] = {
-    "warehouse": {"path": (str, REQUIRED), "memory_limit": (str, "3GB"),
-                  "max_calls_per_build": (int, 10_000_000, Bounds(1)), "engine": (str, "duckdb"), "spark": (dict, None)},
+    "warehouse": {
+        "path": (str, REQUIRED),
+        "memory_limit": (str, "3GB"),
+        "max_calls_per_build": (int, 10_000_000, Bounds(1)),
+        "engine": (str, "duckdb"),
+        "spark": (dict, None),
+    },
     "landing": {"dir": (str, None)},
     "reports": {"dir": (str, None), "outbox": (str, None)},
     "prices.sources": _FETCHED_SOURCE_KEYS,
     "gpu.sources": _FETCHED_SOURCE_KEYS,
     "usage.sources": _USAGE_SOURCE_KEYS,
-    "deployments": {"id": (str, REQUIRED), "hourly_cost_usd": ((int, float), None, Bounds(0)), "gpu": (str, None),
-                    "gpu_count": (int, None, Bounds(1)), "pricing": (str, "on_demand"),
-                    "output_weight": ((int, float), 1.0, Bounds(0))},
+    "deployments": {
+        "id": (str, REQUIRED),
+        "hourly_cost_usd": ((int, float), None, Bounds(0)),
+        "gpu": (str, None),
+        "gpu_count": (int, None, Bounds(1)),
+        "pricing": (str, "on_demand"),
+        "output_weight": ((int, float), 1.0, Bounds(0)),
+    },
     "owners": {"email": (str, REQUIRED), "name": (str, REQUIRED), "features": (list, []), "tenants": (list, [])},
     "anomalies": {"ratio": ((int, float), 1.5, Bounds(1)), "min_usd": ((int, float), 10.0, Bounds(0))},
-    "quality": {"max_unpriced_share": ((int, float), 0.05, SHARE), "max_price_age_days": (int, 7, Bounds(0)),
-                "max_quarantined_share": ((int, float), 0.01, SHARE),
-                "min_requests_vs_trailing_week": ((int, float), 0.25, SHARE),
-                "max_conflicting_share": ((int, float), 0.0, SHARE),
-                "earliest_usage_date": (str, "2000-01-01"), "max_usage_days_ahead": (int, 1, Bounds(0))},
-    "smtp": {"host": (str, REQUIRED), "port": (int, 25, PORT), "starttls": (bool, False),
-             "username_env": (str, None), "password_env": (str, None), "from": (str, "finops@example.com"),
-             "allow_plain_login": (bool, False)},
+    "quality": {
+        "max_unpriced_share": ((int, float), 0.05, SHARE),
+        "max_price_age_days": (int, 7, Bounds(0)),
+        "max_quarantined_share": ((int, float), 0.01, SHARE),
+        "min_requests_vs_trailing_week": ((int, float), 0.25, SHARE),
+        "max_conflicting_share": ((int, float), 0.0, SHARE),
+        "earliest_usage_date": (str, "2000-01-01"),
+        "max_usage_days_ahead": (int, 1, Bounds(0)),
+    },
+    "smtp": {
+        "host": (str, REQUIRED),
+        "port": (int, 25, PORT),
+        "starttls": (bool, False),
+        "username_env": (str, None),
+        "password_env": (str, None),
+        "from": (str, "finops@example.com"),
+        "allow_plain_login": (bool, False),
+    },
 }
-TOP_LEVEL = {"warehouse", "landing", "reports", "prices", "gpu", "usage", "deployments", "owners", "anomalies",
-             "quality", "smtp"}
+TOP_LEVEL = {
+    "warehouse",
+    "landing",
+    "reports",
+    "prices",
+    "gpu",
+    "usage",
+    "deployments",
+    "owners",
+    "anomalies",
+    "quality",
+    "smtp",
+}
 
 
 @dataclass(frozen=True)
 class Lookup:
     """Where one canonical column of a vendor usage record comes from: a field of the record (optionally
     translated by `map`, or picked from a list by `prefix`) or a constant `value`."""
+
     field: str | None = None
     value: str | None = None
     map: dict[str, str] | None = None
-    default: str | None = None     # when the field is missing, empty or not in `map`
-    prefix: str | None = None      # take the first string starting with it (of a list), prefix removed
+    default: str | None = None  # when the field is missing, empty or not in `map`
+    prefix: str | None = None  # take the first string starting with it (of a list), prefix removed
 
 
 @dataclass(frozen=True)
 class UsageMapping:
     """How a vendor usage source fills the canonical columns its export does not carry."""
-    where: str                     # the config key of the source, e.g. usage.sources[1]
-    lookups: dict[str, Lookup]     # canonical column -> Lookup
+
+    where: str  # the config key of the source, e.g. usage.sources[1]
+    lookups: dict[str, Lookup]  # canonical column -> Lookup
     response_field: str | None = None  # where the vendor response sits in a log line; None: the line is it
 
 
 @dataclass(frozen=True)
 class HtmlTable:
     """Where an html_table source's table is on the page, and what its columns mean."""
-    provider: str                           # whose prices or offers the table lists
-    selector: str | None                    # a CSS selector of the table (or of an element holding it)
-    heading: str | None                     # or: text of the heading the table follows
-    columns: tuple[tuple[str, str], ...]    # (our field, the column's header text on the page)
-    unit: str = "1M"                        # prices: a bare number is USD per 1M or per 1K tokens
+
+    provider: str  # whose prices or offers the table lists
+    selector: str | None  # a CSS selector of the table (or of an element holding it)
+    heading: str | None  # or: text of the heading the table follows
+    columns: tuple[tuple[str, str], ...]  # (our field, the column's header text on the page)
+    unit: str = "1M"  # prices: a bare number is USD per 1M or per 1K tokens
     models: tuple[tuple[str, str], ...] = ()  # prices: (name on the page, model id); only these rows kept
 
 
@@ -131,10 +182,10 @@ class Source:
     effective_from: str | None = None
     mapping: UsageMapping | None = None  # vendor usage kinds only
     url: str | None = None
-    timeout_seconds: float = 30.0           # url: the deadline of an attempt: connecting, headers, the whole body
-    max_bytes: int = 20_000_000             # url: a larger response is refused
-    table: HtmlTable | None = None          # html_table kinds
-    pricing_type: str = "on_demand"         # vast_json, GPU html_table: what the listing's prices are
+    timeout_seconds: float = 30.0  # url: the deadline of an attempt: connecting, headers, the whole body
+    max_bytes: int = 20_000_000  # url: a larger response is refused
+    table: HtmlTable | None = None  # html_table kinds
+    pricing_type: str = "on_demand"  # vast_json, GPU html_table: what the listing's prices are
 
     def files(self) -> list[Path]:
         """The files this source's path (a glob) matches now, sorted."""
@@ -205,7 +256,7 @@ class Config:
     smtp: Smtp | None = None
     memory_limit: str = "3GB"  # DuckDB's memory_limit in each step of a run; beyond it DuckDB spills to disk
     max_calls_per_build: int = 10_000_000  # a run of more calls is built and published in several builds
-    engine: str = "duckdb"                  # duckdb | spark ([warehouse.spark]: core/spark_config.py)
+    engine: str = "duckdb"  # duckdb | spark ([warehouse.spark]: core/spark_config.py)
     spark: SparkSettings | None = None
 
     @property
@@ -233,8 +284,9 @@ def _check_table(where: str, table: object, schema: dict, cfg_path: Path) -> dic
         # TOML booleans are ints in Python; never accept one where a number is expected.
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             expected = " or ".join(t.__name__ for t in types)
-            raise ConfigError(f"{cfg_path}: key '{where}.{key}' must be {expected}, got {type(value).__name__} "
-                              f"{value!r}")
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.{key}' must be {expected}, got {type(value).__name__} {value!r}"
+            )
         if bounds and not bounds[0].allow(value):
             number = "a whole number" if types == (int,) else "a number"
             raise ConfigError(f"{cfg_path}: key '{where}.{key}' is {value!r}, expected {number} {bounds[0]}")
@@ -268,29 +320,42 @@ def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_pat
         if raw["url"] is not None and dotted == "usage.sources":
             raise ConfigError(f"{cfg_path}: key '{where}.url': kind '{raw['kind']}' reads local files only; use 'path'")
         if raw["name"] is not None and not SOURCE_NAME.fullmatch(raw["name"]):
-            raise ConfigError(f"{cfg_path}: key '{where}.name' is '{raw['name']}', expected a simple name (letters, "
-                              "digits, '_', '-', '.', starting with a letter or digit): it names the source's "
-                              "folders and files")
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.name' is '{raw['name']}', expected a simple name (letters, "
+                "digits, '_', '-', '.', starting with a letter or digit): it names the source's "
+                "folders and files"
+            )
         path = resolve_path(base, raw["path"]) if raw["path"] else None
         options = _fetched_source_options(raw, dotted, where, cfg_path) if dotted != "usage.sources" else {}
-        src = Source(kind=raw["kind"], name=raw["name"] or f"{dotted.split('.')[0]}_{i}", position=i, path=path,
-                     effective_from=raw["effective_from"], url=raw["url"], **options,
-                     mapping=_usage_mapping(raw, where, cfg_path) if dotted == "usage.sources" else None)
+        src = Source(
+            kind=raw["kind"],
+            name=raw["name"] or f"{dotted.split('.')[0]}_{i}",
+            position=i,
+            path=path,
+            effective_from=raw["effective_from"],
+            url=raw["url"],
+            **options,
+            mapping=_usage_mapping(raw, where, cfg_path) if dotted == "usage.sources" else None,
+        )
         if path is not None:
-            files = src.files()   # a recursive glob: once
+            files = src.files()  # a recursive glob: once
             if not files:
                 raise ConfigError(f"{cfg_path}: key '{where}.path': no file matches {path}")
             if dotted != "usage.sources" and raw["kind"] not in SHEET_KINDS and len(files) > 1:
-                raise ConfigError(f"{cfg_path}: key '{where}.path': kind '{raw['kind']}' reads one file, but "
-                                  f"{path} matches {len(files)}")
+                raise ConfigError(
+                    f"{cfg_path}: key '{where}.path': kind '{raw['kind']}' reads one file, but "
+                    f"{path} matches {len(files)}"
+                )
         out.append(src)
     return tuple(out)
 
 
 def _lookup(where: str, table: object, cfg_path: Path) -> Lookup:
     if not isinstance(table, dict):
-        raise ConfigError(f"{cfg_path}: key '{where}' must be a table such as {{ field = \"metadata.tenant\" }} or "
-                          f"{{ value = \"acme\" }}, got {type(table).__name__} {table!r}")
+        raise ConfigError(
+            f"{cfg_path}: key '{where}' must be a table such as {{ field = \"metadata.tenant\" }} or "
+            f'{{ value = "acme" }}, got {type(table).__name__} {table!r}'
+        )
     raw = _check_table(where, table, _LOOKUP_KEYS, cfg_path)
     if (raw["field"] is None) == (raw["value"] is None):
         raise ConfigError(f"{cfg_path}: key '{where}' needs exactly one of 'field' or 'value'")
@@ -311,20 +376,28 @@ def _usage_mapping(raw: dict, where: str, cfg_path: Path) -> UsageMapping | None
     if raw["kind"] == "canonical":
         extra = given + (["response_field"] if raw["response_field"] is not None else [])
         if extra:
-            raise ConfigError(f"{cfg_path}: key '{where}.{extra[0]}': kind 'canonical' reads every column from the "
-                              f"file; lookups are for the vendor kinds (docs/usage_exports.md)")
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.{extra[0]}': kind 'canonical' reads every column from the "
+                f"file; lookups are for the vendor kinds (docs/usage_exports.md)"
+            )
         return None
     for column in ("tenant_id", "feature"):
         if raw[column] is None:
-            raise ConfigError(f"{cfg_path}: missing required key '{where}.{column}': kind '{raw['kind']}' has no "
-                              f"{column} of ours; say where it comes from, e.g. {column} = {{ field = \"...\" }}, "
-                              f"{{ field = \"...\", map = {{ ... }} }} or {{ value = \"...\" }} "
-                              f"(docs/usage_exports.md)")
+            raise ConfigError(
+                f"{cfg_path}: missing required key '{where}.{column}': kind '{raw['kind']}' has no "
+                f'{column} of ours; say where it comes from, e.g. {column} = {{ field = "..." }}, '
+                f'{{ field = "...", map = {{ ... }} }} or {{ value = "..." }} '
+                f"(docs/usage_exports.md)"
+            )
     if raw["response_field"] is not None and raw["kind"] not in RESPONSE_KINDS:
-        raise ConfigError(f"{cfg_path}: key '{where}.response_field' is for kinds {', '.join(RESPONSE_KINDS)}, "
-                          f"not '{raw['kind']}'")
-    return UsageMapping(where=where, lookups={c: _lookup(f"{where}.{c}", raw[c], cfg_path) for c in given},
-                        response_field=raw["response_field"])
+        raise ConfigError(
+            f"{cfg_path}: key '{where}.response_field' is for kinds {', '.join(RESPONSE_KINDS)}, not '{raw['kind']}'"
+        )
+    return UsageMapping(
+        where=where,
+        lookups={c: _lookup(f"{where}.{c}", raw[c], cfg_path) for c in given},
+        response_field=raw["response_field"],
+    )
 
 
 def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) -> dict:
@@ -344,8 +417,9 @@ def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) 
         try:
             date.fromisoformat(raw["effective_from"])
         except ValueError:
-            raise ConfigError(f"{cfg_path}: key '{where}.effective_from' is '{raw['effective_from']}', expected a "
-                              "date YYYY-MM-DD") from None
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.effective_from' is '{raw['effective_from']}', expected a date YYYY-MM-DD"
+            ) from None
     is_prices = dotted == "prices.sources"
     if kind != "html_table":
         for key in ("provider", "table", "heading", "columns", "unit", "models"):
@@ -353,10 +427,14 @@ def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) 
     if not (kind == "vast_json" or (kind == "html_table" and not is_prices)):
         refuse("pricing_type", "applies to kinds vast_json and html_table of [[gpu.sources]] only")
     if raw["pricing_type"] not in PRICINGS:
-        raise ConfigError(f"{cfg_path}: key '{where}.pricing_type' is '{raw['pricing_type']}', expected one of: "
-                          f"{', '.join(PRICINGS)}")
-    options = {"timeout_seconds": float(raw["timeout_seconds"]), "max_bytes": raw["max_bytes"],
-               "pricing_type": raw["pricing_type"]}
+        raise ConfigError(
+            f"{cfg_path}: key '{where}.pricing_type' is '{raw['pricing_type']}', expected one of: {', '.join(PRICINGS)}"
+        )
+    options = {
+        "timeout_seconds": float(raw["timeout_seconds"]),
+        "max_bytes": raw["max_bytes"],
+        "pricing_type": raw["pricing_type"],
+    }
     if kind != "html_table":
         return options
 
@@ -366,8 +444,10 @@ def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) 
     if not raw["provider"]:
         raise ConfigError(f"{cfg_path}: key '{where}.provider' is required for kind html_table (whose prices)")
     if (raw["table"] is None) == (raw["heading"] is None):
-        raise ConfigError(f"{cfg_path}: {where} needs exactly one of 'table' (a CSS selector) or 'heading' (the "
-                          "text of the heading before the table)")
+        raise ConfigError(
+            f"{cfg_path}: {where} needs exactly one of 'table' (a CSS selector) or 'heading' (the "
+            "text of the heading before the table)"
+        )
     if raw["table"] is not None:
         try:
             soupsieve.compile(raw["table"])
@@ -381,22 +461,32 @@ def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) 
         if not isinstance(title, str) or not title.strip():
             raise ConfigError(f"{cfg_path}: key '{where}.columns.{field}' must be the column's header text")
     if fields[0] not in columns:
-        raise ConfigError(f"{cfg_path}: key '{where}.columns.{fields[0]}' is required (the header of the "
-                          f"{fields[0]} column)")
+        raise ConfigError(
+            f"{cfg_path}: key '{where}.columns.{fields[0]}' is required (the header of the {fields[0]} column)"
+        )
     if is_prices and not set(columns) & set(PRICE_TABLE_FIELDS[1:]):
-        raise ConfigError(f"{cfg_path}: key '{where}.columns' names no price column (one of: "
-                          f"{', '.join(PRICE_TABLE_FIELDS[1:])})")
+        raise ConfigError(
+            f"{cfg_path}: key '{where}.columns' names no price column (one of: {', '.join(PRICE_TABLE_FIELDS[1:])})"
+        )
     if not is_prices and ("usd_per_hour" in columns) == ("usd_per_gpu_hour" in columns):
-        raise ConfigError(f"{cfg_path}: key '{where}.columns' needs exactly one of 'usd_per_hour' or "
-                          "'usd_per_gpu_hour'")
+        raise ConfigError(
+            f"{cfg_path}: key '{where}.columns' needs exactly one of 'usd_per_hour' or 'usd_per_gpu_hour'"
+        )
     if raw["unit"] not in PRICE_UNITS:
-        raise ConfigError(f"{cfg_path}: key '{where}.unit' is '{raw['unit']}', expected one of: "
-                          f"{', '.join(PRICE_UNITS)}")
+        raise ConfigError(
+            f"{cfg_path}: key '{where}.unit' is '{raw['unit']}', expected one of: {', '.join(PRICE_UNITS)}"
+        )
     models = raw["models"] or {}
     if not all(isinstance(v, str) and v for v in models.values()):
         raise ConfigError(f"{cfg_path}: key '{where}.models' must map each name on the page to a model id (string)")
-    options["table"] = HtmlTable(provider=raw["provider"].lower(), selector=raw["table"], heading=raw["heading"],
-                                 columns=tuple(columns.items()), unit=raw["unit"], models=tuple(models.items()))
+    options["table"] = HtmlTable(
+        provider=raw["provider"].lower(),
+        selector=raw["table"],
+        heading=raw["heading"],
+        columns=tuple(columns.items()),
+        unit=raw["unit"],
+        models=tuple(models.items()),
+    )
     return options
 
 
@@ -413,9 +503,11 @@ def _read_toml(cfg_path: Path) -> dict:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise ConfigError(f"{cfg_path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); a TOML file "
-                          "is UTF-8: save it as UTF-8") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{cfg_path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); a TOML file "
+            "is UTF-8: save it as UTF-8"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -436,21 +528,29 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{cfg_path}: missing required section [warehouse]")
     wh = _check_table("warehouse", doc["warehouse"], SCHEMA["warehouse"], cfg_path)
     if not wh["path"].strip():
-        raise ConfigError(f"{cfg_path}: key 'warehouse.path' is empty, expected the published warehouse file, "
-                          "e.g. \"warehouse/finops.duckdb\"")
+        raise ConfigError(
+            f"{cfg_path}: key 'warehouse.path' is empty, expected the published warehouse file, "
+            'e.g. "warehouse/finops.duckdb"'
+        )
     warehouse_path = resolve_path(base, wh["path"])
     if warehouse_path.is_dir():
-        raise ConfigError(f"{cfg_path}: key 'warehouse.path' is the folder {warehouse_path}, expected the published "
-                          f"warehouse file, e.g. \"{wh['path'].rstrip('/')}/finops.duckdb\"")
+        raise ConfigError(
+            f"{cfg_path}: key 'warehouse.path' is the folder {warehouse_path}, expected the published "
+            f'warehouse file, e.g. "{wh["path"].rstrip("/")}/finops.duckdb"'
+        )
     if not MEMORY_SIZE.fullmatch(wh["memory_limit"]):
-        raise ConfigError(f"{cfg_path}: key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", "
-                          f"got {wh['memory_limit']!r}")
+        raise ConfigError(
+            f'{cfg_path}: key \'warehouse.memory_limit\' must be a size like "3GB" or "512MB", '
+            f"got {wh['memory_limit']!r}"
+        )
     if wh["engine"] not in ENGINES:
-        raise ConfigError(f"{cfg_path}: key 'warehouse.engine' is '{wh['engine']}', expected one of: "
-                          f"{', '.join(ENGINES)}")
+        raise ConfigError(
+            f"{cfg_path}: key 'warehouse.engine' is '{wh['engine']}', expected one of: {', '.join(ENGINES)}"
+        )
     if wh["spark"] is not None and wh["engine"] != "spark":
-        raise ConfigError(f"{cfg_path}: [warehouse.spark] is set but 'warehouse.engine' is '{wh['engine']}' "
-                          "(set engine = \"spark\")")
+        raise ConfigError(
+            f"{cfg_path}: [warehouse.spark] is set but 'warehouse.engine' is '{wh['engine']}' (set engine = \"spark\")"
+        )
     landing = _check_table("landing", doc.get("landing", {}), SCHEMA["landing"], cfg_path)
     reports = _check_table("reports", doc.get("reports", {}), SCHEMA["reports"], cfg_path)
 
@@ -466,11 +566,19 @@ def load_config(path: str | Path) -> Config:
         if raw["gpu"] is not None and not raw["gpu_count"]:
             raise ConfigError(f"{cfg_path}: key '{where}.gpu_count' is required with 'gpu' (a whole number >= 1)")
         if raw["pricing"] not in PRICINGS:
-            raise ConfigError(f"{cfg_path}: key '{where}.pricing' is '{raw['pricing']}', expected one of: "
-                              f"{', '.join(PRICINGS)}")
-        deployments.append(Deployment(id=raw["id"], output_weight=float(raw["output_weight"]),
-                                      hourly_cost_usd=raw["hourly_cost_usd"], gpu=raw["gpu"],
-                                      gpu_count=raw["gpu_count"], pricing=raw["pricing"]))
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.pricing' is '{raw['pricing']}', expected one of: {', '.join(PRICINGS)}"
+            )
+        deployments.append(
+            Deployment(
+                id=raw["id"],
+                output_weight=float(raw["output_weight"]),
+                hourly_cost_usd=raw["hourly_cost_usd"],
+                gpu=raw["gpu"],
+                gpu_count=raw["gpu_count"],
+                pricing=raw["pricing"],
+            )
+        )
     ids = [d.id for d in deployments]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{cfg_path}: deployments: duplicate id in {ids}")
@@ -480,19 +588,23 @@ def load_config(path: str | Path) -> Config:
         for key in ("features", "tenants"):
             if not all(isinstance(v, str) for v in raw[key]):
                 raise ConfigError(f"{cfg_path}: key 'owners[{i}].{key}' must be an array of strings")
-        owner = Owner(email=raw["email"], name=raw["name"], features=tuple(raw["features"]),
-                      tenants=tuple(raw["tenants"]))
+        owner = Owner(
+            email=raw["email"], name=raw["name"], features=tuple(raw["features"]), tenants=tuple(raw["tenants"])
+        )
         if not re.fullmatch(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+", owner.email):
-            raise ConfigError(f"{cfg_path}: key 'owners[{i}].email' is '{owner.email}', expected one address "
-                              f"like team@example.com")
+            raise ConfigError(
+                f"{cfg_path}: key 'owners[{i}].email' is '{owner.email}', expected one address like team@example.com"
+            )
         if not owner.features and not owner.tenants:
             raise ConfigError(f"{cfg_path}: owners[{i}] ('{owner.name}') needs 'features' or 'tenants' (or both)")
         if not owner.slug:
             raise ConfigError(f"{cfg_path}: key 'owners[{i}].name' needs a letter or digit (it names the .eml file)")
         for other in owners:
             if owner.email == other.email or owner.slug == other.slug:
-                raise ConfigError(f"{cfg_path}: owners[{i}] ('{owner.name}', {owner.email}) has the same email or "
-                                  f"file name as owner '{other.name}' ({other.email})")
+                raise ConfigError(
+                    f"{cfg_path}: owners[{i}] ('{owner.name}', {owner.email}) has the same email or "
+                    f"file name as owner '{other.name}' ({other.email})"
+                )
         owners.append(owner)
 
     price_sources = _sources(doc, "prices.sources", PRICE_KINDS, base, cfg_path)
@@ -506,17 +618,27 @@ def load_config(path: str | Path) -> Config:
     try:
         earliest_usage_date = date.fromisoformat(quality["earliest_usage_date"])
     except ValueError:
-        raise ConfigError(f"{cfg_path}: key 'quality.earliest_usage_date' is '{quality['earliest_usage_date']}', "
-                          "expected a date YYYY-MM-DD") from None
+        raise ConfigError(
+            f"{cfg_path}: key 'quality.earliest_usage_date' is '{quality['earliest_usage_date']}', "
+            "expected a date YYYY-MM-DD"
+        ) from None
     smtp = None
     if "smtp" in doc:
         s = _check_table("smtp", doc["smtp"], SCHEMA["smtp"], cfg_path)
         if s["username_env"] and not s["starttls"] and not s["allow_plain_login"]:
-            raise ConfigError(f"{cfg_path}: [smtp] logs in (username_env) without STARTTLS, so the password would "
-                              "cross the network in clear text; set starttls = true, or allow_plain_login = true "
-                              "for a server reached over a trusted network (e.g. localhost)")
-        smtp = Smtp(host=s["host"], port=s["port"], starttls=s["starttls"], username_env=s["username_env"],
-                    password_env=s["password_env"], sender=s["from"])
+            raise ConfigError(
+                f"{cfg_path}: [smtp] logs in (username_env) without STARTTLS, so the password would "
+                "cross the network in clear text; set starttls = true, or allow_plain_login = true "
+                "for a server reached over a trusted network (e.g. localhost)"
+            )
+        smtp = Smtp(
+            host=s["host"],
+            port=s["port"],
+            starttls=s["starttls"],
+            username_env=s["username_env"],
+            password_env=s["password_env"],
+            sender=s["from"],
+        )
 
     return Config(
         path=cfg_path,
@@ -549,18 +671,23 @@ def load_config(path: str | Path) -> Config:
 def _installed(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:   # its parent package is missing
+    except ModuleNotFoundError:  # its parent package is missing
         return False
 
 
 def _spark(raw: dict, base: Path, warehouse_path: Path, cfg_path: Path) -> SparkSettings:
-    missing = [package for package, module in (("pyspark", "pyspark"), ("dbt-spark", "dbt.adapters.spark"))
-               if not _installed(module)]
+    missing = [
+        package
+        for package, module in (("pyspark", "pyspark"), ("dbt-spark", "dbt.adapters.spark"))
+        if not _installed(module)
+    ]
     if missing:
-        raise ConfigError(f"{cfg_path}: key 'warehouse.engine' is \"spark\" but {' and '.join(missing)} "
-                          f"{'is' if len(missing) == 1 else 'are'} not installed in this Python ({sys.executable}); "
-                          "install the Spark extra (pip install -e \".[spark]\", docs/spark.md) or set "
-                          "engine = \"duckdb\"")
+        raise ConfigError(
+            f"{cfg_path}: key 'warehouse.engine' is \"spark\" but {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not installed in this Python ({sys.executable}); "
+            'install the Spark extra (pip install -e ".[spark]", docs/spark.md) or set '
+            'engine = "duckdb"'
+        )
     checked = _check_table("warehouse.spark", raw, SPARK_KEYS, cfg_path)
     try:
         return spark_settings(checked, base, data_dir_of(warehouse_path))

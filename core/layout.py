@@ -1,13 +1,13 @@
 """Where the pipeline keeps its files, next to the published warehouse file.
 
-    <warehouse>.duckdb                 the published catalog finance opens (small: views + small tables)
-    <warehouse>.data/state.json        what was staged and built (warehouse/state.py)
-    <warehouse>.data/staged/           inputs as read: usage by file and day, quarantine, prices, GPU offers
-    <warehouse>.data/sources/          each url or scraped price/GPU source: its dated rows and fetch status
-    <warehouse>.data/tables/           immutable per-day Parquet partitions of the big finance tables
-    <warehouse>.data/results/          data-quality results, one file per run (kept 7 days once published)
-    <warehouse>.data/builds/           scratch DuckDB build databases (removed after each run)
-    <warehouse>.data/lock              held by the run in progress; says which run (warehouse/pipeline.py)
+<warehouse>.duckdb                 the published catalog finance opens (small: views + small tables)
+<warehouse>.data/state.json        what was staged and built (warehouse/state.py)
+<warehouse>.data/staged/           inputs as read: usage by file and day, quarantine, prices, GPU offers
+<warehouse>.data/sources/          each url or scraped price/GPU source: its dated rows and fetch status
+<warehouse>.data/tables/           immutable per-day Parquet partitions of the big finance tables
+<warehouse>.data/results/          data-quality results, one file per run (kept 7 days once published)
+<warehouse>.data/builds/           scratch DuckDB build databases (removed after each run)
+<warehouse>.data/lock              held by the run in progress; says which run (warehouse/pipeline.py)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Layout:
     data: Path
 
     @classmethod
-    def of(cls, cfg: Config) -> "Layout":
+    def of(cls, cfg: Config) -> Layout:
         return cls(warehouse=cfg.warehouse_path, data=cfg.data_dir)
 
     @property

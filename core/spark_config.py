@@ -21,11 +21,22 @@ from core.bounds import PORT, Bounds
 ENGINES = ("duckdb", "spark")
 METHODS = ("session", "thrift", "http")
 # [warehouse.spark]: key -> (type, default), checked by core/config.py like every other table
-SPARK_KEYS = {"method": (str, "session"), "master": (str, "local[*]"), "database": (str, "finance"),
-              "build_schema": (str, "finops_build"), "warehouse_dir": (str, None), "metastore_dir": (str, None),
-              "conf": (dict, {}), "host": (str, None), "port": (int, None, PORT), "user": (str, None),
-              "cluster": (str, None), "endpoint": (str, None), "token_env": (str, None),
-              "threads": (int, 2, Bounds(1))}
+SPARK_KEYS = {
+    "method": (str, "session"),
+    "master": (str, "local[*]"),
+    "database": (str, "finance"),
+    "build_schema": (str, "finops_build"),
+    "warehouse_dir": (str, None),
+    "metastore_dir": (str, None),
+    "conf": (dict, {}),
+    "host": (str, None),
+    "port": (int, None, PORT),
+    "user": (str, None),
+    "cluster": (str, None),
+    "endpoint": (str, None),
+    "token_env": (str, None),
+    "threads": (int, 2, Bounds(1)),
+}
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://")
 
@@ -34,10 +45,10 @@ _URL = re.compile(r"[a-z][a-z0-9+.-]*://")
 class SparkSettings:
     method: str
     master: str
-    database: str                 # the published finance tables: <database>.fct_llm_requests, ...
-    build_schema: str             # a build's scratch databases: <build_schema>, <build_schema>_finance, _raw
-    warehouse_dir: str            # spark.sql.warehouse.dir: where Spark keeps table files (path or URL)
-    metastore_dir: str | None     # a local Derby metastore; None: the cluster's (conf spark.hadoop.hive.*)
+    database: str  # the published finance tables: <database>.fct_llm_requests, ...
+    build_schema: str  # a build's scratch databases: <build_schema>, <build_schema>_finance, _raw
+    warehouse_dir: str  # spark.sql.warehouse.dir: where Spark keeps table files (path or URL)
+    metastore_dir: str | None  # a local Derby metastore; None: the cluster's (conf spark.hadoop.hive.*)
     conf: tuple[tuple[str, str], ...] = ()
     host: str | None = None
     port: int | None = None
@@ -66,17 +77,17 @@ class SparkSettings:
             "spark.sql.catalogImplementation": "hive",
             "spark.sql.warehouse.dir": self.warehouse_dir,
             "spark.sql.session.timeZone": "UTC",
-            "spark.sql.sources.partitionOverwriteMode": "dynamic",   # INSERT OVERWRITE replaces only its days
+            "spark.sql.sources.partitionOverwriteMode": "dynamic",  # INSERT OVERWRITE replaces only its days
             "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-            "spark.sql.ansi.enabled": "false",                       # what dbt-spark sets too
+            "spark.sql.ansi.enabled": "false",  # what dbt-spark sets too
         }
-        if local:   # one machine: few shuffle partitions, no web UI
-            conf |= {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
-                     "spark.driver.memory": "4g"}
+        if local:  # one machine: few shuffle partitions, no web UI
+            conf |= {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false", "spark.driver.memory": "4g"}
         if self.metastore_dir:
-            conf |= {"spark.hadoop.javax.jdo.option.ConnectionURL":
-                     f"jdbc:derby:;databaseName={self.metastore_dir};create=true",
-                     "spark.driver.extraJavaOptions": f"-Dderby.system.home={Path(self.metastore_dir).parent}"}
+            conf |= {
+                "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={self.metastore_dir};create=true",
+                "spark.driver.extraJavaOptions": f"-Dderby.system.home={Path(self.metastore_dir).parent}",
+            }
         return conf | dict(self.conf)
 
 
@@ -88,18 +99,22 @@ def spark_settings(out: dict, base: Path, data_dir: Path) -> SparkSettings:
         raise ValueError(f"key 'warehouse.spark.method' is '{out['method']}', expected one of: {', '.join(METHODS)}")
     for key in ("database", "build_schema"):
         if not _NAME.fullmatch(out[key]):
-            raise ValueError(f"key 'warehouse.spark.{key}' is '{out[key]}', expected a database name "
-                             "(lower case letters, digits, _)")
+            raise ValueError(
+                f"key 'warehouse.spark.{key}' is '{out[key]}', expected a database name (lower case letters, digits, _)"
+            )
     if out["method"] != "session":
         for key in ("host", "port") if out["method"] == "thrift" else ("host",):
             if out[key] is None:
                 raise ValueError(f"key 'warehouse.spark.{key}' is required with method '{out['method']}'")
         if out["method"] == "http" and (out["cluster"] is None) == (out["endpoint"] is None):
-            raise ValueError("method 'http' needs exactly one of 'warehouse.spark.cluster' or "
-                             "'warehouse.spark.endpoint'")
+            raise ValueError(
+                "method 'http' needs exactly one of 'warehouse.spark.cluster' or 'warehouse.spark.endpoint'"
+            )
         if out["method"] == "http" and out["token_env"] is None:
-            raise ValueError("key 'warehouse.spark.token_env' is required with method 'http' (the name of the "
-                             "environment variable that holds the token)")
+            raise ValueError(
+                "key 'warehouse.spark.token_env' is required with method 'http' (the name of the "
+                "environment variable that holds the token)"
+            )
     for key, value in out["conf"].items():
         if not isinstance(value, (str, int, float, bool)):
             raise ValueError(f"key 'warehouse.spark.conf.{key}' must be a string or a number")
@@ -111,12 +126,21 @@ def spark_settings(out: dict, base: Path, data_dir: Path) -> SparkSettings:
             return str(default)
         return value if _URL.match(value) else str((base / Path(value).expanduser()).resolve())
 
-    shared_metastore = any(key.startswith(("spark.hadoop.hive.metastore", "spark.hadoop.javax.jdo"))
-                           for key in conf)
+    shared_metastore = any(key.startswith(("spark.hadoop.hive.metastore", "spark.hadoop.javax.jdo")) for key in conf)
     metastore = None if shared_metastore else location(out["metastore_dir"], data / "metastore_db")
-    return SparkSettings(method=out["method"], master=out["master"], database=out["database"],
-                         build_schema=out["build_schema"],
-                         warehouse_dir=location(out["warehouse_dir"], data / "warehouse"), metastore_dir=metastore,
-                         conf=tuple(sorted(conf.items())), host=out["host"], port=out["port"], user=out["user"],
-                         cluster=out["cluster"], endpoint=out["endpoint"], token_env=out["token_env"],
-                         threads=out["threads"])
+    return SparkSettings(
+        method=out["method"],
+        master=out["master"],
+        database=out["database"],
+        build_schema=out["build_schema"],
+        warehouse_dir=location(out["warehouse_dir"], data / "warehouse"),
+        metastore_dir=metastore,
+        conf=tuple(sorted(conf.items())),
+        host=out["host"],
+        port=out["port"],
+        user=out["user"],
+        cluster=out["cluster"],
+        endpoint=out["endpoint"],
+        token_env=out["token_env"],
+        threads=out["threads"],
+    )

@@ -22,8 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from expectations.suites import Suite
 from expectations.results import CheckResult
+from expectations.suites import Suite
 
 log = logging.getLogger("finops")
 
@@ -50,8 +50,14 @@ def gx_datasource(kind: str):
 
 def not_fetched(suite: Suite, exc: Exception) -> CheckResult:
     """The failed check of a suite whose rows could not be read (a table of the build was not built)."""
-    return CheckResult(suite.label, "fetch the rows to validate", suite.table, False, 0,
-                       f"could not read the build: {exc}".splitlines()[0])
+    return CheckResult(
+        suite.label,
+        "fetch the rows to validate",
+        suite.table,
+        False,
+        0,
+        f"could not read the build: {exc}".splitlines()[0],
+    )
 
 
 def validate_frame(datasource, suite: Suite, frame, started: float, rows: int | None = None) -> list[CheckResult]:
@@ -59,26 +65,40 @@ def validate_frame(datasource, suite: Suite, frame, started: float, rows: int | 
     rows: the frame's row count when known without a pass over it (else, for a suite that fails, GX's element count)."""
     import great_expectations as gx
 
-    batch = datasource.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("all").get_batch(
-        batch_parameters={"dataframe": frame})
+    batch = (
+        datasource.add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
     expectations = gx.ExpectationSuite(name=suite.name, expectations=list(suite.expectations))
     # Pass or fail first: GX's counts and failing rows take a third of the time on a big frame. A suite that fails
     # is validated again for them.
     validation = batch.validate(expectations, result_format={"result_format": "BOOLEAN_ONLY"})
     if not validation.success:
-        validation = batch.validate(expectations, result_format={
-            "result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES,
-            "unexpected_index_column_names": list(suite.example_columns)})
+        validation = batch.validate(
+            expectations,
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": EXAMPLES,
+                "unexpected_index_column_names": list(suite.example_columns),
+            },
+        )
         if rows is None:
             rows = next((r.result.get("element_count") for r in validation.results if r.result), 0) or 0
-    log.info("gate: suite %s%s: %s in %.2fs", suite.name, "" if rows is None else f" on {rows} row(s)",
-             "passed" if validation.success else "FAILED", time.perf_counter() - started)
-    datasource.delete_asset(suite.name)   # GX keeps the asset's batch, and so the frame, alive until then
+    log.info(
+        "gate: suite %s%s: %s in %.2fs",
+        suite.name,
+        "" if rows is None else f" on {rows} row(s)",
+        "passed" if validation.success else "FAILED",
+        time.perf_counter() - started,
+    )
+    datasource.delete_asset(suite.name)  # GX keeps the asset's batch, and so the frame, alive until then
     return [_check_result(suite, r, rows) for r in validation.results]
 
 
-def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
-               memory_limit: str | None = None) -> list[CheckResult]:
+def run_suites(
+    db_path: str, suites: list[Suite], part_rows: int = PART_ROWS, memory_limit: str | None = None
+) -> list[CheckResult]:
     """Validate the suites on the build database at `db_path`; one CheckResult per expectation. `memory_limit`
     caps DuckDB (the suites' queries, its cache of the tables read); the frames being validated come on top.
 
@@ -95,9 +115,10 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
     checks: dict[str, list[list[CheckResult]]] = {suite.name: [] for suite in suites}
     rows = dict.fromkeys(checks, 0)
     failed: dict[str, duckdb.Error] = {}
-    with duckdb.connect(db_path, read_only=True,
-                        config={"memory_limit": memory_limit} if memory_limit else {}) as con, \
-            ThreadPoolExecutor(max_workers=1) as fetcher:
+    with (
+        duckdb.connect(db_path, read_only=True, config={"memory_limit": memory_limit} if memory_limit else {}) as con,
+        ThreadPoolExecutor(max_workers=1) as fetcher,
+    ):
         parts: list[tuple[Suite, str]] = []
         for suite in suites:
             try:
@@ -119,14 +140,20 @@ def run_suites(db_path: str, suites: list[Suite], part_rows: int = PART_ROWS,
                 continue
             rows[suite.name] += len(frame)
             checks[suite.name].append(validate_frame(datasource, suite, frame, started, rows=len(frame)))
-            del frame   # (GX's engine keeps it until the suite's next part replaces it; the last, until the end)
+            del frame  # (GX's engine keeps it until the suite's next part replaces it; the last, until the end)
             pa.default_memory_pool().release_unused()
     datasource.data_context.data_sources.delete(datasource.name)
     del datasource
     _give_back_memory()
-    return [result for suite in suites for result in
-            ([not_fetched(suite, failed[suite.name])] if suite.name in failed else
-             [_merged(part_checks, rows[suite.name]) for part_checks in zip(*checks[suite.name])])]
+    return [
+        result
+        for suite in suites
+        for result in (
+            [not_fetched(suite, failed[suite.name])]
+            if suite.name in failed
+            else [_merged(part_checks, rows[suite.name]) for part_checks in zip(*checks[suite.name])]
+        )
+    ]
 
 
 def _give_back_memory() -> None:
@@ -166,8 +193,15 @@ def _merged(checks: tuple[CheckResult, ...], rows: int) -> CheckResult:
     success = all(c.success for c in checks)
     examples = [row for c in checks if c.examples for row in json.loads(c.examples)][:EXAMPLES]
     message = error or _count_message(success, unexpected, rows)
-    return CheckResult(suite=first.suite, expectation=first.expectation, table=first.table, success=success,
-                       unexpected_count=unexpected, message=message, examples=json.dumps(examples) if examples else "")
+    return CheckResult(
+        suite=first.suite,
+        expectation=first.expectation,
+        table=first.table,
+        success=success,
+        unexpected_count=unexpected,
+        message=message,
+        examples=json.dumps(examples) if examples else "",
+    )
 
 
 def _count_message(success: bool, unexpected: int, rows: int) -> str:
@@ -201,12 +235,21 @@ def _check_result(suite: Suite, result, rows: int | None) -> CheckResult:
     detail = result.result or {}
     unexpected = int(detail.get("unexpected_count") or 0)
     error = (result.exception_info or {}).get("exception_message") if result.exception_info else None
-    message = f"could not evaluate: {error}" if error else \
-        _count_message(result.success, unexpected, detail.get("element_count", rows))
+    message = (
+        f"could not evaluate: {error}"
+        if error
+        else _count_message(result.success, unexpected, detail.get("element_count", rows))
+    )
     examples = [_plain(row) for row in detail.get("partial_unexpected_index_list") or []][:EXAMPLES]
-    return CheckResult(suite=suite.label, expectation=describe(config.type, config.kwargs), table=suite.table,
-                       success=bool(result.success), unexpected_count=unexpected, message=message,
-                       examples=json.dumps(examples) if examples else "")
+    return CheckResult(
+        suite=suite.label,
+        expectation=describe(config.type, config.kwargs),
+        table=suite.table,
+        success=bool(result.success),
+        unexpected_count=unexpected,
+        message=message,
+        examples=json.dumps(examples) if examples else "",
+    )
 
 
 def _plain(row: dict) -> dict:

@@ -7,7 +7,7 @@ with what it guards and each expectation's result."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,8 +84,14 @@ def quality_report_path(reports_dir: Path, day: str) -> Path:
     return reports_dir / "quality" / f"{day}.html"
 
 
-def write_quality_reports(reports_dir: Path, run_id: str, days: list[str], suites: list[Suite],
-                          results: list[CheckResult], repeated: list[RepeatedEvents] = ()) -> list[Path]:
+def write_quality_reports(
+    reports_dir: Path,
+    run_id: str,
+    days: list[str],
+    suites: list[Suite],
+    results: list[CheckResult],
+    repeated: list[RepeatedEvents] = (),
+) -> list[Path]:
     """Write quality/<day>.html for every day of the run; returns the paths. `repeated`: the built days' event_ids
     recorded more than once (warehouse/build_summary.py)."""
     guards = {s.label: (s.table, s.guards) for s in suites}
@@ -94,15 +100,29 @@ def write_quality_reports(reports_dir: Path, run_id: str, days: list[str], suite
         members = [r for r in results if r.suite == name]
         table, guard = guards.get(name, ("dbt models", DBT_GUARDS))
         failed = any(not r.success for r in members)
-        groups.append({"name": name, "table": table, "guards": guard, "results": members, "failed": failed,
-                       "fold": name not in guards and not failed})  # the many passing dbt tests: folded
+        groups.append(
+            {
+                "name": name,
+                "table": table,
+                "guards": guard,
+                "results": members,
+                "failed": failed,
+                "fold": name not in guards and not failed,
+            }
+        )  # the many passing dbt tests: folded
     groups.sort(key=lambda g: (not g["failed"], g["name"] not in guards))  # failed first, then GX, then dbt
-    html = _TEMPLATE.render(day=days[-1] if len(days) == 1 else f"{days[0]} .. {days[-1]}",
-                            verdict="FAILED" if any(not r.success for r in results) else "PASSED",
-                            failed=[r for r in results if not r.success], results=results, suites=groups,
-                            run_id=run_id, days=days, examples=lambda r: json.loads(r.examples) if r.examples else [],
-                            repeated=list(repeated),
-                            checked_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+    html = _TEMPLATE.render(
+        day=days[-1] if len(days) == 1 else f"{days[0]} .. {days[-1]}",
+        verdict="FAILED" if any(not r.success for r in results) else "PASSED",
+        failed=[r for r in results if not r.success],
+        results=results,
+        suites=groups,
+        run_id=run_id,
+        days=days,
+        examples=lambda r: json.loads(r.examples) if r.examples else [],
+        repeated=list(repeated),
+        checked_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+    )
     paths = [quality_report_path(reports_dir, day) for day in days]
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)

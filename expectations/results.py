@@ -4,14 +4,22 @@ finance.data_quality_results."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-RESULT_SCHEMA = {"run_id": pl.String, "checked_at": pl.Datetime("us"), "suite": pl.String,
-                 "expectation": pl.String, "table": pl.String, "success": pl.Boolean,
-                 "unexpected_count": pl.Int64, "message": pl.String, "examples": pl.String}
+RESULT_SCHEMA = {
+    "run_id": pl.String,
+    "checked_at": pl.Datetime("us"),
+    "suite": pl.String,
+    "expectation": pl.String,
+    "table": pl.String,
+    "success": pl.Boolean,
+    "unexpected_count": pl.Int64,
+    "message": pl.String,
+    "examples": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -36,25 +44,54 @@ def dbt_results(run_results: dict, manifest: dict | None) -> list[CheckResult]:
             continue  # not run: an upstream model or check failed (that one is recorded)
         if uid.startswith("test."):
             attached = node.get("attached_node") or ""
-            table = attached.split(".")[-1] if attached else ",".join(
-                n.split(".")[-1] for n in node.get("depends_on", {}).get("nodes", []))
-            out.append(CheckResult(suite="dbt", expectation=node.get("name", uid.split(".")[2]), table=table,
-                                   success=result["status"] == "pass",
-                                   unexpected_count=int(result.get("failures") or 0),
-                                   message=(result.get("message") or "") if result["status"] != "pass" else ""))
+            table = (
+                attached.split(".")[-1]
+                if attached
+                else ",".join(n.split(".")[-1] for n in node.get("depends_on", {}).get("nodes", []))
+            )
+            out.append(
+                CheckResult(
+                    suite="dbt",
+                    expectation=node.get("name", uid.split(".")[2]),
+                    table=table,
+                    success=result["status"] == "pass",
+                    unexpected_count=int(result.get("failures") or 0),
+                    message=(result.get("message") or "") if result["status"] != "pass" else "",
+                )
+            )
         elif result["status"] == "error":
-            out.append(CheckResult(suite="dbt", expectation="model builds", table=uid.split(".")[-1],
-                                   success=False, unexpected_count=0, message=result.get("message") or ""))
+            out.append(
+                CheckResult(
+                    suite="dbt",
+                    expectation="model builds",
+                    table=uid.split(".")[-1],
+                    success=False,
+                    unexpected_count=0,
+                    message=result.get("message") or "",
+                )
+            )
     return out
 
 
 def write_results(results: list[CheckResult], run_id: str, results_dir: Path) -> Path:
-    checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    frame = pl.DataFrame([{"run_id": run_id, "checked_at": checked_at, "suite": r.suite,
-                           "expectation": r.expectation, "table": r.table, "success": r.success,
-                           "unexpected_count": r.unexpected_count, "message": r.message, "examples": r.examples}
-                          for r in results],
-                         schema=RESULT_SCHEMA)
+    checked_at = datetime.now(UTC).replace(tzinfo=None)
+    frame = pl.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "checked_at": checked_at,
+                "suite": r.suite,
+                "expectation": r.expectation,
+                "table": r.table,
+                "success": r.success,
+                "unexpected_count": r.unexpected_count,
+                "message": r.message,
+                "examples": r.examples,
+            }
+            for r in results
+        ],
+        schema=RESULT_SCHEMA,
+    )
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{run_id}.parquet"
     frame.write_parquet(path)
@@ -64,5 +101,12 @@ def write_results(results: list[CheckResult], run_id: str, results_dir: Path) ->
 def read_results(run_id: str, results_dir: Path) -> list[CheckResult]:
     """The checks a run recorded with write_results."""
     frame = pl.read_parquet(results_dir / f"{run_id}.parquet")
-    return [CheckResult(**{k: row[k] for k in ("suite", "expectation", "table", "success", "unexpected_count",
-                                                "message", "examples")}) for row in frame.iter_rows(named=True)]
+    return [
+        CheckResult(
+            **{
+                k: row[k]
+                for k in ("suite", "expectation", "table", "success", "unexpected_count", "message", "examples")
+            }
+        )
+        for row in frame.iter_rows(named=True)
+    ]

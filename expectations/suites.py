@@ -26,9 +26,10 @@ class Relations:
     """Where the suites find a build's relations, and the one aggregate the engines spell differently. The
     intermediate models (int_*) are named without a schema: the build's own (DuckDB: main; Spark: the session's
     current database, set to <build_schema> by warehouse/engines/spark/gate.py)."""
-    finance: str = "finance"        # the build's marts
-    raw: str = "raw"                # its inputs (the dbt sources)
-    distinct_list: str = "string_agg(distinct {0}, ', ')"   # the distinct non-NULL values of {0}, comma-separated
+
+    finance: str = "finance"  # the build's marts
+    raw: str = "raw"  # its inputs (the dbt sources)
+    distinct_list: str = "string_agg(distinct {0}, ', ')"  # the distinct non-NULL values of {0}, comma-separated
 
 
 DUCKDB = Relations()
@@ -37,6 +38,7 @@ DUCKDB = Relations()
 @dataclass(frozen=True)
 class Limits:
     """The configurable thresholds ([quality] in the config)."""
+
     max_unpriced_share: float
     max_quarantined_share: float
     max_price_age_days: int
@@ -47,9 +49,9 @@ class Limits:
 @dataclass(frozen=True)
 class Suite:
     name: str
-    table: str                   # the finance table it guards (its Dagster asset shows the check)
-    guards: str                  # what finance would otherwise see
-    query: str                   # the frame to validate, from the build database
+    table: str  # the finance table it guards (its Dagster asset shows the check)
+    guards: str  # what finance would otherwise see
+    query: str  # the frame to validate, from the build database
     expectations: tuple
     example_columns: tuple[str, ...]  # the columns that identify a failing row in the report
     # the key a big frame may be validated in parts on (expectations/gate.py), its query then a plain select of one
@@ -68,10 +70,14 @@ def _not_negative(*columns: str) -> list:
 
 def _keys(*columns: str) -> list:
     if len(columns) == 1:
-        return [gxe.ExpectColumnValuesToNotBeNull(column=columns[0]),
-                gxe.ExpectColumnValuesToBeUnique(column=columns[0])]
-    return [*(gxe.ExpectColumnValuesToNotBeNull(column=c) for c in columns),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns))]
+        return [
+            gxe.ExpectColumnValuesToNotBeNull(column=columns[0]),
+            gxe.ExpectColumnValuesToBeUnique(column=columns[0]),
+        ]
+    return [
+        *(gxe.ExpectColumnValuesToNotBeNull(column=c) for c in columns),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns)),
+    ]
 
 
 def _same(column: str = "difference") -> gxe.ExpectColumnValuesToBeBetween:
@@ -85,93 +91,125 @@ def _in_build_days(column: str, days: list[str]) -> gxe.ExpectColumnValuesToBeIn
 def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB) -> list[Suite]:
     """Every suite of the gate for a build of `days` (ISO dates), reading the build's `relations`."""
     finance, raw = relations.finance, relations.raw
-    tokens = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-              "output_tokens", "reasoning_tokens")
+    tokens = (
+        "input_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cache_write_1h_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+    )
     return [
         Suite(
-            "fct_llm_requests", "fct_llm_requests",
+            "fct_llm_requests",
+            "fct_llm_requests",
             "duplicate or unidentified calls, negative tokens or costs, cache tokens above the prompt, "
             "reasoning above the output, rows outside the run's days, unknown status/tier, a priced call "
             "without a cost or an unpriced call with one (unpriced is never $0)",
-            f"""select event_id, cast(usage_date as string) as usage_date, {', '.join(tokens)},
+            f"""select event_id, cast(usage_date as string) as usage_date, {", ".join(tokens)},
                        cache_read_tokens + cache_write_tokens + cache_write_1h_tokens as cache_tokens,
                        cast(coalesce(cost_usd, 0) as double) as cost_usd_or_0,
                        cast(coalesce(list_cost_usd, 0) as double) as list_cost_usd_or_0,
                        cost_usd is null as cost_is_null, pricing_status = 'unpriced' as is_unpriced,
                        status, service_tier, pricing_status
                 from {finance}.fct_llm_requests""",
-            (*_keys("event_id"),
-             gxe.ExpectColumnValuesToNotBeNull(column="usage_date"),
-             _in_build_days("usage_date", days),
-             *_not_negative(*tokens, "cost_usd_or_0", "list_cost_usd_or_0"),
-             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="input_tokens", column_B="cache_tokens",
-                                                         or_equal=True),
-             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="output_tokens", column_B="reasoning_tokens",
-                                                         or_equal=True),
-             gxe.ExpectColumnValuesToBeInSet(column="status", value_set=STATUSES),
-             gxe.ExpectColumnValuesToBeInSet(column="service_tier", value_set=SERVICE_TIERS),
-             gxe.ExpectColumnValuesToBeInSet(column="pricing_status", value_set=PRICING_STATUSES),
-             # a cost exactly when priced: NULL for unpriced calls (never $0), present for every other call
-             gxe.ExpectColumnPairValuesToBeEqual(column_A="cost_is_null", column_B="is_unpriced")),
+            (
+                *_keys("event_id"),
+                gxe.ExpectColumnValuesToNotBeNull(column="usage_date"),
+                _in_build_days("usage_date", days),
+                *_not_negative(*tokens, "cost_usd_or_0", "list_cost_usd_or_0"),
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="input_tokens", column_B="cache_tokens", or_equal=True
+                ),
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="output_tokens", column_B="reasoning_tokens", or_equal=True
+                ),
+                gxe.ExpectColumnValuesToBeInSet(column="status", value_set=STATUSES),
+                gxe.ExpectColumnValuesToBeInSet(column="service_tier", value_set=SERVICE_TIERS),
+                gxe.ExpectColumnValuesToBeInSet(column="pricing_status", value_set=PRICING_STATUSES),
+                # a cost exactly when priced: NULL for unpriced calls (never $0), present for every other call
+                gxe.ExpectColumnPairValuesToBeEqual(column_A="cost_is_null", column_B="is_unpriced"),
+            ),
             ("event_id", "usage_date", "pricing_status"),
             split_by="event_id",
         ),
         Suite(
-            "fct_llm_tasks", "fct_llm_tasks",
+            "fct_llm_tasks",
+            "fct_llm_tasks",
             "duplicate tasks, negative costs or tokens, tasks without requests or with more failed requests "
             "than requests",
             f"""select task_id, cast(usage_date as string) as usage_date, requests,
                       failed_requests, retries, cast(coalesce(cost_usd, 0) as double) as cost_usd_or_0,
                       cast(coalesce(retry_cost_usd, 0) as double) as retry_cost_usd_or_0, input_tokens, output_tokens
                from {finance}.fct_llm_tasks""",
-            (*_keys("task_id"),
-             gxe.ExpectColumnValuesToBeBetween(column="requests", min_value=1),
-             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="requests", column_B="failed_requests",
-                                                         or_equal=True),
-             *_not_negative("failed_requests", "retries", "input_tokens", "output_tokens", "cost_usd_or_0",
-                            "retry_cost_usd_or_0")),
+            (
+                *_keys("task_id"),
+                gxe.ExpectColumnValuesToBeBetween(column="requests", min_value=1),
+                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="requests", column_B="failed_requests", or_equal=True
+                ),
+                *_not_negative(
+                    "failed_requests",
+                    "retries",
+                    "input_tokens",
+                    "output_tokens",
+                    "cost_usd_or_0",
+                    "retry_cost_usd_or_0",
+                ),
+            ),
             ("task_id", "usage_date"),
             split_by="task_id",
         ),
         Suite(
-            "agg_cost_daily", "agg_cost_daily",
+            "agg_cost_daily",
+            "agg_cost_daily",
             "a day/tenant/feature/model counted twice, rows outside the run's days, negative sums, "
             "a cache hit rate outside 0..1",
             f"""select cast(usage_date as string) as usage_date, tenant_id, feature, provider, model, requests,
                       input_tokens, output_tokens, cast(cost_usd as double) as cost_usd,
                       cast(retry_cost_usd as double) as retry_cost_usd, cache_hit_rate, unpriced_requests
                from {finance}.agg_cost_daily""",
-            (*_keys("usage_date", "tenant_id", "feature", "provider", "model"),
-             _in_build_days("usage_date", days),
-             *_not_negative("requests", "input_tokens", "output_tokens", "cost_usd", "retry_cost_usd",
-                            "unpriced_requests"),
-             gxe.ExpectColumnValuesToBeBetween(column="cache_hit_rate", min_value=0, max_value=1)),
+            (
+                *_keys("usage_date", "tenant_id", "feature", "provider", "model"),
+                _in_build_days("usage_date", days),
+                *_not_negative(
+                    "requests", "input_tokens", "output_tokens", "cost_usd", "retry_cost_usd", "unpriced_requests"
+                ),
+                gxe.ExpectColumnValuesToBeBetween(column="cache_hit_rate", min_value=0, max_value=1),
+            ),
             ("usage_date", "tenant_id", "feature", "provider", "model"),
         ),
         Suite(
-            "showback_weekly", "showback_weekly",
+            "showback_weekly",
+            "showback_weekly",
             "a week/tenant/feature counted twice, negative costs",
             f"""select cast(week_start as string) as week_start, tenant_id, feature,
                       cast(cost_usd as double) as cost_usd, cast(prior_week_cost_usd as double) as prior_week_cost_usd,
                       tasks, cast(cost_per_task_usd as double) as cost_per_task_usd, cache_hit_rate
                from {finance}.showback_weekly""",
-            (*_keys("week_start", "tenant_id", "feature"),
-             *_not_negative("cost_usd", "prior_week_cost_usd", "tasks", "cost_per_task_usd"),
-             gxe.ExpectColumnValuesToBeBetween(column="cache_hit_rate", min_value=0, max_value=1)),
+            (
+                *_keys("week_start", "tenant_id", "feature"),
+                *_not_negative("cost_usd", "prior_week_cost_usd", "tasks", "cost_per_task_usd"),
+                gxe.ExpectColumnValuesToBeBetween(column="cache_hit_rate", min_value=0, max_value=1),
+            ),
             ("week_start", "tenant_id", "feature"),
         ),
         Suite(
-            "self_hosted_allocation", "self_hosted_allocation",
+            "self_hosted_allocation",
+            "self_hosted_allocation",
             "an hour booked twice to the same tenant and feature, negative allocations",
             f"""select deployment_id, cast(hour_start as string) as hour_start, tenant_id, feature,
                       cast(cost_usd as double) as cost_usd, weighted_tokens
                from {finance}.self_hosted_allocation""",
-            (*_keys("deployment_id", "hour_start", "tenant_id", "feature"),
-             *_not_negative("cost_usd", "weighted_tokens")),
+            (
+                *_keys("deployment_id", "hour_start", "tenant_id", "feature"),
+                *_not_negative("cost_usd", "weighted_tokens"),
+            ),
             ("deployment_id", "hour_start", "tenant_id", "feature"),
         ),
         Suite(
-            "sums_agree", "agg_cost_daily",
+            "sums_agree",
+            "agg_cost_daily",
             "totals that differ between tables: a day's requests and cost in fct_llm_requests vs "
             "agg_cost_daily; the tasks with a call on a build day or its neighbours, as they will be published "
             "(rebuilt and kept), vs the requests they group (a task counted twice across midnight); each week of "
@@ -222,7 +260,8 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
             ("sum_checked", "of", "left_value", "right_value"),
         ),
         Suite(
-            "self_hosted_balance", "self_hosted_allocation",
+            "self_hosted_balance",
+            "self_hosted_allocation",
             "self-hosted cost that is lost or invented: each deployment hour's allocations (tenants + "
             "__idle__) must add up to the hour's cost, to the cent",
             f"""with booked as (
@@ -239,22 +278,30 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
             ("deployment_id", "hour_start", "hourly_cost_usd", "booked_usd"),
         ),
         Suite(
-            "unpriced_share", "fct_llm_requests",
+            "unpriced_share",
+            "fct_llm_requests",
             f"a day where too many calls have no price in force (more than {limits.max_unpriced_share:.1%}): "
             "a missing or misspelt price, not a $0 day",
             f"""select cast(usage_date as string) as usage_date, count(*) as requests,
                       count(case when pricing_status = 'unpriced' then 1 end) as unpriced_requests,
                       count(case when pricing_status = 'unpriced' then 1 end) * 1.0 / count(*) as unpriced_share,
-                      coalesce({relations.distinct_list.format(
-                                   "case when pricing_status = 'unpriced' then provider || '/' || model end")},
+                      coalesce({
+                relations.distinct_list.format(
+                    "case when pricing_status = 'unpriced' then provider || '/' || model end"
+                )
+            },
                                '') as unpriced_models
                from {finance}.fct_llm_requests group by usage_date""",
-            (gxe.ExpectColumnValuesToBeBetween(column="unpriced_share", min_value=0,
-                                               max_value=limits.max_unpriced_share),),
+            (
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="unpriced_share", min_value=0, max_value=limits.max_unpriced_share
+                ),
+            ),
             ("usage_date", "requests", "unpriced_requests", "unpriced_models"),
         ),
         Suite(
-            "quarantine_share", "quarantine",
+            "quarantine_share",
+            "quarantine",
             f"a usage file with too many unreadable or rule-breaking records (more than "
             f"{limits.max_quarantined_share:.1%}), every record of it broken, or a file that could not be read whole: "
             "a changed export format or a truncated copy, not a quiet day",
@@ -268,12 +315,16 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
                       reasons.reason as main_reason
                from {raw}.usage_files as files
                left join reasons on reasons.file = files.file and reasons.rank = 1""",
-            (gxe.ExpectColumnValuesToBeBetween(column="quarantined_share", min_value=0,
-                                               max_value=limits.max_quarantined_share),),
+            (
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="quarantined_share", min_value=0, max_value=limits.max_quarantined_share
+                ),
+            ),
             ("file", "records", "quarantined", "main_reason"),
         ),
         Suite(
-            "duplicate_events", "fct_llm_requests",
+            "duplicate_events",
+            "fct_llm_requests",
             f"a day where more than {limits.max_conflicting_share:.1%} of the calls were recorded twice with "
             "different contents (the same event_id with other tokens, model, tier, time or attribution): the first "
             "occurrence is billed and the other is not, and no one can tell which was right. Exact repeats are "
@@ -297,12 +348,16 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
                       coalesce(repeated.conflicting_events, 0) * 1.0 / calls.calls as conflicting_share,
                       coalesce(repeated.conflicting_examples, '') as conflicting_examples
                from calls left join repeated on repeated.usage_date = calls.usage_date""",
-            (gxe.ExpectColumnValuesToBeBetween(column="conflicting_share", min_value=0,
-                                               max_value=limits.max_conflicting_share),),
+            (
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="conflicting_share", min_value=0, max_value=limits.max_conflicting_share
+                ),
+            ),
             ("usage_date", "calls", "conflicting_events", "exact_repeats", "conflicting_examples"),
         ),
         Suite(
-            "price_freshness", "price_history",
+            "price_freshness",
+            "price_history",
             f"costs computed from prices older than {limits.max_price_age_days} days: a price source "
             "(url) whose last good fetch is too old prices a model used that day",
             f"""with used as (
@@ -312,12 +367,12 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
                from used
                join {raw}.price_rows as prices on prices.provider = used.provider and prices.model = used.model
                join {raw}.price_sources as sources on sources.source_name = prices.source_name""",
-            (gxe.ExpectColumnValuesToBeBetween(column="age_days", min_value=0,
-                                               max_value=limits.max_price_age_days),),
+            (gxe.ExpectColumnValuesToBeBetween(column="age_days", min_value=0, max_value=limits.max_price_age_days),),
             ("usage_date", "provider", "model", "source_name", "age_days"),
         ),
         Suite(
-            "row_counts", "fct_llm_requests",
+            "row_counts",
+            "fct_llm_requests",
             f"a day whose calls collapse to under {limits.min_requests_vs_trailing_week:.0%} of the trailing "
             "7-day mean: a missing or truncated usage export",
             f"""with daily as (

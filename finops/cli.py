@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 import traceback
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from core.config import Config, ConfigError, default_config_path, load_config
@@ -54,18 +54,22 @@ def _count(text: str) -> int:
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _check_day(option: str, day: date, cfg: Config) -> None:
     """A usage day must be one that can have happened and be built: from [quality] earliest_usage_date to today
     (UTC)."""
     if day < cfg.earliest_usage_date:
-        raise BadArgument(f"{option} {day} is before {cfg.earliest_usage_date} (quality.earliest_usage_date of "
-                          f"{cfg.path}), the earliest usage day finops builds; give a later date")
+        raise BadArgument(
+            f"{option} {day} is before {cfg.earliest_usage_date} (quality.earliest_usage_date of "
+            f"{cfg.path}), the earliest usage day finops builds; give a later date"
+        )
     if day > _today():
-        raise BadArgument(f"{option} {day} is after today ({_today()}, UTC): a date after today cannot be "
-                          f"complete; give a date up to {_today()}")
+        raise BadArgument(
+            f"{option} {day} is after today ({_today()}, UTC): a date after today cannot be "
+            f"complete; give a date up to {_today()}"
+        )
 
 
 def _check_arguments(args: argparse.Namespace, cfg: Config) -> None:
@@ -78,11 +82,15 @@ def _check_arguments(args: argparse.Namespace, cfg: Config) -> None:
             raise BadArgument(f"--to {args.end} is before --from {args.start}")
     if args.command == "report" and args.week is not None:
         if args.week.start < cfg.earliest_usage_date:
-            raise BadArgument(f"--week {args.week} is before {cfg.earliest_usage_date} (quality.earliest_usage_date "
-                              f"of {cfg.path}), the earliest usage day finops builds; give a later week")
+            raise BadArgument(
+                f"--week {args.week} is before {cfg.earliest_usage_date} (quality.earliest_usage_date "
+                f"of {cfg.path}), the earliest usage day finops builds; give a later week"
+            )
         if args.week.start > _today():
-            raise BadArgument(f"--week {args.week} starts after today ({_today()}, UTC): a week not begun cannot "
-                              f"be complete; give a week that has ended")
+            raise BadArgument(
+                f"--week {args.week} starts after today ({_today()}, UTC): a week not begun cannot "
+                f"be complete; give a week that has ended"
+            )
 
 
 def _yesterday() -> date:
@@ -90,8 +98,12 @@ def _yesterday() -> date:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="finops", description="FinOps pipeline for AI inference spend",
-                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="finops",
+        description="FinOps pipeline for AI inference spend",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     config_help = "config file (TOML); default: the bundled sample config"
 
@@ -106,11 +118,17 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="weekly showback, anomaly report and chargeback emails for an ISO week")
     report.add_argument("--config", type=Path, help=config_help)
-    report.add_argument("--week", type=_iso_week, default=None,
-                        help="ISO week YYYY-Www (default: the last complete week, UTC)")
-    report.add_argument("--resend", nargs="*", metavar="EMAIL", default=None,
-                        help="send these owners' emails again (no EMAIL: every owner's), even if accepted before or "
-                             "unconfirmed; an unconfirmed one goes under the same Message-ID")
+    report.add_argument(
+        "--week", type=_iso_week, default=None, help="ISO week YYYY-Www (default: the last complete week, UTC)"
+    )
+    report.add_argument(
+        "--resend",
+        nargs="*",
+        metavar="EMAIL",
+        default=None,
+        help="send these owners' emails again (no EMAIL: every owner's), even if accepted before or "
+        "unconfirmed; an unconfirmed one goes under the same Message-ID",
+    )
 
     sql = sub.add_parser("sql", help="read-only SQL on the published warehouse (no QUERY: interactive)")
     sql.add_argument("--config", type=Path, help=config_help)
@@ -131,19 +149,30 @@ def _run_days(cfg: Config, days: list[date]) -> int:
     where = engine_of(cfg).where
     if not outcome.published:
         if outcome.published_days:
-            print(f"published {where} for {len(outcome.published_days)} day(s) before the failed build: "
-                  f"{outcome.published_days[0]} .. {outcome.published_days[-1]}", file=sys.stderr)
-        print(f"quality gate failed on {outcome.build.days[0]} .. {outcome.build.days[-1]}; nothing of it "
-              f"published, {where} kept as it was:", file=sys.stderr)
+            print(
+                f"published {where} for {len(outcome.published_days)} day(s) before the failed build: "
+                f"{outcome.published_days[0]} .. {outcome.published_days[-1]}",
+                file=sys.stderr,
+            )
+        print(
+            f"quality gate failed on {outcome.build.days[0]} .. {outcome.build.days[-1]}; nothing of it "
+            f"published, {where} kept as it was:",
+            file=sys.stderr,
+        )
         for check in outcome.failed_checks:
-            print(f"  {check.suite} / {check.expectation} on {check.table}: {check.unexpected_count} unexpected"
-                  f"{' - ' + check.message if check.message else ''}", file=sys.stderr)
+            print(
+                f"  {check.suite} / {check.expectation} on {check.table}: {check.unexpected_count} unexpected"
+                f"{' - ' + check.message if check.message else ''}",
+                file=sys.stderr,
+            )
             for example in json.loads(check.examples)[:3] if check.examples else []:
                 print(f"      e.g. {example}", file=sys.stderr)
         print(f"quality report: {outcome.report}", file=sys.stderr)
         return EXIT_GATE_FAILED
-    print(f"published {where} ({len(outcome.published_days)} day(s) built: "
-          f"{outcome.published_days[0]} .. {outcome.published_days[-1]})")
+    print(
+        f"published {where} ({len(outcome.published_days)} day(s) built: "
+        f"{outcome.published_days[0]} .. {outcome.published_days[-1]})"
+    )
     if outcome.cost_changes:
         print(f"re-costed {len(outcome.cost_changes)} published day(s) whose inputs changed:")
         for change in outcome.cost_changes:
@@ -155,15 +184,18 @@ def _report(cfg: Config, week, resend: list[str] | None) -> int:
     owners = [owner.email for owner in cfg.owners]
     unknown = [email for email in resend or [] if email not in owners]
     if unknown:
-        raise BadArgument(f"--resend {unknown[0]} is not the email of an [[owners]] entry of {cfg.path} "
-                          f"(owners: {', '.join(owners) or 'none'})")
+        raise BadArgument(
+            f"--resend {unknown[0]} is not the email of an [[owners]] entry of {cfg.path} "
+            f"(owners: {', '.join(owners) or 'none'})"
+        )
     from reports.readiness import WeekNotPublished
     from reports.week import IsoWeek
     from reports.weekly import print_outcome, run_weekly_report
 
     try:
-        outcome = run_weekly_report(cfg, week or IsoWeek.last_complete(),
-                                    resend=owners if resend == [] else resend or ())
+        outcome = run_weekly_report(
+            cfg, week or IsoWeek.last_complete(), resend=owners if resend == [] else resend or ()
+        )
     except WeekNotPublished as exc:
         print(f"finops report: {exc}", file=sys.stderr)
         return EXIT_GATE_FAILED
@@ -179,10 +211,10 @@ def _sql(cfg: Config, query: str | None) -> int:
 
 def _bad_input_errors() -> tuple[type[Exception], ...]:
     """The errors that mean bad input or config (exit 2): each message names the file or the key."""
+    from core.layout import WarehouseError
     from ingest.sheets import SheetError
     from ingest.usage_canonical import UsageFileError
     from reports.mailer import SendLogError
-    from core.layout import WarehouseError
     from warehouse.readonly import WarehouseMissing
 
     return BadArgument, ConfigError, SheetError, UsageFileError, WarehouseError, WarehouseMissing, SendLogError
@@ -198,7 +230,7 @@ def _internal_error(cfg: Config | None) -> int:
         where = "printed above"
     else:
         folder = cfg.data_dir / "errors" if cfg else Path(tempfile.gettempdir()) / "finops-errors"
-        path = folder / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}.txt"
+        path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.txt"
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path.write_text(f"finops {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
@@ -206,8 +238,11 @@ def _internal_error(cfg: Config | None) -> int:
         except OSError:
             traceback.print_exc()
             where = "printed above"
-    print(f"finops: internal error ({what}); a bug in finops, not in your input: the traceback is {where} "
-          "(FINOPS_DEBUG=1 prints it); please report it", file=sys.stderr)
+    print(
+        f"finops: internal error ({what}); a bug in finops, not in your input: the traceback is {where} "
+        "(FINOPS_DEBUG=1 prints it); please report it",
+        file=sys.stderr,
+    )
     return EXIT_INTERNAL_ERROR
 
 

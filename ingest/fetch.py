@@ -12,11 +12,10 @@ import requests
 
 USER_AGENT = "finops/0.1 (price and GPU offer fetcher; python-requests)"
 ATTEMPTS = 3
-BACKOFF_SECONDS = 0.5          # before the 2nd attempt; doubled before each next one
+BACKOFF_SECONDS = 0.5  # before the 2nd attempt; doubled before each next one
 CHUNK_BYTES = 64 * 1024
 # response headers kept in the fetch record
-KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Content-Length", "Content-Encoding", "Date",
-                "Cache-Control")
+KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Content-Length", "Content-Encoding", "Date", "Cache-Control")
 
 
 class FetchError(Exception):
@@ -30,15 +29,16 @@ class _Retryable(Exception):
 @dataclass(frozen=True)
 class Fetched:
     url: str
-    status: int                          # 200, or 304 (not modified: no body)
+    status: int  # 200, or 304 (not modified: no body)
     body: bytes | None
     request_headers: dict[str, str]
     response_headers: dict[str, str] = field(default_factory=dict)
     attempts: int = 1
 
 
-def fetch(url: str, *, timeout_seconds: float, max_bytes: int, etag: str | None = None,
-          last_modified: str | None = None) -> Fetched:
+def fetch(
+    url: str, *, timeout_seconds: float, max_bytes: int, etag: str | None = None, last_modified: str | None = None
+) -> Fetched:
     """GET `url`. With `etag` / `last_modified` (from the last good fetch) the request is conditional and a
     304 comes back without a body. Timeouts, connection errors, 429 and 5xx are retried; other errors are not."""
     headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
@@ -69,13 +69,13 @@ def _get(url: str, headers: dict[str, str], timeout_seconds: float, max_bytes: i
     def attempt_in_worker() -> None:
         try:
             outcome.set_result(_read(url, headers, timeout_seconds, max_bytes, attempt, deadline))
-        except BaseException as exc:   # handed to the caller
+        except BaseException as exc:  # handed to the caller
             outcome.set_exception(exc)
 
     threading.Thread(target=attempt_in_worker, name=f"fetch {url}", daemon=True).start()
     try:
         return outcome.result(timeout=timeout_seconds)
-    except TimeoutError:   # (the worker's own timeouts come back as _Retryable)
+    except TimeoutError:  # (the worker's own timeouts come back as _Retryable)
         raise _timed_out(timeout_seconds) from None
 
 
@@ -84,8 +84,9 @@ def _timed_out(timeout_seconds: float) -> _Retryable:
     return _Retryable(f"timed out after {timeout_seconds:g}s")
 
 
-def _read(url: str, headers: dict[str, str], timeout_seconds: float, max_bytes: int, attempt: int,
-          deadline: float) -> Fetched:
+def _read(
+    url: str, headers: dict[str, str], timeout_seconds: float, max_bytes: int, attempt: int, deadline: float
+) -> Fetched:
     try:
         with requests.get(url, headers=headers, timeout=timeout_seconds, stream=True) as resp:
             kept = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
@@ -109,6 +110,6 @@ def _read(url: str, headers: dict[str, str], timeout_seconds: float, max_bytes: 
     except requests.Timeout:
         raise _timed_out(timeout_seconds) from None
     except requests.RequestException as exc:
-        if "timed out" in str(exc).lower():   # a read timeout while streaming the body
+        if "timed out" in str(exc).lower():  # a read timeout while streaming the body
             raise _timed_out(timeout_seconds) from None
         raise _Retryable(f"{type(exc).__name__}: {exc}") from None

@@ -15,20 +15,44 @@ import re
 
 # (pattern on the cleaned upper-case name, family), most specific first
 FAMILIES = [
-    (r"GB300", "GB300"), (r"GB200", "GB200"), (r"GH200", "GH200"),
-    (r"B300", "B300"), (r"B200", "B200"), (r"B100", "B100"),
-    (r"H200", "H200"), (r"H100", "H100"), (r"H800", "H800"),
-    (r"A100", "A100"), (r"A800", "A800"), (r"A10G", "A10G"), (r"A10", "A10"), (r"A40", "A40"), (r"A30", "A30"),
-    (r"A16", "A16"), (r"L40S", "L40S"), (r"L40", "L40"), (r"L4", "L4"), (r"V100", "V100"), (r"T4", "T4"),
-    (r"RTX ?PRO ?6000", "RTX PRO 6000"), (r"RTX ?6000 ?ADA", "RTX 6000 Ada"), (r"RTX ?A6000", "RTX A6000"),
-    (r"RTX ?A5000", "RTX A5000"), (r"RTX ?A4000", "RTX A4000"), (r"RTX ?5090", "RTX 5090"),
-    (r"RTX ?4090", "RTX 4090"), (r"RTX ?3090", "RTX 3090"),
-    (r"MI355X", "MI355X"), (r"MI325X", "MI325X"), (r"MI300X", "MI300X"), (r"MI250X?", "MI250"),
+    (r"GB300", "GB300"),
+    (r"GB200", "GB200"),
+    (r"GH200", "GH200"),
+    (r"B300", "B300"),
+    (r"B200", "B200"),
+    (r"B100", "B100"),
+    (r"H200", "H200"),
+    (r"H100", "H100"),
+    (r"H800", "H800"),
+    (r"A100", "A100"),
+    (r"A800", "A800"),
+    (r"A10G", "A10G"),
+    (r"A10", "A10"),
+    (r"A40", "A40"),
+    (r"A30", "A30"),
+    (r"A16", "A16"),
+    (r"L40S", "L40S"),
+    (r"L40", "L40"),
+    (r"L4", "L4"),
+    (r"V100", "V100"),
+    (r"T4", "T4"),
+    (r"RTX ?PRO ?6000", "RTX PRO 6000"),
+    (r"RTX ?6000 ?ADA", "RTX 6000 Ada"),
+    (r"RTX ?A6000", "RTX A6000"),
+    (r"RTX ?A5000", "RTX A5000"),
+    (r"RTX ?A4000", "RTX A4000"),
+    (r"RTX ?5090", "RTX 5090"),
+    (r"RTX ?4090", "RTX 4090"),
+    (r"RTX ?3090", "RTX 3090"),
+    (r"MI355X", "MI355X"),
+    (r"MI325X", "MI325X"),
+    (r"MI300X", "MI300X"),
+    (r"MI250X?", "MI250"),
 ]
 _FAMILY_PATTERNS = [(re.compile(rf"\b{pattern}\b"), family) for pattern, family in FAMILIES]
 _DROPPED = re.compile(r"\b(NVIDIA|AMD|TESLA|GEFORCE|INSTINCT|RADEON|HBM\d?E?|GDDR\d?X?)\b")
 _MEMORY = re.compile(r"\b(\d{2,3}) ?GB\b")
-SXM_BY_DEFAULT = {"H100", "H200"}          # written as "<family> SXM|PCIe|NVL"
+SXM_BY_DEFAULT = {"H100", "H200"}  # written as "<family> SXM|PCIe|NVL"
 MEMORY_VARIANTS = {"A100": (40, 80), "V100": (16, 32)}  # written as "<family> <memory>GB[ PCIe]"
 
 
@@ -46,7 +70,7 @@ def gpu_model_name(raw: str, vram_gb: float | None = None) -> tuple[str, bool]:
     elif re.search(r"\bPCI ?E\b", upper):
         form = "PCIe"
     else:
-        form = "SXM"   # named SXM, SXM4, SXM5, HGX, or nothing: the data-centre board
+        form = "SXM"  # named SXM, SXM4, SXM5, HGX, or nothing: the data-centre board
     if family in SXM_BY_DEFAULT:
         return f"{family} {form}", True
     if family in MEMORY_VARIANTS:

@@ -48,7 +48,7 @@ def _grid(table: Tag) -> list[list[tuple[str, bool]]]:
     """The table's rows as (cell text, is a <th>) lists, with rowspan and colspan cells repeated in each
     row and column they cover. Rows of nested tables are not the table's rows."""
     grid: list[list[tuple[str, bool]]] = []
-    carried: dict[int, tuple[int, tuple[str, bool]]] = {}   # column -> (rows still covered, cell)
+    carried: dict[int, tuple[int, tuple[str, bool]]] = {}  # column -> (rows still covered, cell)
     for tr in table.find_all("tr"):
         if tr.find_parent("table") is not table:
             continue

@@ -34,13 +34,18 @@ log = logging.getLogger("finops")
 # the litellm_provider values kept, named as our providers by ingest.vendor_records.provider_name; the order is
 # the precedence between entries naming the same model
 PROVIDERS = (
-    "openai", "text-completion-openai",
+    "openai",
+    "text-completion-openai",
     "anthropic",
-    "gemini", "vertex_ai-language-models",
+    "gemini",
+    "vertex_ai-language-models",
     "deepseek",
     "xai",
-    "mistral", "codestral", "text-completion-codestral",
-    "cohere_chat", "cohere",
+    "mistral",
+    "codestral",
+    "text-completion-codestral",
+    "cohere_chat",
+    "cohere",
     "together_ai",
     "fireworks_ai",
     "deepinfra",
@@ -49,12 +54,18 @@ PROVIDERS = (
     "moonshot",
     "cerebras",
     "perplexity",
-    "bedrock_converse", "bedrock",
+    "bedrock_converse",
+    "bedrock",
     "azure",
 )
 # routing prefixes of a key besides the litellm_provider's own name
-ROUTE_ALIASES = {"vertex_ai-language-models": "vertex_ai", "bedrock_converse": "bedrock", "cohere_chat": "cohere",
-                 "text-completion-openai": "openai", "text-completion-codestral": "codestral"}
+ROUTE_ALIASES = {
+    "vertex_ai-language-models": "vertex_ai",
+    "bedrock_converse": "bedrock",
+    "cohere_chat": "cohere",
+    "text-completion-openai": "openai",
+    "text-completion-codestral": "codestral",
+}
 # providers whose model ids are "org/model"
 SLASHED_MODEL_IDS = {"together", "fireworks", "deepinfra", "groq"}
 MODES = {"chat", "completion", "responses", "embedding"}
@@ -62,10 +73,15 @@ MODES = {"chat", "completion", "responses", "embedding"}
 _PRICE_FIELD = re.compile(
     r"^(?P<base>input_cost_per_token|output_cost_per_token|cache_read_input_token_cost"
     r"|cache_creation_input_token_cost|input_cost_per_token_cache_hit)"
-    r"(?P<one_hour>_above_1hr)?(?:_above_(?P<thousands>\d+)k_tokens)?(?P<tier>_batches|_priority|_flex)?$")
-_USAGE_TYPES = {"input_cost_per_token": "input", "output_cost_per_token": "output",
-                "cache_read_input_token_cost": "cache_read", "input_cost_per_token_cache_hit": "cache_read",
-                "cache_creation_input_token_cost": "cache_write"}
+    r"(?P<one_hour>_above_1hr)?(?:_above_(?P<thousands>\d+)k_tokens)?(?P<tier>_batches|_priority|_flex)?$"
+)
+_USAGE_TYPES = {
+    "input_cost_per_token": "input",
+    "output_cost_per_token": "output",
+    "cache_read_input_token_cost": "cache_read",
+    "input_cost_per_token_cache_hit": "cache_read",
+    "cache_creation_input_token_cost": "cache_write",
+}
 _TIERS = {None: "standard", "_batches": "batch", "_priority": "priority", "_flex": "flex"}
 
 
@@ -119,14 +135,20 @@ def read_litellm_catalog(data: bytes) -> pl.DataFrame:
             if usd is None or usd < 0:
                 continue
             slot = (usage_type, _TIERS[m["tier"]], int(m["thousands"] or 0) * 1000)
-            explicit = m["base"] != "input_cost_per_token_cache_hit"   # cache_read_input_token_cost wins
+            explicit = m["base"] != "input_cost_per_token_cache_hit"  # cache_read_input_token_cost wins
             if slot not in prices or explicit:
                 prices[slot] = (explicit, usd)
         for (usage_type, tier, min_input_tokens), (_, usd) in sorted(prices.items()):
             rows.append((provider, model, usage_type, tier, min_input_tokens, usd, f"litellm:{key}", None))
     if not rows:
-        raise PayloadError("no token prices found (expected entries with litellm_provider, mode and "
-                           "input_cost_per_token / output_cost_per_token)")
-    log.info("litellm_json: %d prices of %d models; skipped entries: %s", len(rows), len(chosen),
-             ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())) or "none")
+        raise PayloadError(
+            "no token prices found (expected entries with litellm_provider, mode and "
+            "input_cost_per_token / output_cost_per_token)"
+        )
+    log.info(
+        "litellm_json: %d prices of %d models; skipped entries: %s",
+        len(rows),
+        len(chosen),
+        ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())) or "none",
+    )
     return pl.DataFrame(rows, schema=PRICE_SEEN_SCHEMA, orient="row")

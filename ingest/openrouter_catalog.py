@@ -27,8 +27,13 @@ from ingest.price_sheet import PRICE_SEEN_SCHEMA
 
 log = logging.getLogger("finops")
 
-FIELDS = {"prompt": "input", "completion": "output", "input_cache_read": "cache_read",
-          "input_cache_write": "cache_write", "input_cache_write_1h": "cache_write_1h"}
+FIELDS = {
+    "prompt": "input",
+    "completion": "output",
+    "input_cache_read": "cache_read",
+    "input_cache_write": "cache_write",
+    "input_cache_write_1h": "cache_write_1h",
+}
 CACHE_FIELDS = ("input_cache_read", "input_cache_write", "input_cache_write_1h")
 
 
@@ -45,7 +50,7 @@ def read_openrouter_models(data: bytes) -> pl.DataFrame:
         if not isinstance(model_id, str) or not isinstance(pricing, dict):
             skipped["without an id or pricing"] += 1
             continue
-        name, tier = (model_id[:-len(":batch")], "batch") if model_id.endswith(":batch") else (model_id, "standard")
+        name, tier = (model_id[: -len(":batch")], "batch") if model_id.endswith(":batch") else (model_id, "standard")
         try:
             bands = [(0, pricing)]
             overrides = pricing.get("overrides") or []
@@ -53,12 +58,15 @@ def read_openrouter_models(data: bytes) -> pl.DataFrame:
                 if not isinstance(override, dict):
                     raise TypeError("an override is not an object")
                 conditions = {key for key, value in override.items() if not isinstance(value, str)}
-                if conditions != {"min_prompt_tokens"}:   # e.g. utc_start / utc_end: prices by time of day
+                if conditions != {"min_prompt_tokens"}:  # e.g. utc_start / utc_end: prices by time of day
                     skipped["overrides other than min_prompt_tokens (kept the base prices)"] += 1
                     continue
                 bands.append((int(override["min_prompt_tokens"]), override))
-            prices = [(threshold, FIELDS[field], per_million(band.get(field)), field)
-                      for threshold, band in bands for field in FIELDS]
+            prices = [
+                (threshold, FIELDS[field], per_million(band.get(field)), field)
+                for threshold, band in bands
+                for field in FIELDS
+            ]
         except (PayloadError, TypeError, ValueError):
             skipped["with prices that are not numbers (or overrides that are not objects)"] += 1
             continue
@@ -69,10 +77,22 @@ def read_openrouter_models(data: bytes) -> pl.DataFrame:
         for threshold, usage_type, usd, field in prices:
             if usd is None or (field in CACHE_FIELDS and usd == 0 and prompt.get(threshold)):
                 continue
-            rows[(name, usage_type, tier, threshold)] = ("openrouter", name, usage_type, tier, threshold, usd,
-                                                         f"openrouter:{model_id}", None)
+            rows[(name, usage_type, tier, threshold)] = (
+                "openrouter",
+                name,
+                usage_type,
+                tier,
+                threshold,
+                usd,
+                f"openrouter:{model_id}",
+                None,
+            )
     if not rows:
         raise PayloadError("no token prices found (expected models with pricing.prompt / pricing.completion)")
-    log.info("openrouter_json: %d prices of %d models; skipped: %s", len(rows), len(models),
-             ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())) or "none")
+    log.info(
+        "openrouter_json: %d prices of %d models; skipped: %s",
+        len(rows),
+        len(models),
+        ", ".join(f"{n} {why}" for why, n in sorted(skipped.items())) or "none",
+    )
     return pl.DataFrame(sorted(rows.values()), schema=PRICE_SEEN_SCHEMA, orient="row")

@@ -19,8 +19,16 @@ from ingest.price_sheet import PRICE_SEEN_SCHEMA
 log = logging.getLogger("finops")
 
 
-def read_price_page(html: bytes, *, provider: str, selector: str | None, heading: str | None,
-                    columns: dict[str, str], unit: str, models: dict[str, str]) -> pl.DataFrame:
+def read_price_page(
+    html: bytes,
+    *,
+    provider: str,
+    selector: str | None,
+    heading: str | None,
+    columns: dict[str, str],
+    unit: str,
+    models: dict[str, str],
+) -> pl.DataFrame:
     table = find_table(html, selector=selector, heading=heading)
     wanted = {normalise_text(name).casefold(): model for name, model in models.items()}
     rows, seen_on = [], {}

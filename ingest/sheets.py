@@ -21,21 +21,32 @@ def read_sheet(path: Path, required: tuple[str, ...], optional: tuple[str, ...])
     df.columns = columns
     missing = [c for c in required if c not in columns]
     if missing:
-        raise SheetError(f"{path}:1: missing column(s) {', '.join(missing)}; expected header: "
-                         f"{','.join(required + optional)}")
+        raise SheetError(
+            f"{path}:1: missing column(s) {', '.join(missing)}; expected header: {','.join(required + optional)}"
+        )
     unknown = [c for c in columns if c not in required + optional]
     if unknown:
-        raise SheetError(f"{path}:1: unknown column(s) {', '.join(unknown)}; expected header: "
-                         f"{','.join(required + optional)}")
+        raise SheetError(
+            f"{path}:1: unknown column(s) {', '.join(unknown)}; expected header: {','.join(required + optional)}"
+        )
     for col in optional:
         if col not in columns:
             df = df.with_columns(pl.lit(None, dtype=pl.String).alias(col))
     return df.with_columns(pl.col(c).str.strip_chars() for c in required + optional).with_columns(
-        (pl.int_range(pl.len()) + 2).alias("line"))
+        (pl.int_range(pl.len()) + 2).alias("line")
+    )
 
 
-def check_column(df: pl.DataFrame, path: Path, col: str, parsed: pl.Expr, expected: str,
-                 valid: pl.Expr | None = None, *, optional: bool = False) -> pl.DataFrame:
+def check_column(
+    df: pl.DataFrame,
+    path: Path,
+    col: str,
+    parsed: pl.Expr,
+    expected: str,
+    valid: pl.Expr | None = None,
+    *,
+    optional: bool = False,
+) -> pl.DataFrame:
     """Replace `col` by `parsed`; the first row where it does not parse (or is not `valid`) is an error. In an
     `optional` column an empty cell stays null: only a value that does not parse is an error."""
     out = df.with_columns(parsed.alias(f"__{col}"))

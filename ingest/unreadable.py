@@ -42,38 +42,43 @@ def read_to_the_end(path: Path, *, utf8: bool) -> None:
     if not gz and not utf8:
         return
     decoder = codecs.getincrementaldecoder("utf-8")() if utf8 else None
-    line, offset = 1, 0      # the line and the byte of the text where the next chunk starts
+    line, offset = 1, 0  # the line and the byte of the text where the next chunk starts
     with open(path, "rb") as raw:
         stream = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
         try:
             while chunk := stream.read1(CHUNK):
                 if offset == 0 and chunk.startswith(UTF16_MARKS):
-                    raise UnreadableUsageFile("UTF-16 text (it starts with a UTF-16 byte-order mark); "
-                                              f"{STAGED_NOTHING}: save it as UTF-8", 1)
+                    raise UnreadableUsageFile(
+                        f"UTF-16 text (it starts with a UTF-16 byte-order mark); {STAGED_NOTHING}: save it as UTF-8", 1
+                    )
                 if decoder is not None:
                     _decode(decoder, chunk, line, offset)
                 line += chunk.count(b"\n")
                 offset += len(chunk)
             if decoder is not None:
                 _decode(decoder, b"", line, offset, final=True)
-            if gz and raw.tell() == 0:   # (even gzip of nothing has a header)
+            if gz and raw.tell() == 0:  # (even gzip of nothing has a header)
                 raise gzip.BadGzipFile("Not a gzipped file (it is empty)")
         except EOFError:
-            raise UnreadableUsageFile(f"the gzip stream ends early, in line {line:,} (byte {raw.tell():,}, the end of "
-                                      f"the file): a truncated copy; {STAGED_NOTHING}: copy it again whole",
-                                      line) from None
+            raise UnreadableUsageFile(
+                f"the gzip stream ends early, in line {line:,} (byte {raw.tell():,}, the end of "
+                f"the file): a truncated copy; {STAGED_NOTHING}: copy it again whole",
+                line,
+            ) from None
         except gzip.BadGzipFile as exc:
             if offset == 0 and str(exc).startswith("Not a gzipped file"):
-                raise UnreadableUsageFile(f"not a gzip file ({exc}); {STAGED_NOTHING}: name it without .gz, or "
-                                          "compress it with gzip", 1) from None
+                raise UnreadableUsageFile(
+                    f"not a gzip file ({exc}); {STAGED_NOTHING}: name it without .gz, or compress it with gzip", 1
+                ) from None
             raise _corrupt(exc, line) from None
         except zlib.error as exc:
             raise _corrupt(exc, line) from None
 
 
 def _corrupt(exc: Exception, line: int) -> UnreadableUsageFile:
-    return UnreadableUsageFile(f"corrupt gzip data in line {line:,} ({exc}); {STAGED_NOTHING}: copy it again whole",
-                               line)
+    return UnreadableUsageFile(
+        f"corrupt gzip data in line {line:,} ({exc}); {STAGED_NOTHING}: copy it again whole", line
+    )
 
 
 def _decode(decoder: codecs.IncrementalDecoder, chunk: bytes, line: int, offset: int, final: bool = False) -> None:
@@ -84,7 +89,10 @@ def _decode(decoder: codecs.IncrementalDecoder, chunk: bytes, line: int, offset:
         decoder.decode(chunk, final)
     except UnicodeDecodeError as exc:
         data = held + chunk
-        line += data[:exc.start].count(b"\n")
-        raise UnreadableUsageFile(f"not UTF-8 text: byte 0x{data[exc.start]:02x} in line {line:,} (byte "
-                                  f"{offset - len(held) + exc.start:,} of the text); {STAGED_NOTHING}: save it as "
-                                  "UTF-8", line) from None
+        line += data[: exc.start].count(b"\n")
+        raise UnreadableUsageFile(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} in line {line:,} (byte "
+            f"{offset - len(held) + exc.start:,} of the text); {STAGED_NOTHING}: save it as "
+            "UTF-8",
+            line,
+        ) from None

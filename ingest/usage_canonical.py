@@ -30,21 +30,56 @@ from core.sql_literals import sql_str
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, is_gzip, read_to_the_end
 
 # Every canonical column, as read (VARCHAR) before the checks cast it.
-COLUMNS = ("event_id", "occurred_at", "tenant_id", "feature", "task_id", "provider", "model", "deployment_id",
-           "service_tier", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-           "output_tokens", "reasoning_tokens", "status", "attempt")
-TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
-                 "reasoning_tokens")
+COLUMNS = (
+    "event_id",
+    "occurred_at",
+    "tenant_id",
+    "feature",
+    "task_id",
+    "provider",
+    "model",
+    "deployment_id",
+    "service_tier",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "status",
+    "attempt",
+)
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
 REQUIRED_TEXT = ("event_id", "tenant_id", "feature", "provider", "model")
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 STATUSES = ("success", "error", "timeout", "rate_limited", "cancelled")
 
 # The typed columns of a staged (valid) usage row; also the schema of an empty day.
 STAGED_SCHEMA = {
-    "source": "VARCHAR", "file": "VARCHAR", "file_seq": "INTEGER", "line_no": "BIGINT", "event_id": "VARCHAR",
-    "occurred_at": "TIMESTAMP", "usage_date": "DATE", "tenant_id": "VARCHAR", "feature": "VARCHAR",
-    "task_id": "VARCHAR", "provider": "VARCHAR", "model": "VARCHAR", "deployment_id": "VARCHAR",
-    "service_tier": "VARCHAR", **{c: "BIGINT" for c in TOKEN_COLUMNS}, "status": "VARCHAR", "attempt": "INTEGER",
+    "source": "VARCHAR",
+    "file": "VARCHAR",
+    "file_seq": "INTEGER",
+    "line_no": "BIGINT",
+    "event_id": "VARCHAR",
+    "occurred_at": "TIMESTAMP",
+    "usage_date": "DATE",
+    "tenant_id": "VARCHAR",
+    "feature": "VARCHAR",
+    "task_id": "VARCHAR",
+    "provider": "VARCHAR",
+    "model": "VARCHAR",
+    "deployment_id": "VARCHAR",
+    "service_tier": "VARCHAR",
+    **dict.fromkeys(TOKEN_COLUMNS, "BIGINT"),
+    "status": "VARCHAR",
+    "attempt": "INTEGER",
 }
 
 
@@ -62,7 +97,7 @@ class UsageFileError(Exception):
 class StagedFile:
     rows_by_day: dict[str, int]
     quarantined: int
-    failure: str | None = None   # why nothing of the file is staged (a failed file: stage_failed_file)
+    failure: str | None = None  # why nothing of the file is staged (a failed file: stage_failed_file)
 
 
 @dataclass(frozen=True)
@@ -70,6 +105,7 @@ class UsageWindow:
     """The days a usage record may fall on: from [quality] earliest_usage_date to [quality] max_usage_days_ahead
     days after the day of the run (UTC), both included. A record outside is quarantined: no run would build its
     day, so it would be in no finance table and not in the quarantine either."""
+
     earliest: date
     run_day: date
     days_ahead: int
@@ -82,8 +118,13 @@ class UsageWindow:
 
 def _file_format(path: Path) -> str:
     name = path.name.lower().removesuffix(".gz")
-    for ext, fmt in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"), (".csv", "csv"),
-                     (".parquet", "parquet")):
+    for ext, fmt in (
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "jsonl"),
+        (".csv", "csv"),
+        (".parquet", "parquet"),
+    ):
         if name.endswith(ext):
             return fmt
     raise UsageFileError(f"{path}: unknown usage file type (expected .jsonl, .csv or .parquet, optionally .gz)")
@@ -96,25 +137,29 @@ CSV_DELIMITERS = (",", ";", "\t", "|")
 @dataclass(frozen=True)
 class CsvHeader:
     delimiter: str
-    columns: list[str]     # [] for an empty file
+    columns: list[str]  # [] for an empty file
 
 
 def _csv_header(path: Path) -> CsvHeader:
     """The delimiter and the column names of a CSV file, from its first line."""
-    opened = gzip.open(path, "rt", encoding="utf-8-sig", newline="") if is_gzip(path) else \
-        open(path, encoding="utf-8-sig", newline="")
+    opened = (
+        gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+        if is_gzip(path)
+        else open(path, encoding="utf-8-sig", newline="")
+    )
     try:
         with opened as f:
             line = f.readline()
     except (ValueError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        read_to_the_end(path, utf8=True)   # says where the gzip stream or the text breaks
+        read_to_the_end(path, utf8=True)  # says where the gzip stream or the text breaks
         raise UnreadableUsageFile(f"cannot read the CSV header ({exc}); {STAGED_NOTHING}", 1) from None
     delimiter = max(CSV_DELIMITERS, key=line.count)
     columns = next(csv.reader([line], delimiter=delimiter), [])
     twice = sorted({name for name in columns if columns.count(name) > 1})
     if twice:
-        raise UnreadableUsageFile(f"the CSV header names column '{twice[0]}' twice; {STAGED_NOTHING}: give each "
-                                  "column one name", 1)
+        raise UnreadableUsageFile(
+            f"the CSV header names column '{twice[0]}' twice; {STAGED_NOTHING}: give each column one name", 1
+        )
     return CsvHeader(delimiter, columns)
 
 
@@ -122,8 +167,10 @@ def _csv_sql(p: str, header: CsvHeader, options: str = "") -> str:
     """A CSV file as its header says (delimiter, columns, every one VARCHAR), fields quoted with double quotes (RFC
     4180): no sniffing (a malformed row made DuckDB's sniffer read a whole file as one column)."""
     columns = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in header.columns) + "}"
-    return (f"read_csv({p}, columns = {columns}, header = true, auto_detect = false, "
-            f"delim = {sql_str(header.delimiter)}, quote = '\"', escape = '\"'{options})")
+    return (
+        f"read_csv({p}, columns = {columns}, header = true, auto_detect = false, "
+        f"delim = {sql_str(header.delimiter)}, quote = '\"', escape = '\"'{options})"
+    )
 
 
 # A CSV read a second time, its malformed rows set aside (see stage_usage_file): DuckDB keeps them in these tables.
@@ -132,8 +179,10 @@ CSV_REJECTS = ", store_rejects = true, rejects_table = 'csv_reject_errors', reje
 
 def _lines_sql(p: str) -> str:
     """The file's lines as they are (`line`, NULL for an empty one), numbered from 1 (`ordinality`)."""
-    return (f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x1f', quote='', escape='',"
-            f" auto_detect=false, strict_mode=false) with ordinality")
+    return (
+        f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x1f', quote='', escape='',"
+        f" auto_detect=false, strict_mode=false) with ordinality"
+    )
 
 
 def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path, csv_options: str = "") -> str:
@@ -150,7 +199,7 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path, csv_options: s
         columns = "{" + ", ".join(f"{c}: 'VARCHAR'" for c in COLUMNS) + "}"
         return f"""
             select ordinality as line_no, cast(null as varchar) as raw,
-                   struct_pack({', '.join(COLUMNS)}) as rec, cast(null as varchar) as read_error
+                   struct_pack({", ".join(COLUMNS)}) as rec, cast(null as varchar) as read_error
             from read_json({p}, format = 'newline_delimited', columns = {columns}, ignore_errors = true)
                  with ordinality"""
     if fmt == "csv":
@@ -164,8 +213,9 @@ def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path, csv_options: s
         reader = f"read_parquet({p}, file_row_number = true)"
         line_no = "file_row_number + 1"
         present = {row[0] for row in con.sql(f"describe select * from {reader}").fetchall()}
-    fields = ", ".join(f"{c} := cast({c} as varchar)" if c in present else f"{c} := cast(null as varchar)"
-                       for c in COLUMNS)
+    fields = ", ".join(
+        f"{c} := cast({c} as varchar)" if c in present else f"{c} := cast(null as varchar)" for c in COLUMNS
+    )
     return f"""
         select {line_no} as line_no, cast(null as varchar) as raw,
                struct_pack({fields}) as rec, cast(null as varchar) as read_error
@@ -183,12 +233,19 @@ TRIMMED_SPACES = (0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x
 # A text field without them, in DuckDB's SQL: an ASCII value without a space at either end is its own trim and is
 # not trimmed (most fields need no trim, and the test is cheaper than trim).
 QUOTE = "'"
-TRIMMED_SQL = ("case when {0} like ' %' or {0} like '% ' or strlen({0}) <> length({0}) then trim({0}) "
-               "else {0} end")
+TRIMMED_SQL = "case when {0} like ' %' or {0} like '% ' or strlen({0}) <> length({0}) then trim({0}) else {0} end"
 
 
-def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, window: UsageWindow,
-                utc_timestamp: str = UTC_TIMESTAMP_SQL, trimmed: str = TRIMMED_SQL, literal=sql_str) -> str:
+def checked_sql(
+    raw_sql: str,
+    source: str,
+    file: str,
+    file_seq: int,
+    window: UsageWindow,
+    utc_timestamp: str = UTC_TIMESTAMP_SQL,
+    trimmed: str = TRIMMED_SQL,
+    literal=sql_str,
+) -> str:
     """SQL that casts each record and sets `reason` to the first broken rule (NULL when valid). `utc_timestamp`,
     `trimmed` and `literal` (a text as a string literal) spell what the engines' SQL spells differently ({0}: the
     text; Spark's: warehouse/engines/spark/usage.py)."""
@@ -197,28 +254,39 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, window: Usa
         """SQL for the message: <name> '<value>'<after>."""
         return f"{literal(name + ' ' + QUOTE)} || {value} || {literal(QUOTE + after)}"
 
-    text = {c: trimmed.format(f"rec.{c}") for c in (*REQUIRED_TEXT, "occurred_at", "task_id", "deployment_id",
-                                                     "service_tier", "status")}
+    text = {
+        c: trimmed.format(f"rec.{c}")
+        for c in (*REQUIRED_TEXT, "occurred_at", "task_id", "deployment_id", "service_tier", "status")
+    }
     # each text parsed once; a whole number only (try_cast('1.5' as bigint) would round it to 2)
     numbers = ", ".join(f"try_cast(rec.{c} as double) as {c}_number" for c in TOKEN_COLUMNS)
-    casts = ",\n".join(f"case when {c}_number = floor({c}_number) then try_cast({c}_number as bigint) end as {c}"
-                        for c in TOKEN_COLUMNS)
+    casts = ",\n".join(
+        f"case when {c}_number = floor({c}_number) then try_cast({c}_number as bigint) end as {c}"
+        for c in TOKEN_COLUMNS
+    )
     tiers = ", ".join(f"'{t}'" for t in SERVICE_TIERS)
     statuses = ", ".join(f"'{s}'" for s in STATUSES)
     rules = ["when read_error is not null then read_error", "when rec is null then 'not a valid JSON object'"]
     rules += [f"when nullif({c}, '') is null then 'missing {c}'" for c in REQUIRED_TEXT]  # trimmed below
-    rules += [f"when nullif({text['occurred_at']}, '') is null then 'missing occurred_at'",
-              "when occurred_at is null then " + quoted("occurred_at", "rec.occurred_at", " is not an ISO 8601 timestamp"),
-              f"when usage_date < date '{window.earliest}' then "
-              + quoted("occurred_at", "rec.occurred_at", f" is before {window.earliest} ([quality] earliest_usage_date)"),
-              f"when usage_date >= date '{window.end}' then "
-              + quoted("occurred_at", "rec.occurred_at",
-                       f" is after {window.end - timedelta(days=1)} ([quality] max_usage_days_ahead: "
-                       f"{window.days_ahead} day(s) after the day of the run, {window.run_day})"),
-              "when rec.input_tokens is null then 'missing input_tokens'",
-              "when rec.output_tokens is null then 'missing output_tokens'"]
-    rules += [f"when rec.{c} is not null and {c} is null then " + quoted(c, f"rec.{c}", " is not a whole number")
-              for c in TOKEN_COLUMNS]
+    rules += [
+        f"when nullif({text['occurred_at']}, '') is null then 'missing occurred_at'",
+        "when occurred_at is null then " + quoted("occurred_at", "rec.occurred_at", " is not an ISO 8601 timestamp"),
+        f"when usage_date < date '{window.earliest}' then "
+        + quoted("occurred_at", "rec.occurred_at", f" is before {window.earliest} ([quality] earliest_usage_date)"),
+        f"when usage_date >= date '{window.end}' then "
+        + quoted(
+            "occurred_at",
+            "rec.occurred_at",
+            f" is after {window.end - timedelta(days=1)} ([quality] max_usage_days_ahead: "
+            f"{window.days_ahead} day(s) after the day of the run, {window.run_day})",
+        ),
+        "when rec.input_tokens is null then 'missing input_tokens'",
+        "when rec.output_tokens is null then 'missing output_tokens'",
+    ]
+    rules += [
+        f"when rec.{c} is not null and {c} is null then " + quoted(c, f"rec.{c}", " is not a whole number")
+        for c in TOKEN_COLUMNS
+    ]
     rules += [f"when {c} < 0 then '{c} ' || {c} || ' is negative'" for c in TOKEN_COLUMNS]
     rules += [
         "when coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0) + coalesce(cache_write_1h_tokens, 0)"
@@ -235,30 +303,38 @@ def checked_sql(raw_sql: str, source: str, file: str, file_seq: int, window: Usa
     ]
     return f"""
         select {literal(source)} as source, {literal(file)} as file, {file_seq} as file_seq, *,
-               case {' '.join(rules)} end as reason
+               case {" ".join(rules)} end as reason
         from (
             select line_no, raw, rec, read_error,
-                   {text['event_id']} as event_id,
+                   {text["event_id"]} as event_id,
                    occurred_at,
                    cast(occurred_at as date) as usage_date,
-                   {text['tenant_id']} as tenant_id, {text['feature']} as feature,
-                   nullif({text['task_id']}, '') as task_id, {text['provider']} as provider,
-                   {text['model']} as model, nullif({text['deployment_id']}, '') as deployment_id,
-                   lower(nullif({text['service_tier']}, '')) as service_tier,
+                   {text["tenant_id"]} as tenant_id, {text["feature"]} as feature,
+                   nullif({text["task_id"]}, '') as task_id, {text["provider"]} as provider,
+                   {text["model"]} as model, nullif({text["deployment_id"]}, '') as deployment_id,
+                   lower(nullif({text["service_tier"]}, '')) as service_tier,
                    {casts},
-                   lower(nullif({text['status']}, '')) as status,
+                   lower(nullif({text["status"]}, '')) as status,
                    try_cast(rec.attempt as integer) as attempt
             from (
                 select *,
-                       {utc_timestamp.format('rec.occurred_at')} as occurred_at,
+                       {utc_timestamp.format("rec.occurred_at")} as occurred_at,
                        {numbers}
                 from ({raw_sql})
             )
         )"""
 
 
-def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str, file_seq: int, usage_dir: Path,
-                     quarantine_file: Path, window: UsageWindow) -> StagedFile:
+def stage_usage_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    source: str,
+    file_seq: int,
+    usage_dir: Path,
+    quarantine_file: Path,
+    window: UsageWindow,
+) -> StagedFile:
     """Read, check and stage one canonical usage file (see stage_relation); for JSONL with quarantined records, one
     more pass over its lines fetches their raw text (see _restore_quarantined_lines). Raises UnreadableUsageFile
     when the file cannot be read whole: a .gz file is read to its end in a thread while DuckDB reads it (DuckDB takes
@@ -272,19 +348,26 @@ def stage_usage_file(con: duckdb.DuckDBPyConnection, path: Path, *, source: str,
     part, those rows set aside (see _quarantine_rejected_rows)."""
     fmt = _file_format(path)
     parts = 1 if fmt == "parquet" else min(con.sql("select current_setting('threads')").fetchone()[0], READ_PARTS)
-    where = dict(file=str(path), source=source, file_seq=file_seq, usage_dir=usage_dir,
-                 quarantine_file=quarantine_file, window=window)
+    where = dict(
+        file=str(path),
+        source=source,
+        file_seq=file_seq,
+        usage_dir=usage_dir,
+        quarantine_file=quarantine_file,
+        window=window,
+    )
     with ThreadPoolExecutor(1) as pool:
         whole = pool.submit(read_to_the_end, path, utf8=False)
         try:
             staged = _stage_read(con, path, fmt, parts, where)
         except duckdb.Error as exc:
-            whole.result()                          # a broken gzip stream says best where the file broke,
+            whole.result()  # a broken gzip stream says best where the file broke,
             if fmt != "parquet":
-                read_to_the_end(path, utf8=True)    # then text that is not UTF-8
+                read_to_the_end(path, utf8=True)  # then text that is not UTF-8
             message = str(exc).strip().splitlines()[0]
-            raise UnreadableUsageFile(f"cannot be read as {fmt}: {message}; {STAGED_NOTHING}: copy it again whole, "
-                                      "or export it again") from None
+            raise UnreadableUsageFile(
+                f"cannot be read as {fmt}: {message}; {STAGED_NOTHING}: copy it again whole, or export it again"
+            ) from None
         whole.result()
     return staged
 
@@ -294,7 +377,7 @@ def _stage_read(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, parts: int
     if fmt == "csv":
         try:
             return stage_relation(con, _raw_relation_sql(con, path), parts=parts, **where)
-        except duckdb.Error:   # a row DuckDB cannot parse: read again, in one part, setting such rows aside
+        except duckdb.Error:  # a row DuckDB cannot parse: read again, in one part, setting such rows aside
             con.execute("drop table if exists csv_reject_errors; drop table if exists csv_reject_scans")
             staged = stage_relation(con, _raw_relation_sql(con, path, CSV_REJECTS), **where)
             return _quarantine_rejected_rows(con, path, where["source"], where["quarantine_file"], staged)
@@ -304,8 +387,9 @@ def _stage_read(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, parts: int
     return staged
 
 
-def _quarantine_rejected_rows(con: duckdb.DuckDBPyConnection, path: Path, source: str, quarantine_file: Path,
-                              staged: StagedFile) -> StagedFile:
+def _quarantine_rejected_rows(
+    con: duckdb.DuckDBPyConnection, path: Path, source: str, quarantine_file: Path, staged: StagedFile
+) -> StagedFile:
     """Add the CSV rows DuckDB set aside (CSV_REJECTS) to the file's quarantine, with their line and raw text, and
     give the quarantined records their line: record n is on line n + 1 (the header) + the rows set aside before it
     (the k-th row set aside, on line L, has L - 1 - k records before it). Text that is not UTF-8 is not a row to set
@@ -319,7 +403,7 @@ def _quarantine_rejected_rows(con: duckdb.DuckDBPyConnection, path: Path, source
     broken = con.execute("select min(line) from rejected where undecodable").fetchone()[0]
     if broken is not None:
         con.execute("drop table rejected")
-        read_to_the_end(path, utf8=True)   # says where
+        read_to_the_end(path, utf8=True)  # says where
         raise UnreadableUsageFile(f"not UTF-8 text in line {broken:,}; {STAGED_NOTHING}: save it as UTF-8", broken)
     fields = len(_csv_header(path).columns)
     q = sql_str(str(quarantine_file))
@@ -340,18 +424,22 @@ def _quarantine_rejected_rows(con: duckdb.DuckDBPyConnection, path: Path, source
     return StagedFile(rows_by_day=staged.rows_by_day, quarantined=quarantined)
 
 
-def stage_failed_file(error: UnreadableUsageFile, *, file: str, source: str, usage_dir: Path,
-                      quarantine_file: Path) -> StagedFile:
+def stage_failed_file(
+    error: UnreadableUsageFile, *, file: str, source: str, usage_dir: Path, quarantine_file: Path
+) -> StagedFile:
     """Stage a file that cannot be read whole: no rows, and one quarantine row with the reason and the line it broke
     in (raw text NULL). The quality gate counts it as a file of one record, quarantined (docs/quality.md)."""
     shutil.rmtree(usage_dir, ignore_errors=True)
     usage_dir.mkdir(parents=True)
     quarantine_file.parent.mkdir(parents=True, exist_ok=True)
-    duckdb.execute(f"""copy (select {sql_str(source)} as source, {sql_str(file)} as file,
+    duckdb.execute(
+        f"""copy (select {sql_str(source)} as source, {sql_str(file)} as file,
                                     cast(? as bigint) as line_no, {sql_str(error.reason)} as reason,
                                     cast(null as varchar) as raw,
                                     cast(now() at time zone 'UTC' as timestamp) as ingested_at)
-                       to {sql_str(str(quarantine_file))} (format parquet)""", [error.line])
+                       to {sql_str(str(quarantine_file))} (format parquet)""",
+        [error.line],
+    )
     return StagedFile(rows_by_day={}, quarantined=1, failure=error.reason)
 
 
@@ -365,7 +453,9 @@ def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quara
     lines = _lines_sql(sql_str(str(path)))
     # (trim only the lines that start with white space: trimming every line of a big file takes seconds)
     blank = "line is null or (left(line, 1) in (' ', '\t', '\r') and trim(line, ' \t\r') = '')"
-    con.execute(f"create or replace temp table quarantined as select * from read_parquet({sql_str(str(quarantine_file))})")
+    con.execute(
+        f"create or replace temp table quarantined as select * from read_parquet({sql_str(str(quarantine_file))})"
+    )
     con.execute(f"""create or replace temp table picked as   -- the blank lines, and the records' lines if none
                     select ordinality, line, {blank} as blank from {lines}
                     where {blank} or ordinality in (select line_no from quarantined)""")
@@ -390,8 +480,18 @@ def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quara
     con.execute("drop table quarantined; drop table picked; drop table blank_lines; drop table located")
 
 
-def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, source: str, file_seq: int,
-                   usage_dir: Path, quarantine_file: Path, window: UsageWindow, parts: int = 1) -> StagedFile:
+def stage_relation(
+    con: duckdb.DuckDBPyConnection,
+    raw_sql: str,
+    *,
+    file: str,
+    source: str,
+    file_seq: int,
+    usage_dir: Path,
+    quarantine_file: Path,
+    window: UsageWindow,
+    parts: int = 1,
+) -> StagedFile:
     """Check the records of one file and stage them.
 
     raw_sql selects line_no, raw, rec (a struct of every canonical column as VARCHAR) and read_error; window: the
@@ -407,28 +507,39 @@ def stage_relation(con: duckdb.DuckDBPyConnection, raw_sql: str, *, file: str, s
     shutil.rmtree(usage_dir, ignore_errors=True)
     usage_dir.mkdir(parents=True)
     checked = checked_sql(raw_sql, source, file, file_seq, window)
-    part_sql = [checked] if parts == 1 else \
-        [checked_sql(f"select * from ({raw_sql}) where line_no % {parts} = {k}", source, file, file_seq, window)
-         for k in range(parts)]
-    copies = [f"""copy (select {staged_cols}, reason,
+    part_sql = (
+        [checked]
+        if parts == 1
+        else [
+            checked_sql(f"select * from ({raw_sql}) where line_no % {parts} = {k}", source, file, file_seq, window)
+            for k in range(parts)
+        ]
+    )
+    copies = [
+        f"""copy (select {staged_cols}, reason,
                                case when reason is not null then coalesce(raw, to_json(rec)::varchar) end as raw
                         from ({sql}))
                   to {sql_str(str(usage_dir))} (format parquet, partition_by (usage_date), overwrite_or_ignore true,
                                                 filename_pattern 'part{k}_{{i}}')"""
-              for k, sql in enumerate(part_sql)]
+        for k, sql in enumerate(part_sql)
+    ]
     _side_by_side(con, copies)
 
     staged = f"read_parquet({sql_str(str(usage_dir / '**' / '*.parquet'))}, hive_partitioning=true)"
     if not any(usage_dir.rglob("*.parquet")):  # a file with no records: nothing staged, an empty quarantine
         staged = f"({checked})"
-    rows_by_day = {str(d): n for d, n in con.sql(
-        f"select usage_date, count(*) from {staged} where reason is null group by 1 order by 1").fetchall()}
+    rows_by_day = {
+        str(d): n
+        for d, n in con.sql(
+            f"select usage_date, count(*) from {staged} where reason is null group by 1 order by 1"
+        ).fetchall()
+    }
     quarantine_file.parent.mkdir(parents=True, exist_ok=True)
     copied = con.execute(f"""copy (select source, file, line_no, reason, raw,
                                           cast(now() at time zone 'UTC' as timestamp) as ingested_at from {staged}
                                    where reason is not null order by line_no)
                              to {sql_str(str(quarantine_file))} (format parquet)""")
-    quarantined = copied.fetchone()[0]   # COPY ... TO returns the number of rows it wrote
+    quarantined = copied.fetchone()[0]  # COPY ... TO returns the number of rows it wrote
     return StagedFile(rows_by_day=rows_by_day, quarantined=quarantined)
 
 
@@ -458,5 +569,7 @@ def write_empty_usage(path: Path) -> None:
     """A Parquet file with the staged usage schema and no rows (so a day with no usage still builds)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     cols = ", ".join(f"cast(null as {t}) as {c}" for c, t in STAGED_SCHEMA.items() if c != "usage_date")
-    duckdb.sql(f"copy (select {cols}, cast(null as varchar) as reason, cast(null as varchar) as raw where false)"
-               f" to {sql_str(str(path))} (format parquet)")
+    duckdb.sql(
+        f"copy (select {cols}, cast(null as varchar) as reason, cast(null as varchar) as raw where false)"
+        f" to {sql_str(str(path))} (format parquet)"
+    )

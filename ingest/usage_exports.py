@@ -42,14 +42,24 @@ READERS: dict[str, Callable[[object, UsageMapping, str], Iterator[Record | Skipp
     "litellm_spend_logs": usage_litellm.records,
 }
 CSV_KINDS = ("litellm_spend_logs",)
-REQUIRED = (*REQUIRED_TEXT, "occurred_at")   # a lookup that finds nothing for these is a bad record
-ROW_SCHEMA = {"line_no": pl.Int64, "raw": pl.Utf8, "read_error": pl.Utf8, **{c: pl.Utf8 for c in COLUMNS}}
+REQUIRED = (*REQUIRED_TEXT, "occurred_at")  # a lookup that finds nothing for these is a bad record
+ROW_SCHEMA = {"line_no": pl.Int64, "raw": pl.Utf8, "read_error": pl.Utf8, **dict.fromkeys(COLUMNS, pl.Utf8)}
 CHUNK_ROWS = 50_000
 _NOT_JSON = object()
 
 
-def stage_export_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str, mapping: UsageMapping, *, source: str,
-                      file_seq: int, usage_dir: Path, quarantine_file: Path, window: UsageWindow) -> StagedFile:
+def stage_export_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    mapping: UsageMapping,
+    *,
+    source: str,
+    file_seq: int,
+    usage_dir: Path,
+    quarantine_file: Path,
+    window: UsageWindow,
+) -> StagedFile:
     """Read one vendor export file and stage its records (see ingest.usage_canonical.stage_relation). The file is
     first read to its end as bytes (read_to_the_end), so that a broken one raises UnreadableUsageFile saying where,
     before anything of it is staged."""
@@ -65,9 +75,16 @@ def stage_export_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str, map
     for why, n in skipped.items():
         log.info("%s: skipped %d %s", path, n, why)
     rec = ", ".join(f"{c} := {c}" for c in COLUMNS)
-    staged = stage_relation(con, f"select line_no, raw, read_error, struct_pack({rec}) as rec from export_rows",
-                            file=str(path), source=source, file_seq=file_seq, usage_dir=usage_dir,
-                            quarantine_file=quarantine_file, window=window)
+    staged = stage_relation(
+        con,
+        f"select line_no, raw, read_error, struct_pack({rec}) as rec from export_rows",
+        file=str(path),
+        source=source,
+        file_seq=file_seq,
+        usage_dir=usage_dir,
+        quarantine_file=quarantine_file,
+        window=window,
+    )
     con.execute("drop table export_rows")
     return staged
 
@@ -108,8 +125,14 @@ def _looked_up(column: str, lookup: Lookup, find: Callable[[str], object], where
         return lookup.value
     found = find(lookup.field)
     if lookup.prefix is not None:
-        found = next((v[len(lookup.prefix):] for v in (found if isinstance(found, list) else [found])
-                      if isinstance(v, str) and v.startswith(lookup.prefix)), None)
+        found = next(
+            (
+                v[len(lookup.prefix) :]
+                for v in (found if isinstance(found, list) else [found])
+                if isinstance(v, str) and v.startswith(lookup.prefix)
+            ),
+            None,
+        )
     if isinstance(found, (dict, list)):
         raise BadRecord(f"{column}: '{lookup.field}' is not a single value (key '{where}.{column}')")
     text = _text(found)
@@ -146,9 +169,12 @@ def _documents(path: Path, kind: str) -> Iterator[tuple[int | None, object, str]
     name = path.name.lower().removesuffix(".gz")
     gz = path.name.lower().endswith(".gz")
 
-    def opened():   # (a UTF-8 byte-order mark at the start is not text)
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="") if gz else \
-            open(path, encoding="utf-8-sig", newline="")
+    def opened():  # (a UTF-8 byte-order mark at the start is not text)
+        return (
+            gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+            if gz
+            else open(path, encoding="utf-8-sig", newline="")
+        )
 
     if name.endswith(".csv") and kind in CSV_KINDS:
         with opened() as f:
@@ -172,8 +198,9 @@ def _documents(path: Path, kind: str) -> Iterator[tuple[int | None, object, str]
             with opened() as f:
                 for n, (line_no, doc, line) in enumerate(_json_lines(f)):
                     if n == 0 and doc is _NOT_JSON:
-                        raise UnreadableUsageFile(f"not a JSON document nor JSON lines ({exc}); {STAGED_NOTHING}: "
-                                                  "export it again", exc.lineno) from None
+                        raise UnreadableUsageFile(
+                            f"not a JSON document nor JSON lines ({exc}); {STAGED_NOTHING}: export it again", exc.lineno
+                        ) from None
                     yield line_no, doc, line
             return
         yield None, doc, text

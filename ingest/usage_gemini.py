@@ -23,10 +23,15 @@ def _response(resp: dict) -> dict[str, object]:
     if not isinstance(resp.get("usageMetadata"), dict):
         raise BadRecord("no usageMetadata object")
     thoughts = count(resp, "usageMetadata.thoughtsTokenCount") or 0
-    return {"event_id": resp.get("responseId"), "occurred_at": resp.get("createTime"), "provider": "google",
-            "model": resp.get("modelVersion"),
-            "input_tokens": total(count(resp, "usageMetadata.promptTokenCount"),
-                                  count(resp, "usageMetadata.toolUsePromptTokenCount")),
-            "cache_read_tokens": count(resp, "usageMetadata.cachedContentTokenCount") or 0,
-            "output_tokens": total(count(resp, "usageMetadata.candidatesTokenCount"), thoughts),
-            "reasoning_tokens": thoughts}
+    return {
+        "event_id": resp.get("responseId"),
+        "occurred_at": resp.get("createTime"),
+        "provider": "google",
+        "model": resp.get("modelVersion"),
+        "input_tokens": total(
+            count(resp, "usageMetadata.promptTokenCount"), count(resp, "usageMetadata.toolUsePromptTokenCount")
+        ),
+        "cache_read_tokens": count(resp, "usageMetadata.cachedContentTokenCount") or 0,
+        "output_tokens": total(count(resp, "usageMetadata.candidatesTokenCount"), thoughts),
+        "reasoning_tokens": thoughts,
+    }

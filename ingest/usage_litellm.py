@@ -68,12 +68,16 @@ def _row(row: dict) -> dict[str, object]:
     if write_1h is not None and write_1h > (cache_write or 0):
         raise BadRecord(f"ephemeral_1h_input_tokens {write_1h} > cache_creation_input_tokens {cache_write or 0}")
     status = row.get("status") or get(row, "metadata.status")
-    return {"event_id": row.get("request_id"), "occurred_at": row.get("startTime"),
-            "provider": provider_name(provider), "model": model,
-            "status": "error" if status == "failure" else "success",
-            "input_tokens": count(row, "prompt_tokens", required=True),
-            "cache_read_tokens": cache_read,
-            "cache_write_tokens": None if cache_write is None else cache_write - total(write_1h),
-            "cache_write_1h_tokens": write_1h,
-            "output_tokens": count(row, "completion_tokens", required=True),
-            "reasoning_tokens": count(row, _USAGE + "completion_tokens_details.reasoning_tokens")}
+    return {
+        "event_id": row.get("request_id"),
+        "occurred_at": row.get("startTime"),
+        "provider": provider_name(provider),
+        "model": model,
+        "status": "error" if status == "failure" else "success",
+        "input_tokens": count(row, "prompt_tokens", required=True),
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": None if cache_write is None else cache_write - total(write_1h),
+        "cache_write_1h_tokens": write_1h,
+        "output_tokens": count(row, "completion_tokens", required=True),
+        "reasoning_tokens": count(row, _USAGE + "completion_tokens_details.reasoning_tokens"),
+    }

@@ -13,8 +13,16 @@ import json
 from collections.abc import Iterator
 
 from core.config import UsageMapping
-from ingest.vendor_records import (BadRecord, Record, Skipped, from_unix, provider_name, record, service_tier,
-                                   whole_number)
+from ingest.vendor_records import (
+    BadRecord,
+    Record,
+    Skipped,
+    from_unix,
+    provider_name,
+    record,
+    service_tier,
+    whole_number,
+)
 
 MODEL_CALLS = ("chat", "generate_content", "text_completion", "embeddings")
 _ERROR = (2, "2", "STATUS_CODE_ERROR")  # span status code ERROR (an enum: a number in OTLP JSON)
@@ -29,8 +37,9 @@ def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record | 
         for scope_spans in get_list(resource_spans, "scopeSpans"):
             for span in get_list(scope_spans, "spans"):
                 if not isinstance(span, dict):
-                    yield Record(values=None, find=lambda f: None, raw=json.dumps(span),
-                                 error="not a valid JSON object")
+                    yield Record(
+                        values=None, find=lambda f: None, raw=json.dumps(span), error="not a valid JSON object"
+                    )
                     continue
                 attrs = attributes(span.get("attributes") or [])
                 operation = attrs.get("gen_ai.operation.name")
@@ -38,8 +47,7 @@ def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record | 
                 if operation not in MODEL_CALLS and (operation is not None or not counted):
                     yield Skipped("spans that are not model calls")
                     continue
-                yield record(lambda: _span(span, attrs), lambda f, a=attrs: a.get(f, resource.get(f)),
-                             json.dumps(span))
+                yield record(lambda: _span(span, attrs), lambda f, a=attrs: a.get(f, resource.get(f)), json.dumps(span))
 
 
 def get_list(obj: object, *keys: str) -> list:
@@ -72,19 +80,23 @@ def _span(span: dict, attrs: dict[str, object]) -> dict[str, object]:
     if not trace_id or not span_id:
         raise BadRecord("missing traceId or spanId")
     start = span.get("startTimeUnixNano")
-    return {"event_id": f"{trace_id}-{span_id}",
-            "occurred_at": None if start is None else from_unix(start, "startTimeUnixNano", per_second=10**9),
-            "provider": provider_name(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")),
-            "model": attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model"),
-            "service_tier": service_tier(attrs.get("openai.response.service_tier")),
-            "status": "error" if (span.get("status") or {}).get("code") in _ERROR else "success",
-            "input_tokens": _first_count(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"),
-            "cache_read_tokens": _count(attrs, "gen_ai.usage.cache_read.input_tokens"),
-            # no lifetime split in the conventions: every cache write is priced as a 5-minute write
-            "cache_write_tokens": _count(attrs, "gen_ai.usage.cache_creation.input_tokens"),
-            "output_tokens": _first_count(attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-                                          required=not embeddings) or 0,
-            "reasoning_tokens": _count(attrs, "gen_ai.usage.reasoning.output_tokens")}
+    return {
+        "event_id": f"{trace_id}-{span_id}",
+        "occurred_at": None if start is None else from_unix(start, "startTimeUnixNano", per_second=10**9),
+        "provider": provider_name(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")),
+        "model": attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model"),
+        "service_tier": service_tier(attrs.get("openai.response.service_tier")),
+        "status": "error" if (span.get("status") or {}).get("code") in _ERROR else "success",
+        "input_tokens": _first_count(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"),
+        "cache_read_tokens": _count(attrs, "gen_ai.usage.cache_read.input_tokens"),
+        # no lifetime split in the conventions: every cache write is priced as a 5-minute write
+        "cache_write_tokens": _count(attrs, "gen_ai.usage.cache_creation.input_tokens"),
+        "output_tokens": _first_count(
+            attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", required=not embeddings
+        )
+        or 0,
+        "reasoning_tokens": _count(attrs, "gen_ai.usage.reasoning.output_tokens"),
+    }
 
 
 def _count(attrs: dict[str, object], name: str) -> int | None:

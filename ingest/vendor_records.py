@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from core.config import UsageMapping
 from ingest.usage_canonical import UsageFileError
@@ -30,20 +30,22 @@ class NotBilled(Exception):
 
 @dataclass(frozen=True)
 class Record:
-    values: dict[str, object] | None   # canonical column -> value; None when the record is bad
-    find: Callable[[str], object]      # the value of a config lookup's `field` for this record
-    raw: str | None = None             # the record as text when it is not the whole line
-    error: str | None = None           # why the record cannot be mapped
+    values: dict[str, object] | None  # canonical column -> value; None when the record is bad
+    find: Callable[[str], object]  # the value of a config lookup's `field` for this record
+    raw: str | None = None  # the record as text when it is not the whole line
+    error: str | None = None  # why the record cannot be mapped
 
 
 @dataclass(frozen=True)
 class Skipped:
     """A record that is not a model call (a tool span, a gateway cache hit): counted and logged, not staged."""
+
     why: str
 
 
-def record(values_of: Callable[[], dict[str, object]], find: Callable[[str], object],
-           raw: str | None = None) -> Record | Skipped:
+def record(
+    values_of: Callable[[], dict[str, object]], find: Callable[[str], object], raw: str | None = None
+) -> Record | Skipped:
     """A Record of values_of(), a bad one with the reason values_of raised, or Skipped when it was not billed."""
     try:
         return Record(values=values_of(), find=find, raw=raw)
@@ -75,9 +77,12 @@ def whole_number(value: object, name: str, *, required: bool = False) -> int | N
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         n = value
-    elif isinstance(value, float) and value.is_integer():
-        n = int(value)
-    elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    elif (
+        isinstance(value, float)
+        and value.is_integer()
+        or isinstance(value, str)
+        and re.fullmatch(r"\s*-?\d+\s*", value)
+    ):
         n = int(value)
     else:
         raise BadRecord(f"{name} '{value}' is not a whole number")
@@ -97,13 +102,15 @@ def from_unix(value: object, name: str, *, per_second: int = 1) -> str:
         raise BadRecord(f"{name} '{value}' is not a unix time")
     try:
         if "." in text:
-            return datetime.fromtimestamp(float(text) / per_second, timezone.utc).isoformat()
+            return datetime.fromtimestamp(float(text) / per_second, UTC).isoformat()
         seconds, part = divmod(int(text), per_second)  # whole numbers exactly (nanoseconds overflow a float)
-        return (datetime.fromtimestamp(seconds, timezone.utc)
-                + timedelta(microseconds=part * 1_000_000 // per_second)).isoformat()
+        return (
+            datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=part * 1_000_000 // per_second)
+        ).isoformat()
     except (OverflowError, OSError, ValueError):
-        raise BadRecord(f"{name} {value} is not a unix time in {'seconds' if per_second == 1 else 'nanoseconds'}") \
-            from None
+        raise BadRecord(
+            f"{name} {value} is not a unix time in {'seconds' if per_second == 1 else 'nanoseconds'}"
+        ) from None
 
 
 def as_time(value: object, name: str) -> str | None:
@@ -116,19 +123,41 @@ def as_time(value: object, name: str) -> str | None:
 # Vendor and instrumentation names of providers -> ours (the price sheets' provider column). OpenTelemetry
 # gen_ai.provider.name / gen_ai.system values and LiteLLM custom_llm_provider values; others are kept lowercased.
 PROVIDERS = {
-    "gcp.gemini": "google", "gcp.vertex_ai": "google", "gcp.gen_ai": "google", "gemini": "google",
-    "vertex_ai": "google", "vertex_ai_beta": "google", "google": "google",
-    "aws.bedrock": "bedrock", "bedrock_converse": "bedrock",
-    "azure.ai.openai": "azure", "azure.ai.inference": "azure", "az.ai.openai": "azure", "az.ai.inference": "azure",
-    "azure_ai": "azure", "text-completion-openai": "openai",
-    "vertex_ai-language-models": "google", "codestral": "mistral", "text-completion-codestral": "mistral",
-    "mistral_ai": "mistral", "x_ai": "xai", "ibm.watsonx.ai": "watsonx", "together_ai": "together",
-    "fireworks_ai": "fireworks", "cohere_chat": "cohere",
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gen_ai": "google",
+    "gemini": "google",
+    "vertex_ai": "google",
+    "vertex_ai_beta": "google",
+    "google": "google",
+    "aws.bedrock": "bedrock",
+    "bedrock_converse": "bedrock",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "az.ai.openai": "azure",
+    "az.ai.inference": "azure",
+    "azure_ai": "azure",
+    "text-completion-openai": "openai",
+    "vertex_ai-language-models": "google",
+    "codestral": "mistral",
+    "text-completion-codestral": "mistral",
+    "mistral_ai": "mistral",
+    "x_ai": "xai",
+    "ibm.watsonx.ai": "watsonx",
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
+    "cohere_chat": "cohere",
 }
 
 # Vendor service tiers -> ours; any other value is kept and the canonical rules quarantine it (e.g. OpenAI 'scale').
-SERVICE_TIERS = {"default": "standard", "standard": "standard", "batch": "batch", "flex": "flex",
-                 "priority": "priority", "priority_on_demand": "priority"}
+SERVICE_TIERS = {
+    "default": "standard",
+    "standard": "standard",
+    "batch": "batch",
+    "flex": "flex",
+    "priority": "priority",
+    "priority_on_demand": "priority",
+}
 
 
 def provider_name(value: object) -> str | None:
@@ -156,13 +185,17 @@ def check_bucket_lookups(mapping: UsageMapping, dimensions: tuple[str, ...], wha
     """An aggregated export has no per-request fields: its lookups may only read its grouping dimensions."""
     for column, lookup in mapping.lookups.items():
         if column in ("event_id", "occurred_at"):
-            raise UsageFileError(f"{file}: {what} is aggregated: its {column} comes from the bucket; remove key "
-                                 f"'{mapping.where}.{column}' or give this file its own [[usage.sources]]")
+            raise UsageFileError(
+                f"{file}: {what} is aggregated: its {column} comes from the bucket; remove key "
+                f"'{mapping.where}.{column}' or give this file its own [[usage.sources]]"
+            )
         if lookup.field is not None and lookup.field not in dimensions:
-            raise UsageFileError(f"{file}: {what} is aggregated and has no field '{lookup.field}' (key "
-                                 f"'{mapping.where}.{column}.field'); map one of its grouping keys instead: "
-                                 f"{', '.join(dimensions)}, e.g. {column} = {{ field = \"{dimensions[0]}\", "
-                                 f"map = {{ ... }} }}")
+            raise UsageFileError(
+                f"{file}: {what} is aggregated and has no field '{lookup.field}' (key "
+                f"'{mapping.where}.{column}.field'); map one of its grouping keys instead: "
+                f'{", ".join(dimensions)}, e.g. {column} = {{ field = "{dimensions[0]}", '
+                f"map = {{ ... }} }}"
+            )
 
 
 def logged_response(item: object, mapping: UsageMapping) -> dict:
@@ -175,9 +208,12 @@ def logged_response(item: object, mapping: UsageMapping) -> dict:
     return response
 
 
-def response_records(doc: object, mapping: UsageMapping, values_of: Callable[[dict], dict[str, object]],
-                     response_of: Callable[[object, UsageMapping], dict] = logged_response,
-                     ) -> Iterator[Record | Skipped]:
+def response_records(
+    doc: object,
+    mapping: UsageMapping,
+    values_of: Callable[[dict], dict[str, object]],
+    response_of: Callable[[object, UsageMapping], dict] = logged_response,
+) -> Iterator[Record | Skipped]:
     """Records of per-request logs: each log record holds the vendor's response at mapping.response_field (or is
     it; `response_of` finds it instead of logged_response when the vendor wraps its responses); a JSON array holds
     several log records. Lookup fields are paths in the log record."""
@@ -186,11 +222,17 @@ def response_records(doc: object, mapping: UsageMapping, values_of: Callable[[di
         yield record(lambda: values_of(response_of(item, mapping)), lambda f, i=item: get(i, f), raw)
 
 
-def usage_api_records(doc: object, mapping: UsageMapping, file: str, *, what: str, dimensions: tuple[str, ...],
-                      bucket_values: Callable[[dict, dict], dict[str, object]],
-                      response_values: Callable[[dict], dict[str, object]],
-                      response_of: Callable[[object, UsageMapping], dict] = logged_response,
-                      ) -> Iterator[Record | Skipped]:
+def usage_api_records(
+    doc: object,
+    mapping: UsageMapping,
+    file: str,
+    *,
+    what: str,
+    dimensions: tuple[str, ...],
+    bucket_values: Callable[[dict, dict], dict[str, object]],
+    response_values: Callable[[dict], dict[str, object]],
+    response_of: Callable[[object, UsageMapping], dict] = logged_response,
+) -> Iterator[Record | Skipped]:
     """Records of a kind that reads both per-request logs (response_values of each response; see response_records)
     and pages of the vendor's aggregated usage API (bucket_values of each bucket's result; lookups read its
     grouping keys)."""
@@ -205,5 +247,9 @@ def usage_api_records(doc: object, mapping: UsageMapping, file: str, *, what: st
 
 def is_bucket_page(doc: object) -> bool:
     """A page of an aggregated usage API: {"data": [{start, end, "results": [...]}, ...], "has_more": ...}."""
-    return (isinstance(doc, dict) and isinstance(doc.get("data"), list) and "has_more" in doc
-            and all(isinstance(b, dict) and isinstance(b.get("results"), list) for b in doc["data"]))
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("data"), list)
+        and "has_more" in doc
+        and all(isinstance(b, dict) and isinstance(b.get("results"), list) for b in doc["data"])
+    )

@@ -2,8 +2,15 @@
 
 from dagster import Definitions
 
-from orchestration.defs.assets import (finops_dbt_assets, gpu_offer_rows, price_rows, published_warehouse, quality_gate,
-                                       usage_events, weekly_report)
+from orchestration.defs.assets import (
+    finops_dbt_assets,
+    gpu_offer_rows,
+    price_rows,
+    published_warehouse,
+    quality_gate,
+    usage_events,
+    weekly_report,
+)
 from orchestration.defs.resources import finops_config
 from orchestration.defs.schedules import nightly_job, nightly_schedule, weekly_job, weekly_schedule
 

@@ -17,8 +17,17 @@ from core.config import Owner
 from reports import figures as fig
 from reports.figures import Scope
 from reports.formatting import one_line, usd, usd_signed
-from reports.pages import FLAGGED_COLUMNS, PREMIUM_COLUMNS, UNPRICED_COLUMNS, UNPRICED_NOTE, \
-    attach_main_drivers, cost_columns, model_name, not_compared_note, owner_covers
+from reports.pages import (
+    FLAGGED_COLUMNS,
+    PREMIUM_COLUMNS,
+    UNPRICED_COLUMNS,
+    UNPRICED_NOTE,
+    attach_main_drivers,
+    cost_columns,
+    model_name,
+    not_compared_note,
+    owner_covers,
+)
 from reports.readiness import PriorWeek
 from reports.render import render
 from reports.tables import Column, Table
@@ -31,11 +40,11 @@ TOP_CHANGES = 5
 class OwnerWeek:
     owner: Owner
     week: IsoWeek
-    prior: PriorWeek           # compared only when complete
+    prior: PriorWeek  # compared only when complete
     summary: dict
     tables: dict[str, Table]
-    lines: Table               # the CSV attachment
-    bill: dict                 # the week's whole bill (figures.whole_bill): its idle GPU cost is no owner's
+    lines: Table  # the CSV attachment
+    bill: dict  # the week's whole bill (figures.whole_bill): its idle GPU cost is no owner's
 
     @property
     def has_usage(self) -> bool:
@@ -47,8 +56,7 @@ class OwnerWeek:
         return self.owner.slug
 
 
-def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, prior: PriorWeek, owner: Owner,
-               bill: dict) -> OwnerWeek:
+def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, prior: PriorWeek, owner: Owner, bill: dict) -> OwnerWeek:
     scope = Scope.of_owner(owner)
     compared = prior.compared
     cost = cost_columns(prior)
@@ -59,32 +67,74 @@ def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, prior: PriorWeek, 
     changes = sorted((r for r in lines if r["change_usd"]), key=lambda r: abs(r["change_usd"]), reverse=True)
     flagged = fig.anomalies(con, week, scope)
     attach_main_drivers(flagged, fig.anomaly_drivers(con, week, scope))
-    detail = [Column("tasks", "Tasks", "count"), Column("cost_per_task_usd", "Per task", "usd_unit"),
-              Column("unpriced_requests", "Unpriced calls", "count")]
+    detail = [
+        Column("tasks", "Tasks", "count"),
+        Column("cost_per_task_usd", "Per task", "usd_unit"),
+        Column("unpriced_requests", "Unpriced calls", "count"),
+    ]
     line_columns = [Column("tenant_id", "Tenant"), Column("feature", "Feature"), Column("model_name", "Model")]
     tables = {
-        "features": Table("features", "By feature", [Column("feature", "Feature")] + cost + detail,
-                          fig.breakdown(con, week, scope, ("feature",), compared=compared), empty="No calls.",
-                          note=not_compared_note(prior)),
-        "tenants": Table("tenants", "By tenant", [Column("tenant_id", "Tenant")] + cost + detail,
-                         fig.breakdown(con, week, scope, ("tenant_id",), compared=compared), empty="No calls.",
-                         note=not_compared_note(prior)),
-        "changes": Table("changes", f"Biggest changes vs {prior.label}", line_columns + cost, changes[:TOP_CHANGES],
-                         empty="No change from the week before." if compared else
-                         "Not compared: only complete weeks are."),
-        "anomalies": Table("anomalies", "Anomalies", FLAGGED_COLUMNS, flagged,
-                           empty="No anomaly on your features or tenants this week."),
-        "alerts": Table("alerts", "Model-mix alerts", PREMIUM_COLUMNS,
-                        [s for s in fig.premium_shares(con, week, scope) if s["is_alert"]],
-                        empty="No model-mix alert on your tenants."),
-        "unpriced": Table("unpriced", "Unpriced usage", UNPRICED_COLUMNS, fig.unpriced_by_model(con, week, scope),
-                          empty="Every call had a price.", note=UNPRICED_NOTE),
+        "features": Table(
+            "features",
+            "By feature",
+            [Column("feature", "Feature")] + cost + detail,
+            fig.breakdown(con, week, scope, ("feature",), compared=compared),
+            empty="No calls.",
+            note=not_compared_note(prior),
+        ),
+        "tenants": Table(
+            "tenants",
+            "By tenant",
+            [Column("tenant_id", "Tenant")] + cost + detail,
+            fig.breakdown(con, week, scope, ("tenant_id",), compared=compared),
+            empty="No calls.",
+            note=not_compared_note(prior),
+        ),
+        "changes": Table(
+            "changes",
+            f"Biggest changes vs {prior.label}",
+            line_columns + cost,
+            changes[:TOP_CHANGES],
+            empty="No change from the week before." if compared else "Not compared: only complete weeks are.",
+        ),
+        "anomalies": Table(
+            "anomalies",
+            "Anomalies",
+            FLAGGED_COLUMNS,
+            flagged,
+            empty="No anomaly on your features or tenants this week.",
+        ),
+        "alerts": Table(
+            "alerts",
+            "Model-mix alerts",
+            PREMIUM_COLUMNS,
+            [s for s in fig.premium_shares(con, week, scope) if s["is_alert"]],
+            empty="No model-mix alert on your tenants.",
+        ),
+        "unpriced": Table(
+            "unpriced",
+            "Unpriced usage",
+            UNPRICED_COLUMNS,
+            fig.unpriced_by_model(con, week, scope),
+            empty="Every call had a price.",
+            note=UNPRICED_NOTE,
+        ),
     }
-    lines_table = Table("lines", "Every line", line_columns + cost + [
-        Column("requests", "Calls", "count"), Column("tasks", "Tasks", "count"),
-        Column("cache_savings_usd", "Cache savings", "usd"), Column("retry_cost_usd", "Retry cost", "usd"),
-        Column("unpriced_requests", "Unpriced calls", "count"), Column("unpriced_tokens", "Unpriced tokens", "count")],
-        lines)
+    lines_table = Table(
+        "lines",
+        "Every line",
+        line_columns
+        + cost
+        + [
+            Column("requests", "Calls", "count"),
+            Column("tasks", "Tasks", "count"),
+            Column("cache_savings_usd", "Cache savings", "usd"),
+            Column("retry_cost_usd", "Retry cost", "usd"),
+            Column("unpriced_requests", "Unpriced calls", "count"),
+            Column("unpriced_tokens", "Unpriced tokens", "count"),
+        ],
+        lines,
+    )
     return OwnerWeek(owner, week, prior, summary, tables, lines_table, bill)
 
 
@@ -118,12 +168,18 @@ def message_id(report: OwnerWeek, sender: str, number: int) -> str:
 
 
 def chargeback_email(report: OwnerWeek, sender: str, generated_at: datetime, message_id: str) -> EmailMessage:
-    context = dict(owner=report.owner, week=report.week, prior=report.prior, s=report.summary,
-                   has_usage=report.has_usage,
-                   covers=owner_covers(report.owner.features, report.owner.tenants), tables=report.tables,
-                   bill=report.bill,
-                   attachment=f"{report.file_stem}-{report.week}.csv",
-                   generated_at=f"{generated_at:%Y-%m-%d %H:%M} UTC")
+    context = dict(
+        owner=report.owner,
+        week=report.week,
+        prior=report.prior,
+        s=report.summary,
+        has_usage=report.has_usage,
+        covers=owner_covers(report.owner.features, report.owner.tenants),
+        tables=report.tables,
+        bill=report.bill,
+        attachment=f"{report.file_stem}-{report.week}.csv",
+        generated_at=f"{generated_at:%Y-%m-%d %H:%M} UTC",
+    )
     message = EmailMessage()
     message["Subject"] = header_safe(subject(report))
     message["From"] = sender
@@ -133,6 +189,10 @@ def chargeback_email(report: OwnerWeek, sender: str, generated_at: datetime, mes
     message["X-Finops-Week"] = str(report.week)
     message.set_content(render("email.txt", **context))
     message.add_alternative(render("email.html", **context), subtype="html")
-    message.add_attachment(report.lines.csv_text(str(report.week)).encode("utf-8"), maintype="text", subtype="csv",
-                           filename=context["attachment"])
+    message.add_attachment(
+        report.lines.csv_text(str(report.week)).encode("utf-8"),
+        maintype="text",
+        subtype="csv",
+        filename=context["attachment"],
+    )
     return message

@@ -11,8 +11,7 @@ from html import escape
 
 from reports.formatting import usd
 
-PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
-           "#bab0ac")
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 OTHER_COLOR = "#d4d4d4"
 PRIOR_COLOR = "#c9c9c9"
 TEXT = "#222"
@@ -31,16 +30,22 @@ def _short(label: str, limit: int = 26) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "\u2026"
 
 
-def _text(x: float, y: float, content: str, anchor: str = "start", size: int = 12, color: str = TEXT,
-          weight: str = "normal") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{color}" '
-            f'font-weight="{weight}">{escape(content)}</text>')
+def _text(
+    x: float, y: float, content: str, anchor: str = "start", size: int = 12, color: str = TEXT, weight: str = "normal"
+) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{color}" '
+        f'font-weight="{weight}">{escape(content)}</text>'
+    )
 
 
 def _svg(height: float, title: str, body: list[str]) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0f}" '
-            f'viewBox="0 0 {WIDTH} {height:.0f}" role="img" {FONT}><title>{escape(title)}</title>'
-            + "".join(body) + "</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0f}" '
+        f'viewBox="0 0 {WIDTH} {height:.0f}" role="img" {FONT}><title>{escape(title)}</title>'
+        + "".join(body)
+        + "</svg>"
+    )
 
 
 def nice_step(top: float, ticks: int = 4) -> float:
@@ -65,8 +70,12 @@ def _legend(items: list[tuple[str, str]], y: float, x0: float = 60) -> tuple[lis
     return out, y + 14
 
 
-def stacked_columns(title: str, x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[Number]]],
-                    value_label: Callable[[float], str] = lambda v: usd(v, 0)) -> str:
+def stacked_columns(
+    title: str,
+    x_labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[Number]]],
+    value_label: Callable[[float], str] = lambda v: usd(v, 0),
+) -> str:
     """Columns (e.g. one per day) stacked by series (e.g. features); the total on top of each column.
     Series after the ninth are drawn together as 'other'."""
     series = list(series)
@@ -93,8 +102,10 @@ def stacked_columns(title: str, x_labels: Sequence[str], series: Sequence[tuple[
         for (name, values), color in zip(series, colors):
             h = _f(values[i]) / top * plot_h
             if h > 0:
-                body.append(f'<rect x="{x:.1f}" y="{y - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}">'
-                            f'<title>{escape(name)}: {escape(usd(values[i]))}</title></rect>')
+                body.append(
+                    f'<rect x="{x:.1f}" y="{y - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}">'
+                    f"<title>{escape(name)}: {escape(usd(values[i]))}</title></rect>"
+                )
                 y -= h
         body.append(_text(x + bar_w / 2, y - 5, usd(totals[i]), anchor="middle", size=11))
         body.append(_text(x + bar_w / 2, plot_top + plot_h + 16, label, anchor="middle", size=11))
@@ -102,9 +113,16 @@ def stacked_columns(title: str, x_labels: Sequence[str], series: Sequence[tuple[
     return _svg(bottom + 6, title, body + legend)
 
 
-def paired_bars(title: str, labels: Sequence[str], current: Sequence[Number], prior: Sequence[Number],
-                current_name: str = "this week", prior_name: str = "prior week",
-                notes: Sequence[str] | None = None, label_w: int = 170) -> str:
+def paired_bars(
+    title: str,
+    labels: Sequence[str],
+    current: Sequence[Number],
+    prior: Sequence[Number],
+    current_name: str = "this week",
+    prior_name: str = "prior week",
+    notes: Sequence[str] | None = None,
+    label_w: int = 170,
+) -> str:
     """One row per label: the prior value (grey) above the current one (coloured), each with its amount;
     `notes` (e.g. the change) are written after the current amount."""
     row_h, value_w = 38, 170
@@ -125,8 +143,14 @@ def paired_bars(title: str, labels: Sequence[str], current: Sequence[Number], pr
     return _svg(y + 12 + len(labels) * row_h, title, body + legend)
 
 
-def share_bars(title: str, labels: Sequence[str], values: Sequence[Number], shares: Sequence[float | None],
-               highlight: Sequence[bool] | None = None, highlight_name: str = "") -> str:
+def share_bars(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[Number],
+    shares: Sequence[float | None],
+    highlight: Sequence[bool] | None = None,
+    highlight_name: str = "",
+) -> str:
     """One horizontal bar per label with its amount and share; highlighted bars (e.g. premium models) in a
     second colour, named in a legend."""
     row_h, label_w = 24, 220

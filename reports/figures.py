@@ -23,37 +23,48 @@ class Scope:
     features: tuple[str, ...] = ()
     tenants: tuple[str, ...] = ()
     everything: bool = False
-    negate: bool = False       # the rows of none of these features and tenants
+    negate: bool = False  # the rows of none of these features and tenants
 
     @classmethod
-    def all(cls) -> "Scope":
+    def all(cls) -> Scope:
         return cls(everything=True)
 
     @classmethod
-    def of_owner(cls, owner: Owner) -> "Scope":
+    def of_owner(cls, owner: Owner) -> Scope:
         """An owner's rows: a call of one of their features, or made for one of their tenants."""
         return cls(features=owner.features, tenants=owner.tenants)
 
     @classmethod
-    def no_owner(cls, owners: tuple[Owner, ...]) -> "Scope":
-        return cls(features=tuple(f for o in owners for f in o.features),
-                   tenants=tuple(t for o in owners for t in o.tenants), negate=True)
+    def no_owner(cls, owners: tuple[Owner, ...]) -> Scope:
+        return cls(
+            features=tuple(f for o in owners for f in o.features),
+            tenants=tuple(t for o in owners for t in o.tenants),
+            negate=True,
+        )
 
     def params(self) -> dict:
-        return {"everything": self.everything, "negate": self.negate, "features": list(self.features),
-                "tenants": list(self.tenants)}
+        return {
+            "everything": self.everything,
+            "negate": self.negate,
+            "features": list(self.features),
+            "tenants": list(self.tenants),
+        }
 
 
 _IN_FEATURES = "list_contains(cast($features as varchar[]), {column})"
 _IN_TENANTS = "list_contains(cast($tenants as varchar[]), {column})"
 # a row of agg_cost_daily / fct_llm_tasks in the scope
-ROW_IN_SCOPE = (f"($everything or (({_IN_FEATURES.format(column='feature')} or "
-                f"{_IN_TENANTS.format(column='tenant_id')}) <> $negate))")
+ROW_IN_SCOPE = (
+    f"($everything or (({_IN_FEATURES.format(column='feature')} or "
+    f"{_IN_TENANTS.format(column='tenant_id')}) <> $negate))"
+)
 # a tenant-level row (model mix) in the scope: only an owner's own tenants
 TENANT_IN_SCOPE = f"($everything or ({_IN_TENANTS.format(column='tenant_id')} <> $negate))"
 # an anomaly in the scope: a flagged feature or tenant of the owner (model anomalies: the pages only)
-ANOMALY_IN_SCOPE = (f"($everything or (((dimension = 'feature' and {_IN_FEATURES.format(column='dimension_value')}) "
-                    f"or (dimension = 'tenant' and {_IN_TENANTS.format(column='dimension_value')})) <> $negate))")
+ANOMALY_IN_SCOPE = (
+    f"($everything or (((dimension = 'feature' and {_IN_FEATURES.format(column='dimension_value')}) "
+    f"or (dimension = 'tenant' and {_IN_TENANTS.format(column='dimension_value')})) <> $negate))"
+)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
@@ -64,18 +75,25 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
 
 
 def _week_params(week: IsoWeek, scope: Scope, compared: bool = False) -> dict:
-    return {"start": week.start, "end": week.end, "prior_start": week.prior.start, "compared": compared,
-            **scope.params()}
+    return {
+        "start": week.start,
+        "end": week.end,
+        "prior_start": week.prior.start,
+        "compared": compared,
+        **scope.params(),
+    }
 
 
 # the prior week's cost of a row of sums: NULL when the prior week is not compared (not complete), 0 when it had
 # no row, NULL when every row was unpriced
-PRIOR_COST = (f"case when not $compared then null when rows_prior_week = 0 then cast(0 as {MONEY}) "
-              "else prior_week_cost_usd end")
+PRIOR_COST = (
+    f"case when not $compared then null when rows_prior_week = 0 then cast(0 as {MONEY}) else prior_week_cost_usd end"
+)
 
 
-def breakdown(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: tuple[str, ...] = (), *,
-              compared: bool) -> list[dict]:
+def breakdown(
+    con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: tuple[str, ...] = (), *, compared: bool
+) -> list[dict]:
     """The week's figures from agg_cost_daily per value of the `by` columns (none: one row of totals), with the
     prior week's cost when it is `compared` (complete; NULL otherwise, and so is the change). A cost is 0 when
     there were no calls, NULL when every call was unpriced."""
@@ -133,11 +151,17 @@ def breakdown(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: t
 def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, *, compared: bool) -> dict:
     """One row: the week's totals (breakdown by nothing) plus the tasks that failed."""
     row = breakdown(con, week, scope, compared=compared)[0]
-    row.update(_rows(con, f"""
+    row.update(
+        _rows(
+            con,
+            f"""
         select count(*) filter (where not succeeded) as failed_tasks,
                cast(count(*) filter (where not succeeded) as double) / nullif(count(*), 0) as failed_task_share
         from finance.fct_llm_tasks
-        where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}""", _week_params(week, scope))[0])
+        where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}""",
+            _week_params(week, scope),
+        )[0]
+    )
     return row
 
 
@@ -146,7 +170,9 @@ def whole_bill(con: duckdb.DuckDBPyConnection, week: IsoWeek, *, compared: bool)
     part, and the prior week's total when it is `compared`. A total is 0 when the week has no row, NULL when
     every row is unpriced."""
     this_week, prior_week = "usage_date >= $start", "usage_date < $start"
-    return _rows(con, f"""
+    return _rows(
+        con,
+        f"""
         with sums as (
             select
                 count(*) filter (where {this_week})                                          as rows_this_week,
@@ -176,21 +202,29 @@ def whole_bill(con: duckdb.DuckDBPyConnection, week: IsoWeek, *, compared: bool)
             prior_week_cost_usd,
             cost_usd - prior_week_cost_usd                                                   as change_usd,
             cast(cost_usd - prior_week_cost_usd as double) / nullif(prior_week_cost_usd, 0)  as change_ratio
-        from costed""", _week_params(week, Scope.all(), compared))[0]
+        from costed""",
+        _week_params(week, Scope.all(), compared),
+    )[0]
 
 
 def daily_by_feature(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
-    return _rows(con, f"""
+    return _rows(
+        con,
+        f"""
         select usage_date, feature, sum(cost_usd) as cost_usd
         from finance.agg_cost_daily
         where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}
         group by usage_date, feature
-        order by usage_date, feature""", _week_params(week, scope))
+        order by usage_date, feature""",
+        _week_params(week, scope),
+    )
 
 
 def unpriced_by_model(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
     """Calls with no price in force: how many, their tokens, and which features and tenants made them."""
-    return _rows(con, f"""
+    return _rows(
+        con,
+        f"""
         select provider || '/' || model as model, sum(unpriced_requests) as unpriced_requests,
                sum(unpriced_tokens) as unpriced_tokens,
                string_agg(distinct feature, ', ' order by feature) as features,
@@ -198,21 +232,29 @@ def unpriced_by_model(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scop
         from finance.agg_cost_daily
         where usage_date >= $start and usage_date < $end and unpriced_requests > 0 and {ROW_IN_SCOPE}
         group by provider, model
-        order by unpriced_requests desc, model""", _week_params(week, scope))
+        order by unpriced_requests desc, model""",
+        _week_params(week, scope),
+    )
 
 
 def top_tasks(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, limit: int = 10) -> list[dict]:
-    return _rows(con, f"""
+    return _rows(
+        con,
+        f"""
         select task_id, tenant_id, feature, started_at, requests, retries, succeeded, cost_usd, retry_cost_usd
         from finance.fct_llm_tasks
         where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}
         order by cost_usd desc nulls last, task_id
-        limit {int(limit)}""", _week_params(week, scope))
+        limit {int(limit)}""",
+        _week_params(week, scope),
+    )
 
 
 def self_hosted(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[dict]:
     """Per deployment: the cost booked to calls (allocated) and to idle hours, and how busy it was."""
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         with hours as (
             select deployment_id, hour_start, bool_or(tenant_id <> '__idle__') as busy,
                    sum(cost_usd) filter (where tenant_id <> '__idle__') as allocated_usd,
@@ -233,43 +275,57 @@ def self_hosted(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[dict]:
                sum(requests) as requests
         from hours
         group by deployment_id
-        order by deployment_id""", {"start": week.start, "end": week.end})
+        order by deployment_id""",
+        {"start": week.start, "end": week.end},
+    )
 
 
 def anomalies(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
-    return _rows(con, f"""
+    return _rows(
+        con,
+        f"""
         select usage_date, dimension, dimension_value, observed_usd, baseline_usd, ratio, increase_usd
         from finance.cost_anomalies
         where usage_date >= $start and usage_date < $end and {ANOMALY_IN_SCOPE}
         order by usage_date, increase_usd desc, dimension, dimension_value""",
-                 _week_params(week, scope))
+        _week_params(week, scope),
+    )
 
 
 def anomaly_drivers(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, top: int = 3) -> list[dict]:
     """The `top` drivers that rose most inside each flagged slice, per driver dimension."""
-    return _rows(con, f"""
+    return _rows(
+        con,
+        f"""
         select usage_date, dimension, dimension_value, driver_dimension, driver_value, observed_usd, baseline_usd,
                increase_usd, share_of_increase, driver_rank
         from finance.cost_anomaly_drivers
         where usage_date >= $start and usage_date < $end and increase_usd > 0 and driver_rank <= {int(top)}
           and {ANOMALY_IN_SCOPE}
         order by usage_date, dimension, dimension_value, driver_dimension, driver_rank""",
-                 _week_params(week, scope))
+        _week_params(week, scope),
+    )
 
 
 def premium_shares(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
     """Every tenant's share of spend on premium models this week and the week before (is_alert: it jumped)."""
-    return _rows(con, f"""
+    return _rows(
+        con,
+        f"""
         select tenant_id, cost_usd, premium_cost_usd, premium_share, prior_week_premium_share,
                premium_share_change, is_alert
         from finance.premium_share_weekly
         where week_start = $start and {TENANT_IN_SCOPE}
-        order by is_alert desc, premium_share_change desc nulls last, tenant_id""", _week_params(week, scope))
+        order by is_alert desc, premium_share_change desc nulls last, tenant_id""",
+        _week_params(week, scope),
+    )
 
 
 def premium_models(con: duckdb.DuckDBPyConnection, week: IsoWeek, tenants: list[str]) -> list[dict]:
     """The premium models of some tenants, this week against the week before (what moved their share)."""
-    return _rows(con, """
+    return _rows(
+        con,
+        """
         select tenant_id, provider || '/' || model as model,
                coalesce(sum(cost_usd) filter (where week_start = $start), 0) as cost_usd,
                coalesce(sum(cost_usd) filter (where week_start = $prior_start), 0) as prior_week_cost_usd,
@@ -280,13 +336,19 @@ def premium_models(con: duckdb.DuckDBPyConnection, week: IsoWeek, tenants: list[
           and list_contains(cast($tenants as varchar[]), tenant_id)
         group by tenant_id, provider, model
         order by tenant_id, change_usd desc, model""",
-                 {"start": week.start, "prior_start": week.prior.start, "tenants": tenants})
+        {"start": week.start, "prior_start": week.prior.start, "tenants": tenants},
+    )
 
 
 def premium_model_names(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[str]:
     """The premium models that had calls this week or the week before."""
-    return [r["model"] for r in _rows(con, """
+    return [
+        r["model"]
+        for r in _rows(
+            con,
+            """
         select distinct provider || '/' || model as model from finance.model_mix_weekly
         where is_premium and week_start in ($start, $prior_start) order by model""",
-                                      {"start": week.start, "prior_start": week.prior.start})]
-
+            {"start": week.start, "prior_start": week.prior.start},
+        )
+    ]

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 CENTS = 2
 UNIT_COST_PLACES = 4
-RATE_PLACES = 4      # ratios in CSV files: 0.1234 = 12.34%
+RATE_PLACES = 4  # ratios in CSV files: 0.1234 = 12.34%
 
 
 def to_decimal(value: Decimal | float | int) -> Decimal:

@@ -19,7 +19,7 @@ import ssl
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -29,24 +29,25 @@ log = logging.getLogger("finops")
 
 TIMEOUT_SECONDS = 30
 MAX_ATTEMPTS = 3
-BACKOFF_SECONDS = 1.0   # before the 2nd try; doubled before each next one
+BACKOFF_SECONDS = 1.0  # before the 2nd try; doubled before each next one
 
 
 @dataclass(frozen=True)
 class SendResult:
     to: str
     eml: Path
-    status: str             # sent | already sent | failed | unconfirmed
+    status: str  # sent | already sent | failed | unconfirmed
     detail: str = ""
 
 
 @dataclass(frozen=True)
 class LastSend:
     """What the send log says about the week's email to one address."""
-    message_id: str         # the Message-ID it was last sent (or tried) under
-    outcome: str            # accepted | failed | unconfirmed (handed over, no acceptance recorded)
-    at: str                 # when that send started
-    message_ids: int        # distinct Message-IDs sent to the address so far
+
+    message_id: str  # the Message-ID it was last sent (or tried) under
+    outcome: str  # accepted | failed | unconfirmed (handed over, no acceptance recorded)
+    at: str  # when that send started
+    message_ids: int  # distinct Message-IDs sent to the address so far
 
 
 class SendLogError(Exception):
@@ -63,13 +64,14 @@ def smtp_credentials(smtp: Smtp) -> tuple[str, str] | None:
         return None
     missing = [name for name in (smtp.username_env, smtp.password_env) if name and name not in os.environ]
     if missing:
-        raise ConfigError(f"[smtp] login is configured but the environment variable(s) {', '.join(missing)} "
-                          f"are not set")
+        raise ConfigError(
+            f"[smtp] login is configured but the environment variable(s) {', '.join(missing)} are not set"
+        )
     return os.environ[smtp.username_env], os.environ[smtp.password_env] if smtp.password_env else ""
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class SendLog:
@@ -92,8 +94,10 @@ class SendLog:
                 entry = json.loads(line)
                 to, message_id, event = entry["to"], entry["message_id"], entry["event"]
             except (ValueError, KeyError, TypeError):
-                raise SendLogError(f"{self.path}:{number}: not a line of the send log ({line[:80]!r}); restore it, "
-                                   "or delete the line if you know what happened to that email") from None
+                raise SendLogError(
+                    f"{self.path}:{number}: not a line of the send log ({line[:80]!r}); restore it, "
+                    "or delete the line if you know what happened to that email"
+                ) from None
             ids.setdefault(to, set()).add(message_id)
             if event == "attempt":
                 out[to] = LastSend(message_id, "unconfirmed", entry["at"], len(ids[to]))
@@ -162,15 +166,25 @@ def deliver(smtp: Smtp, credentials: tuple[str, str] | None, message: EmailMessa
             if attempt == MAX_ATTEMPTS or not is_transient(exc):
                 raise
             wait = BACKOFF_SECONDS * 2 ** (attempt - 1)
-            log.warning("sending to %s: %s; try %d of %d in %.0fs", message["To"], describe(exc), attempt + 1,
-                        MAX_ATTEMPTS, wait)
+            log.warning(
+                "sending to %s: %s; try %d of %d in %.0fs",
+                message["To"],
+                describe(exc),
+                attempt + 1,
+                MAX_ATTEMPTS,
+                wait,
+            )
             time.sleep(wait)
             continue
         try:
             code, reply = server.quit()
             if code != 221:
-                log.info("sent to %s; the server answered QUIT with %s %s", message["To"], code,
-                         reply.decode(errors="replace"))
+                log.info(
+                    "sent to %s; the server answered QUIT with %s %s",
+                    message["To"],
+                    code,
+                    reply.decode(errors="replace"),
+                )
         except (smtplib.SMTPException, OSError) as exc:
             log.info("sent to %s; the connection failed at QUIT: %s", message["To"], describe(exc))
         finally:
@@ -185,8 +199,13 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def send_all(smtp: Smtp, credentials: tuple[str, str] | None, messages: list[tuple[EmailMessage, Path]],
-             send_log: SendLog, resend: Collection[str] = ()) -> list[SendResult]:
+def send_all(
+    smtp: Smtp,
+    credentials: tuple[str, str] | None,
+    messages: list[tuple[EmailMessage, Path]],
+    send_log: SendLog,
+    resend: Collection[str] = (),
+) -> list[SendResult]:
     """Send each message that was not accepted before (`resend`: addresses to send again anyway) and is not
     unconfirmed. `credentials`: smtp_credentials(smtp), read before anything was written."""
     last_sends = send_log.last_sends()
@@ -196,9 +215,16 @@ def send_all(smtp: Smtp, credentials: tuple[str, str] | None, messages: list[tup
         to = message["To"].addresses[0].addr_spec
         last = last_sends.get(to)
         if last is not None and to not in resend and last.outcome != "failed":
-            results.append(SendResult(to, eml, "already sent", f"accepted {last.at}") if last.outcome == "accepted"
-                           else SendResult(to, eml, "unconfirmed", f"handed to the server {last.at}, its "
-                                                                   "acceptance not recorded; not sent again"))
+            results.append(
+                SendResult(to, eml, "already sent", f"accepted {last.at}")
+                if last.outcome == "accepted"
+                else SendResult(
+                    to,
+                    eml,
+                    "unconfirmed",
+                    f"handed to the server {last.at}, its acceptance not recorded; not sent again",
+                )
+            )
             continue
         message_id = message["Message-ID"]
         send_log.record("attempt", to=to, eml=eml.name, message_id=message_id, server=server)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from expectations.quality_report import quality_report_path
 from core.config import Config
-from reports.week import IsoWeek
 from core.layout import Layout
+from expectations.quality_report import quality_report_path
+from reports.week import IsoWeek
 from warehouse.state import catalog_state, load_state
 
 
@@ -18,15 +18,22 @@ class WeekNotPublished(Exception):
 
     def __init__(self, week: IsoWeek, days: list[date], failed: dict[date, str] | None = None):
         self.week, self.days, self.failed = week, days, failed or {}
-        reasons = [f"{d.isoformat()} failed the quality gate (see {self.failed[d]})" if d in self.failed
-                   else f"{d.isoformat()} not published" for d in days]
-        super().__init__(f"week {week} is not complete in the published warehouse: {'; '.join(reasons)} "
-                         f"(fix the input, then run `finops backfill --from {days[0]} --to {days[-1]}`)")
+        reasons = [
+            f"{d.isoformat()} failed the quality gate (see {self.failed[d]})"
+            if d in self.failed
+            else f"{d.isoformat()} not published"
+            for d in days
+        ]
+        super().__init__(
+            f"week {week} is not complete in the published warehouse: {'; '.join(reasons)} "
+            f"(fix the input, then run `finops backfill --from {days[0]} --to {days[-1]}`)"
+        )
 
 
 @dataclass(frozen=True)
 class PriorWeek:
     """The week a report compares with: the ISO week before, compared only when its 7 days are published."""
+
     week: IsoWeek
     days_published: int
 
@@ -62,5 +69,12 @@ def require_published(cfg: Config, week: IsoWeek) -> None:
     state = load_state(layout, catalog_state(layout.warehouse))
     days = [day for day in week.days if day.isoformat() not in state.days or day.isoformat() in state.failed_days]
     if days:
-        raise WeekNotPublished(week, days, {day: str(quality_report_path(cfg.reports_dir, day.isoformat()))
-                                            for day in days if day.isoformat() in state.failed_days})
+        raise WeekNotPublished(
+            week,
+            days,
+            {
+                day: str(quality_report_path(cfg.reports_dir, day.isoformat()))
+                for day in days
+                if day.isoformat() in state.failed_days
+            },
+        )

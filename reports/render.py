@@ -13,12 +13,27 @@ from reports import formatting as fmt
 
 @cache
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("reports", "templates"), undefined=StrictUndefined,
-                      autoescape=select_autoescape(enabled_extensions=("html",), default=False),
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(usd=fmt.usd, usd_unit=fmt.usd_unit, usd_signed=fmt.usd_signed, pct=fmt.pct,
-                       pct_signed=fmt.pct_signed, points_signed=fmt.points_signed, ratio_x=fmt.ratio_x,
-                       count=fmt.count, count_of=fmt.count_of, one_line=fmt.one_line, day=fmt.day)
+    env = Environment(
+        loader=PackageLoader("reports", "templates"),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        usd=fmt.usd,
+        usd_unit=fmt.usd_unit,
+        usd_signed=fmt.usd_signed,
+        pct=fmt.pct,
+        pct_signed=fmt.pct_signed,
+        points_signed=fmt.points_signed,
+        ratio_x=fmt.ratio_x,
+        count=fmt.count,
+        count_of=fmt.count_of,
+        one_line=fmt.one_line,
+        day=fmt.day,
+    )
     return env
 
 

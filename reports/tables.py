@@ -18,7 +18,7 @@ SHOWN = {
     "text": lambda v: "" if v is None else str(v),
     "date": lambda v: DASH if v is None else fmt.day(v),
     "datetime": lambda v: DASH if v is None else f"{v:%Y-%m-%d %H:%M} UTC",
-    "usd": lambda v: fmt.usd(v, missing="unpriced"),       # NULL money is unpriced usage, never $0
+    "usd": lambda v: fmt.usd(v, missing="unpriced"),  # NULL money is unpriced usage, never $0
     "usd_unit": fmt.usd_unit,
     "usd_signed": fmt.usd_signed,
     "pct": fmt.pct,
@@ -55,8 +55,8 @@ def csv_cell(kind: str, value: object) -> object:
 
 @dataclass(frozen=True)
 class Column:
-    key: str           # the row key, and the CSV header
-    title: str         # the header in a page or email
+    key: str  # the row key, and the CSV header
+    title: str  # the header in a page or email
     kind: str = "text"
 
     def shown(self, row: dict) -> str:
@@ -69,7 +69,7 @@ class Column:
 
 @dataclass
 class Table:
-    name: str                      # the CSV file is <name>.csv
+    name: str  # the CSV file is <name>.csv
     title: str
     columns: list[Column]
     rows: list[dict]
@@ -87,13 +87,17 @@ class Table:
 
     def text(self) -> str:
         """The table as aligned plain text (the plain-text part of an email)."""
-        cells = [[c.title for c in self.columns]] + [[fmt.one_line(c.shown(r)) for c in self.columns]
-                                                     for r in self.rows]
+        cells = [[c.title for c in self.columns]] + [
+            [fmt.one_line(c.shown(r)) for c in self.columns] for r in self.rows
+        ]
         widths = [max(len(line[i]) for line in cells) for i in range(len(self.columns))]
         lines = []
         for n, line in enumerate(cells):
-            lines.append("  ".join(v.rjust(w) if c.numeric and n else v.ljust(w)
-                                   for v, w, c in zip(line, widths, self.columns)).rstrip())
+            lines.append(
+                "  ".join(
+                    v.rjust(w) if c.numeric and n else v.ljust(w) for v, w, c in zip(line, widths, self.columns)
+                ).rstrip()
+            )
             if n == 0:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 
 @dataclass(frozen=True, order=True)
@@ -13,7 +13,7 @@ class IsoWeek:
     week: int
 
     @classmethod
-    def parse(cls, text: str) -> "IsoWeek":
+    def parse(cls, text: str) -> IsoWeek:
         match = re.fullmatch(r"(\d{4})-W(\d{2})", text)
         if not match:
             raise ValueError(f"'{text}' is not an ISO week YYYY-Www (e.g. 2026-W47)")
@@ -25,14 +25,14 @@ class IsoWeek:
         return cls(year, week)
 
     @classmethod
-    def of(cls, day: date) -> "IsoWeek":
+    def of(cls, day: date) -> IsoWeek:
         year, week, _ = day.isocalendar()
         return cls(year, week)
 
     @classmethod
-    def last_complete(cls, today: date | None = None) -> "IsoWeek":
+    def last_complete(cls, today: date | None = None) -> IsoWeek:
         """The last ISO week that has ended (UTC): on any day of a week, the week before it."""
-        today = today or datetime.now(timezone.utc).date()
+        today = today or datetime.now(UTC).date()
         return cls.of(today - timedelta(days=today.isoweekday()))
 
     @property
@@ -50,7 +50,7 @@ class IsoWeek:
         return [self.start + timedelta(days=i) for i in range(7)]
 
     @property
-    def prior(self) -> "IsoWeek":
+    def prior(self) -> IsoWeek:
         return IsoWeek.of(self.start - timedelta(days=7))
 
     @property

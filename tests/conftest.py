@@ -20,13 +20,30 @@ FINOPS = Path(sys.executable).parent / "finops"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
-def event(event_id: str, occurred_at: str, *, tenant: str = "acme", feature: str = "search",
-          provider: str = "anthropic", model: str = "claude-sonnet-4-6", input_tokens: int = 1000,
-          output_tokens: int = 100, **extra) -> dict:
+def event(
+    event_id: str,
+    occurred_at: str,
+    *,
+    tenant: str = "acme",
+    feature: str = "search",
+    provider: str = "anthropic",
+    model: str = "claude-sonnet-4-6",
+    input_tokens: int = 1000,
+    output_tokens: int = 100,
+    **extra,
+) -> dict:
     """A canonical usage record (docs/spec.md#usage-record)."""
-    return {"event_id": event_id, "occurred_at": occurred_at, "tenant_id": tenant, "feature": feature,
-            "provider": provider, "model": model, "input_tokens": input_tokens, "output_tokens": output_tokens,
-            **extra}
+    return {
+        "event_id": event_id,
+        "occurred_at": occurred_at,
+        "tenant_id": tenant,
+        "feature": feature,
+        "provider": provider,
+        "model": model,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        **extra,
+    }
 
 
 def write_jsonl(path: Path, records: list[dict | str]) -> Path:
@@ -61,9 +78,15 @@ class Project:
         self.warehouse = root / "warehouse" / "finops.duckdb"
         self.write_config()
 
-    def write_config(self, extra: str = "", deployments: str | None = None, quality: str | None = None,
-                     usage: str = '[[usage.sources]]\nkind = "canonical"\npath = "usage/*"\n',
-                     warehouse: str = 'path = "warehouse/finops.duckdb"', to: Path | None = None) -> Path:
+    def write_config(
+        self,
+        extra: str = "",
+        deployments: str | None = None,
+        quality: str | None = None,
+        usage: str = '[[usage.sources]]\nkind = "canonical"\npath = "usage/*"\n',
+        warehouse: str = 'path = "warehouse/finops.duckdb"',
+        to: Path | None = None,
+    ) -> Path:
         """The test config (to: another file than finops.toml); `quality` replaces the [quality] keys (default:
         limits that small test data meets), `warehouse` the body of [warehouse]."""
         if quality is None:

@@ -20,23 +20,23 @@ class Page:
     delay_seconds: float = 0.0
     status: int = 200
     send_length: bool = True
-    failures_first: int = 0        # answer 503 to this many requests before serving the page
-    trickle_bytes_per_second: int = 0   # send the body this slowly (0: at once)
-    trickle_headers: bool = False       # the status line and headers too
+    failures_first: int = 0  # answer 503 to this many requests before serving the page
+    trickle_bytes_per_second: int = 0  # send the body this slowly (0: at once)
+    trickle_headers: bool = False  # the status line and headers too
 
 
 class FixtureServer:
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
-        self.requests: list[tuple[str, dict[str, str], int]] = []   # (path, request headers, status sent)
+        self.requests: list[tuple[str, dict[str, str], int]] = []  # (path, request headers, status sent)
         self.closed = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:   # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 page = server.pages.get(self.path)
                 status = self._status(page)
-                server.requests.append((self.path, dict(self.headers), status))   # before the client can go on
+                server.requests.append((self.path, dict(self.headers), status))  # before the client can go on
                 if status in (404, 503):
                     self.send_error(status)
                     return
@@ -57,13 +57,15 @@ class FixtureServer:
                 self.end_headers()
                 try:
                     self.wfile.write(page.body)
-                except (BrokenPipeError, ConnectionResetError):   # the client gave up (size cap, timeout)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (size cap, timeout)
                     pass
 
             def _trickle(self, page: Page) -> None:
                 """Send the response a few bytes a second, until it is sent, the client goes or the server closes."""
-                head = (f"HTTP/1.1 200 OK\r\nContent-Type: {page.content_type}\r\n"
-                        f"Content-Length: {len(page.body)}\r\nConnection: close\r\n\r\n").encode()
+                head = (
+                    f"HTTP/1.1 200 OK\r\nContent-Type: {page.content_type}\r\n"
+                    f"Content-Length: {len(page.body)}\r\nConnection: close\r\n\r\n"
+                ).encode()
                 if not page.trickle_headers:
                     self.wfile.write(head)
                     head = b""
@@ -72,7 +74,7 @@ class FixtureServer:
                     for start in range(0, len(data), step):
                         if server.closed.wait(1):
                             return
-                        self.wfile.write(data[start:start + step])
+                        self.wfile.write(data[start : start + step])
                         self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass
@@ -85,8 +87,9 @@ class FixtureServer:
                 if page.failures_first > 0:
                     page.failures_first -= 1
                     return 503
-                if (page.etag and self.headers.get("If-None-Match") == page.etag) or \
-                        (page.last_modified and self.headers.get("If-Modified-Since") == page.last_modified):
+                if (page.etag and self.headers.get("If-None-Match") == page.etag) or (
+                    page.last_modified and self.headers.get("If-Modified-Since") == page.last_modified
+                ):
                     return 304
                 return page.status
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import FINOPS, Project, event, write_jsonl
 
-TOMORROW = (datetime.now(timezone.utc).date() + timedelta(days=1)).isoformat()
+TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
 
 
 def shim(project: Project, code: str) -> dict[str, str]:
@@ -57,29 +56,51 @@ def as_is(project: Project) -> dict[str, str] | None:
     return None
 
 
-@pytest.mark.parametrize("prepare, args, expected", [
-    (non_utf8_config, ["run", "--date", "2026-11-02"], "finops.toml: not UTF-8 text (byte 0xe9 on line 1)"),
-    (spark_without_pyspark, ["run", "--date", "2026-11-02"],
-     "key 'warehouse.engine' is \"spark\" but pyspark is not installed"),
-    (as_is, ["run", "--date", "0001-01-01"], "--date 0001-01-01 is before 2000-01-01"),
-    (as_is, ["run", "--date", "9999-12-31"], "--date 9999-12-31 is after today"),
-    (as_is, ["run", "--date", TOMORROW], f"--date {TOMORROW} is after today"),
-    (as_is, ["backfill", "--from", "2026-11-01", "--to", "9999-12-31"], "--to 9999-12-31 is after today"),
-    (as_is, ["backfill", "--from", "0001-01-01", "--to", "2026-11-02"], "--from 0001-01-01 is before 2000-01-01"),
-    (as_is, ["report", "--week", "9999-W52"], "--week 9999-W52 starts after today"),
-    (as_is, ["report", "--week", "0001-W01"], "--week 0001-W01 is before 2000-01-01"),
-], ids=["non-utf8-config", "spark-without-pyspark", "date-0001-01-01", "date-9999-12-31", "date-tomorrow",
-        "backfill-to-9999", "backfill-from-0001", "week-9999-W52", "week-0001-W01"])
+@pytest.mark.parametrize(
+    "prepare, args, expected",
+    [
+        (non_utf8_config, ["run", "--date", "2026-11-02"], "finops.toml: not UTF-8 text (byte 0xe9 on line 1)"),
+        (
+            spark_without_pyspark,
+            ["run", "--date", "2026-11-02"],
+            "key 'warehouse.engine' is \"spark\" but pyspark is not installed",
+        ),
+        (as_is, ["run", "--date", "0001-01-01"], "--date 0001-01-01 is before 2000-01-01"),
+        (as_is, ["run", "--date", "9999-12-31"], "--date 9999-12-31 is after today"),
+        (as_is, ["run", "--date", TOMORROW], f"--date {TOMORROW} is after today"),
+        (as_is, ["backfill", "--from", "2026-11-01", "--to", "9999-12-31"], "--to 9999-12-31 is after today"),
+        (as_is, ["backfill", "--from", "0001-01-01", "--to", "2026-11-02"], "--from 0001-01-01 is before 2000-01-01"),
+        (as_is, ["report", "--week", "9999-W52"], "--week 9999-W52 starts after today"),
+        (as_is, ["report", "--week", "0001-W01"], "--week 0001-W01 is before 2000-01-01"),
+    ],
+    ids=[
+        "non-utf8-config",
+        "spark-without-pyspark",
+        "date-0001-01-01",
+        "date-9999-12-31",
+        "date-tomorrow",
+        "backfill-to-9999",
+        "backfill-from-0001",
+        "week-9999-W52",
+        "week-0001-W01",
+    ],
+)
 def test_bad_input_exits_2_with_one_line_naming_it(project: Project, prepare, args: list[str], expected: str):
     write_jsonl(project.usage / "u.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
     env = prepare(project)
-    proc = subprocess.run([str(FINOPS), *args, "--config", str(project.config)], capture_output=True, text=True,
-                          cwd=project.root, env=env, timeout=300)
+    proc = subprocess.run(
+        [str(FINOPS), *args, "--config", str(project.config)],
+        capture_output=True,
+        text=True,
+        cwd=project.root,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     [line] = proc.stderr.strip().splitlines()
     assert expected in line
-    assert not project.warehouse.with_suffix(".data").exists()      # stopped before the pipeline touched anything
+    assert not project.warehouse.with_suffix(".data").exists()  # stopped before the pipeline touched anything
 
 
 PLANTED_BUG = """
@@ -99,8 +120,14 @@ PLANTED_BUG = """
 def test_an_internal_error_exits_4_with_one_line_and_the_traceback_in_a_file(project: Project):
     write_jsonl(project.usage / "u.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
     env = shim(project, PLANTED_BUG)
-    proc = subprocess.run([str(FINOPS), "run", "--date", "2026-11-02", "--config", str(project.config)],
-                          capture_output=True, text=True, cwd=project.root, env=env, timeout=300)
+    proc = subprocess.run(
+        [str(FINOPS), "run", "--date", "2026-11-02", "--config", str(project.config)],
+        capture_output=True,
+        text=True,
+        cwd=project.root,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 4
     assert "Traceback" not in proc.stderr
     [line] = proc.stderr.strip().splitlines()
@@ -109,8 +136,13 @@ def test_an_internal_error_exits_4_with_one_line_and_the_traceback_in_a_file(pro
     assert written.parent == project.warehouse.with_suffix(".data") / "errors"
     assert "Traceback" in written.read_text() and "planted bug" in written.read_text()
 
-    debug = subprocess.run([str(FINOPS), "run", "--date", "2026-11-02", "--config", str(project.config)],
-                           capture_output=True, text=True, cwd=project.root, env={**env, "FINOPS_DEBUG": "1"},
-                           timeout=300)
+    debug = subprocess.run(
+        [str(FINOPS), "run", "--date", "2026-11-02", "--config", str(project.config)],
+        capture_output=True,
+        text=True,
+        cwd=project.root,
+        env={**env, "FINOPS_DEBUG": "1"},
+        timeout=300,
+    )
     assert debug.returncode == 4
     assert "Traceback" in debug.stderr and "ZeroDivisionError: planted bug" in debug.stderr

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import Project, event, write_jsonl
+
 from core.config import load_config
+from core.layout import Layout
 from ingest.usage_canonical import stage_usage_file
 from warehouse.build import checked_usage_files
-from core.layout import Layout
 from warehouse.pipeline import stage_usage_files
 from warehouse.stage import stage_usage
-from warehouse.state import State, StagedUsageFile
+from warehouse.state import StagedUsageFile, State
 
 DAY = "2026-11-02"
 
@@ -34,7 +34,7 @@ def gate_examples(stderr: str) -> list[str]:
     lines = stderr.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip().startswith("gx.quarantine_share /"))
     examples = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not line.strip().startswith("e.g."):
             break
         examples.append(line)
@@ -62,14 +62,26 @@ def test_a_file_whose_every_record_is_quarantined_fails_the_gate(project: Projec
 def test_a_file_with_no_accepted_record_counts_against_every_build():
     """Which files the gate's quarantine_share suite checks for a build: those holding accepted records of its days,
     and those holding none at all (every record quarantined, or a failed file): they have no day of their own."""
+
     def staged(days: dict[str, int], quarantined: int, failure: str | None = None) -> StagedUsageFile:
-        return StagedUsageFile(source="s", key="k", seq=1, size=1, mtime_ns=1, days=days, quarantined=quarantined,
-                               failure=failure)
-    state = State(files={"a.jsonl": staged({"2026-11-02": 10}, 1), "b.jsonl": staged({"2026-11-03": 5}, 0),
-                         "bad.jsonl": staged({}, 50), "cut.jsonl.gz": staged({}, 1, "the gzip stream ends early"),
-                         "empty.jsonl": staged({}, 0)})
-    assert checked_usage_files(state, ["2026-11-02"]) == [["a.jsonl", 10, 1], ["bad.jsonl", 0, 50],
-                                                          ["cut.jsonl.gz", 0, 1]]
+        return StagedUsageFile(
+            source="s", key="k", seq=1, size=1, mtime_ns=1, days=days, quarantined=quarantined, failure=failure
+        )
+
+    state = State(
+        files={
+            "a.jsonl": staged({"2026-11-02": 10}, 1),
+            "b.jsonl": staged({"2026-11-03": 5}, 0),
+            "bad.jsonl": staged({}, 50),
+            "cut.jsonl.gz": staged({}, 1, "the gzip stream ends early"),
+            "empty.jsonl": staged({}, 0),
+        }
+    )
+    assert checked_usage_files(state, ["2026-11-02"]) == [
+        ["a.jsonl", 10, 1],
+        ["bad.jsonl", 0, 50],
+        ["cut.jsonl.gz", 0, 1],
+    ]
     assert checked_usage_files(state, ["2026-11-04"]) == [["bad.jsonl", 0, 50], ["cut.jsonl.gz", 0, 1]]
 
 
@@ -78,7 +90,7 @@ def test_a_truncated_gzip_file_fails_the_gate_at_the_default_limits_and_nothing_
     project.write_config(quality="")
     whole = gzip.compress("".join(json.dumps(e) + "\n" for e in calls(2000, "e")).encode())
     path = project.usage / "export.jsonl.gz"
-    path.write_bytes(whole[:len(whole) // 2])
+    path.write_bytes(whole[: len(whole) // 2])
     run = project.finops("run", "--date", DAY)
     assert run.returncode == 1, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
@@ -109,17 +121,19 @@ def test_usage_files_in_latin_1_utf_16_or_binary_fail_the_gate_naming_the_file_a
     assert len(examples) == 3
     reasons = {
         "binary.jsonl": "not UTF-8 text: byte 0x80 in line 2 (byte 128 of the text); nothing of the file is staged: "
-                        "save it as UTF-8",
+        "save it as UTF-8",
         "latin1.jsonl": "not UTF-8 text: byte 0xe9 in line 1 (byte 75 of the text); nothing of the file is staged: "
-                        "save it as UTF-8",
+        "save it as UTF-8",
         "utf16.jsonl": "UTF-16 text (it starts with a UTF-16 byte-order mark); nothing of the file is staged: "
-                       "save it as UTF-8",
+        "save it as UTF-8",
     }
     for name, reason in reasons.items():
         path = project.usage / name
         assert f"ERROR {path}: cannot be read whole: {reason}" in run.stderr
-        assert any(f"'file': '{path}', 'records': 0, 'quarantined': 1" in e and f"'main_reason': '{reason}'" in e
-                   for e in examples), examples
+        assert any(
+            f"'file': '{path}', 'records': 0, 'quarantined': 1" in e and f"'main_reason': '{reason}'" in e
+            for e in examples
+        ), examples
 
 
 def test_a_usage_file_removed_before_it_is_read_is_skipped_with_a_warning(project: Project, caplog):
@@ -150,12 +164,16 @@ def test_a_file_reached_through_a_symlink_loop_or_by_two_sources_is_read_once(pr
     caplog.set_level("INFO", logger="finops")
     write_jsonl(project.usage / "u.jsonl", calls(3, "u") + ["{broken"])
     os.symlink(project.usage, project.usage / "loop")
-    project.write_config(usage='[[usage.sources]]\nkind = "canonical"\nname = "all"\npath = "usage/**/*.jsonl"\n\n'
-                               '[[usage.sources]]\nkind = "canonical"\nname = "again"\npath = "usage/u.jsonl"\n')
+    project.write_config(
+        usage='[[usage.sources]]\nkind = "canonical"\nname = "all"\npath = "usage/**/*.jsonl"\n\n'
+        '[[usage.sources]]\nkind = "canonical"\nname = "again"\npath = "usage/u.jsonl"\n'
+    )
     cfg = load_config(project.config)
     state, staging = stage_usage_files(cfg, Layout.of(cfg))
     path = str(project.usage / "u.jsonl")
     assert staging.staged == [path] and list(state.files) == [path]
     assert state.files[path].source == "all" and state.files[path].quarantined == 1
-    assert f"{path}: also matched as {project.usage / 'loop' / 'u.jsonl'} (and 39 more) by source 'all' and as " \
-           f"{path} by source 'again': read once, by source 'all'" in caplog.text
+    assert (
+        f"{path}: also matched as {project.usage / 'loop' / 'u.jsonl'} (and 39 more) by source 'all' and as "
+        f"{path} by source 'again': read once, by source 'all'" in caplog.text
+    )

@@ -53,12 +53,14 @@ def test_a_partial_week_is_labelled_and_not_compared_until_it_is_complete(projec
 
     assert project.query("""select week_start::varchar, days_published, is_complete, cost_usd, prior_week_cost_usd
                             from finance.showback_weekly order by 1""") == [
-        ("2026-11-02", 4, False, 12.00, None), ("2026-11-09", 7, True, 42.00, None)]
+        ("2026-11-02", 4, False, 12.00, None),
+        ("2026-11-09", 7, True, 42.00, None),
+    ]
     showback, summary, message = report(project, "2026-W46")
     assert 'id="total-cost">$42.00</strong>' in showback
     assert 'prior week <span id="prior-week">2026-W45: 4 of 7 days, not compared</span>' in showback
     assert "$12.00" not in showback and "-$" not in showback and "+$" not in showback
-    assert summary[0].startswith("week,cost_usd,api_usd,")       # no prior week, no change
+    assert summary[0].startswith("week,cost_usd,api_usd,")  # no prior week, no change
     assert summary[1].startswith("2026-W46,42.00,42.00,")
     assert message["Subject"] == "AI spend 2026-W46, Search: $42.00 (prior week 2026-W45: 4 of 7 days, not compared)"
     text = message.get_body(("plain",)).get_content()
@@ -69,16 +71,21 @@ def test_a_partial_week_is_labelled_and_not_compared_until_it_is_complete(projec
     project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-04", check=True)
     assert project.query("""select week_start::varchar, days_published, is_complete, cost_usd, prior_week_cost_usd
                             from finance.showback_weekly order by 1""") == [
-        ("2026-11-02", 7, True, 21.00, None), ("2026-11-09", 7, True, 42.00, 21.00)]
+        ("2026-11-02", 7, True, 21.00, None),
+        ("2026-11-09", 7, True, 42.00, 21.00),
+    ]
     showback, summary, message = report(project, "2026-W46")
     assert "+$21.00 (+100.0%)" in showback and "$21.00 in 2026-W45" in showback
     assert summary[1].startswith("2026-W46,42.00,21.00,21.00,1.0000,42.00,")
-    assert message["Subject"] == ("AI spend 2026-W46, Search: $42.00 (+$21.00 vs 2026-W45), "
-                                  "biggest change: search +$21.00")
+    assert message["Subject"] == (
+        "AI spend 2026-W46, Search: $42.00 (+$21.00 vs 2026-W45), biggest change: search +$21.00"
+    )
 
     showback, summary, message = report(project, "2026-W45")
     assert 'prior week <span id="prior-week">2026-W44: no data</span>' in showback
     assert "$0.00" not in showback.split('id="summary"')[1].split("</p>")[0]
     assert message["Subject"] == "AI spend 2026-W45, Search: $21.00 (prior week 2026-W44: no data)"
-    assert "Total: $21.00; prior week 2026-W44: no data (only complete weeks are compared)." in \
-        message.get_body(("plain",)).get_content()
+    assert (
+        "Total: $21.00; prior week 2026-W44: no data (only complete weeks are compared)."
+        in message.get_body(("plain",)).get_content()
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
 from conftest import FINOPS, Project, event, write_jsonl
 
 
@@ -15,19 +14,26 @@ def project(project: Project) -> Project:
     return project
 
 
-@pytest.mark.parametrize("extra, expected", [
-    ("[anomalies]\nratio = 1.5\nthreshold = 3\n", "unknown key 'anomalies.threshold'"),
-    ("[anomalies]\nratio = \"high\"\n", "key 'anomalies.ratio' must be int or float, got str 'high'"),
-    ("[smtp]\nport = 25\n", "missing required key 'smtp.host'"),
-    ("[reporting]\ndir = \"x\"\n", "unknown key 'reporting'"),
-    ("[anomalies]\nmin_usd = true\n", "key 'anomalies.min_usd' must be int or float, got bool True"),
-    ('[[owners]]\nemail = "a@example.com"\nname = "A"\n', "owners[0] ('A') needs 'features' or 'tenants'"),
-    ('[[owners]]\nemail = "not an address"\nname = "A"\nfeatures = ["x"]\n',
-     "key 'owners[0].email' is 'not an address', expected one address"),
-    ('[[owners]]\nemail = "a@example.com"\nname = "Search Team"\nfeatures = ["x"]\n'
-     '[[owners]]\nemail = "b@example.com"\nname = "search team"\nfeatures = ["y"]\n',
-     "owners[1] ('search team', b@example.com) has the same email or file name as owner 'Search Team'"),
-])
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("[anomalies]\nratio = 1.5\nthreshold = 3\n", "unknown key 'anomalies.threshold'"),
+        ('[anomalies]\nratio = "high"\n', "key 'anomalies.ratio' must be int or float, got str 'high'"),
+        ("[smtp]\nport = 25\n", "missing required key 'smtp.host'"),
+        ('[reporting]\ndir = "x"\n', "unknown key 'reporting'"),
+        ("[anomalies]\nmin_usd = true\n", "key 'anomalies.min_usd' must be int or float, got bool True"),
+        ('[[owners]]\nemail = "a@example.com"\nname = "A"\n', "owners[0] ('A') needs 'features' or 'tenants'"),
+        (
+            '[[owners]]\nemail = "not an address"\nname = "A"\nfeatures = ["x"]\n',
+            "key 'owners[0].email' is 'not an address', expected one address",
+        ),
+        (
+            '[[owners]]\nemail = "a@example.com"\nname = "Search Team"\nfeatures = ["x"]\n'
+            '[[owners]]\nemail = "b@example.com"\nname = "search team"\nfeatures = ["y"]\n',
+            "owners[1] ('search team', b@example.com) has the same email or file name as owner 'Search Team'",
+        ),
+    ],
+)
 def test_bad_config_exits_2_naming_the_key(project: Project, extra: str, expected: str):
     project.write_config(extra=extra)
     proc = project.finops("run", "--date", "2026-11-02")
@@ -36,13 +42,18 @@ def test_bad_config_exits_2_naming_the_key(project: Project, extra: str, expecte
     assert str(project.config) in proc.stderr
 
 
-@pytest.mark.parametrize("quality, expected", [
-    ('earliest_usage_date = "2000-13-01"', "key 'quality.earliest_usage_date' is '2000-13-01', expected a date "
-                                           "YYYY-MM-DD"),
-    ("earliest_usage_date = 2000-01-01", "key 'quality.earliest_usage_date' must be str, got date"),
-    ("max_usage_days_ahead = -1", "key 'quality.max_usage_days_ahead' is -1, expected a whole number >= 0"),
-    ("max_usage_days_ahead = 1.5", "key 'quality.max_usage_days_ahead' must be int, got float 1.5"),
-])
+@pytest.mark.parametrize(
+    "quality, expected",
+    [
+        (
+            'earliest_usage_date = "2000-13-01"',
+            "key 'quality.earliest_usage_date' is '2000-13-01', expected a date YYYY-MM-DD",
+        ),
+        ("earliest_usage_date = 2000-01-01", "key 'quality.earliest_usage_date' must be str, got date"),
+        ("max_usage_days_ahead = -1", "key 'quality.max_usage_days_ahead' is -1, expected a whole number >= 0"),
+        ("max_usage_days_ahead = 1.5", "key 'quality.max_usage_days_ahead' must be int, got float 1.5"),
+    ],
+)
 def test_a_bad_usage_window_exits_2_naming_the_key(project: Project, quality: str, expected: str):
     project.write_config(quality=quality)
     proc = project.finops("run", "--date", "2026-11-02")
@@ -51,16 +62,18 @@ def test_a_bad_usage_window_exits_2_naming_the_key(project: Project, quality: st
 
 
 def test_a_source_path_matching_no_file_exits_2(project: Project):
-    project.config.write_text(project.config.read_text().replace('path = "gpus/offers.csv"',
-                                                                 'path = "gpus/missing.csv"'))
+    project.config.write_text(
+        project.config.read_text().replace('path = "gpus/offers.csv"', 'path = "gpus/missing.csv"')
+    )
     proc = project.finops("run", "--date", "2026-11-02")
     assert proc.returncode == 2
     assert "gpu.sources[0].path" in proc.stderr and "missing.csv" in proc.stderr
 
 
 def test_a_missing_config_file_exits_2(project: Project):
-    proc = subprocess.run([str(FINOPS), "run", "--config", str(project.root / "nope.toml")], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [str(FINOPS), "run", "--config", str(project.root / "nope.toml")], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "nope.toml: config file not found" in proc.stderr
 
@@ -96,10 +109,13 @@ def test_a_memory_limit_that_is_not_a_size_exits_2(project: Project):
     assert "key 'warehouse.memory_limit' must be a size like \"3GB\" or \"512MB\", got 'lots'" in proc.stderr
 
 
-@pytest.mark.parametrize("value, message", [
-    ("0", "key 'warehouse.max_calls_per_build' is 0, expected a whole number >= 1"),
-    ('"many"', "warehouse.max_calls_per_build"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("0", "key 'warehouse.max_calls_per_build' is 0, expected a whole number >= 1"),
+        ('"many"', "warehouse.max_calls_per_build"),
+    ],
+)
 def test_a_max_calls_per_build_that_is_not_a_positive_count_exits_2(project: Project, value, message):
     project.write_config(warehouse=f'path = "warehouse/finops.duckdb"\nmax_calls_per_build = {value}')
     proc = project.finops("run", "--date", "2026-11-02")
@@ -112,34 +128,81 @@ GPU_DEPLOYMENT = '[[deployments]]\nid = "gpus"\ngpu = "H100 SXM"\noutput_weight 
 FIXED_DEPLOYMENT = '[[deployments]]\nid = "fixed"\n'
 
 
-@pytest.mark.parametrize("section, message", [
-    ("[anomalies]\nratio = inf", "key 'anomalies.ratio' is inf, expected a number >= 1"),
-    ("[anomalies]\nratio = -1.5", "key 'anomalies.ratio' is -1.5, expected a number >= 1"),
-    ("[anomalies]\nmin_usd = -10", "key 'anomalies.min_usd' is -10, expected a number >= 0"),
-    ("[anomalies]\nmin_usd = nan", "key 'anomalies.min_usd' is nan, expected a number >= 0"),
-    (f"{GPU_DEPLOYMENT}gpu_count = -2", "key 'deployments[0].gpu_count' is -2, expected a whole number >= 1"),
-    (f"{GPU_DEPLOYMENT}gpu_count = 0", "key 'deployments[0].gpu_count' is 0, expected a whole number >= 1"),
-    (f"{FIXED_DEPLOYMENT}hourly_cost_usd = nan", "key 'deployments[0].hourly_cost_usd' is nan, expected a number >= 0"),
-    (f"{FIXED_DEPLOYMENT}hourly_cost_usd = inf", "key 'deployments[0].hourly_cost_usd' is inf, expected a number >= 0"),
-    (f"{FIXED_DEPLOYMENT}hourly_cost_usd = -3.5", "key 'deployments[0].hourly_cost_usd' is -3.5, expected a number >= 0"),
-    (f"{FIXED_DEPLOYMENT}hourly_cost_usd = 2\noutput_weight = inf",
-     "key 'deployments[0].output_weight' is inf, expected a number >= 0"),
-    ("[quality]\nmax_unpriced_share = -0.1", "key 'quality.max_unpriced_share' is -0.1, expected a number >= 0 and <= 1"),
-    ("[quality]\nmax_quarantined_share = 1.5",
-     "key 'quality.max_quarantined_share' is 1.5, expected a number >= 0 and <= 1"),
-    ("[quality]\nmin_requests_vs_trailing_week = nan",
-     "key 'quality.min_requests_vs_trailing_week' is nan, expected a number >= 0 and <= 1"),
-    ("[quality]\nmax_price_age_days = -1", "key 'quality.max_price_age_days' is -1, expected a whole number >= 0"),
-    ('[smtp]\nhost = "localhost"\nport = 0', "key 'smtp.port' is 0, expected a whole number >= 1 and <= 65535"),
-    ('[smtp]\nhost = "localhost"\nport = 70000', "key 'smtp.port' is 70000, expected a whole number >= 1 and <= 65535"),
-    (f"{PRICE_URL}timeout_seconds = inf",
-     "key 'prices.sources[1].timeout_seconds' is inf, expected a number > 0 and <= 3600"),
-    (f"{PRICE_URL}timeout_seconds = 0", "key 'prices.sources[1].timeout_seconds' is 0, expected a number > 0 and <= 3600"),
-    (f"{PRICE_URL}max_bytes = -1", "key 'prices.sources[1].max_bytes' is -1, expected a whole number >= 1"),
-], ids=["ratio-inf", "ratio-negative", "min_usd-negative", "min_usd-nan", "gpu_count-negative", "gpu_count-0",
-        "hourly_cost-nan", "hourly_cost-inf", "hourly_cost-negative", "output_weight-inf", "share-negative",
-        "share-above-1", "share-nan", "price_age-negative", "port-0", "port-70000", "timeout-inf", "timeout-0",
-        "max_bytes-negative"])
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ("[anomalies]\nratio = inf", "key 'anomalies.ratio' is inf, expected a number >= 1"),
+        ("[anomalies]\nratio = -1.5", "key 'anomalies.ratio' is -1.5, expected a number >= 1"),
+        ("[anomalies]\nmin_usd = -10", "key 'anomalies.min_usd' is -10, expected a number >= 0"),
+        ("[anomalies]\nmin_usd = nan", "key 'anomalies.min_usd' is nan, expected a number >= 0"),
+        (f"{GPU_DEPLOYMENT}gpu_count = -2", "key 'deployments[0].gpu_count' is -2, expected a whole number >= 1"),
+        (f"{GPU_DEPLOYMENT}gpu_count = 0", "key 'deployments[0].gpu_count' is 0, expected a whole number >= 1"),
+        (
+            f"{FIXED_DEPLOYMENT}hourly_cost_usd = nan",
+            "key 'deployments[0].hourly_cost_usd' is nan, expected a number >= 0",
+        ),
+        (
+            f"{FIXED_DEPLOYMENT}hourly_cost_usd = inf",
+            "key 'deployments[0].hourly_cost_usd' is inf, expected a number >= 0",
+        ),
+        (
+            f"{FIXED_DEPLOYMENT}hourly_cost_usd = -3.5",
+            "key 'deployments[0].hourly_cost_usd' is -3.5, expected a number >= 0",
+        ),
+        (
+            f"{FIXED_DEPLOYMENT}hourly_cost_usd = 2\noutput_weight = inf",
+            "key 'deployments[0].output_weight' is inf, expected a number >= 0",
+        ),
+        (
+            "[quality]\nmax_unpriced_share = -0.1",
+            "key 'quality.max_unpriced_share' is -0.1, expected a number >= 0 and <= 1",
+        ),
+        (
+            "[quality]\nmax_quarantined_share = 1.5",
+            "key 'quality.max_quarantined_share' is 1.5, expected a number >= 0 and <= 1",
+        ),
+        (
+            "[quality]\nmin_requests_vs_trailing_week = nan",
+            "key 'quality.min_requests_vs_trailing_week' is nan, expected a number >= 0 and <= 1",
+        ),
+        ("[quality]\nmax_price_age_days = -1", "key 'quality.max_price_age_days' is -1, expected a whole number >= 0"),
+        ('[smtp]\nhost = "localhost"\nport = 0', "key 'smtp.port' is 0, expected a whole number >= 1 and <= 65535"),
+        (
+            '[smtp]\nhost = "localhost"\nport = 70000',
+            "key 'smtp.port' is 70000, expected a whole number >= 1 and <= 65535",
+        ),
+        (
+            f"{PRICE_URL}timeout_seconds = inf",
+            "key 'prices.sources[1].timeout_seconds' is inf, expected a number > 0 and <= 3600",
+        ),
+        (
+            f"{PRICE_URL}timeout_seconds = 0",
+            "key 'prices.sources[1].timeout_seconds' is 0, expected a number > 0 and <= 3600",
+        ),
+        (f"{PRICE_URL}max_bytes = -1", "key 'prices.sources[1].max_bytes' is -1, expected a whole number >= 1"),
+    ],
+    ids=[
+        "ratio-inf",
+        "ratio-negative",
+        "min_usd-negative",
+        "min_usd-nan",
+        "gpu_count-negative",
+        "gpu_count-0",
+        "hourly_cost-nan",
+        "hourly_cost-inf",
+        "hourly_cost-negative",
+        "output_weight-inf",
+        "share-negative",
+        "share-above-1",
+        "share-nan",
+        "price_age-negative",
+        "port-0",
+        "port-70000",
+        "timeout-inf",
+        "timeout-0",
+        "max_bytes-negative",
+    ],
+)
 def test_a_number_out_of_its_range_exits_2_naming_the_key_and_the_range(project: Project, section, message):
     if section.startswith("[[deployments]]"):
         project.write_config(deployments=section)
@@ -155,8 +218,9 @@ def test_a_number_out_of_its_range_exits_2_naming_the_key_and_the_range(project:
 
 @pytest.mark.parametrize("name", ["../escaped", "a/b", "..", ".hidden", "with space"])
 def test_a_source_name_that_is_not_a_simple_name_exits_2(project: Project, name):
-    project.write_config(extra=f'[[prices.sources]]\nkind = "litellm_json"\nname = "{name}"\n'
-                               'url = "https://example.com/p.json"\n')
+    project.write_config(
+        extra=f'[[prices.sources]]\nkind = "litellm_json"\nname = "{name}"\nurl = "https://example.com/p.json"\n'
+    )
     proc = project.finops("run", "--date", "2026-11-02")
     assert proc.returncode == 2
     assert f"key 'prices.sources[1].name' is '{name}', expected a simple name" in proc.stderr
@@ -170,9 +234,11 @@ def test_a_path_starting_with_a_tilde_is_in_the_home_folder(project: Project, tm
     (home / "usage").mkdir(parents=True)
     write_jsonl(home / "usage" / "u.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
     monkeypatch.setenv("HOME", str(home))
-    project.write_config(warehouse='path = "~/wh/finops.duckdb"',
-                         usage='[[usage.sources]]\nkind = "canonical"\npath = "~/usage/*.jsonl"\n',
-                         extra='[reports]\ndir = "~/reports"\noutbox = "~/outbox"\n[landing]\ndir = "~/landing"\n')
+    project.write_config(
+        warehouse='path = "~/wh/finops.duckdb"',
+        usage='[[usage.sources]]\nkind = "canonical"\npath = "~/usage/*.jsonl"\n',
+        extra='[reports]\ndir = "~/reports"\noutbox = "~/outbox"\n[landing]\ndir = "~/landing"\n',
+    )
     cfg = load_config(project.config)
     assert cfg.warehouse_path == home / "wh" / "finops.duckdb"
     assert cfg.usage_sources[0].files() == [home / "usage" / "u.jsonl"]

@@ -9,7 +9,6 @@ sheet). H100 SXM on-demand: cheapest latest offer 2.49 per GPU-hour (lambda)."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import Project, event, write_jsonl
 
 DAY = "2026-11-02"
@@ -26,68 +25,142 @@ EVENTS = [
     event("cache-read", t("09:02"), input_tokens=50_500, output_tokens=300, cache_read_tokens=50_000),
     event("cache-write-1h", t("09:03"), input_tokens=50_500, output_tokens=300, cache_write_1h_tokens=50_000),
     # reasoning models (seed 004 R2, R8): reasoning is inside output
-    event("o3", t("09:10"), provider="openai", model="o3", input_tokens=500, output_tokens=5_300,
-          reasoning_tokens=4_800),
-    event("r1", t("09:11"), provider="deepseek", model="deepseek-reasoner", input_tokens=800, output_tokens=4_500,
-          reasoning_tokens=4_000),
+    event(
+        "o3", t("09:10"), provider="openai", model="o3", input_tokens=500, output_tokens=5_300, reasoning_tokens=4_800
+    ),
+    event(
+        "r1",
+        t("09:11"),
+        provider="deepseek",
+        model="deepseek-reasoner",
+        input_tokens=800,
+        output_tokens=4_500,
+        reasoning_tokens=4_000,
+    ),
     # long context: the >200k tier applies to the whole call, strictly above the threshold
-    event("long-below", t("09:20"), provider="google", model="gemini-2.5-pro", input_tokens=199_999,
-          output_tokens=5_000),
-    event("long-at", t("09:21"), provider="google", model="gemini-2.5-pro", input_tokens=200_000,
-          output_tokens=5_000),
-    event("long-above", t("09:22"), provider="google", model="gemini-2.5-pro", input_tokens=200_001,
-          output_tokens=5_000),
+    event(
+        "long-below", t("09:20"), provider="google", model="gemini-2.5-pro", input_tokens=199_999, output_tokens=5_000
+    ),
+    event("long-at", t("09:21"), provider="google", model="gemini-2.5-pro", input_tokens=200_000, output_tokens=5_000),
+    event(
+        "long-above", t("09:22"), provider="google", model="gemini-2.5-pro", input_tokens=200_001, output_tokens=5_000
+    ),
     # batch: 50% of standard where no batch rows (sonnet), the batch rows where they exist (gpt-5-mini)
     event("batch-half", t("09:30"), input_tokens=1_500, output_tokens=300, service_tier="batch"),
-    event("batch-rows", t("09:31"), provider="openai", model="gpt-5-mini", input_tokens=1_000_000,
-          output_tokens=1_000_000, service_tier="batch"),
+    event(
+        "batch-rows",
+        t("09:31"),
+        provider="openai",
+        model="gpt-5-mini",
+        input_tokens=1_000_000,
+        output_tokens=1_000_000,
+        service_tier="batch",
+    ),
     # unpriced: no price anywhere
     event("unpriced", t("09:40"), provider="mistral", model="mistral-large-2411", input_tokens=3_000),
     # a task with two failed attempts, then success
-    event("task-a1", t("10:00"), feature="support-agent", task_id="T1", input_tokens=1_000, output_tokens=0,
-          status="error", attempt=1),
-    event("task-a2", t("10:01"), feature="support-agent", task_id="T1", input_tokens=1_000, output_tokens=100,
-          status="timeout", attempt=2),
-    event("task-a3", t("10:02"), feature="support-agent", task_id="T1", input_tokens=1_000, output_tokens=200,
-          attempt=3),
+    event(
+        "task-a1",
+        t("10:00"),
+        feature="support-agent",
+        task_id="T1",
+        input_tokens=1_000,
+        output_tokens=0,
+        status="error",
+        attempt=1,
+    ),
+    event(
+        "task-a2",
+        t("10:01"),
+        feature="support-agent",
+        task_id="T1",
+        input_tokens=1_000,
+        output_tokens=100,
+        status="timeout",
+        attempt=2,
+    ),
+    event(
+        "task-a3", t("10:02"), feature="support-agent", task_id="T1", input_tokens=1_000, output_tokens=200, attempt=3
+    ),
     # a task whose two attempts are logged in the same second, the retry first: its first call is attempt 1
     event("tie-a2", t("10:05"), tenant="globex", feature="search", task_id="T2", output_tokens=0, attempt=2),
-    event("tie-a1", t("10:05"), tenant="hooli", feature="support-agent", task_id="T2", output_tokens=0,
-          status="error", attempt=1),
+    event(
+        "tie-a1",
+        t("10:05"),
+        tenant="hooli",
+        feature="support-agent",
+        task_id="T2",
+        output_tokens=0,
+        status="error",
+        attempt=1,
+    ),
     # self-hosted: fixed $10/hour, output weight 4; two calls in 10:00, one in 11:00, other hours idle
-    event("sh-a", t("10:10"), tenant="acme", feature="chat", provider="self_hosted", model="llama-3.3-70b",
-          deployment_id="llama-fixed", input_tokens=1_000, output_tokens=100),
-    event("sh-b", t("10:50"), tenant="globex", feature="chat", provider="self_hosted", model="llama-3.3-70b",
-          deployment_id="llama-fixed", input_tokens=2_000, output_tokens=400),
-    event("sh-c", t("11:30"), tenant="globex", feature="rerank", provider="self_hosted", model="llama-3.3-70b",
-          deployment_id="llama-fixed", input_tokens=10, output_tokens=0),
+    event(
+        "sh-a",
+        t("10:10"),
+        tenant="acme",
+        feature="chat",
+        provider="self_hosted",
+        model="llama-3.3-70b",
+        deployment_id="llama-fixed",
+        input_tokens=1_000,
+        output_tokens=100,
+    ),
+    event(
+        "sh-b",
+        t("10:50"),
+        tenant="globex",
+        feature="chat",
+        provider="self_hosted",
+        model="llama-3.3-70b",
+        deployment_id="llama-fixed",
+        input_tokens=2_000,
+        output_tokens=400,
+    ),
+    event(
+        "sh-c",
+        t("11:30"),
+        tenant="globex",
+        feature="rerank",
+        provider="self_hosted",
+        model="llama-3.3-70b",
+        deployment_id="llama-fixed",
+        input_tokens=10,
+        output_tokens=0,
+    ),
     # a price change mid-range (extra sheet: gpt-4o input 2.00 from 2026-11-03)
     event("price-old", t("12:00"), provider="openai", model="gpt-4o", input_tokens=1_000_000, output_tokens=0),
-    event("price-new", t("12:00", "2026-11-03"), provider="openai", model="gpt-4o", input_tokens=1_000_000,
-          output_tokens=0),
+    event(
+        "price-new",
+        t("12:00", "2026-11-03"),
+        provider="openai",
+        model="gpt-4o",
+        input_tokens=1_000_000,
+        output_tokens=0,
+    ),
     # no zone means UTC
     event("no-zone", "2026-11-02T13:00:00", input_tokens=1_000, output_tokens=0),
 ]
 
 EXPECTED_COST = {
-    "cache-none": (50_500 * 3 + 300 * 15) / 1e6,                             # 0.156
-    "cache-write": (500 * 3 + 50_000 * 3.75 + 300 * 15) / 1e6,               # 0.1935
-    "cache-read": (500 * 3 + 50_000 * 0.30 + 300 * 15) / 1e6,                # 0.021
-    "cache-write-1h": (500 * 3 + 50_000 * 6 + 300 * 15) / 1e6,               # 0.306
-    "o3": (500 * 2 + 5_300 * 8) / 1e6,                                       # 0.0434
-    "r1": (800 * 0.55 + 4_500 * 2.19) / 1e6,                                 # 0.010295
-    "long-below": (199_999 * 1.25 + 5_000 * 5) / 1e6,                        # 0.27499875
-    "long-at": (200_000 * 1.25 + 5_000 * 5) / 1e6,                           # 0.275
-    "long-above": (200_001 * 2.50 + 5_000 * 10) / 1e6,                       # 0.5500025
-    "batch-half": 0.5 * (1_500 * 3 + 300 * 15) / 1e6,                        # 0.0045
-    "batch-rows": (1_000_000 * 0.125 + 1_000_000 * 1.0) / 1e6,               # 1.125
+    "cache-none": (50_500 * 3 + 300 * 15) / 1e6,  # 0.156
+    "cache-write": (500 * 3 + 50_000 * 3.75 + 300 * 15) / 1e6,  # 0.1935
+    "cache-read": (500 * 3 + 50_000 * 0.30 + 300 * 15) / 1e6,  # 0.021
+    "cache-write-1h": (500 * 3 + 50_000 * 6 + 300 * 15) / 1e6,  # 0.306
+    "o3": (500 * 2 + 5_300 * 8) / 1e6,  # 0.0434
+    "r1": (800 * 0.55 + 4_500 * 2.19) / 1e6,  # 0.010295
+    "long-below": (199_999 * 1.25 + 5_000 * 5) / 1e6,  # 0.27499875
+    "long-at": (200_000 * 1.25 + 5_000 * 5) / 1e6,  # 0.275
+    "long-above": (200_001 * 2.50 + 5_000 * 10) / 1e6,  # 0.5500025
+    "batch-half": 0.5 * (1_500 * 3 + 300 * 15) / 1e6,  # 0.0045
+    "batch-rows": (1_000_000 * 0.125 + 1_000_000 * 1.0) / 1e6,  # 1.125
     "task-a1": 1_000 * 3 / 1e6,
     "task-a2": (1_000 * 3 + 100 * 15) / 1e6,
     "task-a3": (1_000 * 3 + 200 * 15) / 1e6,
     "tie-a2": 1_000 * 3 / 1e6,
     "tie-a1": 1_000 * 3 / 1e6,
-    "sh-a": 10.0 * 1_400 / 5_000,                                            # 2.80
-    "sh-b": 10.0 * 3_600 / 5_000,                                            # 7.20
+    "sh-a": 10.0 * 1_400 / 5_000,  # 2.80
+    "sh-b": 10.0 * 3_600 / 5_000,  # 7.20
     "sh-c": 10.0,
     "price-old": 2.50,
     "price-new": 2.00,
@@ -100,7 +173,8 @@ def built(tmp_path_factory) -> Project:
     project = Project(tmp_path_factory.mktemp("cost_rules"))
     (project.root / "prices" / "zz_gpt4o_change.csv").write_text(
         "provider,model,usage_type,usd_per_million,service_tier,min_input_tokens,effective_from,source\n"
-        "openai,gpt-4o,input,2.00,standard,0,2026-11-03,test price cut\n")
+        "openai,gpt-4o,input,2.00,standard,0,2026-11-03,test price cut\n"
+    )
     write_jsonl(project.usage / "day.jsonl", EVENTS)
     # the same event again, in another file: one event
     write_jsonl(project.usage / "late-copy.jsonl", [EVENTS[0]])
@@ -129,8 +203,10 @@ def test_the_reference_figures_by_hand(built):
 
 
 def test_list_cost_and_cache_savings(built):
-    rows = {r[0]: r[1:] for r in built.query(
-        "select event_id, list_cost_usd, cache_savings_usd from finance.fct_llm_requests")}
+    rows = {
+        r[0]: r[1:]
+        for r in built.query("select event_id, list_cost_usd, cache_savings_usd from finance.fct_llm_requests")
+    }
     # cache read: list = every prompt token at input; savings = list - cost
     assert rows["cache-read"][0] == pytest.approx(0.156, abs=1e-9)
     assert rows["cache-read"][1] == pytest.approx(0.156 - 0.021, abs=1e-9)
@@ -143,7 +219,8 @@ def test_list_cost_and_cache_savings(built):
 
 def test_unpriced_usage_stays_null_and_is_counted(built):
     status, cost = built.query(
-        "select pricing_status, cost_usd from finance.fct_llm_requests where event_id = 'unpriced'")[0]
+        "select pricing_status, cost_usd from finance.fct_llm_requests where event_id = 'unpriced'"
+    )[0]
     assert (status, cost) == ("unpriced", None)
     assert built.query("""select unpriced_requests, cost_usd, unpriced_tokens from finance.agg_cost_daily
                           where provider = 'mistral'""") == [(1, None, 3_100)]
@@ -184,9 +261,11 @@ def test_self_hosted_split_and_idle_to_the_cent(built):
                             from finance.self_hosted_allocation
                             where deployment_id = 'llama-fixed' and tenant_id <> '__idle__'
                             order by 1, 2""")
-    assert shares == [("2026-11-02 10:00:00", "acme", "chat", 2.80, 1_400),
-                      ("2026-11-02 10:00:00", "globex", "chat", 7.20, 3_600),
-                      ("2026-11-02 11:00:00", "globex", "rerank", 10.00, 10)]
+    assert shares == [
+        ("2026-11-02 10:00:00", "acme", "chat", 2.80, 1_400),
+        ("2026-11-02 10:00:00", "globex", "chat", 7.20, 3_600),
+        ("2026-11-02 11:00:00", "globex", "rerank", 10.00, 10),
+    ]
     idle = built.query("""select count(*), round(sum(cost_usd), 2) from finance.self_hosted_allocation
                           where deployment_id = 'llama-fixed' and tenant_id = '__idle__'
                             and usage_date = '2026-11-02'""")

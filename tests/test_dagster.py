@@ -3,12 +3,11 @@ dbt tests as asset checks, and a real materialization of a partition through Dag
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-from dagster import AssetKey, DagsterInstance, build_schedule_context
-
 from conftest import Project, event, write_jsonl
+from dagster import AssetKey, DagsterInstance, build_schedule_context
 
 
 @pytest.fixture(scope="module")
@@ -20,17 +19,29 @@ def defs():
 
 def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"price_rows", "gpu_offer_rows", "usage_events", "usage_quarantine", "stg_raw__usage_events",
-            "finance/fct_llm_requests", "finance/showback_weekly", "published_warehouse"} <= keys
+    assert {
+        "price_rows",
+        "gpu_offer_rows",
+        "usage_events",
+        "usage_quarantine",
+        "stg_raw__usage_events",
+        "finance/fct_llm_requests",
+        "finance/showback_weekly",
+        "published_warehouse",
+    } <= keys
     graph = defs.resolve_asset_graph()
     assert graph.get(AssetKey("usage_events")).partitions_def is not None
     # every dbt test is an asset check, shown on the asset it checks
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("finance/fct_llm_requests", "not_null_columns_fct_llm_requests") in checks
     # and every suite of the quality gate is a blocking check on the table it guards
-    assert {("finance/fct_llm_requests", "gx_unpriced_share"), ("finance/agg_cost_daily", "gx_sums_agree"),
-            ("finance/self_hosted_allocation", "gx_self_hosted_balance"), ("finance/quarantine", "gx_quarantine_share"),
-            ("finance/price_history", "gx_price_freshness")} <= checks
+    assert {
+        ("finance/fct_llm_requests", "gx_unpriced_share"),
+        ("finance/agg_cost_daily", "gx_sums_agree"),
+        ("finance/self_hosted_allocation", "gx_self_hosted_balance"),
+        ("finance/quarantine", "gx_quarantine_share"),
+        ("finance/price_history", "gx_price_freshness"),
+    } <= checks
     from orchestration.defs.assets import GATE_CHECKS, GATE_SUITES
 
     assert len(GATE_CHECKS) == len(GATE_SUITES) == 12 and all(spec.blocking for spec in GATE_CHECKS)
@@ -45,15 +56,17 @@ def tick(defs, name: str, at: datetime):
 
 
 def test_the_nightly_schedule_runs_yesterday_at_two_utc(defs):
-    schedule, keys = tick(defs, "nightly_schedule", datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
+    schedule, keys = tick(defs, "nightly_schedule", datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone in (None, "UTC")
     assert keys == ["2026-11-22"]
 
 
 def test_materializing_a_partition_publishes_the_day(defs, project: Project, monkeypatch):
-    write_jsonl(project.usage / "d.jsonl", [event("d1", "2026-11-02T10:00:00Z", input_tokens=1_000_000,
-                                                  output_tokens=0), "not json"])
+    write_jsonl(
+        project.usage / "d.jsonl",
+        [event("d1", "2026-11-02T10:00:00Z", input_tokens=1_000_000, output_tokens=0), "not json"],
+    )
     monkeypatch.setenv("FINOPS_CONFIG", str(project.config))
     job = defs.resolve_job_def("nightly")
     with DagsterInstance.ephemeral() as instance:
@@ -66,18 +79,26 @@ def test_materializing_a_partition_publishes_the_day(defs, project: Project, mon
 
 
 def test_a_failed_check_blocks_publishing(defs, project: Project, monkeypatch):
-    write_jsonl(project.usage / "d.jsonl", [event(f"u{i}", "2026-11-02T10:00:00Z", provider="mistral",
-                                                  model="mistral-large-2411") for i in range(3)])
+    write_jsonl(
+        project.usage / "d.jsonl",
+        [event(f"u{i}", "2026-11-02T10:00:00Z", provider="mistral", model="mistral-large-2411") for i in range(3)],
+    )
     monkeypatch.setenv("FINOPS_CONFIG", str(project.config))
     job = defs.resolve_job_def("nightly")
     with DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(partition_key="2026-11-02", instance=instance, raise_on_error=False)
     assert not result.success
-    failed_checks = [e.event_specific_data.check_name for e in result.all_events
-                     if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed]
+    failed_checks = [
+        e.event_specific_data.check_name
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+    ]
     assert failed_checks == ["gx_unpriced_share"]
-    failed = next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
-                  and not e.event_specific_data.passed)
+    failed = next(
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+    )
     assert failed.asset_key == AssetKey(["finance", "fct_llm_requests"])
     assert "mistral/mistral-large-2411" in failed.metadata["failures"].value
     # the blocking check stops the run before the publish step starts
@@ -89,12 +110,13 @@ def test_a_run_of_more_calls_than_a_build_may_hold_fails_before_building(defs, p
     """A Dagster run is one build: a run of days holding more than [warehouse] max_calls_per_build staged calls
     fails before dbt runs, and names the command that builds them in several builds (which then works)."""
     project.write_config(warehouse='path = "warehouse/finops.duckdb"\nmax_calls_per_build = 4')
-    write_jsonl(project.usage / "d.jsonl", [event(f"c{day}-{i}", f"2026-11-0{day}T10:00:00Z")
-                                            for day in (2, 3) for i in range(3)])
+    write_jsonl(
+        project.usage / "d.jsonl",
+        [event(f"c{day}-{i}", f"2026-11-0{day}T10:00:00Z") for day in (2, 3) for i in range(3)],
+    )
     monkeypatch.setenv("FINOPS_CONFIG", str(project.config))
     job = defs.resolve_job_def("nightly")
-    two_days = {"dagster/asset_partition_range_start": "2026-11-02",
-                "dagster/asset_partition_range_end": "2026-11-03"}
+    two_days = {"dagster/asset_partition_range_start": "2026-11-02", "dagster/asset_partition_range_end": "2026-11-03"}
     with DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(tags=two_days, instance=instance, raise_on_error=False)
     assert not result.success
@@ -110,21 +132,25 @@ def test_a_run_of_more_calls_than_a_build_may_hold_fails_before_building(defs, p
 
     project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-03", check=True)
     assert project.query("select usage_date, count(*) from finance.fct_llm_requests group by 1 order by 1") == [
-        (date(2026, 11, 2), 3), (date(2026, 11, 3), 3)]
+        (date(2026, 11, 2), 3),
+        (date(2026, 11, 3), 3),
+    ]
 
 
 def test_the_weekly_schedule_reports_last_week_on_monday_at_six_utc(defs):
-    schedule, keys = tick(defs, "weekly_schedule", datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
+    schedule, keys = tick(defs, "weekly_schedule", datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
     assert schedule.cron_schedule == "0 6 * * 1"
     assert schedule.execution_timezone in (None, "UTC")
-    assert keys == ["2026-11-16"]          # 2026-W47, Monday 16 .. Sunday 22
+    assert keys == ["2026-11-16"]  # 2026-W47, Monday 16 .. Sunday 22
     nightly = {k.to_user_string() for k in defs.resolve_job_def("nightly").asset_layer.selected_asset_keys}
     assert "weekly_report" not in nightly and "published_warehouse" in nightly
 
 
 def test_materializing_a_week_writes_its_report_and_emails(defs, project: Project, monkeypatch):
-    write_jsonl(project.usage / "d.jsonl", [event(f"d{i}", f"2026-11-{16 + i}T10:00:00Z", input_tokens=1_000_000,
-                                                  output_tokens=0) for i in range(7)])
+    write_jsonl(
+        project.usage / "d.jsonl",
+        [event(f"d{i}", f"2026-11-{16 + i}T10:00:00Z", input_tokens=1_000_000, output_tokens=0) for i in range(7)],
+    )
     project.write_config('[[owners]]\nemail = "search@example.com"\nname = "Search"\nfeatures = ["search"]\n')
     project.finops("backfill", "--from", "2026-11-16", "--to", "2026-11-22", check=True)
     monkeypatch.setenv("FINOPS_CONFIG", str(project.config))

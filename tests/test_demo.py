@@ -7,13 +7,18 @@ import subprocess
 from decimal import Decimal
 
 from conftest import FINOPS
+
 from reports.week import IsoWeek
 
 
 def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
     # 14 days ending yesterday always hold a complete ISO week, whatever the weekday today
-    proc = subprocess.run([str(FINOPS), "demo", "--dir", str(tmp_path / "demo"), "--days", "14",
-                           "--events-per-day", "300"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [str(FINOPS), "demo", "--dir", str(tmp_path / "demo"), "--days", "14", "--events-per-day", "300"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "demo" / "finops.toml").exists()
     assert len(list((tmp_path / "demo" / "usage").glob("usage-*.jsonl.gz"))) == 14
@@ -25,8 +30,14 @@ def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
     week = str(IsoWeek.last_complete())
     reports = tmp_path / "demo" / "warehouse" / "reports" / week
     outbox = tmp_path / "demo" / "warehouse" / "outbox" / week
-    for path in (reports / "showback.html", reports / "anomalies.html", reports / "cost_by_tenant.csv",
-                 outbox / "search.eml", outbox / "support.eml", outbox / "platform.eml"):
+    for path in (
+        reports / "showback.html",
+        reports / "anomalies.html",
+        reports / "cost_by_tenant.csv",
+        outbox / "search.eml",
+        outbox / "support.eml",
+        outbox / "platform.eml",
+    ):
         assert path.exists() and str(path) in proc.stdout
     # the showback headline is the whole bill: API + self-hosted allocated + idle, to the cent
     [summary] = list(csv.DictReader((reports / "summary.csv").open()))

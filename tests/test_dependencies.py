@@ -49,7 +49,9 @@ def _normalise(name: str) -> str:
 
 
 def test_every_imported_third_party_package_is_declared():
-    ours = {path.name for path in ROOT.iterdir() if path.is_dir()} | {path.stem for path in (ROOT / "tests").glob("*.py")}
+    ours = {path.name for path in ROOT.iterdir() if path.is_dir()} | {
+        path.stem for path in (ROOT / "tests").glob("*.py")
+    }
     distributions = packages_distributions()
     declared = _declared_distributions()
     undeclared = {}

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import Project, event, write_jsonl
 
 DAY_COST = "0.018000000000"
@@ -30,9 +29,10 @@ def published(tmp_path_factory) -> Project:
 
 
 def partition_file(project: Project) -> Path:
-    [path] = project.query("select distinct filename from read_parquet(?, filename = true)",
-                           [str(project.warehouse.with_suffix(".data") / "tables" / "fct_llm_requests" / "*" / "*" /
-                                "*.parquet")])[0]
+    [path] = project.query(
+        "select distinct filename from read_parquet(?, filename = true)",
+        [str(project.warehouse.with_suffix(".data") / "tables" / "fct_llm_requests" / "*" / "*" / "*.parquet")],
+    )[0]
     return Path(path)
 
 
@@ -41,29 +41,38 @@ def digest(path: Path) -> str:
 
 
 def test_a_query_reads_the_published_tables(published: Project):
-    proc = published.finops("sql", "select usage_date, count(*) as calls, sum(cost_usd) as cost_usd "
-                                   "from finance.fct_llm_requests group by 1")
+    proc = published.finops(
+        "sql",
+        "select usage_date, count(*) as calls, sum(cost_usd) as cost_usd from finance.fct_llm_requests group by 1",
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.splitlines()[2].split() == ["2026-11-02", "|", "4", "|", DAY_COST]
     # statements from stdin, several in one input, a session variable and USE
-    shell = subprocess.run([sys.executable, "-m", "finops.cli", "sql", "--config", str(published.config)],
-                           input="use finance;\nset variable day = date '2026-11-02';\n"
-                                 "select sum(cost_usd) as day_cost from agg_cost_daily "
-                                 "where usage_date = getvariable('day');\nshow tables;\n",
-                           capture_output=True, text=True)
+    shell = subprocess.run(
+        [sys.executable, "-m", "finops.cli", "sql", "--config", str(published.config)],
+        input="use finance;\nset variable day = date '2026-11-02';\n"
+        "select sum(cost_usd) as day_cost from agg_cost_daily "
+        "where usage_date = getvariable('day');\nshow tables;\n",
+        capture_output=True,
+        text=True,
+    )
     assert shell.returncode == 0, shell.stderr[-2000:]
     assert DAY_COST in shell.stdout and "fct_llm_requests" in shell.stdout
 
 
-@pytest.mark.parametrize("attack", [
-    "copy (select * replace (0::decimal(38,12) as cost_usd) from finance.fct_llm_requests) to '{partition}' "
-    "(format parquet)",
-    "explain analyze copy (select * replace (0::decimal(38,12) as cost_usd) from finance.fct_llm_requests) "
-    "to '{partition}' (format parquet)",
-    "prepare zero as copy (select * replace (0::decimal(38,12) as cost_usd) from finance.fct_llm_requests) "
-    "to '{partition}' (format parquet); execute zero",
-    "export database '{tables}/exported'",
-], ids=["copy-to", "explain-analyze-copy", "prepare-execute-copy", "export-database"])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "copy (select * replace (0::decimal(38,12) as cost_usd) from finance.fct_llm_requests) to '{partition}' "
+        "(format parquet)",
+        "explain analyze copy (select * replace (0::decimal(38,12) as cost_usd) from finance.fct_llm_requests) "
+        "to '{partition}' (format parquet)",
+        "prepare zero as copy (select * replace (0::decimal(38,12) as cost_usd) from finance.fct_llm_requests) "
+        "to '{partition}' (format parquet); execute zero",
+        "export database '{tables}/exported'",
+    ],
+    ids=["copy-to", "explain-analyze-copy", "prepare-execute-copy", "export-database"],
+)
 def test_a_statement_that_writes_a_file_is_refused(published: Project, attack: str):
     partition = partition_file(published)
     before = digest(partition)
@@ -73,16 +82,22 @@ def test_a_statement_that_writes_a_file_is_refused(published: Project, attack: s
     assert "finops sql: refused" in proc.stderr and "Traceback" not in proc.stderr
     assert digest(partition) == before
     assert not (tables / "exported").exists()
-    assert published.finops("sql", "select sum(cost_usd) from finance.fct_llm_requests").stdout.splitlines()[2] \
-        .strip() == DAY_COST
+    assert (
+        published.finops("sql", "select sum(cost_usd) from finance.fct_llm_requests").stdout.splitlines()[2].strip()
+        == DAY_COST
+    )
 
 
-@pytest.mark.parametrize("attack", [
-    "select content from read_text('{secret}')",
-    "select * from read_csv('{secret}', header = false)",
-    "select * from read_text('/etc/passwd')",
-    "select * from glob('{folder}/*')",
-], ids=["read_text", "read_csv", "etc-passwd", "glob"])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "select content from read_text('{secret}')",
+        "select * from read_csv('{secret}', header = false)",
+        "select * from read_text('/etc/passwd')",
+        "select * from glob('{folder}/*')",
+    ],
+    ids=["read_text", "read_csv", "etc-passwd", "glob"],
+)
 def test_a_query_cannot_read_files_the_warehouse_does_not_reference(published: Project, attack: str):
     secret = published.root / "secret.txt"
     secret.write_text("the-secret-value\n")
@@ -106,13 +121,16 @@ def test_another_database_cannot_be_attached_or_written(published: Project):
     assert not new.exists()
 
 
-@pytest.mark.parametrize("statement", [
-    "set enable_external_access = true",
-    "reset allowed_directories",
-    "set lock_configuration = false",
-    "install httpfs",
-    "load httpfs",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "set enable_external_access = true",
+        "reset allowed_directories",
+        "set lock_configuration = false",
+        "install httpfs",
+        "load httpfs",
+    ],
+)
 def test_the_guards_cannot_be_switched_off(published: Project, statement: str):
     proc = published.finops("sql", f"{statement}; select content from read_text('/etc/hostname')")
     assert proc.returncode == 1

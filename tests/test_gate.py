@@ -16,13 +16,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-
 from conftest import SAMPLE_DEPLOYMENT, Project, event, write_jsonl
+
+from core.config import load_config
+from core.layout import Layout
 from expectations.gate import PART_ROWS, run_suites
 from expectations.suites import build_suites
-from core.config import load_config
 from finops.demo.sample_data import generate_usage
-from core.layout import Layout
 from warehouse.pipeline import limits_of, plan_days, prepare_days, run_dbt, stage_inputs
 
 DAYS = ["2026-11-09", "2026-11-10"]
@@ -51,8 +51,9 @@ def planted(good_build, tmp_path: Path, *statements: str, part_rows: int = PART_
     shutil.copy(db_path, copy)
     with duckdb.connect(str(copy)) as con:
         # a finance view of the build (fct_llm_requests) becomes a table, so a defect can be planted in it
-        for (view,) in con.execute("select view_name from duckdb_views() where schema_name = 'finance'"
-                                   " and not internal").fetchall():
+        for (view,) in con.execute(
+            "select view_name from duckdb_views() where schema_name = 'finance' and not internal"
+        ).fetchall():
             con.execute(f"create table finance.{view}__rows as select * from finance.{view}")
             con.execute(f"drop view finance.{view}")
             con.execute(f"alter table finance.{view}__rows rename to {view}")
@@ -68,10 +69,23 @@ def failures(results) -> dict[tuple[str, str], object]:
 def test_the_good_build_passes_every_suite(good_build, tmp_path):
     results = planted(good_build, tmp_path)
     suites = {r.suite for r in results}
-    assert suites == {f"gx.{name}" for name in (
-        "fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "showback_weekly", "self_hosted_allocation",
-        "sums_agree", "self_hosted_balance", "unpriced_share", "quarantine_share", "duplicate_events",
-        "price_freshness", "row_counts")}
+    assert suites == {
+        f"gx.{name}"
+        for name in (
+            "fct_llm_requests",
+            "fct_llm_tasks",
+            "agg_cost_daily",
+            "showback_weekly",
+            "self_hosted_allocation",
+            "sums_agree",
+            "self_hosted_balance",
+            "unpriced_share",
+            "quarantine_share",
+            "duplicate_events",
+            "price_freshness",
+            "row_counts",
+        )
+    }
     assert failures(results) == {}
 
 
@@ -84,86 +98,144 @@ def test_no_frame_outlives_the_gate(good_build):
     assert frames == []
 
 
-ONE_REQUEST = "(select event_id from finance.fct_llm_requests where pricing_status = 'priced' order by event_id limit 1)"
+ONE_REQUEST = (
+    "(select event_id from finance.fct_llm_requests where pricing_status = 'priced' order by event_id limit 1)"
+)
 
 DEFECTS = {
     "duplicate event_id": (
-        [f"insert into finance.fct_llm_requests select * from finance.fct_llm_requests where event_id in {ONE_REQUEST}"],
-        ("gx.fct_llm_requests", "expect_column_values_to_be_unique(event_id)"), 2),
+        [
+            f"insert into finance.fct_llm_requests select * from finance.fct_llm_requests where event_id in {ONE_REQUEST}"
+        ],
+        ("gx.fct_llm_requests", "expect_column_values_to_be_unique(event_id)"),
+        2,
+    ),
     "missing event_id": (
         [f"update finance.fct_llm_requests set event_id = null where event_id in {ONE_REQUEST}"],
-        ("gx.fct_llm_requests", "expect_column_values_to_not_be_null(event_id)"), 1),
+        ("gx.fct_llm_requests", "expect_column_values_to_not_be_null(event_id)"),
+        1,
+    ),
     "negative tokens": (
-        [f"update finance.fct_llm_requests set output_tokens = -5, reasoning_tokens = 0 where event_id in {ONE_REQUEST}"],
-        ("gx.fct_llm_requests", "expect_column_values_to_be_between(output_tokens, min_value=0.0)"), 1),
+        [
+            f"update finance.fct_llm_requests set output_tokens = -5, reasoning_tokens = 0 where event_id in {ONE_REQUEST}"
+        ],
+        ("gx.fct_llm_requests", "expect_column_values_to_be_between(output_tokens, min_value=0.0)"),
+        1,
+    ),
     "negative cost": (
         [f"update finance.fct_llm_requests set cost_usd = -1 where event_id in {ONE_REQUEST}"],
-        ("gx.fct_llm_requests", "expect_column_values_to_be_between(cost_usd_or_0, min_value=0.0)"), 1),
+        ("gx.fct_llm_requests", "expect_column_values_to_be_between(cost_usd_or_0, min_value=0.0)"),
+        1,
+    ),
     "cache tokens above input": (
         [f"update finance.fct_llm_requests set cache_read_tokens = input_tokens + 1 where event_id in {ONE_REQUEST}"],
-        ("gx.fct_llm_requests",
-         "expect_column_pair_values_a_to_be_greater_than_b(column_A=input_tokens, column_B=cache_tokens, or_equal=True)"),
-        1),
+        (
+            "gx.fct_llm_requests",
+            "expect_column_pair_values_a_to_be_greater_than_b(column_A=input_tokens, column_B=cache_tokens, or_equal=True)",
+        ),
+        1,
+    ),
     "reasoning above output": (
         [f"update finance.fct_llm_requests set reasoning_tokens = output_tokens + 1 where event_id in {ONE_REQUEST}"],
-        ("gx.fct_llm_requests",
-         "expect_column_pair_values_a_to_be_greater_than_b(column_A=output_tokens, column_B=reasoning_tokens, "
-         "or_equal=True)"), 1),
+        (
+            "gx.fct_llm_requests",
+            "expect_column_pair_values_a_to_be_greater_than_b(column_A=output_tokens, column_B=reasoning_tokens, "
+            "or_equal=True)",
+        ),
+        1,
+    ),
     "a row outside the run's days": (
         [f"update finance.fct_llm_requests set usage_date = date '2026-01-01' where event_id in {ONE_REQUEST}"],
-        ("gx.fct_llm_requests", "expect_column_values_to_be_in_set(usage_date, value_set=['2026-11-09', '2026-11-10'])"),
-        1),
+        (
+            "gx.fct_llm_requests",
+            "expect_column_values_to_be_in_set(usage_date, value_set=['2026-11-09', '2026-11-10'])",
+        ),
+        1,
+    ),
     "unknown status": (
         [f"update finance.fct_llm_requests set status = 'exploded' where event_id in {ONE_REQUEST}"],
-        ("gx.fct_llm_requests",
-         "expect_column_values_to_be_in_set(status, value_set=['success', 'error', 'timeout', 'rate_limited', "
-         "'cancelled'])"), 1),
+        (
+            "gx.fct_llm_requests",
+            "expect_column_values_to_be_in_set(status, value_set=['success', 'error', 'timeout', 'rate_limited', "
+            "'cancelled'])",
+        ),
+        1,
+    ),
     "unpriced call costed at $0": (
         ["update finance.fct_llm_requests set cost_usd = 0 where pricing_status = 'unpriced'"],
         ("gx.fct_llm_requests", "expect_column_pair_values_to_be_equal(column_A=cost_is_null, column_B=is_unpriced)"),
-        None),
+        None,
+    ),
     "priced call without a cost": (
         [f"update finance.fct_llm_requests set cost_usd = null where event_id in {ONE_REQUEST}"],
         ("gx.fct_llm_requests", "expect_column_pair_values_to_be_equal(column_A=cost_is_null, column_B=is_unpriced)"),
-        1),
+        1,
+    ),
     "duplicate task": (
         ["insert into finance.fct_llm_tasks select * from finance.fct_llm_tasks order by task_id limit 1"],
-        ("gx.fct_llm_tasks", "expect_column_values_to_be_unique(task_id)"), 2),
+        ("gx.fct_llm_tasks", "expect_column_values_to_be_unique(task_id)"),
+        2,
+    ),
     "duplicate daily row": (
         ["insert into finance.agg_cost_daily select * from finance.agg_cost_daily order by all limit 1"],
-        ("gx.agg_cost_daily",
-         "expect_compound_columns_to_be_unique(column_list=['usage_date', 'tenant_id', 'feature', 'provider', 'model'])"),
-        2),
+        (
+            "gx.agg_cost_daily",
+            "expect_compound_columns_to_be_unique(column_list=['usage_date', 'tenant_id', 'feature', 'provider', 'model'])",
+        ),
+        2,
+    ),
     "cache hit rate above 1": (
-        ["update finance.agg_cost_daily set cache_hit_rate = 1.5 where usage_date = date '2026-11-09' and "
-         "tenant_id = (select min(tenant_id) from finance.agg_cost_daily)"],
-        ("gx.agg_cost_daily", "expect_column_values_to_be_between(cache_hit_rate, min_value=0.0, max_value=1.0)"), None),
+        [
+            "update finance.agg_cost_daily set cache_hit_rate = 1.5 where usage_date = date '2026-11-09' and "
+            "tenant_id = (select min(tenant_id) from finance.agg_cost_daily)"
+        ],
+        ("gx.agg_cost_daily", "expect_column_values_to_be_between(cache_hit_rate, min_value=0.0, max_value=1.0)"),
+        None,
+    ),
     "daily sums disagree with requests": (
-        ["update finance.agg_cost_daily set cost_usd = cost_usd + 1 where usage_date = date '2026-11-10' and "
-         "(tenant_id, feature, provider, model) = (select (tenant_id, feature, provider, model) "
-         " from finance.agg_cost_daily where cost_usd > 0 order by all limit 1)"],
-        ("gx.sums_agree", "expect_column_values_to_be_between(difference, min_value=-1e-06, max_value=1e-06)"), None),
+        [
+            "update finance.agg_cost_daily set cost_usd = cost_usd + 1 where usage_date = date '2026-11-10' and "
+            "(tenant_id, feature, provider, model) = (select (tenant_id, feature, provider, model) "
+            " from finance.agg_cost_daily where cost_usd > 0 order by all limit 1)"
+        ],
+        ("gx.sums_agree", "expect_column_values_to_be_between(difference, min_value=-1e-06, max_value=1e-06)"),
+        None,
+    ),
     # a task that crosses midnight published twice: rebuilt on the day of its first call and still among the tasks
     # the build publishes again on the neighbouring day (what a day built after the day after it used to publish)
     "task published on two days": (
-        ["create or replace view main.int_tasks__kept as select * from finance.fct_llm_tasks "
-         "where task_id = (select min(task_id) from finance.fct_llm_tasks where cost_usd > 0)"],
-        ("gx.sums_agree", "expect_column_values_to_be_between(difference, min_value=-1e-06, max_value=1e-06)"), 2),
+        [
+            "create or replace view main.int_tasks__kept as select * from finance.fct_llm_tasks "
+            "where task_id = (select min(task_id) from finance.fct_llm_tasks where cost_usd > 0)"
+        ],
+        ("gx.sums_agree", "expect_column_values_to_be_between(difference, min_value=-1e-06, max_value=1e-06)"),
+        2,
+    ),
     # the sample's repeated lines are verbatim; one of them now differs from its first occurrence
     "conflicting duplicate event": (
-        ["update main.int_usage_events__repeated set versions = 2 "
-         "where event_id = (select min(event_id) from main.int_usage_events__repeated)"],
-        ("gx.duplicate_events",
-         "expect_column_values_to_be_between(conflicting_share, min_value=0.0, max_value=0.0)"), 1),
+        [
+            "update main.int_usage_events__repeated set versions = 2 "
+            "where event_id = (select min(event_id) from main.int_usage_events__repeated)"
+        ],
+        ("gx.duplicate_events", "expect_column_values_to_be_between(conflicting_share, min_value=0.0, max_value=0.0)"),
+        1,
+    ),
     "showback week counted twice": (
         ["insert into finance.showback_weekly select * from finance.showback_weekly order by all limit 1"],
-        ("gx.showback_weekly", "expect_compound_columns_to_be_unique(column_list=['week_start', 'tenant_id', 'feature'])"),
-        2),
+        (
+            "gx.showback_weekly",
+            "expect_compound_columns_to_be_unique(column_list=['week_start', 'tenant_id', 'feature'])",
+        ),
+        2,
+    ),
     "self-hosted idle hour lost": (
-        ["delete from finance.self_hosted_allocation where tenant_id = '__idle__' and hour_start = "
-         "(select min(hour_start) from finance.self_hosted_allocation where tenant_id = '__idle__')"],
+        [
+            "delete from finance.self_hosted_allocation where tenant_id = '__idle__' and hour_start = "
+            "(select min(hour_start) from finance.self_hosted_allocation where tenant_id = '__idle__')"
+        ],
         ("gx.self_hosted_balance", "expect_column_values_to_be_between(difference, min_value=-0.005, max_value=0.005)"),
-        1),
+        1,
+    ),
 }
 
 
@@ -187,10 +259,16 @@ def test_a_frame_validated_in_parts_fails_as_the_whole_frame_does(good_build, tm
     parts = planted(good_build, tmp_path / "parts", *statements, part_rows=100)
     assert len(whole) == len(parts)
     for a, b in zip(whole, parts):
-        assert (a.suite, a.expectation, a.success, a.unexpected_count, a.message) == \
-               (b.suite, b.expectation, b.success, b.unexpected_count, b.message)
-        assert sorted(map(json.dumps, json.loads(a.examples or "[]"))) == \
-               sorted(map(json.dumps, json.loads(b.examples or "[]")))
+        assert (a.suite, a.expectation, a.success, a.unexpected_count, a.message) == (
+            b.suite,
+            b.expectation,
+            b.success,
+            b.unexpected_count,
+            b.message,
+        )
+        assert sorted(map(json.dumps, json.loads(a.examples or "[]"))) == sorted(
+            map(json.dumps, json.loads(b.examples or "[]"))
+        )
     assert failures(parts), "the defect is caught"
 
 
@@ -210,6 +288,7 @@ def test_a_table_the_build_lacks_fails_its_suites_and_the_others_still_run(good_
 
 
 # --- defects that arrive with the input, through the real CLI ------------------------------------------
+
 
 def day_of(day: str, n: int, prefix: str, **kw) -> list[dict]:
     return [event(f"{prefix}{i}", f"{day}T{10 + i % 10:02d}:00:00Z", **kw) for i in range(n)]
@@ -238,8 +317,9 @@ def test_a_day_whose_calls_collapse_fails_and_names_the_day(project: Project):
 def test_a_file_of_broken_records_fails_the_quarantine_share(project: Project):
     project.write_config(quality="max_unpriced_share = 0.2\nmax_quarantined_share = 0.1")
     good = day_of("2026-11-02", 10, "ok-")
-    write_jsonl(project.usage / "export.jsonl", good + ["{broken"] * 2 + [{**good[0], "event_id": "neg",
-                                                                           "input_tokens": -1}])
+    write_jsonl(
+        project.usage / "export.jsonl", good + ["{broken"] * 2 + [{**good[0], "event_id": "neg", "input_tokens": -1}]
+    )
     run = project.finops("run", "--date", "2026-11-02")
     assert run.returncode == 1
     assert "gx.quarantine_share / expect_column_values_to_be_between(quarantined_share" in run.stderr
@@ -259,15 +339,19 @@ def test_a_conflicting_duplicate_fails_the_gate_and_is_counted_apart_from_exact_
     """A late file resends three of a published day's calls: one exactly as it was (counted once, as ever), two
     with other contents (other output tokens, another tenant). The first occurrence is kept; the two conflicting
     duplicates fail the gate at the default limit (0) and are named in the log and the quality report."""
-    calls = day_of("2026-11-02", 10, "ev-")   # sonnet, 1,000 in / 100 out: 0.0045 each
+    calls = day_of("2026-11-02", 10, "ev-")  # sonnet, 1,000 in / 100 out: 0.0045 each
     write_jsonl(project.usage / "d1.jsonl", calls)
     project.finops("run", "--date", "2026-11-02", check=True)
-    write_jsonl(project.usage / "d1-resent.jsonl", [calls[3], {**calls[5], "output_tokens": 900},
-                                                    {**calls[7], "tenant_id": "globex"}])
+    write_jsonl(
+        project.usage / "d1-resent.jsonl",
+        [calls[3], {**calls[5], "output_tokens": 900}, {**calls[7], "tenant_id": "globex"}],
+    )
     run = project.finops("run", "--date", "2026-11-02")
     assert run.returncode == 1, run.stderr[-2000:]
-    assert "gx.duplicate_events / expect_column_values_to_be_between(conflicting_share, min_value=0.0, " \
-           "max_value=0.0)" in run.stderr
+    assert (
+        "gx.duplicate_events / expect_column_values_to_be_between(conflicting_share, min_value=0.0, "
+        "max_value=0.0)" in run.stderr
+    )
     counts = "2026-11-02: 2 conflicting (ev-5, ev-7), 1 exact repeat(s)"
     assert "conflicting duplicates: 2 event_id(s)" in run.stderr and counts in run.stderr
     report = (project.warehouse.parent / "reports" / "quality" / "2026-11-02.html").read_text()
@@ -280,8 +364,11 @@ def test_a_conflicting_duplicate_fails_the_gate_and_is_counted_apart_from_exact_
     assert project.query("""select count(*), round(sum(cost_usd), 9), count(*) filter (where tenant_id = 'globex')
                             from finance.fct_llm_requests""") == [(10, 0.045, 0)]
     assert project.query("""select success, unexpected_count from finance.data_quality_results
-                            where suite = 'gx.duplicate_events' order by checked_at""") == [(True, 0), (False, 1),
-                                                                                           (True, 0)]
+                            where suite = 'gx.duplicate_events' order by checked_at""") == [
+        (True, 0),
+        (False, 1),
+        (True, 0),
+    ]
 
 
 def test_the_quality_report_is_written_for_a_good_run_too(project: Project):

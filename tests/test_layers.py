@@ -47,7 +47,7 @@ def cycle(graph: dict[str, dict[str, list[str]]]) -> list[str]:
 
     def visit(node: str, path: list[str]) -> list[str]:
         if node in path:
-            return path[path.index(node):] + [node]
+            return path[path.index(node) :] + [node]
         if node in done:
             return []
         for nxt in graph.get(node, {}):
@@ -67,8 +67,11 @@ def cycle(graph: dict[str, dict[str, list[str]]]) -> list[str]:
 def test_the_packages_import_each_other_without_a_cycle():
     graph = package_graph()
     found = cycle(graph)
-    assert not found, " -> ".join(found) + ": " + "; ".join(
-        f"{a} -> {b} in {', '.join(sorted(set(graph[a][b])))}" for a, b in zip(found, found[1:]))
+    assert not found, (
+        " -> ".join(found)
+        + ": "
+        + "; ".join(f"{a} -> {b} in {', '.join(sorted(set(graph[a][b])))}" for a, b in zip(found, found[1:]))
+    )
 
 
 def test_the_bottom_layer_imports_none_of_our_packages():
@@ -77,6 +80,9 @@ def test_the_bottom_layer_imports_none_of_our_packages():
 
 def test_a_cycle_is_found():
     """The check itself: a graph with a cycle is reported, with its path."""
-    assert cycle({"core": {"ingest": []}, "ingest": {"warehouse": []}, "warehouse": {"ingest": []}}) == \
-        ["ingest", "warehouse", "ingest"]
+    assert cycle({"core": {"ingest": []}, "ingest": {"warehouse": []}, "warehouse": {"ingest": []}}) == [
+        "ingest",
+        "warehouse",
+        "ingest",
+    ]
     assert cycle({"ingest": {"core": []}, "warehouse": {"ingest": [], "core": []}}) == []

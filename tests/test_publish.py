@@ -11,11 +11,11 @@ import textwrap
 import time
 
 import pytest
-
 from conftest import FINOPS, Project, event, write_jsonl
 
 FINANCE_TABLES = {
-    "fct_llm_requests": "event_id", "fct_llm_tasks": "task_id",
+    "fct_llm_requests": "event_id",
+    "fct_llm_tasks": "task_id",
     "agg_cost_daily": "usage_date, tenant_id, feature, provider, model",
     "showback_weekly": "week_start, tenant_id, feature",
     "self_hosted_allocation": "deployment_id, hour_start, tenant_id, feature",
@@ -28,8 +28,16 @@ FINANCE_TABLES = {
 
 
 def day_events(day: str, n: int, prefix: str, **extra) -> list[dict]:
-    return [event(f"{prefix}-{i}", f"{day}T{10 + i % 10:02d}:{i % 60:02d}:00Z", input_tokens=1000 + i,
-                  output_tokens=100, **extra) for i in range(n)]
+    return [
+        event(
+            f"{prefix}-{i}",
+            f"{day}T{10 + i % 10:02d}:{i % 60:02d}:00Z",
+            input_tokens=1000 + i,
+            output_tokens=100,
+            **extra,
+        )
+        for i in range(n)
+    ]
 
 
 def snapshot(project: Project) -> dict[str, list[tuple]]:
@@ -65,17 +73,29 @@ def test_a_backfill_of_more_calls_than_a_build_takes_is_built_in_batches(tmp_pat
     out = split.finops("backfill", "--from", days[0], "--to", days[-1], check=True)
     assert "(build 3 of 3)" in out.stderr
     assert "(3 day(s) built: 2026-11-02 .. 2026-11-04)" in out.stdout
-    usage_tables = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "showback_weekly", "self_hosted_allocation",
-                    "spend_daily", "cost_anomalies")   # (the others name each project's own source files)
-    assert {t: split.table(t, FINANCE_TABLES[t]) for t in usage_tables} == \
-           {t: whole.table(t, FINANCE_TABLES[t]) for t in usage_tables}
+    usage_tables = (
+        "fct_llm_requests",
+        "fct_llm_tasks",
+        "agg_cost_daily",
+        "showback_weekly",
+        "self_hosted_allocation",
+        "spend_daily",
+        "cost_anomalies",
+    )  # (the others name each project's own source files)
+    assert {t: split.table(t, FINANCE_TABLES[t]) for t in usage_tables} == {
+        t: whole.table(t, FINANCE_TABLES[t]) for t in usage_tables
+    }
     assert split.query("select requests from finance.fct_llm_tasks where task_id = 'night-2026-11-02'") == [(2,)]
 
 
 def test_a_run_while_a_reader_holds_a_read_only_connection(project: Project):
     write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
     project.finops("run", "--date", "2026-11-02", check=True)
-    reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import duckdb, sys
         con = duckdb.connect({str(project.warehouse)!r}, read_only=True)
         print(con.execute("select count(*) from finance.fct_llm_requests").fetchone()[0], flush=True)
@@ -84,7 +104,13 @@ def test_a_run_while_a_reader_holds_a_read_only_connection(project: Project):
         con.close()   # DuckDB shares one open database per path within a process: reconnect after closing
         con = duckdb.connect({str(project.warehouse)!r}, read_only=True)
         print(con.execute("select count(*) from finance.fct_llm_requests").fetchone()[0], flush=True)
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert reader.stdout.readline().strip() == "10"
     write_jsonl(project.usage / "d2.jsonl", day_events("2026-11-03", 7, "b"))
     run = project.finops("run", "--date", "2026-11-03")
@@ -103,8 +129,12 @@ def test_finops_sql_reads_the_published_warehouse(project: Project):
     bad = project.finops("sql", "select nope from finance.fct_llm_requests")
     assert bad.returncode == 1 and "nope" in bad.stderr
     # the shell mode reads statements from stdin
-    shell = subprocess.run([sys.executable, "-m", "finops.cli", "sql", "--config", str(project.config)],
-                           input="select 41 + 1 as answer;\n", capture_output=True, text=True)
+    shell = subprocess.run(
+        [sys.executable, "-m", "finops.cli", "sql", "--config", str(project.config)],
+        input="select 41 + 1 as answer;\n",
+        capture_output=True,
+        text=True,
+    )
     assert shell.returncode == 0 and "42" in shell.stdout
 
 
@@ -114,8 +144,11 @@ def test_a_failed_gate_publishes_nothing_and_the_next_good_day_publishes(project
     project.finops("run", "--date", "2026-11-02", check=True)
     before = project.warehouse.read_bytes()
     # a day where half the calls have no price: above [quality].max_unpriced_share
-    write_jsonl(project.usage / "d2.jsonl", day_events("2026-11-03", 10, "b")
-                + day_events("2026-11-03", 10, "c", provider="mistral", model="mistral-large-2411"))
+    write_jsonl(
+        project.usage / "d2.jsonl",
+        day_events("2026-11-03", 10, "b")
+        + day_events("2026-11-03", 10, "c", provider="mistral", model="mistral-large-2411"),
+    )
     failed = project.finops("run", "--date", "2026-11-03")
     assert failed.returncode == 1
     assert "gx.unpriced_share / expect_column_values_to_be_between(unpriced_share" in failed.stderr
@@ -151,14 +184,16 @@ def test_a_night_rebuilds_only_its_day_unless_inputs_changed(project: Project):
     # a backdated price (a negotiated discount from 2026-11-03) re-costs the days it covers, and only those
     (project.root / "prices" / "zz_discount.csv").write_text(
         "provider,model,usage_type,usd_per_million,service_tier,min_input_tokens,effective_from,source\n"
-        "anthropic,claude-sonnet-4-6,input,1.50,standard,0,2026-11-03,negotiated\n")
+        "anthropic,claude-sonnet-4-6,input,1.50,standard,0,2026-11-03,negotiated\n"
+    )
     night = project.finops("run", "--date", "2026-11-05", check=True)
     assert "also rebuilding 2 day(s) whose inputs changed: 2026-11-03, 2026-11-04" in night.stderr
     after = dict(project.query("select usage_date::varchar, sum(cost_usd) from finance.fct_llm_requests group by 1"))
     tokens = sum(1000 + i for i in range(10))
     assert after["2026-11-03"] == pytest.approx((tokens * 1.5 + 10 * 100 * 15) / 1e6, abs=1e-9)
-    assert after["2026-11-02"] == pytest.approx(before + (sum(1000 + i for i in range(3)) * 3 + 300 * 15) / 1e6,
-                                                abs=1e-9)
+    assert after["2026-11-02"] == pytest.approx(
+        before + (sum(1000 + i for i in range(3)) * 3 + 300 * 15) / 1e6, abs=1e-9
+    )
     # the whole-history tables agree with the partitions built over four different nights
     total = project.query("select sum(cost_usd) from finance.fct_llm_requests")[0][0]
     assert project.query("select sum(cost_usd) from finance.showback_weekly")[0][0] == pytest.approx(total, abs=1e-9)
@@ -168,8 +203,10 @@ def test_a_night_rebuilds_only_its_day_unless_inputs_changed(project: Project):
 
 def test_a_task_crossing_midnight_is_one_task(project: Project):
     tasks = "select usage_date::varchar, task_id, requests from finance.fct_llm_tasks order by all"
-    write_jsonl(project.usage / "d1.jsonl", [event("m1", "2026-11-02T23:59:00Z", task_id="night"),
-                                             event("s1", "2026-11-02T10:00:00Z", task_id="solo")])
+    write_jsonl(
+        project.usage / "d1.jsonl",
+        [event("m1", "2026-11-02T23:59:00Z", task_id="night"), event("s1", "2026-11-02T10:00:00Z", task_id="solo")],
+    )
     project.finops("run", "--date", "2026-11-02", check=True)
     write_jsonl(project.usage / "d2.jsonl", [event("m2", "2026-11-03T00:01:00Z", task_id="night")])
     project.finops("run", "--date", "2026-11-03", check=True)
@@ -178,14 +215,14 @@ def test_a_task_crossing_midnight_is_one_task(project: Project):
     # the second day's file changes: its call no longer belongs to the task of the night before
     write_jsonl(project.usage / "d2.jsonl", [event("m2", "2026-11-03T00:01:00Z", task_id="morning")])
     project.finops("run", "--date", "2026-11-03", check=True)
-    assert project.query(tasks) == [("2026-11-02", "night", 1), ("2026-11-02", "solo", 1),
-                                    ("2026-11-03", "morning", 1)]
+    assert project.query(tasks) == [("2026-11-02", "night", 1), ("2026-11-02", "solo", 1), ("2026-11-03", "morning", 1)]
 
 
 def test_a_reader_of_the_old_catalog_still_reads_after_an_old_day_is_rebuilt(project: Project):
     """A partition is kept 7 days from when a publish superseded it, not from when it was written: a day published
     8 days ago and rebuilt now keeps its old partition for the readers of the old catalog."""
     import duckdb
+
     write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
     project.finops("run", "--date", "2026-11-02", check=True)
     data = project.warehouse.with_name("finops.data")
@@ -200,7 +237,7 @@ def test_a_reader_of_the_old_catalog_still_reads_after_an_old_day_is_rebuilt(pro
     project.finops("run", "--date", "2026-11-03", check=True)
     assert reader.execute("select count(*) from finance.fct_llm_requests").fetchone() == (10,)
     assert reader.execute("select count(*) from finance.fct_llm_tasks").fetchone() == (10,)
-    reader.close()   # (a process shares one open database per path: the next connection sees the new catalog)
+    reader.close()  # (a process shares one open database per path: the next connection sees the new catalog)
     assert project.query("select count(*) from finance.fct_llm_requests") == [(13,)]
     assert all(path.exists() for path in old)
     # 7 days after they were superseded, the next publish deletes them
@@ -215,6 +252,7 @@ def test_a_reader_of_the_old_catalog_still_reads_after_an_old_day_is_rebuilt(pro
 def read_until(stream, text: str, deadline_seconds: float = 300) -> str:
     """The first line of a child's output that holds `text` ('' when the stream ends or the deadline passes)."""
     import selectors
+
     selector = selectors.DefaultSelector()
     selector.register(stream, selectors.EVENT_READ)
     end = time.monotonic() + deadline_seconds
@@ -232,14 +270,22 @@ def test_a_second_run_says_for_whom_it_waits(project: Project):
     from core.config import load_config
     from core.layout import Layout
     from warehouse.pipeline import pipeline_lock
+
     write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 5, "a"))
-    with pipeline_lock(Layout.of(load_config(project.config))):   # this test is the run in progress
-        second = subprocess.Popen([str(FINOPS), "run", "--date", "2026-11-02", "--config", str(project.config)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project.root)
+    with pipeline_lock(Layout.of(load_config(project.config))):  # this test is the run in progress
+        second = subprocess.Popen(
+            [str(FINOPS), "run", "--date", "2026-11-02", "--config", str(project.config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=project.root,
+        )
         waiting = read_until(second.stderr, "waiting for the run")
     out, err = second.communicate(timeout=600)
-    assert f"another run holds {project.warehouse.with_name('finops.data') / 'lock'}: waiting for the run started " \
-           f"at " in waiting
+    assert (
+        f"another run holds {project.warehouse.with_name('finops.data') / 'lock'}: waiting for the run started "
+        f"at " in waiting
+    )
     assert f" UTC by pid {os.getpid()} on {socket.gethostname()}: " in waiting
     assert second.returncode == 0, err[-3000:]
     assert project.query("select count(*) from finance.fct_llm_requests") == [(5,)]
@@ -249,14 +295,20 @@ def test_a_run_killed_mid_build_is_cleaned_up_by_the_next_run(project: Project):
     """kill -9 while dbt builds: the published warehouse is untouched; the next run removes the killed run's build
     folder (and a temporary catalog, as a run killed while writing it leaves) and publishes the day."""
     import signal
+
     write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
     project.finops("run", "--date", "2026-11-02", check=True)
     published = project.warehouse.read_bytes()
     write_jsonl(project.usage / "d2.jsonl", day_events("2026-11-03", 7, "b"))
     builds = project.warehouse.with_name("finops.data") / "builds"
-    killed = subprocess.Popen([str(FINOPS), "run", "--date", "2026-11-03", "--config", str(project.config)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=project.root,
-                              start_new_session=True)
+    killed = subprocess.Popen(
+        [str(FINOPS), "run", "--date", "2026-11-03", "--config", str(project.config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=project.root,
+        start_new_session=True,
+    )
     assert "building 1 day(s)" in read_until(killed.stderr, "building 1 day(s)")
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait()
@@ -286,8 +338,9 @@ def test_results_files_are_kept_a_week_and_their_rows_stay_in_the_catalog(projec
     # the first run's rows go on from catalog to catalog
     project.finops("run", "--date", "2026-11-04", check=True)
     assert project.query(runs) == [(3,)]
-    assert project.query(f"select count(*) from finance.data_quality_results where run_id = '{first.stem}'") \
-        == first_rows
+    assert (
+        project.query(f"select count(*) from finance.data_quality_results where run_id = '{first.stem}'") == first_rows
+    )
 
 
 # Two days and a task crossing their midnight. Sonnet, 3 / 15 USD per million: a call of 1,000 input and n x 100
@@ -296,10 +349,20 @@ NIGHT = "2026-11-02", "2026-11-03"
 
 
 def write_night(project: Project) -> None:
-    write_jsonl(project.usage / "d1.jsonl", [event("m1", "2026-11-02T23:59:00Z", task_id="night"),
-                                             event("s1", "2026-11-02T10:00:00Z", task_id="solo-1", output_tokens=300)])
-    write_jsonl(project.usage / "d2.jsonl", [event("m2", "2026-11-03T00:01:00Z", task_id="night", output_tokens=200),
-                                             event("s2", "2026-11-03T10:00:00Z", task_id="solo-2", output_tokens=400)])
+    write_jsonl(
+        project.usage / "d1.jsonl",
+        [
+            event("m1", "2026-11-02T23:59:00Z", task_id="night"),
+            event("s1", "2026-11-02T10:00:00Z", task_id="solo-1", output_tokens=300),
+        ],
+    )
+    write_jsonl(
+        project.usage / "d2.jsonl",
+        [
+            event("m2", "2026-11-03T00:01:00Z", task_id="night", output_tokens=200),
+            event("s2", "2026-11-03T10:00:00Z", task_id="solo-2", output_tokens=400),
+        ],
+    )
 
 
 def published_tasks(project: Project) -> list[tuple]:
@@ -307,18 +370,23 @@ def published_tasks(project: Project) -> list[tuple]:
                             from finance.fct_llm_tasks order by all""")
 
 
-@pytest.mark.parametrize("order", [
-    ["2026-11-03", "2026-11-02", "2026-11-02", "2026-11-03"],   # the day after first: a failed day rerun later
-    ["2026-11-02", "2026-11-03", "2026-11-03", "2026-11-02"],
-    ["backfill", "2026-11-03", "2026-11-02", "backfill"],
-])
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["2026-11-03", "2026-11-02", "2026-11-02", "2026-11-03"],  # the day after first: a failed day rerun later
+        ["2026-11-02", "2026-11-03", "2026-11-03", "2026-11-02"],
+        ["backfill", "2026-11-03", "2026-11-02", "backfill"],
+    ],
+)
 def test_a_task_crossing_midnight_is_counted_once_whatever_the_order_of_its_days(project: Project, order):
     write_night(project)
     # the tasks published once both days are built: the night's task is one task, on the day of its first call
     both = [("2026-11-02", "night", 2, 0.0105), ("2026-11-02", "solo-1", 1, 0.0075), ("2026-11-03", "solo-2", 1, 0.009)]
     # one day alone: its half of the night's task is all there is of it so far
-    alone = {"2026-11-02": [("2026-11-02", "night", 1, 0.0045), ("2026-11-02", "solo-1", 1, 0.0075)],
-             "2026-11-03": [("2026-11-03", "night", 1, 0.006), ("2026-11-03", "solo-2", 1, 0.009)]}
+    alone = {
+        "2026-11-02": [("2026-11-02", "night", 1, 0.0045), ("2026-11-02", "solo-1", 1, 0.0075)],
+        "2026-11-03": [("2026-11-03", "night", 1, 0.006), ("2026-11-03", "solo-2", 1, 0.009)],
+    }
     built: set[str] = set()
     for step, day in enumerate(order, 1):
         args = ["backfill", "--from", NIGHT[0], "--to", NIGHT[1]] if day == "backfill" else ["run", "--date", day]
@@ -326,7 +394,7 @@ def test_a_task_crossing_midnight_is_counted_once_whatever_the_order_of_its_days
         built |= set(NIGHT) if day == "backfill" else {day}
         expected = both if len(built) == 2 else alone[day]
         assert published_tasks(project) == expected, f"after step {step} ({day})"
-        total = round(sum(cost for *_, cost in expected), 9)   # both days: 0.027
+        total = round(sum(cost for *_, cost in expected), 9)  # both days: 0.027
         assert project.query("select round(sum(cost_usd), 9) from finance.fct_llm_tasks") == [(total,)]
         assert project.query("select round(sum(cost_usd), 9) from finance.fct_llm_requests") == [(total,)]
 
@@ -338,7 +406,13 @@ def test_a_task_whose_first_day_loses_its_call_moves_to_the_day_after(project: P
     project.finops("backfill", "--from", NIGHT[0], "--to", NIGHT[1], check=True)
     write_jsonl(project.usage / "d1.jsonl", [event("s1", "2026-11-02T10:00:00Z", task_id="solo-1", output_tokens=300)])
     project.finops("run", "--date", NIGHT[0], check=True)
-    assert published_tasks(project) == [("2026-11-02", "solo-1", 1, 0.0075), ("2026-11-03", "night", 1, 0.006),
-                                         ("2026-11-03", "solo-2", 1, 0.009)]
-    assert project.query("select round(sum(cost_usd), 9) from finance.fct_llm_tasks") == \
-           project.query("select round(sum(cost_usd), 9) from finance.fct_llm_requests") == [(0.0225,)]
+    assert published_tasks(project) == [
+        ("2026-11-02", "solo-1", 1, 0.0075),
+        ("2026-11-03", "night", 1, 0.006),
+        ("2026-11-03", "solo-2", 1, 0.009),
+    ]
+    assert (
+        project.query("select round(sum(cost_usd), 9) from finance.fct_llm_tasks")
+        == project.query("select round(sum(cost_usd), 9) from finance.fct_llm_requests")
+        == [(0.0225,)]
+    )

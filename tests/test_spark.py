@@ -16,16 +16,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import FINOPS, SAMPLE_DEPLOYMENT, Project, event, write_jsonl
+
 from core.config import load_config
-from finops.demo.sample_data import generate_usage
 from expectations.results import read_results
+from finops.demo.sample_data import generate_usage
 
 pytest.importorskip("pyspark")
 
 START = date(2026, 11, 2)
-DAYS = [START + timedelta(days=i) for i in range(10)]    # the 10th day has the sample data's spike (an anomaly)
+DAYS = [START + timedelta(days=i) for i in range(10)]  # the 10th day has the sample data's spike (an anomaly)
 DEFECT_DAY = START + timedelta(days=10)
 TABLES = {  # every finance table and the columns that order its rows
     "fct_llm_requests": "event_id",
@@ -42,24 +42,29 @@ TABLES = {  # every finance table and the columns that order its rows
     "gpu_offers": "observed_on, provider, gpu_model, gpu_count, pricing_type, region, source_name",
     "quarantine": "file, line",
 }
-NOT_COMPARED = {"ingested_at"}   # when the run read the record
+NOT_COMPARED = {"ingested_at"}  # when the run read the record
 
 
 class Engines:
     """One folder of usage, prices and GPU offers, and two configs over it: duckdb.toml and spark.toml."""
 
     def __init__(self, root: Path):
-        self.project = Project(root)      # prices, GPU offers, usage/ (its finops.toml is not used)
-        self.logs: dict[str, str] = {}    # each engine's backfill log (stderr), by config name: duckdb, spark
+        self.project = Project(root)  # prices, GPU offers, usage/ (its finops.toml is not used)
+        self.logs: dict[str, str] = {}  # each engine's backfill log (stderr), by config name: duckdb, spark
         self.root = root
         spark_dir = root / "spark-metastore"
         # the CSV and Parquet files resend some of the days' events with other contents: conflicting duplicates,
         # of which both engines keep the same occurrence (the gate's duplicate_events counts them on both)
-        common = dict(deployments=SAMPLE_DEPLOYMENT, quality="max_quarantined_share = 0.2\nmax_conflicting_share = 0.5",
-                      usage='[[usage.sources]]\nkind = "canonical"\npath = "usage/**/*.*"\n')
-        self.duckdb = self.project.write_config(warehouse='path = "duck/finops.duckdb"', to=root / "duckdb.toml",
-                                                **common)
-        self.spark = self.project.write_config(warehouse=f"""path = "spark/finops.duckdb"
+        common = dict(
+            deployments=SAMPLE_DEPLOYMENT,
+            quality="max_quarantined_share = 0.2\nmax_conflicting_share = 0.5",
+            usage='[[usage.sources]]\nkind = "canonical"\npath = "usage/**/*.*"\n',
+        )
+        self.duckdb = self.project.write_config(
+            warehouse='path = "duck/finops.duckdb"', to=root / "duckdb.toml", **common
+        )
+        self.spark = self.project.write_config(
+            warehouse=f"""path = "spark/finops.duckdb"
 engine = "spark"
 
 [warehouse.spark]
@@ -67,23 +72,29 @@ master = "local[2]"
 warehouse_dir = "{spark_dir}/warehouse"
 metastore_dir = "{spark_dir}/metastore_db"
 threads = 4
-conf = {{ "spark.sql.shuffle.partitions" = "1" }}   # a few hundred rows a day""", to=root / "spark.toml", **common)
+conf = {{ "spark.sql.shuffle.partitions" = "1" }}   # a few hundred rows a day""",
+            to=root / "spark.toml",
+            **common,
+        )
 
-    sql = None   # what `finops sql` printed after the Spark backfill
+    sql = None  # what `finops sql` printed after the Spark backfill
 
     def finops(self, config: Path, *args: str):
-        return subprocess.run([str(FINOPS), *args, "--config", str(config)], capture_output=True, text=True,
-                              cwd=self.root, timeout=900)
+        return subprocess.run(
+            [str(FINOPS), *args, "--config", str(config)], capture_output=True, text=True, cwd=self.root, timeout=900
+        )
 
 
 def rows(relation, columns: list[str]) -> list[tuple]:
     """Rows as plain tuples (money as float, times without a zone) in the given column order."""
+
     def plain(value):
         if isinstance(value, Decimal):
             return float(value)
         if getattr(value, "tzinfo", None) is not None:
             return value.replace(tzinfo=None)
         return value
+
     return [tuple(plain(v) for v in row) for row in relation]
 
 
@@ -109,25 +120,46 @@ def engines(tmp_path_factory) -> Engines:
     generate_usage(usage / "more", DAYS[3], days=1, events_per_day=40, fmt="csv", seed=7, bad_lines=True)
     generate_usage(usage / "more", DAYS[4], days=1, events_per_day=40, fmt="parquet", seed=8, bad_lines=False)
     # spaces around text fields, Unicode ones too (no-break, em, ideographic, thin): both engines strip the same
-    write_jsonl(usage / "more" / "spaces.jsonl", [
-        event("spaces-1", f"{DAYS[2]}T10:00:00Z", tenant="\u00a0acme\u2003", feature=" search\u3000",
-              model="claude-sonnet-4-6\u00a0", task_id="\u2009t-spaces ")])
+    write_jsonl(
+        usage / "more" / "spaces.jsonl",
+        [
+            event(
+                "spaces-1",
+                f"{DAYS[2]}T10:00:00Z",
+                tenant="\u00a0acme\u2003",
+                feature=" search\u3000",
+                model="claude-sonnet-4-6\u00a0",
+                task_id="\u2009t-spaces ",
+            )
+        ],
+    )
     # a CSV row with a field too many, and a record from before [quality] earliest_usage_date: quarantined alike
     # (each file's quarantined share under the 20% of the configs)
     row = "acme,search,anthropic,claude-sonnet-4-6"
-    (usage / "more" / "malformed.csv").write_text("".join(
-        ["event_id,occurred_at,tenant_id,feature,provider,model,input_tokens,output_tokens\n",
-         *[f"csv-{i},{DAYS[5]}T10:00:0{i}Z,{row},100,10\n" for i in range(9)],
-         f"csv-extra,{DAYS[5]}T11:00:00Z,{row},100,10,extra\n", f"csv-negative,{DAYS[5]}T11:00:00Z,{row},-1,10\n"]))
-    write_jsonl(usage / "more" / "old.jsonl", [event("old-0", "1999-12-31T10:00:00Z")]
-                + [event(f"old-{i}", f"{DAYS[5]}T12:00:0{i}Z") for i in range(1, 6)])
+    (usage / "more" / "malformed.csv").write_text(
+        "".join(
+            [
+                "event_id,occurred_at,tenant_id,feature,provider,model,input_tokens,output_tokens\n",
+                *[f"csv-{i},{DAYS[5]}T10:00:0{i}Z,{row},100,10\n" for i in range(9)],
+                f"csv-extra,{DAYS[5]}T11:00:00Z,{row},100,10,extra\n",
+                f"csv-negative,{DAYS[5]}T11:00:00Z,{row},-1,10\n",
+            ]
+        )
+    )
+    write_jsonl(
+        usage / "more" / "old.jsonl",
+        [event("old-0", "1999-12-31T10:00:00Z")] + [event(f"old-{i}", f"{DAYS[5]}T12:00:0{i}Z") for i in range(1, 6)],
+    )
     for config in (engines.duckdb, engines.spark):
         done = engines.finops(config, "backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]))
         assert done.returncode == 0, done.stderr[-4000:]
         engines.logs[config.stem] = done.stderr
     # `finops sql` starts its own Spark driver: before this process opens the metastore
-    engines.sql = engines.finops(engines.spark, "sql", "select usage_date, count(*) as calls from "
-                                 "finance.fct_llm_requests group by 1 order by 1 limit 2")
+    engines.sql = engines.finops(
+        engines.spark,
+        "sql",
+        "select usage_date, count(*) as calls from finance.fct_llm_requests group by 1 order by 1 limit 2",
+    )
     return engines
 
 
@@ -146,16 +178,19 @@ def partition_files(spark, table: str) -> dict[str, list[str]]:
     from warehouse.engines.spark.publish import table_location
 
     root = Path(table_location(spark, table).removeprefix("file:"))
-    return {folder.name.split("=")[1]: sorted(p.name for p in folder.glob("*.parquet"))
-            for folder in sorted(root.glob("usage_date=*"))}
+    return {
+        folder.name.split("=")[1]: sorted(p.name for p in folder.glob("*.parquet"))
+        for folder in sorted(root.glob("usage_date=*"))
+    }
 
 
 def test_every_finance_table_is_equal_row_for_row_on_both_engines(engines, spark):
     with duckdb.connect(str(engines.root / "duck" / "finops.duckdb"), read_only=True) as con:
         for table, order in TABLES.items():
             columns = [c for c in con.sql(f"select * from finance.{table}").columns if c not in NOT_COMPARED]
-            assert sorted(columns) == sorted(c for c in spark.table(f"finance.{table}").columns
-                                             if c not in NOT_COMPARED), table
+            assert sorted(columns) == sorted(
+                c for c in spark.table(f"finance.{table}").columns if c not in NOT_COMPARED
+            ), table
             query = f"select {', '.join(columns)} from finance.{table} order by {order}"
             duck_rows = rows(con.sql(query).fetchall(), columns)
             spark_rows = rows(spark.sql(query).collect(), columns)
@@ -172,13 +207,18 @@ def test_the_sample_exercises_quarantine_dedup_self_hosting_and_anomalies(engine
     assert quarantined == 6 * len(DAYS) + 6 + 3  # 6 broken records a day, 6 in the CSV file, 3 in the small files
     assert self_hosted > 0 and anomalies > 0 and days == len(DAYS)
     # the resent events are counted alike: the same days, exact repeats, conflicting duplicates and examples
-    repeated = {name: [line.split(" WARNING ", 1)[1] for line in log.splitlines() if "conflicting duplicates:" in line]
-                for name, log in engines.logs.items()}
+    repeated = {
+        name: [line.split(" WARNING ", 1)[1] for line in log.splitlines() if "conflicting duplicates:" in line]
+        for name, log in engines.logs.items()
+    }
     assert repeated["duckdb"] and repeated["duckdb"] == repeated["spark"]
-    spaced = "select tenant_id, feature, model, task_id, pricing_status from finance.fct_llm_requests " \
-             "where event_id = 'spaces-1'"
-    assert [tuple(r) for r in spark.sql(spaced).collect()] == [("acme", "search", "claude-sonnet-4-6", "t-spaces",
-                                                                 "priced")]
+    spaced = (
+        "select tenant_id, feature, model, task_id, pricing_status from finance.fct_llm_requests "
+        "where event_id = 'spaces-1'"
+    )
+    assert [tuple(r) for r in spark.sql(spaced).collect()] == [
+        ("acme", "search", "claude-sonnet-4-6", "t-spaces", "priced")
+    ]
 
 
 def test_finops_sql_reads_the_spark_tables_and_refuses_writes(engines):
@@ -200,9 +240,11 @@ def test_the_same_planted_defect_fails_the_gate_on_both_engines_and_publishes_no
     from warehouse.pipeline import run_days
 
     # a day whose calls are mostly of a model no price source knows: the unpriced share is far over 5%
-    write_jsonl(engines.project.usage / "defect.jsonl",
-                [event(f"x{i}", f"{DEFECT_DAY}T10:00:00Z", model="claude-unknown-9") for i in range(20)]
-                + [event(f"y{i}", f"{DEFECT_DAY}T11:00:00Z") for i in range(5)])
+    write_jsonl(
+        engines.project.usage / "defect.jsonl",
+        [event(f"x{i}", f"{DEFECT_DAY}T10:00:00Z", model="claude-unknown-9") for i in range(20)]
+        + [event(f"y{i}", f"{DEFECT_DAY}T11:00:00Z") for i in range(5)],
+    )
     duck_file = engines.root / "duck" / "finops.duckdb"
     duck_before = duck_file.read_bytes()
     done = engines.finops(engines.duckdb, "run", "--date", str(DEFECT_DAY))
@@ -215,11 +257,17 @@ def test_the_same_planted_defect_fails_the_gate_on_both_engines_and_publishes_no
     outcome = run_days(load_config(engines.spark), [DEFECT_DAY])
     assert not outcome.published
     failed = {(c.suite, c.expectation, c.unexpected_count) for c in outcome.failed_checks}
-    assert ("gx.unpriced_share", "expect_column_values_to_be_between(unpriced_share, min_value=0.0, max_value=0.05)",
-            1) in failed
+    assert (
+        "gx.unpriced_share",
+        "expect_column_values_to_be_between(unpriced_share, min_value=0.0, max_value=0.05)",
+        1,
+    ) in failed
     duck_results = sorted((engines.root / "duck" / "finops.data" / "results").glob("*.parquet"))[-1]
-    duck_failed = {(c.suite, c.expectation, c.unexpected_count)
-                   for c in read_results(duck_results.stem, duck_results.parent) if not c.success}
+    duck_failed = {
+        (c.suite, c.expectation, c.unexpected_count)
+        for c in read_results(duck_results.stem, duck_results.parent)
+        if not c.success
+    }
     assert duck_failed == failed
     assert spark.sql(published).first() == spark_before
     assert partition_files(spark, "finance.fct_llm_requests") == files_before
@@ -234,29 +282,53 @@ def test_publishing_a_day_replaces_only_that_days_partitions(engines, spark):
     from warehouse.engines.spark.publish import publish_partitioned
     from warehouse.state import State
 
-    settings = SparkSettings(method="session", master="local[2]", database="published_test",
-                             build_schema="publish_test", warehouse_dir="", metastore_dir=None)
+    settings = SparkSettings(
+        method="session",
+        master="local[2]",
+        database="published_test",
+        build_schema="publish_test",
+        warehouse_dir="",
+        metastore_dir=None,
+    )
     spark.sql("create database if not exists publish_test_finance")
     spark.sql("create database if not exists published_test")
     source, state = "publish_test_finance.agg_cost_daily", State()
 
     def build(days: list[str], rows: list[tuple[str, str, int]]) -> Build:
         spark.sql(f"drop table if exists {source}")
-        spark.createDataFrame(rows, "day string, tenant_id string, requests long") \
-            .selectExpr("cast(day as date) as usage_date", "tenant_id", "requests").write.saveAsTable(source)
+        spark.createDataFrame(rows, "day string, tenant_id string, requests long").selectExpr(
+            "cast(day as date) as usage_date", "tenant_id", "requests"
+        ).write.saveAsTable(source)
         return Build("b", days, {}, "", "", {}, "3GB")
 
-    publish_partitioned(spark, settings, build(["2026-11-01", "2026-11-02"], [
-        ("2026-11-01", "acme", 1), ("2026-11-02", "acme", 2), ("2026-11-02", "globex", 3)]), state, "agg_cost_daily")
+    publish_partitioned(
+        spark,
+        settings,
+        build(
+            ["2026-11-01", "2026-11-02"],
+            [("2026-11-01", "acme", 1), ("2026-11-02", "acme", 2), ("2026-11-02", "globex", 3)],
+        ),
+        state,
+        "agg_cost_daily",
+    )
     first = partition_files(spark, "published_test.agg_cost_daily")
-    publish_partitioned(spark, settings, build(["2026-11-02", "2026-11-03"], [
-        ("2026-11-02", "acme", 20), ("2026-11-03", "acme", 30)]), state, "agg_cost_daily")
+    publish_partitioned(
+        spark,
+        settings,
+        build(["2026-11-02", "2026-11-03"], [("2026-11-02", "acme", 20), ("2026-11-03", "acme", 30)]),
+        state,
+        "agg_cost_daily",
+    )
     second = partition_files(spark, "published_test.agg_cost_daily")
     assert second["2026-11-01"] == first["2026-11-01"] and second["2026-11-02"] != first["2026-11-02"]
-    published = ("select cast(usage_date as string), tenant_id, requests from published_test.agg_cost_daily "
-                 "order by 1, 2")
+    published = (
+        "select cast(usage_date as string), tenant_id, requests from published_test.agg_cost_daily order by 1, 2"
+    )
     assert [tuple(r) for r in spark.sql(published).collect()] == [
-        ("2026-11-01", "acme", 1), ("2026-11-02", "acme", 20), ("2026-11-03", "acme", 30)]
+        ("2026-11-01", "acme", 1),
+        ("2026-11-02", "acme", 20),
+        ("2026-11-03", "acme", 30),
+    ]
     assert sorted(state.partitions["agg_cost_daily"]) == ["2026-11-01", "2026-11-02", "2026-11-03"]
 
     publish_partitioned(spark, settings, build(["2026-11-03"], [("2026-11-02", "acme", 99)]), state, "agg_cost_daily")

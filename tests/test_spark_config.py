@@ -7,8 +7,8 @@ import json
 import os
 
 import pytest
-
 from conftest import Project, event, write_jsonl
+
 from core.config import ConfigError, load_config
 from warehouse.dbt_args import DBT_PROJECT_DIR
 from warehouse.engines.spark.session import dbt_env
@@ -25,17 +25,28 @@ def with_warehouse(project: Project, lines: str) -> Project:
     return project
 
 
-@pytest.mark.parametrize("lines, expected", [
-    ('engine = "postgres"', "key 'warehouse.engine' is 'postgres', expected one of: duckdb, spark"),
-    ('[warehouse.spark]\nmaster = "local[2]"', "[warehouse.spark] is set but 'warehouse.engine' is 'duckdb'"),
-    ('engine = "spark"\n[warehouse.spark]\nmaster_url = "local"', "unknown key 'warehouse.spark.master_url'"),
-    ('engine = "spark"\n[warehouse.spark]\nmethod = "odbc"', "key 'warehouse.spark.method' is 'odbc', expected one"),
-    ('engine = "spark"\n[warehouse.spark]\nmethod = "thrift"\nhost = "h"', "'warehouse.spark.port' is required"),
-    ('engine = "spark"\n[warehouse.spark]\nmethod = "http"\nhost = "h"\ncluster = "c"',
-     "'warehouse.spark.token_env' is required with method 'http'"),
-    ('engine = "spark"\n[warehouse.spark]\ndatabase = "Finance-DB"', "key 'warehouse.spark.database' is 'Finance-DB'"),
-    ('engine = "spark"\n[warehouse.spark]\nthreads = "4"', "key 'warehouse.spark.threads' must be int, got str"),
-])
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        ('engine = "postgres"', "key 'warehouse.engine' is 'postgres', expected one of: duckdb, spark"),
+        ('[warehouse.spark]\nmaster = "local[2]"', "[warehouse.spark] is set but 'warehouse.engine' is 'duckdb'"),
+        ('engine = "spark"\n[warehouse.spark]\nmaster_url = "local"', "unknown key 'warehouse.spark.master_url'"),
+        (
+            'engine = "spark"\n[warehouse.spark]\nmethod = "odbc"',
+            "key 'warehouse.spark.method' is 'odbc', expected one",
+        ),
+        ('engine = "spark"\n[warehouse.spark]\nmethod = "thrift"\nhost = "h"', "'warehouse.spark.port' is required"),
+        (
+            'engine = "spark"\n[warehouse.spark]\nmethod = "http"\nhost = "h"\ncluster = "c"',
+            "'warehouse.spark.token_env' is required with method 'http'",
+        ),
+        (
+            'engine = "spark"\n[warehouse.spark]\ndatabase = "Finance-DB"',
+            "key 'warehouse.spark.database' is 'Finance-DB'",
+        ),
+        ('engine = "spark"\n[warehouse.spark]\nthreads = "4"', "key 'warehouse.spark.threads' must be int, got str"),
+    ],
+)
 def test_a_bad_spark_config_exits_2_naming_the_key(project: Project, lines: str, expected: str):
     with_warehouse(project, lines)
     proc = project.finops("run", "--date", "2026-11-02")
@@ -56,10 +67,15 @@ def test_spark_defaults_keep_the_catalog_beside_the_warehouse(project: Project):
 
 
 def test_a_metastore_in_conf_replaces_the_local_one_and_conf_wins(project: Project):
-    cfg = load_config(with_warehouse(project, 'engine = "spark"\n[warehouse.spark]\nmaster = "yarn"\n'
-                                              'warehouse_dir = "s3a://bucket/finops"\n'
-                                              'conf = { "spark.hadoop.hive.metastore.uris" = "thrift://ms:9083", '
-                                              '"spark.sql.shuffle.partitions" = 400 }').config)
+    cfg = load_config(
+        with_warehouse(
+            project,
+            'engine = "spark"\n[warehouse.spark]\nmaster = "yarn"\n'
+            'warehouse_dir = "s3a://bucket/finops"\n'
+            'conf = { "spark.hadoop.hive.metastore.uris" = "thrift://ms:9083", '
+            '"spark.sql.shuffle.partitions" = 400 }',
+        ).config
+    )
     conf = cfg.spark.session_conf()
     assert cfg.spark.metastore_dir is None and "spark.hadoop.javax.jdo.option.ConnectionURL" not in conf
     assert conf["spark.sql.warehouse.dir"] == "s3a://bucket/finops"
@@ -75,9 +91,14 @@ def test_the_spark_target_reads_the_settings_and_the_token_from_the_environment(
     from dbt_common.context import set_invocation_context
 
     monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-secret")
-    cfg = load_config(with_warehouse(project, 'engine = "spark"\n[warehouse.spark]\nmethod = "http"\n'
-                                              'host = "dbc-1.cloud.databricks.com"\nendpoint = "abc123"\n'
-                                              'token_env = "DATABRICKS_TOKEN"').config)
+    cfg = load_config(
+        with_warehouse(
+            project,
+            'engine = "spark"\n[warehouse.spark]\nmethod = "http"\n'
+            'host = "dbc-1.cloud.databricks.com"\nendpoint = "abc123"\n'
+            'token_env = "DATABRICKS_TOKEN"',
+        ).config
+    )
     env = dbt_env(cfg.spark)
     assert "dapi-secret" not in json.dumps(env) and env["FINOPS_SPARK_TOKEN_ENV"] == "DATABRICKS_TOKEN"
     for name, value in env.items():
@@ -86,9 +107,18 @@ def test_the_spark_target_reads_the_settings_and_the_token_from_the_environment(
     target = read_profile(str(DBT_PROJECT_DIR))["finops"]["outputs"]["spark"]
     assert "dapi-secret" not in json.dumps(target)
     rendered = ProfileRenderer({}).render_data(target)
-    assert rendered == {"type": "spark", "method": "http", "schema": "finops_build", "host": "dbc-1.cloud.databricks.com",
-                        "port": 443, "user": "", "cluster": "", "endpoint": "abc123", "token": "dapi-secret",
-                        "threads": 2}
+    assert rendered == {
+        "type": "spark",
+        "method": "http",
+        "schema": "finops_build",
+        "host": "dbc-1.cloud.databricks.com",
+        "port": 443,
+        "user": "",
+        "cluster": "",
+        "endpoint": "abc123",
+        "token": "dapi-secret",
+        "threads": 2,
+    }
 
 
 def test_the_duckdb_engine_is_the_default(project: Project):

@@ -14,24 +14,33 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import Project
+
 from core.config import ConfigError, Lookup, UsageMapping, load_config
+from core.layout import Layout
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import UsageFileError, UsageWindow
 from ingest.usage_exports import stage_export_file
-from core.layout import Layout
 from warehouse.stage import stage_usage
 from warehouse.state import State
 
 FIXTURES = Path(__file__).parent / "fixtures" / "usage"
-TOKENS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
-          "reasoning_tokens")
+TOKENS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
 
 
 def mapping(response_field: str | None = None, **lookups: dict) -> UsageMapping:
-    return UsageMapping(where="usage.sources[0]", lookups={c: Lookup(**spec) for c, spec in lookups.items()},
-                        response_field=response_field)
+    return UsageMapping(
+        where="usage.sources[0]",
+        lookups={c: Lookup(**spec) for c, spec in lookups.items()},
+        response_field=response_field,
+    )
 
 
 CONSTANT = {"tenant_id": {"value": "acme"}, "feature": {"value": "assistant"}}
@@ -42,15 +51,24 @@ def stage(tmp: Path, kind: str, fixture: str | Path, lookups: UsageMapping) -> t
     """Stage one file (a fixture name or a path); returns its valid rows (by line) and its quarantine
     (line, reason, raw)."""
     con = duckdb.connect()
-    stage_export_file(con, FIXTURES / fixture, kind, lookups, source="test", file_seq=1, usage_dir=tmp / "staged",
-                      quarantine_file=tmp / "quarantine.parquet",
-                      window=UsageWindow(earliest=date(2000, 1, 1), run_day=date.today(), days_ahead=1))
+    stage_export_file(
+        con,
+        FIXTURES / fixture,
+        kind,
+        lookups,
+        source="test",
+        file_seq=1,
+        usage_dir=tmp / "staged",
+        quarantine_file=tmp / "quarantine.parquet",
+        window=UsageWindow(earliest=date(2000, 1, 1), run_day=date.today(), days_ahead=1),
+    )
     rel = con.sql(f"""select * exclude (usage_date), strftime(occurred_at, '%Y-%m-%dT%H:%M:%S.%g') as at
-                      from read_parquet('{tmp / 'staged'}/**/*.parquet', hive_partitioning = true)
+                      from read_parquet('{tmp / "staged"}/**/*.parquet', hive_partitioning = true)
                       where reason is null order by line_no""")
     valid = [dict(zip(rel.columns, row)) for row in rel.fetchall()]
-    quarantine = con.execute(f"select line_no, reason, raw from '{tmp / 'quarantine.parquet'}' order by line_no"
-                             ).fetchall()
+    quarantine = con.execute(
+        f"select line_no, reason, raw from '{tmp / 'quarantine.parquet'}' order by line_no"
+    ).fetchall()
     return valid, quarantine
 
 
@@ -70,8 +88,12 @@ def test_openai_chat_completions_keep_prompt_and_completion_totals(tmp_path: Pat
         "chatcmpl-Bq1bX4cVe1": (880, 0, None, None, 410, 0),  # predicted-output tokens are inside completion
     }
     first = rows[0]
-    assert (first["provider"], first["model"], first["service_tier"], first["at"]) == \
-        ("openai", "gpt-4.1-mini-2025-04-14", "standard", "2026-01-01T01:00:11.000")  # created 1767229211
+    assert (first["provider"], first["model"], first["service_tier"], first["at"]) == (
+        "openai",
+        "gpt-4.1-mini-2025-04-14",
+        "standard",
+        "2026-01-01T01:00:11.000",
+    )  # created 1767229211
     assert (first["tenant_id"], first["feature"], first["task_id"], first["line_no"]) == ("acme", "assistant", None, 1)
 
 
@@ -111,25 +133,31 @@ def test_an_export_cut_short_or_not_in_utf8_is_not_read(tmp_path: Path):
     line = zlib.decompressobj(wbits=31).decompress(cut).count(b"\n") + 1
     with pytest.raises(UnreadableUsageFile) as failed:
         stage(tmp_path / "staged-cut", "openai_usage", tmp_path / "cut.jsonl.gz", mapping(**CONSTANT))
-    assert failed.value.reason == (f"the gzip stream ends early, in line {line:,} (byte 1,000, the end of the file): "
-                                   "a truncated copy; nothing of the file is staged: copy it again whole")
+    assert failed.value.reason == (
+        f"the gzip stream ends early, in line {line:,} (byte 1,000, the end of the file): "
+        "a truncated copy; nothing of the file is staged: copy it again whole"
+    )
     latin1 = text.replace(b"invoice", "facturé".encode("latin-1"), 1)
     (tmp_path / "latin1.jsonl").write_bytes(latin1)
     with pytest.raises(UnreadableUsageFile) as failed:
         stage(tmp_path / "staged-latin1", "openai_usage", tmp_path / "latin1.jsonl", mapping(**CONSTANT))
     at = latin1.index("é".encode("latin-1"))
-    assert failed.value.reason == (f"not UTF-8 text: byte 0xe9 in line 1 (byte {at} of the text); nothing of the "
-                                   "file is staged: save it as UTF-8")
+    assert failed.value.reason == (
+        f"not UTF-8 text: byte 0xe9 in line 1 (byte {at} of the text); nothing of the file is staged: save it as UTF-8"
+    )
 
 
 def test_openai_usage_api_bucket_results_are_records_with_mapped_tenants(tmp_path: Path):
-    lookups = mapping(tenant_id={"field": "project_id", "map": {"proj_finops01": "finops", "proj_etl02": "etl",
-                                                                 "proj_voice03": "voice"}},
-                      feature={"field": "api_key_id", "map": {"key_a1b2c3": "assistant"}, "default": "unattributed"})
+    lookups = mapping(
+        tenant_id={
+            "field": "project_id",
+            "map": {"proj_finops01": "finops", "proj_etl02": "etl", "proj_voice03": "voice"},
+        },
+        feature={"field": "api_key_id", "map": {"key_a1b2c3": "assistant"}, "default": "unattributed"},
+    )
     rows, quarantine = stage(tmp_path, "openai_usage", "openai_usage_completions.json", lookups)
     assert quarantine == []
-    assert [(r["line_no"], r["tenant_id"], r["feature"], r["model"], r["service_tier"], r["at"])
-            for r in rows] == [
+    assert [(r["line_no"], r["tenant_id"], r["feature"], r["model"], r["service_tier"], r["at"]) for r in rows] == [
         (1, "finops", "assistant", "gpt-4.1-mini-2025-04-14", "standard", "2026-01-01T00:00:00.000"),
         (2, "finops", "assistant", "o4-mini-2025-04-16", "standard", "2026-01-01T00:00:00.000"),
         (3, "etl", "unattributed", "gpt-4o-mini-2024-07-18", "batch", "2026-01-01T00:00:00.000"),  # batch: true
@@ -183,22 +211,74 @@ def test_anthropic_messages_add_cache_reads_and_writes_to_input(tmp_path: Path):
 
 @pytest.mark.unit
 def test_anthropic_usage_report_buckets_sum_uncached_cache_writes_and_reads(tmp_path: Path):
-    lookups = mapping(tenant_id={"field": "workspace_id", "map": {"wrkspc_01Hn5RtGk7WsQ2vXyB8mJd3E": "acme",
-                                                                   "wrkspc_01Pz3VbLx8QeN6tCuF1gHs5K": "globex"}},
-                      feature={"field": "api_key_id", "map": {"apikey_01Fq8LmZr3TxV9wKpN2bYc4D": "assistant",
-                                                              "apikey_01Kc2WdPq6NbT4sRvE7hLm9A": "batch-etl"}})
+    lookups = mapping(
+        tenant_id={
+            "field": "workspace_id",
+            "map": {"wrkspc_01Hn5RtGk7WsQ2vXyB8mJd3E": "acme", "wrkspc_01Pz3VbLx8QeN6tCuF1gHs5K": "globex"},
+        },
+        feature={
+            "field": "api_key_id",
+            "map": {"apikey_01Fq8LmZr3TxV9wKpN2bYc4D": "assistant", "apikey_01Kc2WdPq6NbT4sRvE7hLm9A": "batch-etl"},
+        },
+    )
     rows, quarantine = stage(tmp_path, "anthropic_usage", "anthropic_usage_report_messages.json", lookups)
     assert quarantine == []
-    assert [(r["tenant_id"], r["feature"], r["model"], r["service_tier"], r["at"]) + tuple(r[c] for c in TOKENS)
-            for r in rows] == [
-        ("acme", "assistant", "claude-sonnet-4-5-20250929", "standard", "2026-01-01T00:00:00.000",
-         1250000 + 310000 + 8900000, 8900000, 310000, 0, 420000, None),
-        ("acme", "assistant", "claude-sonnet-4-5-20250929", "standard", "2026-01-01T00:00:00.000",
-         600000 + 220000 + 1900000, 1900000, 0, 220000, 95000, None),
-        ("globex", "batch-etl", "claude-haiku-4-5-20251001", "batch", "2026-01-01T00:00:00.000",
-         3100000, 0, 0, 0, 640000, None),
-        ("acme", "assistant", "claude-opus-4-1-20250805", "priority", "2026-01-02T00:00:00.000",
-         80000 + 45000 + 410000, 410000, 45000, 0, 38000, None),
+    assert [
+        (r["tenant_id"], r["feature"], r["model"], r["service_tier"], r["at"]) + tuple(r[c] for c in TOKENS)
+        for r in rows
+    ] == [
+        (
+            "acme",
+            "assistant",
+            "claude-sonnet-4-5-20250929",
+            "standard",
+            "2026-01-01T00:00:00.000",
+            1250000 + 310000 + 8900000,
+            8900000,
+            310000,
+            0,
+            420000,
+            None,
+        ),
+        (
+            "acme",
+            "assistant",
+            "claude-sonnet-4-5-20250929",
+            "standard",
+            "2026-01-01T00:00:00.000",
+            600000 + 220000 + 1900000,
+            1900000,
+            0,
+            220000,
+            95000,
+            None,
+        ),
+        (
+            "globex",
+            "batch-etl",
+            "claude-haiku-4-5-20251001",
+            "batch",
+            "2026-01-01T00:00:00.000",
+            3100000,
+            0,
+            0,
+            0,
+            640000,
+            None,
+        ),
+        (
+            "acme",
+            "assistant",
+            "claude-opus-4-1-20250805",
+            "priority",
+            "2026-01-02T00:00:00.000",
+            80000 + 45000 + 410000,
+            410000,
+            45000,
+            0,
+            38000,
+            None,
+        ),
     ]
 
 
@@ -212,29 +292,102 @@ def test_gemini_adds_thoughts_to_output_and_tool_prompts_to_input(tmp_path: Path
         "w1WaaNqgFMe1nvgPr7yQ8Aw": (540 + 2300, 0, None, None, 420, 0),  # toolUsePromptTokenCount 2300
         "Z2XaaMbRA9a1nvgPo5Wm8Q0": (1858, 0, None, None, 200, 0),
     }
-    assert {(r["provider"], r["model"]) for r in rows} == {("google", "gemini-2.5-flash"), ("google", "gemini-2.5-pro"),
-                                                          ("google", "gemini-2.0-flash")}
+    assert {(r["provider"], r["model"]) for r in rows} == {
+        ("google", "gemini-2.5-flash"),
+        ("google", "gemini-2.5-pro"),
+        ("google", "gemini-2.0-flash"),
+    }
 
 
 @pytest.mark.unit
 def test_otel_spans_map_genai_attributes_and_look_lookups_up_on_span_then_resource(tmp_path: Path):
-    lookups = mapping(tenant_id={"field": "service.name", "map": {"finops-assistant": "finops"}},
-                      feature={"field": "gen_ai.operation.name"})
+    lookups = mapping(
+        tenant_id={"field": "service.name", "map": {"finops-assistant": "finops"}},
+        feature={"field": "gen_ai.operation.name"},
+    )
     rows, quarantine = stage(tmp_path, "otel_genai", "otel_genai_spans.json", lookups)
     assert quarantine == []
-    assert [(r["line_no"], r["provider"], r["model"], r["service_tier"], r["tenant_id"], r["feature"], r["at"])
-            + tuple(r[c] for c in TOKENS) for r in rows] == [
-        (1, "openai", "gpt-4.1-mini-2025-04-14", "standard", "finops", "chat", "2026-01-01T01:00:10.412",
-         2150, 1920, None, None, 180, None),
-        (2, "openai", "o4-mini-2025-04-16", None, "finops", "chat", "2026-01-01T01:02:21.002",
-         1340, None, None, None, 2210, 1856),
-        (3, "anthropic", "claude-sonnet-4-5-20250929", None, "finops", "chat", "2026-01-01T01:03:20.000",
-         6248, 0, 6200, None, 410, None),
+    assert [
+        (r["line_no"], r["provider"], r["model"], r["service_tier"], r["tenant_id"], r["feature"], r["at"])
+        + tuple(r[c] for c in TOKENS)
+        for r in rows
+    ] == [
+        (
+            1,
+            "openai",
+            "gpt-4.1-mini-2025-04-14",
+            "standard",
+            "finops",
+            "chat",
+            "2026-01-01T01:00:10.412",
+            2150,
+            1920,
+            None,
+            None,
+            180,
+            None,
+        ),
+        (
+            2,
+            "openai",
+            "o4-mini-2025-04-16",
+            None,
+            "finops",
+            "chat",
+            "2026-01-01T01:02:21.002",
+            1340,
+            None,
+            None,
+            None,
+            2210,
+            1856,
+        ),
+        (
+            3,
+            "anthropic",
+            "claude-sonnet-4-5-20250929",
+            None,
+            "finops",
+            "chat",
+            "2026-01-01T01:03:20.000",
+            6248,
+            0,
+            6200,
+            None,
+            410,
+            None,
+        ),
         # an older instrumentation (gen_ai.system, no cache attributes): mapped as reported
-        (4, "anthropic", "claude-sonnet-4-5-20250929", None, "finops", "chat", "2026-01-01T01:05:00.000",
-         52, None, None, None, 388, None),
-        (5, "google", "gemini-2.5-flash", None, "finops", "generate_content", "2026-01-01T01:06:40.000",
-         1200, None, None, None, 1152, 842),
+        (
+            4,
+            "anthropic",
+            "claude-sonnet-4-5-20250929",
+            None,
+            "finops",
+            "chat",
+            "2026-01-01T01:05:00.000",
+            52,
+            None,
+            None,
+            None,
+            388,
+            None,
+        ),
+        (
+            5,
+            "google",
+            "gemini-2.5-flash",
+            None,
+            "finops",
+            "generate_content",
+            "2026-01-01T01:06:40.000",
+            1200,
+            None,
+            None,
+            None,
+            1152,
+            842,
+        ),
     ]
     assert rows[0]["event_id"] == "5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174"
 
@@ -251,52 +404,75 @@ def test_an_otel_span_that_is_not_an_object_is_quarantined(tmp_path: Path):
 
 def otel_export(*spans: dict) -> dict:
     """An OTLP JSON export of these spans (one resource, one scope)."""
-    return {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "test"},
-                                                                                "spans": list(spans)}]}]}
+    return {
+        "resourceSpans": [
+            {"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "test"}, "spans": list(spans)}]}
+        ]
+    }
 
 
 def otel_span(span_id: str, operation: str, model: str, **counts: int) -> dict:
     """A model-call span (GenAI semantic conventions) with its gen_ai.usage.<name> counts."""
-    attributes = {"gen_ai.operation.name": {"stringValue": operation},
-                  "gen_ai.provider.name": {"stringValue": "openai"},
-                  "gen_ai.request.model": {"stringValue": model},
-                  **{f"gen_ai.usage.{name}": {"intValue": str(n)} for name, n in counts.items()}}
-    return {"traceId": "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0", "spanId": span_id, "name": f"{operation} {model}", "kind": 3,
-            "startTimeUnixNano": "1793613600000000000", "endTimeUnixNano": "1793613600200000000",
-            "attributes": [{"key": k, "value": v} for k, v in attributes.items()], "status": {}}
+    attributes = {
+        "gen_ai.operation.name": {"stringValue": operation},
+        "gen_ai.provider.name": {"stringValue": "openai"},
+        "gen_ai.request.model": {"stringValue": model},
+        **{f"gen_ai.usage.{name}": {"intValue": str(n)} for name, n in counts.items()},
+    }
+    return {
+        "traceId": "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0",
+        "spanId": span_id,
+        "name": f"{operation} {model}",
+        "kind": 3,
+        "startTimeUnixNano": "1793613600000000000",
+        "endTimeUnixNano": "1793613600200000000",
+        "attributes": [{"key": k, "value": v} for k, v in attributes.items()],
+        "status": {},
+    }
 
 
 @pytest.mark.unit
 def test_an_otel_embeddings_span_has_input_tokens_only(tmp_path: Path):
     """The semantic conventions give an embeddings span gen_ai.usage.input_tokens and no output count: its output
     is 0. A chat span without an output count is still quarantined."""
-    (tmp_path / "spans.json").write_text(json.dumps(otel_export(
-        otel_span("0000000000000001", "embeddings", "text-embedding-3-small", input_tokens=512),
-        otel_span("0000000000000002", "chat", "gpt-4o", input_tokens=880))))
+    (tmp_path / "spans.json").write_text(
+        json.dumps(
+            otel_export(
+                otel_span("0000000000000001", "embeddings", "text-embedding-3-small", input_tokens=512),
+                otel_span("0000000000000002", "chat", "gpt-4o", input_tokens=880),
+            )
+        )
+    )
     rows, quarantine = stage(tmp_path, "otel_genai", tmp_path / "spans.json", mapping(**CONSTANT))
     assert [(r["line_no"], r["model"]) + tuple(r[c] for c in TOKENS) for r in rows] == [
-        (1, "text-embedding-3-small", 512, None, None, None, 0, None)]
+        (1, "text-embedding-3-small", 512, None, None, None, 0, None)
+    ]
     assert [(line, reason) for line, reason, _ in quarantine] == [(2, "missing gen_ai.usage.output_tokens")]
 
 
-BATCH_RESULTS = [   # anthropic_batch_results.jsonl: the succeeded results, read as Messages responses
-    ("msg_01BatchSonnet00000000001", "batch", 2000, 0, 0, None, 500, None),   # usage without service_tier
+BATCH_RESULTS = [  # anthropic_batch_results.jsonl: the succeeded results, read as Messages responses
+    ("msg_01BatchSonnet00000000001", "batch", 2000, 0, 0, None, 500, None),  # usage without service_tier
     ("msg_01BatchSonnet00000000002", "batch", 300 + 1700, 1700, 0, 0, 40, None),
 ]
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("response_field, wrapped", [(None, False), ("result.message", False),
-                                                     ("batch.result.message", True)])
-def test_anthropic_batch_results_are_batch_tier_and_unbilled_results_are_skipped(tmp_path: Path, response_field,
-                                                                                 wrapped, caplog):
+@pytest.mark.parametrize(
+    "response_field, wrapped", [(None, False), ("result.message", False), ("batch.result.message", True)]
+)
+def test_anthropic_batch_results_are_batch_tier_and_unbilled_results_are_skipped(
+    tmp_path: Path, response_field, wrapped, caplog
+):
     """A Message Batches results file (the lines as downloaded, or each inside the app's own log record): a
     succeeded result is a batch-tier call even when its usage names no service_tier; errored, expired and canceled
     results carry no usage and are not billed: skipped and counted, not quarantined."""
     path = tmp_path / "results.jsonl"
     lines = (FIXTURES / "anthropic_batch_results.jsonl").read_text().splitlines()
-    path.write_text("".join((json.dumps({"tenant": "acme", "batch": json.loads(line)}) if wrapped else line) + "\n"
-                            for line in lines))
+    path.write_text(
+        "".join(
+            (json.dumps({"tenant": "acme", "batch": json.loads(line)}) if wrapped else line) + "\n" for line in lines
+        )
+    )
     with caplog.at_level("INFO", logger="finops"):
         rows, quarantine = stage(tmp_path, "anthropic_usage", path, mapping(response_field, **LOGGED_AT))
     assert quarantine == []
@@ -304,43 +480,145 @@ def test_anthropic_batch_results_are_batch_tier_and_unbilled_results_are_skipped
     assert sorted(m.split(": ", 1)[1] for m in caplog.messages if "skipped" in m) == [
         "skipped 1 canceled Message Batches results (not billed)",
         "skipped 1 errored Message Batches results (not billed)",
-        "skipped 1 expired Message Batches results (not billed)"]
+        "skipped 1 expired Message Batches results (not billed)",
+    ]
 
 
 @pytest.mark.unit
 def test_an_anthropic_batch_result_of_an_unknown_type_is_quarantined(tmp_path: Path):
-    (tmp_path / "results.jsonl").write_text('{"custom_id":"t-9","result":{"type":"processing"}}\n'
-                                            '{"custom_id":"t-8","result":{"type":"succeeded"}}\n')
+    (tmp_path / "results.jsonl").write_text(
+        '{"custom_id":"t-9","result":{"type":"processing"}}\n{"custom_id":"t-8","result":{"type":"succeeded"}}\n'
+    )
     rows, quarantine = stage(tmp_path, "anthropic_usage", tmp_path / "results.jsonl", mapping(**LOGGED_AT))
     assert rows == []
     assert [(line, reason) for line, reason, _ in quarantine] == [
         (1, "result.type 'processing' is not succeeded, errored, expired or canceled"),
-        (2, "no result.message object")]
+        (2, "no result.message object"),
+    ]
 
 
-LITELLM = mapping(tenant_id={"field": "request_tags", "prefix": "tenant:"},
-                  feature={"field": "request_tags", "prefix": "feature:"}, task_id={"field": "session_id"})
+LITELLM = mapping(
+    tenant_id={"field": "request_tags", "prefix": "tenant:"},
+    feature={"field": "request_tags", "prefix": "feature:"},
+    task_id={"field": "session_id"},
+)
 
 
 @pytest.mark.unit
 def test_litellm_spend_logs_map_tags_and_additional_usage_values(tmp_path: Path):
     rows, quarantine = stage(tmp_path, "litellm_spend_logs", "litellm_spend_logs.json", LITELLM)
     assert quarantine == []  # the response-cache hit (5th row) is skipped: no provider call
-    assert [(r["line_no"], r["event_id"], r["tenant_id"], r["feature"], r["task_id"], r["provider"], r["model"],
-             r["status"]) + tuple(r[c] for c in TOKENS) for r in rows] == [
-        (1, "chatcmpl-BvT2kQ9xLm4NpR7sYc1A", "acme", "search", "run-5f0c2a", "openai", "gpt-4o", "success",
-         2150, 1920, None, None, 180, 0),
+    assert [
+        (
+            r["line_no"],
+            r["event_id"],
+            r["tenant_id"],
+            r["feature"],
+            r["task_id"],
+            r["provider"],
+            r["model"],
+            r["status"],
+        )
+        + tuple(r[c] for c in TOKENS)
+        for r in rows
+    ] == [
+        (
+            1,
+            "chatcmpl-BvT2kQ9xLm4NpR7sYc1A",
+            "acme",
+            "search",
+            "run-5f0c2a",
+            "openai",
+            "gpt-4o",
+            "success",
+            2150,
+            1920,
+            None,
+            None,
+            180,
+            0,
+        ),
         # prompt_tokens 8748 = 48 + 2500 written (2000 for 5 minutes, 500 for 1 hour) + 6200 read
-        (2, "msg_01Gq7WmT2xYc9ZbN4vKp8LhR", "globex", "support", "ticket-40917", "anthropic", "claude-sonnet-4-6",
-         "success", 8748, 6200, 2000, 500, 410, 120),
-        (3, "b9f1c2e4-3a5d-4c7e-9f0a-1b2c3d4e5f60", "acme", "search", "run-5f0c2a", "google", "gemini-2.5-flash",
-         "success", 1200, 0, None, None, 1152, 842),
-        (4, "2e8c6a4f-1d3b-4a5c-8e7f-9a0b1c2d3e4f", "globex", "support", "ticket-40917", "anthropic",
-         "claude-sonnet-4-6", "error", 0, None, None, None, 0, None),
-        (6, "emb-77c1a9e2-5b3d-4f6a-8c0e-2d4f6a8c0e1b", "acme", "indexing", None, "openai", "text-embedding-3-small",
-         "success", 512, None, None, None, 0, None),
-        (7, "msg_01Hd3XpV8rNq2TyK6wBz4Lj1", "globex", "triage", None, "anthropic", "claude-haiku-4-5", "success",
-         1024, 0, 0, None, 434, None),
+        (
+            2,
+            "msg_01Gq7WmT2xYc9ZbN4vKp8LhR",
+            "globex",
+            "support",
+            "ticket-40917",
+            "anthropic",
+            "claude-sonnet-4-6",
+            "success",
+            8748,
+            6200,
+            2000,
+            500,
+            410,
+            120,
+        ),
+        (
+            3,
+            "b9f1c2e4-3a5d-4c7e-9f0a-1b2c3d4e5f60",
+            "acme",
+            "search",
+            "run-5f0c2a",
+            "google",
+            "gemini-2.5-flash",
+            "success",
+            1200,
+            0,
+            None,
+            None,
+            1152,
+            842,
+        ),
+        (
+            4,
+            "2e8c6a4f-1d3b-4a5c-8e7f-9a0b1c2d3e4f",
+            "globex",
+            "support",
+            "ticket-40917",
+            "anthropic",
+            "claude-sonnet-4-6",
+            "error",
+            0,
+            None,
+            None,
+            None,
+            0,
+            None,
+        ),
+        (
+            6,
+            "emb-77c1a9e2-5b3d-4f6a-8c0e-2d4f6a8c0e1b",
+            "acme",
+            "indexing",
+            None,
+            "openai",
+            "text-embedding-3-small",
+            "success",
+            512,
+            None,
+            None,
+            None,
+            0,
+            None,
+        ),
+        (
+            7,
+            "msg_01Hd3XpV8rNq2TyK6wBz4Lj1",
+            "globex",
+            "triage",
+            None,
+            "anthropic",
+            "claude-haiku-4-5",
+            "success",
+            1024,
+            0,
+            0,
+            None,
+            434,
+            None,
+        ),
     ]
     assert [r["at"] for r in rows][-1] == "2026-11-02T14:20:05.000"
 
@@ -358,67 +636,125 @@ def test_litellm_csv_export_gives_the_same_records_as_json(tmp_path: Path):
 ASKED = {"tenant_id": {"field": "tenant"}, "feature": {"field": "feature"}}
 
 
-@pytest.mark.parametrize("kind, fixture, lookups, staged, quarantined", [
-    ("openai_usage", "openai_chat_bad.jsonl", mapping("response", occurred_at={"field": "ts"}, **ASKED),
-     ["chatcmpl-Bad01ok"], [
-         (2, "not a valid JSON object"),
-         (3, "no usage object"),
-         (4, "usage.prompt_tokens -5 is negative"),
-         (5, "missing tenant_id: no 'tenant' in the record (key 'usage.sources[0].tenant_id')"),
-         (6, "occurred_at 'yesterday 10am' is not an ISO 8601 timestamp"),
-         (7, "cache tokens 900 > input_tokens 880"),
-         (8, "missing model"),
-         (9, "reasoning_tokens 500 > output_tokens 410"),
-         (10, "usage.completion_tokens '41.5' is not a whole number")]),
-    ("openai_usage", "openai_usage_bad.json",
-     mapping(tenant_id={"field": "project_id", "map": {"proj_finops01": "finops"}}, feature={"value": "assistant"}),
-     None, [
-         (2, "tenant_id: project_id 'proj_unknown' is not in usage.sources[0].tenant_id.map"),
-         (3, "model is null: export the Usage API grouped by model (group_by=model)"),
-         (4, "input_cached_tokens -100 is negative"),
-         (5, "missing output_tokens")]),
-    ("anthropic_usage", "anthropic_messages_bad.jsonl",
-     mapping("response", occurred_at={"field": "logged_at"}, **ASKED),
-     ["msg_01BadA1ok"], [
-         (2, "usage.cache_creation_input_tokens 2000 is not ephemeral_5m_input_tokens 1500 + "
-             "ephemeral_1h_input_tokens 0"),
-         (3, "usage.cache_read_input_tokens -1 is negative"),
-         (4, "missing usage.input_tokens"),
-         (5, "no usage object"),
-         (6, "missing occurred_at: no 'logged_at' in the record (key 'usage.sources[0].occurred_at')"),
-         (7, "not a valid JSON object")]),
-    ("anthropic_usage", "anthropic_report_bad.json",
-     mapping(tenant_id={"field": "workspace_id", "map": {"wrkspc_01Hn5RtGk7WsQ2vXyB8mJd3E": "acme"}},
-             feature={"value": "assistant"}),
-     None, [
-         (2, "tenant_id: workspace_id 'wrkspc_01Unmapped0000000000000' is not in usage.sources[0].tenant_id.map"),
-         (3, "missing cache_creation"),
-         (4, "output_tokens 'n/a' is not a whole number")]),
-    ("gemini_usage", "gemini_bad.jsonl", mapping("response", occurred_at={"field": "ts"}, **ASKED), ["gBad1ok"], [
-        (2, "no usageMetadata object"),
-        (3, "missing model"),
-        (4, "usageMetadata.thoughtsTokenCount -3 is negative"),
-        (5, "tenant_id: 'tenant' is not a single value (key 'usage.sources[0].tenant_id')")]),
-    ("otel_genai", "otel_genai_bad.json", mapping(tenant_id={"field": "tenant.id"}, feature={"field": "app.feature"}),
-     ["7c1e4b9a2f3d5e6c8a0b1c2d3e4f5a6b-b000000000000001"], [
-         # spans 2-4 (a tool, an agent with rolled-up usage, an HTTP call) are not model calls: skipped
-         (5, "gen_ai.usage.input_tokens 'abc' is not a whole number"),
-         (6, "missing gen_ai.usage.output_tokens"),
-         (7, "cache tokens 6200 > input_tokens 52"),  # raw Anthropic input_tokens in the span: caught
-         (8, "missing model"),
-         (9, "missing tenant_id: no 'tenant.id' in the record (key 'usage.sources[0].tenant_id')")]),
-    ("litellm_spend_logs", "litellm_spend_logs_bad.jsonl", LITELLM, ["chatcmpl-LBad1ok"], [
-        (2, "not a valid JSON object"),
-        (3, "metadata is not valid JSON"),
-        (4, "prompt_tokens -1 is negative"),
-        (5, "occurred_at 'not-a-time' is not an ISO 8601 timestamp"),
-        (6, "missing tenant_id: no 'request_tags' starting with 'tenant:' in the record "
-            "(key 'usage.sources[0].tenant_id')"),
-        (7, "missing event_id"),
-        (8, "missing provider")]),
-])
-def test_bad_records_are_quarantined_with_reason_line_and_raw_text(tmp_path, kind, fixture, lookups, staged,
-                                                                    quarantined):
+@pytest.mark.parametrize(
+    "kind, fixture, lookups, staged, quarantined",
+    [
+        (
+            "openai_usage",
+            "openai_chat_bad.jsonl",
+            mapping("response", occurred_at={"field": "ts"}, **ASKED),
+            ["chatcmpl-Bad01ok"],
+            [
+                (2, "not a valid JSON object"),
+                (3, "no usage object"),
+                (4, "usage.prompt_tokens -5 is negative"),
+                (5, "missing tenant_id: no 'tenant' in the record (key 'usage.sources[0].tenant_id')"),
+                (6, "occurred_at 'yesterday 10am' is not an ISO 8601 timestamp"),
+                (7, "cache tokens 900 > input_tokens 880"),
+                (8, "missing model"),
+                (9, "reasoning_tokens 500 > output_tokens 410"),
+                (10, "usage.completion_tokens '41.5' is not a whole number"),
+            ],
+        ),
+        (
+            "openai_usage",
+            "openai_usage_bad.json",
+            mapping(
+                tenant_id={"field": "project_id", "map": {"proj_finops01": "finops"}}, feature={"value": "assistant"}
+            ),
+            None,
+            [
+                (2, "tenant_id: project_id 'proj_unknown' is not in usage.sources[0].tenant_id.map"),
+                (3, "model is null: export the Usage API grouped by model (group_by=model)"),
+                (4, "input_cached_tokens -100 is negative"),
+                (5, "missing output_tokens"),
+            ],
+        ),
+        (
+            "anthropic_usage",
+            "anthropic_messages_bad.jsonl",
+            mapping("response", occurred_at={"field": "logged_at"}, **ASKED),
+            ["msg_01BadA1ok"],
+            [
+                (
+                    2,
+                    "usage.cache_creation_input_tokens 2000 is not ephemeral_5m_input_tokens 1500 + "
+                    "ephemeral_1h_input_tokens 0",
+                ),
+                (3, "usage.cache_read_input_tokens -1 is negative"),
+                (4, "missing usage.input_tokens"),
+                (5, "no usage object"),
+                (6, "missing occurred_at: no 'logged_at' in the record (key 'usage.sources[0].occurred_at')"),
+                (7, "not a valid JSON object"),
+            ],
+        ),
+        (
+            "anthropic_usage",
+            "anthropic_report_bad.json",
+            mapping(
+                tenant_id={"field": "workspace_id", "map": {"wrkspc_01Hn5RtGk7WsQ2vXyB8mJd3E": "acme"}},
+                feature={"value": "assistant"},
+            ),
+            None,
+            [
+                (
+                    2,
+                    "tenant_id: workspace_id 'wrkspc_01Unmapped0000000000000' is not in usage.sources[0].tenant_id.map",
+                ),
+                (3, "missing cache_creation"),
+                (4, "output_tokens 'n/a' is not a whole number"),
+            ],
+        ),
+        (
+            "gemini_usage",
+            "gemini_bad.jsonl",
+            mapping("response", occurred_at={"field": "ts"}, **ASKED),
+            ["gBad1ok"],
+            [
+                (2, "no usageMetadata object"),
+                (3, "missing model"),
+                (4, "usageMetadata.thoughtsTokenCount -3 is negative"),
+                (5, "tenant_id: 'tenant' is not a single value (key 'usage.sources[0].tenant_id')"),
+            ],
+        ),
+        (
+            "otel_genai",
+            "otel_genai_bad.json",
+            mapping(tenant_id={"field": "tenant.id"}, feature={"field": "app.feature"}),
+            ["7c1e4b9a2f3d5e6c8a0b1c2d3e4f5a6b-b000000000000001"],
+            [
+                # spans 2-4 (a tool, an agent with rolled-up usage, an HTTP call) are not model calls: skipped
+                (5, "gen_ai.usage.input_tokens 'abc' is not a whole number"),
+                (6, "missing gen_ai.usage.output_tokens"),
+                (7, "cache tokens 6200 > input_tokens 52"),  # raw Anthropic input_tokens in the span: caught
+                (8, "missing model"),
+                (9, "missing tenant_id: no 'tenant.id' in the record (key 'usage.sources[0].tenant_id')"),
+            ],
+        ),
+        (
+            "litellm_spend_logs",
+            "litellm_spend_logs_bad.jsonl",
+            LITELLM,
+            ["chatcmpl-LBad1ok"],
+            [
+                (2, "not a valid JSON object"),
+                (3, "metadata is not valid JSON"),
+                (4, "prompt_tokens -1 is negative"),
+                (5, "occurred_at 'not-a-time' is not an ISO 8601 timestamp"),
+                (
+                    6,
+                    "missing tenant_id: no 'request_tags' starting with 'tenant:' in the record "
+                    "(key 'usage.sources[0].tenant_id')",
+                ),
+                (7, "missing event_id"),
+                (8, "missing provider"),
+            ],
+        ),
+    ],
+)
+def test_bad_records_are_quarantined_with_reason_line_and_raw_text(
+    tmp_path, kind, fixture, lookups, staged, quarantined
+):
     rows, quarantine = stage(tmp_path, kind, fixture, lookups)
     assert [(line, reason) for line, reason, _ in quarantine] == quarantined
     assert len(rows) == 1
@@ -434,14 +770,24 @@ def test_bad_records_are_quarantined_with_reason_line_and_raw_text(tmp_path, kin
 
 def test_an_aggregated_export_cannot_use_a_per_request_lookup(tmp_path: Path):
     lookups = mapping(tenant_id={"field": "metadata.tenant"}, feature={"value": "assistant"})
-    with pytest.raises(UsageFileError, match=r"openai_usage_completions.json: an OpenAI Usage API page is aggregated "
-                                             r"and has no field 'metadata.tenant' \(key 'usage.sources\[0\]."
-                                             r"tenant_id.field'\); map one of its grouping keys instead: project_id"):
+    with pytest.raises(
+        UsageFileError,
+        match=r"openai_usage_completions.json: an OpenAI Usage API page is aggregated "
+        r"and has no field 'metadata.tenant' \(key 'usage.sources\[0\]."
+        r"tenant_id.field'\); map one of its grouping keys instead: project_id",
+    ):
         stage(tmp_path, "openai_usage", "openai_usage_completions.json", lookups)
-    with pytest.raises(UsageFileError, match=r"its occurred_at comes from the bucket; remove key "
-                                             r"'usage.sources\[0\].occurred_at'"):
-        stage(tmp_path, "anthropic_usage", "anthropic_usage_report_messages.json",
-              mapping(occurred_at={"field": "starting_at"}, **CONSTANT))
+    with pytest.raises(
+        UsageFileError,
+        match=r"its occurred_at comes from the bucket; remove key "
+        r"'usage.sources\[0\].occurred_at'",
+    ):
+        stage(
+            tmp_path,
+            "anthropic_usage",
+            "anthropic_usage_report_messages.json",
+            mapping(occurred_at={"field": "starting_at"}, **CONSTANT),
+        )
 
 
 @pytest.mark.unit
@@ -459,24 +805,44 @@ path = "{path}"
 """
 
 
-@pytest.mark.parametrize("keys, message", [
-    ("feature = { value = \"x\" }\n", "missing required key 'usage.sources[0].tenant_id': kind 'openai_usage' has no "
-                                       "tenant_id of ours"),
-    ("tenant_id = \"acme\"\nfeature = { value = \"x\" }\n",
-     "key 'usage.sources[0].tenant_id' must be a table such as { field = \"metadata.tenant\" } or "
-     "{ value = \"acme\" }"),
-    ("tenant_id = { field = \"a\", value = \"b\" }\nfeature = { value = \"x\" }\n",
-     "key 'usage.sources[0].tenant_id' needs exactly one of 'field' or 'value'"),
-    ("tenant_id = { value = \"a\", map = { k = \"v\" } }\nfeature = { value = \"x\" }\n",
-     "key 'usage.sources[0].tenant_id.map' goes with 'field', not with 'value'"),
-    ("tenant_id = { field = \"project_id\", map = { proj_1 = 3 } }\nfeature = { value = \"x\" }\n",
-     "key 'usage.sources[0].tenant_id.map.proj_1' must be str, got int 3"),
-    ("tenant_id = { field = \"a\", prefx = \"t:\" }\nfeature = { value = \"x\" }\n",
-     "unknown key 'usage.sources[0].tenant_id.prefx'"),
-    ("tenant_id = { field = \"a\" }\nfeature = { value = \"x\" }\nteam = { value = \"y\" }\n",
-     "unknown key 'usage.sources[0].team'"),
-    ("tenant_id = { field = 7 }\nfeature = { value = \"x\" }\n", "key 'usage.sources[0].tenant_id.field' must be str"),
-])
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        (
+            'feature = { value = "x" }\n',
+            "missing required key 'usage.sources[0].tenant_id': kind 'openai_usage' has no tenant_id of ours",
+        ),
+        (
+            'tenant_id = "acme"\nfeature = { value = "x" }\n',
+            "key 'usage.sources[0].tenant_id' must be a table such as { field = \"metadata.tenant\" } or "
+            '{ value = "acme" }',
+        ),
+        (
+            'tenant_id = { field = "a", value = "b" }\nfeature = { value = "x" }\n',
+            "key 'usage.sources[0].tenant_id' needs exactly one of 'field' or 'value'",
+        ),
+        (
+            'tenant_id = { value = "a", map = { k = "v" } }\nfeature = { value = "x" }\n',
+            "key 'usage.sources[0].tenant_id.map' goes with 'field', not with 'value'",
+        ),
+        (
+            'tenant_id = { field = "project_id", map = { proj_1 = 3 } }\nfeature = { value = "x" }\n',
+            "key 'usage.sources[0].tenant_id.map.proj_1' must be str, got int 3",
+        ),
+        (
+            'tenant_id = { field = "a", prefx = "t:" }\nfeature = { value = "x" }\n',
+            "unknown key 'usage.sources[0].tenant_id.prefx'",
+        ),
+        (
+            'tenant_id = { field = "a" }\nfeature = { value = "x" }\nteam = { value = "y" }\n',
+            "unknown key 'usage.sources[0].team'",
+        ),
+        (
+            'tenant_id = { field = 7 }\nfeature = { value = "x" }\n',
+            "key 'usage.sources[0].tenant_id.field' must be str",
+        ),
+    ],
+)
 def test_bad_lookups_are_config_errors_naming_the_key(tmp_path: Path, keys: str, message: str):
     (tmp_path / "u.json").write_text("{}")
     config = tmp_path / "finops.toml"
@@ -490,23 +856,33 @@ def test_bad_lookups_are_config_errors_naming_the_key(tmp_path: Path, keys: str,
 def test_lookups_are_for_vendor_kinds_and_response_field_for_per_request_logs(tmp_path: Path):
     (tmp_path / "u.json").write_text("{}")
     config = tmp_path / "finops.toml"
-    config.write_text(USAGE_SOURCE.replace("openai_usage", "canonical").format(path="u.json")
-                      + "tenant_id = { value = \"acme\" }\n")
+    config.write_text(
+        USAGE_SOURCE.replace("openai_usage", "canonical").format(path="u.json") + 'tenant_id = { value = "acme" }\n'
+    )
     with pytest.raises(ConfigError, match=r"key 'usage.sources\[0\].tenant_id': kind 'canonical' reads every column"):
         load_config(config)
-    config.write_text(USAGE_SOURCE.replace("openai_usage", "otel_genai").format(path="u.json")
-                      + "tenant_id = { value = \"a\" }\nfeature = { value = \"b\" }\nresponse_field = \"response\"\n")
+    config.write_text(
+        USAGE_SOURCE.replace("openai_usage", "otel_genai").format(path="u.json")
+        + 'tenant_id = { value = "a" }\nfeature = { value = "b" }\nresponse_field = "response"\n'
+    )
     with pytest.raises(ConfigError, match=r"key 'usage.sources\[0\].response_field' is for kinds openai_usage"):
         load_config(config)
 
 
-@pytest.mark.parametrize("lookups, message", [
-    ('feature = { value = "assistant" }\n',
-     "missing required key 'usage.sources[0].tenant_id': kind 'openai_usage' has no tenant_id of ours"),
-    ('tenant_id = { field = "metadata.tenant" }\nfeature = { value = "assistant" }\n',
-     "openai_usage_completions.json: an OpenAI Usage API page is aggregated and has no field 'metadata.tenant' "
-     "(key 'usage.sources[0].tenant_id.field')"),
-])
+@pytest.mark.parametrize(
+    "lookups, message",
+    [
+        (
+            'feature = { value = "assistant" }\n',
+            "missing required key 'usage.sources[0].tenant_id': kind 'openai_usage' has no tenant_id of ours",
+        ),
+        (
+            'tenant_id = { field = "metadata.tenant" }\nfeature = { value = "assistant" }\n',
+            "openai_usage_completions.json: an OpenAI Usage API page is aggregated and has no field 'metadata.tenant' "
+            "(key 'usage.sources[0].tenant_id.field')",
+        ),
+    ],
+)
 def test_finops_run_exits_2_on_a_lookup_the_export_cannot_use(project: Project, lookups: str, message: str):
     shutil.copy(FIXTURES / "openai_usage_completions.json", project.usage)
     project.write_config(usage='[[usage.sources]]\nkind = "openai_usage"\npath = "usage/*.json"\n' + lookups)
@@ -519,15 +895,17 @@ def test_a_changed_lookup_reads_the_source_files_again(tmp_path: Path):
     shutil.copy(FIXTURES / "openai_usage_completions.json", tmp_path / "usage.json")
     config = tmp_path / "finops.toml"
     tenants = 'tenant_id = {{ field = "project_id", map = {{ proj_finops01 = "{name}" }}, default = "other" }}\n'
-    config.write_text(USAGE_SOURCE.format(path="usage.json") + tenants.format(name="finops")
-                      + 'feature = { value = "assistant" }\n')
+    config.write_text(
+        USAGE_SOURCE.format(path="usage.json") + tenants.format(name="finops") + 'feature = { value = "assistant" }\n'
+    )
     cfg = load_config(config)
     layout, state = Layout.of(cfg), State()
     assert stage_usage(cfg, layout, state).staged == [str(tmp_path / "usage.json")]
     assert stage_usage(cfg, layout, state).staged == []  # unchanged file and lookups: not read again
 
-    config.write_text(USAGE_SOURCE.format(path="usage.json") + tenants.format(name="finance")
-                      + 'feature = { value = "assistant" }\n')
+    config.write_text(
+        USAGE_SOURCE.format(path="usage.json") + tenants.format(name="finance") + 'feature = { value = "assistant" }\n'
+    )
     cfg = load_config(config)
     assert stage_usage(cfg, layout, state).staged == [str(tmp_path / "usage.json")]
     key = state.files[str(tmp_path / "usage.json")].key
@@ -595,13 +973,15 @@ def project_with(root: Path, usage: str, exports: list[str]) -> Project:
 
 def test_the_same_call_in_different_exports_costs_the_same(tmp_path: Path):
     a = project_with(tmp_path / "a", PROJECT_A, ["anthropic_messages.jsonl", "openai_chat.jsonl"])
-    b = project_with(tmp_path / "b", PROJECT_B, ["anthropic_otel.json", "openai_litellm.json",
-                                                 "openai_usage_page.json"])
+    b = project_with(
+        tmp_path / "b", PROJECT_B, ["anthropic_otel.json", "openai_litellm.json", "openai_usage_page.json"]
+    )
     # the Usage API names the dated snapshot: a contract sheet prices it (docs/cost_rules.md: exact names)
     (b.root / "prices" / "contract.csv").write_text(
         "provider,model,usage_type,usd_per_million,service_tier,min_input_tokens,effective_from,source\n"
         "openai,gpt-4o-mini-2024-07-18,input,0.15,standard,0,2026-01-01,contract\n"
-        "openai,gpt-4o-mini-2024-07-18,output,0.60,standard,0,2026-01-01,contract\n")
+        "openai,gpt-4o-mini-2024-07-18,output,0.60,standard,0,2026-01-01,contract\n"
+    )
     a.finops("run", "--date", "2026-11-02", check=True)
     b.finops("run", "--date", "2026-11-02", check=True)
 
@@ -612,8 +992,20 @@ def test_the_same_call_in_different_exports_costs_the_same(tmp_path: Path):
     # claude-sonnet-4-6 (bundled sheet): input 3.00, cache write 3.75, cache read 0.30, output 15.00 per million
     #   (48 x 3.00 + 2000 x 3.75 + 6200 x 0.30 + 410 x 15.00) / 1e6 = 15654 / 1e6
     #   list: (8248 x 3.00 + 410 x 15.00) / 1e6 = 0.030894; savings 0.030894 - 0.015654
-    anthropic = ("anthropic", "claude-sonnet-4-6", "standard", 8248, 6200, 2000, 0, 410, 0.015654, 0.030894, 0.01524,
-                 "priced")
+    anthropic = (
+        "anthropic",
+        "claude-sonnet-4-6",
+        "standard",
+        8248,
+        6200,
+        2000,
+        0,
+        410,
+        0.015654,
+        0.030894,
+        0.01524,
+        "priced",
+    )
     # gpt-4o (bundled sheet): input 2.50, cache read 1.25, output 10.00 per million
     #   (230 x 2.50 + 1920 x 1.25 + 180 x 10.00) / 1e6 = 4775 / 1e6; list (2150 x 2.50 + 1800) / 1e6 = 0.007175
     openai = ("openai", "gpt-4o", "standard", 2150, 1920, 0, 0, 180, 0.004775, 0.007175, 0.0024, "priced")
@@ -628,8 +1020,23 @@ def test_the_same_call_in_different_exports_costs_the_same(tmp_path: Path):
         ("e2e0a1b2c3d4e5f60718293a4b5c6d7e-5a5a5a5a5a5a0001", "acme", "support", "T-1001", *anthropic),
         ("chatcmpl-E2eGpt4oCached01", "acme", "search", "run-5f0c2a", *openai),
     ]
-    assert bucket[1:] == ("acme", "etl", bucket[0], "openai", "gpt-4o-mini-2024-07-18", "batch", 2400000, 0, 0, 0,
-                          180000, 0.234, 0.468, 0.0, "priced")
+    assert bucket[1:] == (
+        "acme",
+        "etl",
+        bucket[0],
+        "openai",
+        "gpt-4o-mini-2024-07-18",
+        "batch",
+        2400000,
+        0,
+        0,
+        0,
+        180000,
+        0.234,
+        0.468,
+        0.0,
+        "priced",
+    )
     for project in (a, b):
         assert project.query("select count(*) from finance.quarantine") == [(0,)]
 
@@ -639,14 +1046,17 @@ def test_embeddings_spans_and_batch_results_cost_what_the_vendor_bills(project: 
     rate (claude-sonnet-4-6 has no batch rows: 50% of 3.00 / 0.30 / 15.00 per million), and the three results that
     were not billed leave nothing behind, not even in the quarantine."""
     (project.root / "exports" / "batch").mkdir(parents=True)
-    (project.root / "exports" / "spans.json").write_text(json.dumps(otel_export(
-        otel_span("0000000000000001", "embeddings", "text-embedding-3-small", input_tokens=512))))
+    (project.root / "exports" / "spans.json").write_text(
+        json.dumps(otel_export(otel_span("0000000000000001", "embeddings", "text-embedding-3-small", input_tokens=512)))
+    )
     shutil.copy(FIXTURES / "anthropic_batch_results.jsonl", project.root / "exports" / "batch" / "results.jsonl")
     (project.root / "prices" / "embeddings.csv").write_text(
         "provider,model,usage_type,usd_per_million,service_tier,min_input_tokens,effective_from,source\n"
         "openai,text-embedding-3-small,input,0.02,standard,0,2026-01-01,contract\n"
-        "openai,text-embedding-3-small,output,0,standard,0,2026-01-01,contract\n")
-    project.write_config(usage="""
+        "openai,text-embedding-3-small,output,0,standard,0,2026-01-01,contract\n"
+    )
+    project.write_config(
+        usage="""
 [[usage.sources]]
 kind = "otel_genai"
 path = "exports/spans.json"
@@ -660,13 +1070,14 @@ response_field = "result.message"
 occurred_at = { value = "2026-11-02T12:00:00Z" }
 tenant_id = { value = "acme" }
 feature = { value = "triage" }
-""")
+"""
+    )
     run = project.finops("run", "--date", "2026-11-02", check=True)
     assert "skipped 1 errored Message Batches results (not billed)" in run.stderr
     assert project.query("""select model, service_tier, input_tokens, output_tokens, round(cost_usd, 12),
                                    round(list_cost_usd, 12)
                             from finance.fct_llm_requests order by event_id""") == [
-        ("text-embedding-3-small", "standard", 512, 0, 0.00001024, 0.00001024),   # 512 x 0.02 / 1e6
+        ("text-embedding-3-small", "standard", 512, 0, 0.00001024, 0.00001024),  # 512 x 0.02 / 1e6
         # (2,000 x 1.50 + 500 x 7.50) / 1e6; list (2,000 x 3 + 500 x 15) / 1e6
         ("claude-sonnet-4-6", "batch", 2000, 500, 0.00675, 0.0135),
         # (300 x 1.50 + 1,700 x 0.15 + 40 x 7.50) / 1e6; list (2,000 x 3 + 40 x 15) / 1e6

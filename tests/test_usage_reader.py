@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import event, write_jsonl
+
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import COLUMNS, UsageFileError, UsageWindow, stage_usage_file
 
@@ -28,28 +28,44 @@ BAD = [
     ("not json at all", "not a valid JSON object"),
     (event("neg", "2026-11-02T10:00:00Z", input_tokens=-5), "input_tokens -5 is negative"),
     (event("neg-out", "2026-11-02T10:00:00Z", output_tokens=-1), "output_tokens -1 is negative"),
-    (event("cache", "2026-11-02T10:00:00Z", input_tokens=100, cache_read_tokens=80, cache_write_tokens=30),
-     "cache tokens 110 > input_tokens 100"),
-    (event("reason", "2026-11-02T10:00:00Z", output_tokens=10, reasoning_tokens=11),
-     "reasoning_tokens 11 > output_tokens 10"),
+    (
+        event("cache", "2026-11-02T10:00:00Z", input_tokens=100, cache_read_tokens=80, cache_write_tokens=30),
+        "cache tokens 110 > input_tokens 100",
+    ),
+    (
+        event("reason", "2026-11-02T10:00:00Z", output_tokens=10, reasoning_tokens=11),
+        "reasoning_tokens 11 > output_tokens 10",
+    ),
     ({k: v for k, v in event("tenant", "2026-11-02T10:00:00Z").items() if k != "tenant_id"}, "missing tenant_id"),
     (event("blank-tenant", "2026-11-02T10:00:00Z", tenant="  "), "missing tenant_id"),
     (event("time", "yesterday-ish"), "occurred_at 'yesterday-ish' is not an ISO 8601 timestamp"),
     (event("frac", "2026-11-02T10:00:00Z", input_tokens=1.5), "input_tokens '1.5' is not a whole number"),
-    (event("tier", "2026-11-02T10:00:00Z", service_tier="turbo"),
-     "service_tier 'turbo' is not one of standard, batch, flex, priority"),
-    ({k: v for k, v in event("no-out", "2026-11-02T10:00:00Z").items() if k != "output_tokens"},
-     "missing output_tokens"),
+    (
+        event("tier", "2026-11-02T10:00:00Z", service_tier="turbo"),
+        "service_tier 'turbo' is not one of standard, batch, flex, priority",
+    ),
+    (
+        {k: v for k, v in event("no-out", "2026-11-02T10:00:00Z").items() if k != "output_tokens"},
+        "missing output_tokens",
+    ),
 ]
 
 
 def stage(path: Path, tmp: Path, threads: int | None = None, window: UsageWindow = WINDOW):
     con = duckdb.connect(config={"threads": threads} if threads else {})
-    result = stage_usage_file(con, path, source="test", file_seq=1, usage_dir=tmp / "staged",
-                              quarantine_file=tmp / "quarantine.parquet", window=window)
-    quarantine = con.execute(f"select line_no, reason, raw from '{tmp / 'quarantine.parquet'}' order by line_no"
-                             ).fetchall()
-    valid = con.execute(f"""select * from read_parquet('{tmp / 'staged'}/**/*.parquet', hive_partitioning = true)
+    result = stage_usage_file(
+        con,
+        path,
+        source="test",
+        file_seq=1,
+        usage_dir=tmp / "staged",
+        quarantine_file=tmp / "quarantine.parquet",
+        window=window,
+    )
+    quarantine = con.execute(
+        f"select line_no, reason, raw from '{tmp / 'quarantine.parquet'}' order by line_no"
+    ).fetchall()
+    valid = con.execute(f"""select * from read_parquet('{tmp / "staged"}/**/*.parquet', hive_partitioning = true)
                             where reason is null""").fetchall()
     return result, quarantine, valid
 
@@ -77,8 +93,11 @@ def staged_whole_and_in_3_parts(path: Path, tmp: Path, day: str):
     must stage the same: result, quarantine, valid rows. Returns the one-statement staging."""
     whole = stage(path, tmp / "whole", threads=1)
     in_parts = stage(path, tmp / "parts", threads=3)
-    assert {f.name for f in (tmp / "parts" / "staged" / f"usage_date={day}").iterdir()} == \
-        {"part0_0.parquet", "part1_0.parquet", "part2_0.parquet"}   # written by 3 statements
+    assert {f.name for f in (tmp / "parts" / "staged" / f"usage_date={day}").iterdir()} == {
+        "part0_0.parquet",
+        "part1_0.parquet",
+        "part2_0.parquet",
+    }  # written by 3 statements
     assert_staged_the_same(whole, in_parts)
     return whole
 
@@ -99,8 +118,10 @@ def rows_with_broken_ones(tmp: Path) -> duckdb.DuckDBPyRelation:
     good = [event(f"e-{i}", f"2026-11-0{2 + i % 2}T10:00:{i:02d}Z") for i in range(40)]
     bad = [b for b, _ in BAD if isinstance(b, dict)]
     rows = write_jsonl(tmp / "rows.jsonl", good[:15] + bad + good[15:])
-    return duckdb.sql(f"select * from read_json('{rows}', format = 'newline_delimited', columns = "
-                      "{" + ", ".join(f"{c}: 'VARCHAR'" for c in COLUMNS) + "})")
+    return duckdb.sql(
+        f"select * from read_json('{rows}', format = 'newline_delimited', columns = "
+        "{" + ", ".join(f"{c}: 'VARCHAR'" for c in COLUMNS) + "})"
+    )
 
 
 def test_csv_checked_in_parts_stages_what_it_does_in_one(tmp_path: Path):
@@ -108,7 +129,7 @@ def test_csv_checked_in_parts_stages_what_it_does_in_one(tmp_path: Path):
     rows_with_broken_ones(tmp_path).write_csv(str(path))
     result, quarantine, _ = staged_whole_and_in_3_parts(path, tmp_path, "2026-11-03")
     assert result.rows_by_day == {"2026-11-02": 20, "2026-11-03": 20}
-    assert [line for line, _, _ in quarantine] == list(range(17, 27))   # a CSV's header is its line 1
+    assert [line for line, _, _ in quarantine] == list(range(17, 27))  # a CSV's header is its line 1
 
 
 def test_parquet_rows_keep_their_numbers_when_read_in_parallel(tmp_path: Path):
@@ -122,7 +143,7 @@ def test_parquet_rows_keep_their_numbers_when_read_in_parallel(tmp_path: Path):
     assert_staged_the_same(one, four)
     assert one[0].rows_by_day == {"2026-11-02": 20, "2026-11-03": 20}
     assert [line for line, _, _ in one[1]] == list(range(16, 26))
-    assert sorted(row[3] for row in one[2]) == [*range(1, 16), *range(26, 51)]   # the valid rows' numbers
+    assert sorted(row[3] for row in one[2]) == [*range(1, 16), *range(26, 51)]  # the valid rows' numbers
 
 
 def test_blank_lines_are_skipped_but_keep_line_numbers(tmp_path: Path):
@@ -133,8 +154,9 @@ def test_blank_lines_are_skipped_but_keep_line_numbers(tmp_path: Path):
 
 
 def test_time_zones_are_converted_to_utc_days(tmp_path: Path):
-    path = write_jsonl(tmp_path / "u.jsonl", [event("late", "2026-11-02T23:30:00-02:00"),
-                                             event("naive", "2026-11-02 23:30:00")])
+    path = write_jsonl(
+        tmp_path / "u.jsonl", [event("late", "2026-11-02T23:30:00-02:00"), event("naive", "2026-11-02 23:30:00")]
+    )
     result, _, _ = stage(path, tmp_path)
     assert result.rows_by_day == {"2026-11-02": 1, "2026-11-03": 1}
 
@@ -150,9 +172,11 @@ def test_gzipped_jsonl_reads_the_same(tmp_path: Path):
 
 def test_csv_in_any_column_order_with_missing_optional_columns(tmp_path: Path):
     path = tmp_path / "u.csv"
-    path.write_text("model,provider,output_tokens,input_tokens,event_id,occurred_at,feature,tenant_id\n"
-                    "gpt-5,openai,10,100,c1,2026-11-02T10:00:00Z,search,acme\n"
-                    "gpt-5,openai,10,100,c2,2026-11-02T10:00:00Z,search,\n")
+    path.write_text(
+        "model,provider,output_tokens,input_tokens,event_id,occurred_at,feature,tenant_id\n"
+        "gpt-5,openai,10,100,c1,2026-11-02T10:00:00Z,search,acme\n"
+        "gpt-5,openai,10,100,c2,2026-11-02T10:00:00Z,search,\n"
+    )
     result, quarantine, valid = stage(path, tmp_path)
     assert result.rows_by_day == {"2026-11-02": 1}
     assert [(l, r) for l, r, _ in quarantine] == [(3, "missing tenant_id")]
@@ -183,19 +207,34 @@ def test_an_unknown_file_type_is_an_error(tmp_path: Path):
 def test_text_fields_lose_their_spaces_at_either_end_and_nothing_else(tmp_path: Path):
     """Spaces (U+0020 and Unicode spaces such as the no-break space) around a text field are dropped; a value
     with none, ASCII or not, is kept as it is; a blank optional field is NULL."""
-    path = write_jsonl(tmp_path / "u.jsonl", [
-        event(" e1 ", "2026-11-02T10:00:00Z", tenant="\u00a0acme\u2003", feature="café", provider="openai ",
-              model=" gpt-5", task_id="\u3000T9", deployment_id="  ", status=" Success ", service_tier="Batch\u00a0"),
-        event("e2", "2026-11-02T10:00:00Z", tenant="a b", feature="naïve\u00a0", task_id="t\u00a0"),
-    ])
+    path = write_jsonl(
+        tmp_path / "u.jsonl",
+        [
+            event(
+                " e1 ",
+                "2026-11-02T10:00:00Z",
+                tenant="\u00a0acme\u2003",
+                feature="café",
+                provider="openai ",
+                model=" gpt-5",
+                task_id="\u3000T9",
+                deployment_id="  ",
+                status=" Success ",
+                service_tier="Batch\u00a0",
+            ),
+            event("e2", "2026-11-02T10:00:00Z", tenant="a b", feature="naïve\u00a0", task_id="t\u00a0"),
+        ],
+    )
     _, quarantine, _ = stage(path, tmp_path)
     assert quarantine == []
     con = duckdb.connect()
     rows = con.execute(f"""select event_id, tenant_id, feature, provider, model, task_id, deployment_id, status,
                                   service_tier
-                           from read_parquet('{tmp_path / 'staged'}/**/*.parquet') order by event_id""").fetchall()
-    assert rows == [("e1", "acme", "café", "openai", "gpt-5", "T9", None, "success", "batch"),
-                    ("e2", "a b", "naïve", "anthropic", "claude-sonnet-4-6", "t", None, None, None)]
+                           from read_parquet('{tmp_path / "staged"}/**/*.parquet') order by event_id""").fetchall()
+    assert rows == [
+        ("e1", "acme", "café", "openai", "gpt-5", "T9", None, "success", "batch"),
+        ("e2", "a b", "naïve", "anthropic", "claude-sonnet-4-6", "t", None, None, None),
+    ]
 
 
 CSV_HEADER = "event_id,occurred_at,tenant_id,feature,provider,model,input_tokens,output_tokens"
@@ -211,15 +250,30 @@ def test_a_malformed_csv_row_is_quarantined_alone_with_its_text_and_line(tmp_pat
     too_many = csv_row("cx") + ",oops"
     too_few = "cy,2026-11-02T10:00:00Z,acme"
     path = tmp_path / "u.csv"
-    path.write_text("\n".join([CSV_HEADER, csv_row("c1"), too_many, csv_row("c2"), csv_row("c3"), too_few,
-                               csv_row("neg", input_tokens=-1), csv_row("c4"), csv_row("c5")]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                CSV_HEADER,
+                csv_row("c1"),
+                too_many,
+                csv_row("c2"),
+                csv_row("c3"),
+                too_few,
+                csv_row("neg", input_tokens=-1),
+                csv_row("c4"),
+                csv_row("c5"),
+            ]
+        )
+        + "\n"
+    )
     result, quarantine, valid = stage(path, tmp_path)
     assert result.rows_by_day == {"2026-11-02": 5}
     assert sorted(row[4] for row in valid) == ["c1", "c2", "c3", "c4", "c5"]
     assert [(line, reason) for line, reason, _ in quarantine] == [
         (3, "malformed CSV row: not the 8 fields of the header"),
         (6, "malformed CSV row: not the 8 fields of the header"),
-        (7, "input_tokens -1 is negative")]
+        (7, "input_tokens -1 is negative"),
+    ]
     assert [raw for _, _, raw in quarantine[:2]] == [too_many, too_few]
     assert json.loads(quarantine[2][2])["event_id"] == "neg"
 
@@ -241,7 +295,7 @@ def test_a_truncated_gzip_file_is_not_read_at_all(tmp_path: Path):
     """A .gz file cut in half was read as its first half (955 calls of 2,000, 1 quarantined): now it cannot be
     staged, and the error says where it broke (the line the stream ends in)."""
     whole = gzip.compress(jsonl_bytes(2000))
-    cut = whole[:len(whole) // 2]
+    cut = whole[: len(whole) // 2]
     path = tmp_path / "u.jsonl.gz"
     path.write_bytes(cut)
     readable = zlib.decompressobj(wbits=31).decompress(cut)
@@ -249,34 +303,59 @@ def test_a_truncated_gzip_file_is_not_read_at_all(tmp_path: Path):
         stage(path, tmp_path)
     line = readable.count(b"\n") + 1
     assert failed.value.line == line
-    assert failed.value.reason == (f"the gzip stream ends early, in line {line:,} (byte {len(cut):,}, the end of the "
-                                   "file): a truncated copy; nothing of the file is staged: copy it again whole")
+    assert failed.value.reason == (
+        f"the gzip stream ends early, in line {line:,} (byte {len(cut):,}, the end of the "
+        "file): a truncated copy; nothing of the file is staged: copy it again whole"
+    )
 
 
 def test_a_gz_file_that_is_not_gzip_or_is_corrupt_is_not_read(tmp_path: Path):
     path = tmp_path / "u.jsonl.gz"
     path.write_bytes(jsonl_bytes(3))
-    with pytest.raises(UnreadableUsageFile, match=r"^not a gzip file \(Not a gzipped file \(b'\{\"'\)\); nothing of "
-                                                  r"the file is staged"):
+    with pytest.raises(
+        UnreadableUsageFile,
+        match=r"^not a gzip file \(Not a gzipped file \(b'\{\"'\)\); nothing of "
+        r"the file is staged",
+    ):
         stage(path, tmp_path)
     corrupt = bytearray(gzip.compress(jsonl_bytes(2000)))
-    corrupt[-8] ^= 0xFF    # the CRC of the data
+    corrupt[-8] ^= 0xFF  # the CRC of the data
     path.write_bytes(bytes(corrupt))
     with pytest.raises(UnreadableUsageFile, match=r"^corrupt gzip data in line 2,001 \(CRC check failed"):
         stage(path, tmp_path)
 
 
-@pytest.mark.parametrize("name, content, reason, line", [
-    ("latin1.jsonl", jsonl_bytes(2) + json.dumps(event("e", "2026-11-02T10:00:00Z", tenant="café"),
-                                                 ensure_ascii=False).encode("latin-1") + b"\n",
-     "not UTF-8 text: byte 0xe9 in line 3 (byte 472 of the text); nothing of the file is staged: save it as UTF-8", 3),
-    ("utf16.jsonl", jsonl_bytes(2).decode().encode("utf-16"),
-     "UTF-16 text (it starts with a UTF-16 byte-order mark); nothing of the file is staged: save it as UTF-8", 1),
-    ("latin1.csv", f"{CSV_HEADER}\n{csv_row('c1')}\n{csv_row('c2', tenant='café')}\n".encode("latin-1"),
-     "not UTF-8 text: byte 0xe9 in line 3 (byte 179 of the text); nothing of the file is staged: save it as UTF-8", 3),
-    ("latin1.jsonl.gz", gzip.compress("é\n".encode("latin-1"), mtime=0),
-     "not UTF-8 text: byte 0xe9 in line 1 (byte 0 of the text); nothing of the file is staged: save it as UTF-8", 1),
-])
+@pytest.mark.parametrize(
+    "name, content, reason, line",
+    [
+        (
+            "latin1.jsonl",
+            jsonl_bytes(2)
+            + json.dumps(event("e", "2026-11-02T10:00:00Z", tenant="café"), ensure_ascii=False).encode("latin-1")
+            + b"\n",
+            "not UTF-8 text: byte 0xe9 in line 3 (byte 472 of the text); nothing of the file is staged: save it as UTF-8",
+            3,
+        ),
+        (
+            "utf16.jsonl",
+            jsonl_bytes(2).decode().encode("utf-16"),
+            "UTF-16 text (it starts with a UTF-16 byte-order mark); nothing of the file is staged: save it as UTF-8",
+            1,
+        ),
+        (
+            "latin1.csv",
+            f"{CSV_HEADER}\n{csv_row('c1')}\n{csv_row('c2', tenant='café')}\n".encode("latin-1"),
+            "not UTF-8 text: byte 0xe9 in line 3 (byte 179 of the text); nothing of the file is staged: save it as UTF-8",
+            3,
+        ),
+        (
+            "latin1.jsonl.gz",
+            gzip.compress("é\n".encode("latin-1"), mtime=0),
+            "not UTF-8 text: byte 0xe9 in line 1 (byte 0 of the text); nothing of the file is staged: save it as UTF-8",
+            1,
+        ),
+    ],
+)
 def test_a_file_that_is_not_utf8_is_not_read(tmp_path: Path, name: str, content: bytes, reason: str, line: int):
     path = tmp_path / name
     path.write_bytes(content)
@@ -297,14 +376,26 @@ def test_a_record_outside_the_usage_window_is_quarantined_with_its_time(tmp_path
     """Times such as 0001-01-01 or 9999-12-31 were staged onto days no run builds: in no finance table and not in the
     quarantine. The window: from [quality] earliest_usage_date to max_usage_days_ahead days after the run's day."""
     window = UsageWindow(earliest=date(2000, 1, 1), run_day=date(2026, 11, 3), days_ahead=1)
-    times = ["0001-01-01T00:00:00Z", "1900-05-01T00:00:00Z", "1999-12-31T23:59:59Z", "2000-01-01T00:00:00Z",
-             "2026-11-04T23:59:59Z", "2026-11-05T00:00:00Z", "2200-01-01T00:00:00Z", "9999-12-31T23:00:00Z"]
+    times = [
+        "0001-01-01T00:00:00Z",
+        "1900-05-01T00:00:00Z",
+        "1999-12-31T23:59:59Z",
+        "2000-01-01T00:00:00Z",
+        "2026-11-04T23:59:59Z",
+        "2026-11-05T00:00:00Z",
+        "2200-01-01T00:00:00Z",
+        "9999-12-31T23:00:00Z",
+    ]
     path = write_jsonl(tmp_path / "u.jsonl", [event(f"t{i}", t) for i, t in enumerate(times)])
     result, quarantine, _ = stage(path, tmp_path, window=window)
     assert result.rows_by_day == {"2000-01-01": 1, "2026-11-04": 1}
     before = "is before 2000-01-01 ([quality] earliest_usage_date)"
     after = "is after 2026-11-04 ([quality] max_usage_days_ahead: 1 day(s) after the day of the run, 2026-11-03)"
     assert [(line, reason) for line, reason, _ in quarantine] == [
-        (1, f"occurred_at '0001-01-01T00:00:00Z' {before}"), (2, f"occurred_at '1900-05-01T00:00:00Z' {before}"),
-        (3, f"occurred_at '1999-12-31T23:59:59Z' {before}"), (6, f"occurred_at '2026-11-05T00:00:00Z' {after}"),
-        (7, f"occurred_at '2200-01-01T00:00:00Z' {after}"), (8, f"occurred_at '9999-12-31T23:00:00Z' {after}")]
+        (1, f"occurred_at '0001-01-01T00:00:00Z' {before}"),
+        (2, f"occurred_at '1900-05-01T00:00:00Z' {before}"),
+        (3, f"occurred_at '1999-12-31T23:59:59Z' {before}"),
+        (6, f"occurred_at '2026-11-05T00:00:00Z' {after}"),
+        (7, f"occurred_at '2200-01-01T00:00:00Z' {after}"),
+        (8, f"occurred_at '9999-12-31T23:00:00Z' {after}"),
+    ]

@@ -4,7 +4,6 @@ or key and what to do, never a traceback (docs/reliability.md)."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import Project, event, write_jsonl
 
 
@@ -26,26 +25,38 @@ def test_the_lock_path_a_folder(day: Project):
     lock.mkdir(parents=True)
     assert one_error_line(day, "run", "--date", "2026-11-02") == (
         f"finops: {lock}: is a folder, expected the pipeline's lock file (nothing else belongs there): remove it and "
-        "run again")
+        "run again"
+    )
 
 
-@pytest.mark.parametrize("path, expected", [
-    ('""', "key 'warehouse.path' is empty, expected the published warehouse file, e.g. \"warehouse/finops.duckdb\""),
-    ('"warehouse"', "key 'warehouse.path' is the folder {root}/warehouse, expected the published warehouse file, "
-                    "e.g. \"warehouse/finops.duckdb\""),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        (
+            '""',
+            "key 'warehouse.path' is empty, expected the published warehouse file, e.g. \"warehouse/finops.duckdb\"",
+        ),
+        (
+            '"warehouse"',
+            "key 'warehouse.path' is the folder {root}/warehouse, expected the published warehouse file, "
+            'e.g. "warehouse/finops.duckdb"',
+        ),
+    ],
+)
 def test_the_warehouse_path_empty_or_a_folder(day: Project, path: str, expected: str):
     (day.root / "warehouse").mkdir()
     day.write_config(warehouse=f"path = {path}")
-    assert one_error_line(day, "run", "--date", "2026-11-02") == \
-        f"finops: {day.config}: " + expected.format(root=day.root)
+    assert one_error_line(day, "run", "--date", "2026-11-02") == f"finops: {day.config}: " + expected.format(
+        root=day.root
+    )
 
 
 def test_an_unwritable_warehouse_folder(day: Project):
     # /sys refuses new folders, to root too (a folder of mode 0555 would not stop root)
     day.write_config(warehouse='path = "/sys/finops/finops.duckdb"')
     assert one_error_line(day, "run", "--date", "2026-11-02").startswith(
-        "finops: /sys/finops: cannot be written (")   # (Operation not permitted / Permission denied)
+        "finops: /sys/finops: cannot be written ("
+    )  # (Operation not permitted / Permission denied)
 
 
 def test_the_warehouse_path_names_a_file_that_is_not_a_warehouse(day: Project):

@@ -17,7 +17,6 @@ import email.policy
 from datetime import date, timedelta
 
 import pytest
-
 from conftest import Project, event, write_jsonl
 
 WEEK = "2026-W46"
@@ -49,12 +48,33 @@ def calls() -> list[dict]:
     for i in range(14):
         day = date(2026, 11, 2) + timedelta(days=i)
         tokens = 2_000_000 if day >= date(2026, 11, 9) else 1_000_000
-        out.append(event(f"s-{day}", f"{day}T09:00:00Z", tenant="acme", feature="search", input_tokens=tokens,
-                         output_tokens=0))
-    out += [event("sh-a", "2026-11-09T10:10:00Z", tenant="acme", feature="chat", provider="self_hosted",
-                  model="llama-3.3-70b", deployment_id="llama-fixed", input_tokens=1_000, output_tokens=100),
-            event("sh-b", "2026-11-09T10:40:00Z", tenant="globex", feature="chat", provider="self_hosted",
-                  model="llama-3.3-70b", deployment_id="llama-fixed", input_tokens=3_000, output_tokens=150)]
+        out.append(
+            event(f"s-{day}", f"{day}T09:00:00Z", tenant="acme", feature="search", input_tokens=tokens, output_tokens=0)
+        )
+    out += [
+        event(
+            "sh-a",
+            "2026-11-09T10:10:00Z",
+            tenant="acme",
+            feature="chat",
+            provider="self_hosted",
+            model="llama-3.3-70b",
+            deployment_id="llama-fixed",
+            input_tokens=1_000,
+            output_tokens=100,
+        ),
+        event(
+            "sh-b",
+            "2026-11-09T10:40:00Z",
+            tenant="globex",
+            feature="chat",
+            provider="self_hosted",
+            model="llama-3.3-70b",
+            deployment_id="llama-fixed",
+            input_tokens=3_000,
+            output_tokens=150,
+        ),
+    ]
     return out
 
 
@@ -73,14 +93,20 @@ def test_spend_daily_is_api_plus_every_deployment_hour(built):
         ("api", "anthropic", None, "acme", "search", 1, 6.00),
         ("self_hosted_allocated", "self_hosted", "llama-fixed", "acme", "chat", 1, 2.80),
         ("self_hosted_allocated", "self_hosted", "llama-fixed", "globex", "chat", 1, 7.20),
-        ("self_hosted_idle", "self_hosted", "llama-fixed", "__idle__", "__idle__", 0, 230.00)]
+        ("self_hosted_idle", "self_hosted", "llama-fixed", "__idle__", "__idle__", 0, 230.00),
+    ]
     # every day: its API cost + 24 hours of the deployment
     assert built.query("""select usage_date::varchar, sum(cost_usd) from finance.spend_daily
                           where usage_date in ('2026-11-08', '2026-11-10') group by 1 order by 1""") == [
-        ("2026-11-08", 243.00), ("2026-11-10", 246.00)]
+        ("2026-11-08", 243.00),
+        ("2026-11-10", 246.00),
+    ]
     assert built.query("""select category, sum(cost_usd) from finance.spend_daily
                           where usage_date >= '2026-11-09' group by 1 order by 1""") == [
-        ("api", 42.00), ("self_hosted_allocated", 10.00), ("self_hosted_idle", 1670.00)]
+        ("api", 42.00),
+        ("self_hosted_allocated", 10.00),
+        ("self_hosted_idle", 1670.00),
+    ]
 
 
 def test_the_showback_headline_is_the_whole_bill_with_its_parts(built):
@@ -89,12 +115,15 @@ def test_the_showback_headline_is_the_whole_bill_with_its_parts(built):
     showback = (reports / "showback.html").read_text()
     assert 'id="total-cost">$1,722.00</strong>' in showback
     assert "+$21.00 (+1.2%)" in showback and "$1,701.00 in 2026-W45" in showback
-    assert ("API calls <strong>$42.00</strong>\n"
-            "    + self-hosted GPU hours allocated to calls <strong>$10.00</strong>\n"
-            "    + self-hosted GPU hours with no call (idle) <strong>$1,670.00</strong>") in showback
+    assert (
+        "API calls <strong>$42.00</strong>\n"
+        "    + self-hosted GPU hours allocated to calls <strong>$10.00</strong>\n"
+        "    + self-hosted GPU hours with no call (idle) <strong>$1,670.00</strong>"
+    ) in showback
     summary = (reports / "summary.csv").read_text().splitlines()
-    assert summary[0].startswith("week,cost_usd,prior_week_cost_usd,change_usd,change_ratio,api_usd,allocated_usd,"
-                                 "idle_usd,requests,")
+    assert summary[0].startswith(
+        "week,cost_usd,prior_week_cost_usd,change_usd,change_ratio,api_usd,allocated_usd,idle_usd,requests,"
+    )
     assert summary[1].startswith("2026-W46,1722.00,1701.00,21.00,0.0123,42.00,10.00,1670.00,9,")
 
 
@@ -106,8 +135,10 @@ def test_an_owner_keeps_their_share_and_is_told_the_idle_cost_no_one_was_charged
     html = chat.get_body(("html",)).get_content()
     assert chat["Subject"] == "AI spend 2026-W46, Chat: $10.00 (+$10.00 vs 2026-W45), biggest change: chat +$10.00"
     assert "Total: $10.00, +$10.00" in text
-    idle = ("Self-hosted GPU hours with no call cost $1,670.00 this week: no owner was charged for them "
-            "(they are in the company's whole bill of $1,722.00).")
+    idle = (
+        "Self-hosted GPU hours with no call cost $1,670.00 this week: no owner was charged for them "
+        "(they are in the company's whole bill of $1,722.00)."
+    )
     assert idle in text
     assert " ".join(idle.split()) in " ".join(html.split())
     search = email.message_from_bytes((outbox / "search.eml").read_bytes(), policy=email.policy.default)

@@ -7,32 +7,36 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
 from core.config import Config
+from core.layout import Layout
 from core.sql_literals import sql_list, sql_str
 from warehouse.dbt_args import DBT_PROJECT_DIR
 from warehouse.fetched_sources import price_source_ages
-from core.layout import Layout
 from warehouse.state import State
 
 # What a day's numbers depend on besides its inputs: the code that computes them.
-_CODE_DIRS = [DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", DBT_PROJECT_DIR / "dbt_project.yml",
-              Path(__file__).resolve().parent.parent / "ingest"]
+_CODE_DIRS = [
+    DBT_PROJECT_DIR / "models",
+    DBT_PROJECT_DIR / "macros",
+    DBT_PROJECT_DIR / "dbt_project.yml",
+    Path(__file__).resolve().parent.parent / "ingest",
+]
 
 
 @dataclass
 class Build:
     build_id: str
-    days: list[str]                 # usage days recomputed, sorted
-    fingerprints: dict[str, str]    # usage day -> fingerprint of its inputs
+    days: list[str]  # usage days recomputed, sorted
+    fingerprints: dict[str, str]  # usage day -> fingerprint of its inputs
     db_path: str
     target_path: str
     vars: dict
-    memory_limit: str               # DuckDB's memory_limit for the dbt build and the publish ([warehouse])
+    memory_limit: str  # DuckDB's memory_limit for the dbt build and the publish ([warehouse])
 
     @property
     def partitions_dir(self) -> Path:
@@ -43,7 +47,7 @@ class Build:
         path.write_text(json.dumps(asdict(self), indent=1))
 
     @classmethod
-    def load(cls, path: Path) -> "Build":
+    def load(cls, path: Path) -> Build:
         return cls(**json.loads(path.read_text()))
 
 
@@ -80,8 +84,7 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
     A changed fingerprint means rebuild the day; a price first seen for a model the day did not use does not."""
     if not days:
         return {}
-    shared = json.dumps({"deployments": [asdict(d) for d in cfg.deployments], "code": code_version()},
-                        sort_keys=True)
+    shared = json.dumps({"deployments": [asdict(d) for d in cfg.deployments], "code": code_version()}, sort_keys=True)
     con = duckdb.connect(config={"memory_limit": cfg.memory_limit})
     con.execute("create table days (usage_date date)")
     con.executemany("insert into days values (?)", [[d] for d in sorted(days)])
@@ -92,21 +95,25 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
                         from read_parquet({sql_list(models)}) where usage_date in (select usage_date from days)""")
     con.execute("create table deployment_gpus (gpu_model varchar, pricing_type varchar)")
     _insert(con, "deployment_gpus", [[d.gpu.lower(), d.pricing] for d in cfg.deployments if d.gpu])
-    priced = dict(con.execute(f"""
+    priced = dict(
+        con.execute(f"""
         select days.usage_date::varchar, md5(coalesce(string_agg(p::varchar, '|' order by p::varchar), ''))
         from days
         left join day_models as m on m.usage_date = days.usage_date
         left join read_parquet({sql_str(layout.staged_prices)}) as p
             on p.provider = m.provider and p.model = m.model and p.effective_from <= days.usage_date
-        group by 1""").fetchall())
-    offered = dict(con.execute(f"""
+        group by 1""").fetchall()
+    )
+    offered = dict(
+        con.execute(f"""
         select days.usage_date::varchar, md5(coalesce(string_agg(g::varchar, '|' order by g::varchar), ''))
         from days
         left join (select * from read_parquet({sql_str(layout.staged_gpu_offers)}) as o
                    where exists (select 1 from deployment_gpus as d
                                  where d.gpu_model = lower(o.gpu_model) and d.pricing_type = o.pricing_type)) as g
             on g.observed_on <= days.usage_date
-        group by 1""").fetchall())
+        group by 1""").fetchall()
+    )
     con.close()
     out = {}
     for day in days:
@@ -151,7 +158,7 @@ def task_days(days: list[str]) -> list[str]:
 def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str, str]) -> Build:
     """One build of exactly these days (ISO date -> fingerprint, from days_to_build)."""
     days = sorted(fingerprints)
-    build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     day_set = set(days)
     neighbours = set(task_days(days)) - day_set
     requests = state.partitions["fct_llm_requests"]
@@ -160,16 +167,21 @@ def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str
     build_dir = layout.builds_dir / build_id
     build_vars = {
         "partitions_dir": str(build_dir / "partitions"),
-        "history_request_files": [layout.partition_location(requests[d]) for d in sorted(neighbours)
-                                  if d in requests],
+        "history_request_files": [layout.partition_location(requests[d]) for d in sorted(neighbours) if d in requests],
         "history_task_files": [layout.partition_location(tasks[d]) for d in task_days(days) if d in tasks],
         "history_agg_daily_files": [layout.partition_location(agg[d]) for d in sorted(agg) if d not in day_set],
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,
     }
-    return Build(build_id=build_id, days=days, fingerprints=fingerprints,
-                 db_path=str(build_dir / "build.duckdb"), target_path=str(build_dir / "target"), vars=build_vars,
-                 memory_limit=cfg.memory_limit)
+    return Build(
+        build_id=build_id,
+        days=days,
+        fingerprints=fingerprints,
+        db_path=str(build_dir / "build.duckdb"),
+        target_path=str(build_dir / "target"),
+        vars=build_vars,
+        memory_limit=cfg.memory_limit,
+    )
 
 
 def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) -> None:
@@ -191,8 +203,11 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         con.execute(f"create view raw.quarantine as select * from read_parquet({sql_list(quarantine_files)})")
         con.execute("""create table raw.deployments (deployment_id varchar, hourly_cost_usd double,
                        gpu_model varchar, gpu_count integer, pricing_type varchar, output_weight double)""")
-        _insert(con, "raw.deployments", [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight]
-                                         for d in cfg.deployments])
+        _insert(
+            con,
+            "raw.deployments",
+            [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments],
+        )
         con.execute("create table raw.build_days (usage_date date)")
         _insert(con, "raw.build_days", [[d] for d in build.days])
         con.execute("create table raw.published_days (usage_date date)")
@@ -216,8 +231,11 @@ def checked_usage_files(state: State, days: list[str]) -> list[list]:
     file holding quarantined records but no accepted one (every record broke a rule, or it could not be read whole:
     a failed file counts one). Such a file has no day of its own, so it counts against every build until it is
     fixed or moved out of its source's path (docs/quality.md)."""
-    return [[name, sum(f.days.values()), f.quarantined] for name, f in sorted(state.files.items())
-            if any(day in f.days for day in days) or (not f.days and f.quarantined)]
+    return [
+        [name, sum(f.days.values()), f.quarantined]
+        for name, f in sorted(state.files.items())
+        if any(day in f.days for day in days) or (not f.days and f.quarantined)
+    ]
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> None:

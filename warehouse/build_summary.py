@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import duckdb
 
+from core.layout import Layout
 from core.sql_literals import sql_list
 from warehouse.build import Build
-from core.layout import Layout
 from warehouse.state import State
 
 log = logging.getLogger("finops")
@@ -21,8 +21,8 @@ log = logging.getLogger("finops")
 @dataclass(frozen=True)
 class DayCostChange:
     usage_date: str
-    published_usd: Decimal    # the day's total cost_usd as published before this run
-    rebuilt_usd: Decimal      # ... as this build computed it
+    published_usd: Decimal  # the day's total cost_usd as published before this run
+    rebuilt_usd: Decimal  # ... as this build computed it
 
     @property
     def delta_usd(self) -> Decimal:
@@ -35,17 +35,20 @@ class DayCostChange:
 def cost_changes(layout: Layout, state: State, build: Build) -> list[DayCostChange]:
     """The build's days that were published before with another total cost_usd (call before publishing:
     `state` still points at the published partitions)."""
-    published = {day: layout.data / rel for day, rel in state.partitions["agg_cost_daily"].items()
-                 if day in build.days}
+    published = {day: layout.data / rel for day, rel in state.partitions["agg_cost_daily"].items() if day in build.days}
     if not published:
         return []
     with duckdb.connect(build.db_path, read_only=True) as con:
-        before = dict(con.execute(f"""
+        before = dict(
+            con.execute(f"""
             select usage_date::varchar, coalesce(sum(cost_usd), 0)
-            from read_parquet({sql_list(published.values())}, hive_partitioning = true) group by 1""").fetchall())
-        after = dict(con.execute("""
+            from read_parquet({sql_list(published.values())}, hive_partitioning = true) group by 1""").fetchall()
+        )
+        after = dict(
+            con.execute("""
             select usage_date::varchar, coalesce(sum(cost_usd), 0) from finance.agg_cost_daily group by 1
-            """).fetchall())
+            """).fetchall()
+        )
     zero = Decimal(0)
     changes = [DayCostChange(day, before.get(day, zero), after.get(day, zero)) for day in sorted(published)]
     return [c for c in changes if c.delta_usd != 0]
@@ -59,28 +62,34 @@ def unpriced_models(build: Build) -> list[tuple[str, str, int]]:
                 select provider, model, count(*) from finance.fct_llm_requests
                 where pricing_status = 'unpriced'
                 group by all order by 3 desc, 1, 2""").fetchall()
-    except duckdb.Error:   # the build stopped before the table was made: dbt's errors say why
+    except duckdb.Error:  # the build stopped before the table was made: dbt's errors say why
         return []
 
 
 def log_unpriced(build: Build) -> None:
     models = unpriced_models(build)
     if models:
-        log.warning("unpriced usage on the built days (no price from any source; cost left NULL): %s",
-                    ", ".join(f"{provider}/{model}: {calls} call(s)" for provider, model, calls in models))
+        log.warning(
+            "unpriced usage on the built days (no price from any source; cost left NULL): %s",
+            ", ".join(f"{provider}/{model}: {calls} call(s)" for provider, model, calls in models),
+        )
 
 
 @dataclass(frozen=True)
 class RepeatedEvents:
     """The event_ids of one built day recorded more than once (dbt: int_usage_events__repeated)."""
+
     usage_date: str
-    exact_repeats: int          # every occurrence the same: counted once
-    conflicting: int            # occurrences that differ (tokens, model, tier, time, attribution): the first is kept
-    examples: tuple[str, ...]   # a few conflicting event_ids
+    exact_repeats: int  # every occurrence the same: counted once
+    conflicting: int  # occurrences that differ (tokens, model, tier, time, attribution): the first is kept
+    examples: tuple[str, ...]  # a few conflicting event_ids
 
     def __str__(self) -> str:
-        shown = f" ({', '.join(self.examples)}{', ...' if self.conflicting > len(self.examples) else ''})" \
-            if self.examples else ""
+        shown = (
+            f" ({', '.join(self.examples)}{', ...' if self.conflicting > len(self.examples) else ''})"
+            if self.examples
+            else ""
+        )
         return f"{self.usage_date}: {self.conflicting} conflicting{shown}, {self.exact_repeats} exact repeat(s)"
 
 
@@ -93,7 +102,7 @@ def repeated_events(build: Build) -> list[RepeatedEvents]:
     try:
         with duckdb.connect(build.db_path, read_only=True) as con:
             return summarize_repeated(con.execute(REPEATED_SQL.format("main.int_usage_events__repeated")).fetchall())
-    except duckdb.Error:   # the build stopped before the table was made: dbt's errors say why
+    except duckdb.Error:  # the build stopped before the table was made: dbt's errors say why
         return []
 
 
@@ -115,12 +124,17 @@ def log_repeated(repeated: list[RepeatedEvents]) -> None:
         log.info("%d event_id(s) recorded more than once with the same contents: each counted once", exact)
     conflicting = [r for r in repeated if r.conflicting]
     if conflicting:
-        log.warning("conflicting duplicates: %d event_id(s) recorded more than once with different contents; the "
-                    "occurrence in the file staged first (then the lowest line) is kept, the others are not billed: "
-                    "%s", sum(r.conflicting for r in conflicting), "; ".join(str(r) for r in conflicting))
+        log.warning(
+            "conflicting duplicates: %d event_id(s) recorded more than once with different contents; the "
+            "occurrence in the file staged first (then the lowest line) is kept, the others are not billed: "
+            "%s",
+            sum(r.conflicting for r in conflicting),
+            "; ".join(str(r) for r in conflicting),
+        )
 
 
 def log_cost_changes(changes: list[DayCostChange]) -> None:
     if changes:
-        log.warning("re-costed %d published day(s) (their inputs changed): %s", len(changes),
-                    "; ".join(str(c) for c in changes))
+        log.warning(
+            "re-costed %d published day(s) (their inputs changed): %s", len(changes), "; ".join(str(c) for c in changes)
+        )

@@ -8,8 +8,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from warehouse.build import Build
@@ -43,10 +44,17 @@ def run_dbt(build: Build, target: str, env: dict[str, str], on_event: Callable[[
 
     build_dir = Path(build.target_path).parent
     args = dbt_build_args(build.vars, Path(build.target_path), quiet=True) + [
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target", target,
-        "--log-path", str(build_dir / "logs")]
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target",
+        target,
+        "--log-path",
+        str(build_dir / "logs"),
+    ]
     callbacks = [lambda event: on_event(msg_to_dict(event))] if on_event else []
-    with _environment(env), contextlib.redirect_stdout(sys.stderr):   # stdout is the command's own output
+    with _environment(env), contextlib.redirect_stdout(sys.stderr):  # stdout is the command's own output
         result = dbtRunner(callbacks=callbacks).invoke(args)
     if result.exception is not None:
         log.error("dbt stopped: %s", result.exception)
@@ -70,5 +78,15 @@ def parse_project(target_path: Path) -> None:
     """`dbt parse`: the project's manifest, for Dagster's dbt assets (the DuckDB target: no database is opened)."""
     from dbt.cli.main import dbtRunner
 
-    dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                        str(DBT_PROJECT_DIR), "--target-path", str(target_path)])
+    dbtRunner().invoke(
+        [
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(target_path),
+        ]
+    )

@@ -21,15 +21,16 @@ import io
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 
 from core.config import SHEET_KINDS, Config, Source
 from core.files import write_atomically
+from core.layout import Layout
 from ingest.fetch import FetchError, fetch
 from ingest.gpu_listings import read_gpu_page, read_runpod_gpu_types, read_vast_offers
 from ingest.gpu_sheet import GPU_KEY, GPU_OFFER_SCHEMA, read_gpu_sheet
@@ -41,38 +42,37 @@ from ingest.payload import PayloadError
 from ingest.price_page import read_price_page
 from ingest.price_sheet import PRICE_KEY, PRICE_ROW_SCHEMA, read_price_sheet
 from ingest.sheets import SheetError
-from core.layout import Layout
 
 log = logging.getLogger("finops")
 
 FETCH_DATE_ENV = "FINOPS_FETCH_DATE"
-START = date(1970, 1, 1)   # "from the start": the first day a price without effective_from covers
-_PER_SOURCE = ("source_name", "source_position")   # set from the config at staging, not stored
+START = date(1970, 1, 1)  # "from the start": the first day a price without effective_from covers
+_PER_SOURCE = ("source_name", "source_position")  # set from the config at staging, not stored
 PRICE_STORED = {k: v for k, v in PRICE_ROW_SCHEMA.items() if k not in _PER_SOURCE}
 GPU_STORED = {k: v for k, v in GPU_OFFER_SCHEMA.items() if k not in _PER_SOURCE}
-EXTENSIONS = {"html_table": "html", "price_sheet": "csv", "gpu_sheet": "csv"}   # others: json
+EXTENSIONS = {"html_table": "html", "price_sheet": "csv", "gpu_sheet": "csv"}  # others: json
 
 
 def fetch_clock() -> datetime:
     """The time a fetch is recorded at: now (UTC), or FINOPS_FETCH_DATE at 00:00 UTC."""
     override = os.environ.get(FETCH_DATE_ENV)
     if override:
-        return datetime.combine(date.fromisoformat(override), time(0), tzinfo=timezone.utc)
-    return datetime.now(timezone.utc)
+        return datetime.combine(date.fromisoformat(override), time(0), tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 @dataclass
 class SourceStatus:
-    last_good_at: str | None = None         # when the last payload that parsed fine was fetched (ISO, UTC)
-    last_good_payload: str | None = None    # its landed file
+    last_good_at: str | None = None  # when the last payload that parsed fine was fetched (ISO, UTC)
+    last_good_payload: str | None = None  # its landed file
     last_good_sha256: str | None = None
-    etag: str | None = None                 # validators of that response, for the next conditional request
+    etag: str | None = None  # validators of that response, for the next conditional request
     last_modified: str | None = None
     last_error: str | None = None
     last_error_at: str | None = None
 
     @classmethod
-    def load(cls, path: Path) -> "SourceStatus":
+    def load(cls, path: Path) -> SourceStatus:
         return cls(**json.loads(path.read_text())) if path.exists() else cls()
 
     def save(self, path: Path) -> None:
@@ -89,8 +89,9 @@ def price_source_rows(cfg: Config, layout: Layout, src: Source) -> pl.DataFrame:
     reader = _price_reader(src, first_day)
     if src.kind == "price_sheet" and src.path is not None:
         return pl.concat([pl.DataFrame(schema=PRICE_ROW_SCHEMA), *map(reader, src.files())])
-    rows = _source_rows(cfg, layout, "prices", src, reader, PRICE_STORED, PRICE_KEY, "usd_per_million",
-                        "effective_from", first_day)
+    rows = _source_rows(
+        cfg, layout, "prices", src, reader, PRICE_STORED, PRICE_KEY, "usd_per_million", "effective_from", first_day
+    )
     return _with_source(rows, src, PRICE_ROW_SCHEMA)
 
 
@@ -99,8 +100,9 @@ def gpu_source_rows(cfg: Config, layout: Layout, src: Source) -> pl.DataFrame:
     reader = _gpu_reader(src)
     if src.kind == "gpu_sheet" and src.path is not None:
         return pl.concat([pl.DataFrame(schema=GPU_OFFER_SCHEMA), *map(reader, src.files())])
-    rows = _source_rows(cfg, layout, "gpu", src, reader, GPU_STORED, GPU_KEY, "usd_per_hour", "observed_on",
-                        _first_day(src))
+    rows = _source_rows(
+        cfg, layout, "gpu", src, reader, GPU_STORED, GPU_KEY, "usd_per_hour", "observed_on", _first_day(src)
+    )
     return _with_source(rows, src, GPU_OFFER_SCHEMA)
 
 
@@ -111,16 +113,23 @@ def _first_day(src: Source) -> date:
 
 def _price_reader(src: Source, first_day: date) -> Callable[[Path], pl.DataFrame]:
     if src.kind == "price_sheet":
-        return lambda path: read_price_sheet(path, source_name=src.name, source_position=src.position,
-                                             default_effective_from=first_day)
+        return lambda path: read_price_sheet(
+            path, source_name=src.name, source_position=src.position, default_effective_from=first_day
+        )
     if src.kind == "litellm_json":
         return lambda path: read_litellm_catalog(path.read_bytes())
     if src.kind == "openrouter_json":
         return lambda path: read_openrouter_models(path.read_bytes())
     t = src.table
-    return lambda path: read_price_page(path.read_bytes(), provider=t.provider, selector=t.selector,
-                                        heading=t.heading, columns=dict(t.columns), unit=t.unit,
-                                        models=dict(t.models))
+    return lambda path: read_price_page(
+        path.read_bytes(),
+        provider=t.provider,
+        selector=t.selector,
+        heading=t.heading,
+        columns=dict(t.columns),
+        unit=t.unit,
+        models=dict(t.models),
+    )
 
 
 def _gpu_reader(src: Source) -> Callable[[Path], pl.DataFrame]:
@@ -131,17 +140,36 @@ def _gpu_reader(src: Source) -> Callable[[Path], pl.DataFrame]:
     if src.kind == "vast_json":
         return lambda path: read_vast_offers(path.read_bytes(), pricing_type=src.pricing_type)
     t = src.table
-    return lambda path: read_gpu_page(path.read_bytes(), provider=t.provider, selector=t.selector,
-                                      heading=t.heading, columns=dict(t.columns), pricing_type=src.pricing_type)
+    return lambda path: read_gpu_page(
+        path.read_bytes(),
+        provider=t.provider,
+        selector=t.selector,
+        heading=t.heading,
+        columns=dict(t.columns),
+        pricing_type=src.pricing_type,
+    )
 
 
 def _with_source(rows: pl.DataFrame, src: Source, schema: dict) -> pl.DataFrame:
-    return rows.with_columns(pl.lit(src.name).alias("source_name"),
-                             pl.lit(src.position).alias("source_position")).select(list(schema)).cast(schema)
+    return (
+        rows.with_columns(pl.lit(src.name).alias("source_name"), pl.lit(src.position).alias("source_position"))
+        .select(list(schema))
+        .cast(schema)
+    )
 
 
-def _source_rows(cfg: Config, layout: Layout, section: str, src: Source, reader: Callable[[Path], pl.DataFrame],
-                 stored: dict, key: tuple[str, ...], value: str, date_col: str, first_day: date) -> pl.DataFrame:
+def _source_rows(
+    cfg: Config,
+    layout: Layout,
+    section: str,
+    src: Source,
+    reader: Callable[[Path], pl.DataFrame],
+    stored: dict,
+    key: tuple[str, ...],
+    value: str,
+    date_col: str,
+    first_day: date,
+) -> pl.DataFrame:
     """Read the source's newest payload and fold it into its stored rows; returns the rows in force."""
     rows_file = layout.source_rows(section, src.name)
     before = pl.read_parquet(rows_file) if rows_file.exists() else pl.DataFrame(schema=stored)
@@ -149,22 +177,38 @@ def _source_rows(cfg: Config, layout: Layout, section: str, src: Source, reader:
     if read is None:
         return before
     fetch_day, payload, seen = read
-    if src.kind in SHEET_KINDS:   # a sheet dates its own rows: its last good copy is what is in force
+    if src.kind in SHEET_KINDS:  # a sheet dates its own rows: its last good copy is what is in force
         after = seen.select(list(stored))
     else:
-        merged = merge_observation(before, seen.with_columns(pl.lit(str(payload)).alias("source_file")), key=key,
-                                   value=value, date_col=date_col, fetch_day=fetch_day, first_day=first_day)
+        merged = merge_observation(
+            before,
+            seen.with_columns(pl.lit(str(payload)).alias("source_file")),
+            key=key,
+            value=value,
+            date_col=date_col,
+            fetch_day=fetch_day,
+            first_day=first_day,
+        )
         after = merged.history
-        log.info("%s source '%s': %d new (in force from %s), %d changed (from %s), %d unchanged", section,
-                 src.name, merged.new, first_day, merged.changed, fetch_day, merged.unchanged)
+        log.info(
+            "%s source '%s': %d new (in force from %s), %d changed (from %s), %d unchanged",
+            section,
+            src.name,
+            merged.new,
+            first_day,
+            merged.changed,
+            fetch_day,
+            merged.unchanged,
+        )
     parquet = io.BytesIO()
     after.write_parquet(parquet)
     write_atomically(rows_file, parquet.getvalue())
     return after
 
 
-def _read_newest(cfg: Config, layout: Layout, section: str, src: Source,
-                 reader: Callable[[Path], pl.DataFrame]) -> tuple[date, Path, pl.DataFrame] | None:
+def _read_newest(
+    cfg: Config, layout: Layout, section: str, src: Source, reader: Callable[[Path], pl.DataFrame]
+) -> tuple[date, Path, pl.DataFrame] | None:
     """Fetch or read the source's payload, land it, parse it: (fetch day, landed file, rows). None (logged)
     when that fails; the status file records either outcome."""
     status_file = layout.source_status(section, src.name)
@@ -172,30 +216,46 @@ def _read_newest(cfg: Config, layout: Layout, section: str, src: Source,
     now = fetch_clock()
     folder = landing_folder(cfg.landing_dir, src.name, now.date())
     stamp = new_stamp(folder, now)
-    record: dict = {"source": src.name, "section": section, "kind": src.kind, "url": src.url,
-                    "path": str(src.path) if src.path else None, "fetched_on": now.date().isoformat(),
-                    "fetched_at": now.isoformat()}
+    record: dict = {
+        "source": src.name,
+        "section": section,
+        "kind": src.kind,
+        "url": src.url,
+        "path": str(src.path) if src.path else None,
+        "fetched_on": now.date().isoformat(),
+        "fetched_at": now.isoformat(),
+    }
     previous = status.previous_payload()
     validators = {}
     try:
         if src.url:
-            fetched = fetch(src.url, timeout_seconds=src.timeout_seconds, max_bytes=src.max_bytes,
-                            etag=status.etag if previous else None,
-                            last_modified=status.last_modified if previous else None)
-            record.update(status=fetched.status, attempts=fetched.attempts, request_headers=fetched.request_headers,
-                          response_headers=fetched.response_headers)
+            fetched = fetch(
+                src.url,
+                timeout_seconds=src.timeout_seconds,
+                max_bytes=src.max_bytes,
+                etag=status.etag if previous else None,
+                last_modified=status.last_modified if previous else None,
+            )
+            record.update(
+                status=fetched.status,
+                attempts=fetched.attempts,
+                request_headers=fetched.request_headers,
+                response_headers=fetched.response_headers,
+            )
             if fetched.status == 304 and previous is None:
                 raise FetchError(f"{src.url}: 304 Not Modified to an unconditional request")
             body = fetched.body if fetched.status == 200 else previous.read_bytes()
             if fetched.status == 200:
-                validators = {"etag": fetched.response_headers.get("ETag"),
-                              "last_modified": fetched.response_headers.get("Last-Modified")}
+                validators = {
+                    "etag": fetched.response_headers.get("ETag"),
+                    "last_modified": fetched.response_headers.get("Last-Modified"),
+                }
         else:
             body = src.files()[0].read_bytes()
             record["status"] = "read"
         digest = sha256(body)
         if previous is not None and digest == status.last_good_sha256:
-            payload = previous   # the same bytes as the last good payload: not landed again
+            payload = previous  # the same bytes as the last good payload: not landed again
         else:
             payload = write_payload(folder, stamp, body, EXTENSIONS.get(src.kind, "json"))
         record.update(payload=str(payload), size=len(body), sha256=digest)
@@ -227,7 +287,7 @@ def _kept(status: SourceStatus, now: datetime) -> str:
 class SourceAge:
     name: str
     url: str
-    last_good_fetch_at: datetime | None   # None: never fetched fine
+    last_good_fetch_at: datetime | None  # None: never fetched fine
     age_days: float | None
 
 

@@ -14,17 +14,17 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.config import Config
+from core.layout import Layout, WarehouseError
 from expectations.quality_report import quality_report_path, write_quality_reports
+from expectations.results import CheckResult, dbt_results, write_results
 from warehouse.build import Build, build_batches, days_to_build, plan_build
 from warehouse.build_summary import DayCostChange, log_cost_changes, log_repeated, log_unpriced
 from warehouse.engines import engine_of
-from core.layout import Layout, WarehouseError
-from expectations.results import CheckResult, dbt_results, write_results
 from warehouse.retention import clean_leftovers, drop_unreferenced_staging
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.state import State, load_state
@@ -53,23 +53,32 @@ def pipeline_lock(layout: Layout):
         layout.data.mkdir(parents=True, exist_ok=True)
         handle = open(layout.lock_file, "a+")
     except IsADirectoryError:
-        raise WarehouseError(f"{layout.lock_file}: is a folder, expected the pipeline's lock file (nothing else "
-                             "belongs there): remove it and run again") from None
+        raise WarehouseError(
+            f"{layout.lock_file}: is a folder, expected the pipeline's lock file (nothing else "
+            "belongs there): remove it and run again"
+        ) from None
     except OSError as exc:
-        raise WarehouseError(f"{exc.filename}: cannot be written ({exc.strerror}): the warehouse folder must be "
-                             "writable by the pipeline; check [warehouse] path and the folder's owner") from None
+        raise WarehouseError(
+            f"{exc.filename}: cannot be written ({exc.strerror}): the warehouse folder must be "
+            "writable by the pipeline; check [warehouse] path and the folder's owner"
+        ) from None
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            log.warning("another run holds %s: waiting for the run %s", layout.lock_file,
-                        handle.read().strip() or "(it did not say which)")
+            log.warning(
+                "another run holds %s: waiting for the run %s",
+                layout.lock_file,
+                handle.read().strip() or "(it did not say which)",
+            )
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"started at {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC by pid {os.getpid()} "
-                     f"on {socket.gethostname()}: {' '.join(sys.argv)}\n")
+        handle.write(
+            f"started at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC by pid {os.getpid()} "
+            f"on {socket.gethostname()}: {' '.join(sys.argv)}\n"
+        )
         handle.flush()
         try:
             clean_leftovers(layout)
@@ -86,8 +95,10 @@ def check_writable(layout: Layout) -> None:
         probe.touch()
         probe.unlink()
     except OSError as exc:
-        raise WarehouseError(f"{layout.warehouse.parent}: cannot write the new catalog there ({exc.strerror}): the "
-                             "warehouse folder must be writable by the pipeline") from None
+        raise WarehouseError(
+            f"{layout.warehouse.parent}: cannot write the new catalog there ({exc.strerror}): the "
+            "warehouse folder must be writable by the pipeline"
+        ) from None
 
 
 def current_state(cfg: Config, layout: Layout) -> State:
@@ -137,8 +148,11 @@ def run_dbt(cfg: Config, build: Build, on_event=None) -> None:
 
 def dbt_checks(build: Build) -> list[CheckResult]:
     target = Path(build.target_path)
-    run_results = json.loads((target / "run_results.json").read_text()) if (target / "run_results.json").exists() \
+    run_results = (
+        json.loads((target / "run_results.json").read_text())
+        if (target / "run_results.json").exists()
         else {"results": []}
+    )
     manifest = json.loads((target / "manifest.json").read_text()) if (target / "manifest.json").exists() else None
     results = dbt_results(run_results, manifest)
     if not run_results["results"]:
@@ -149,16 +163,29 @@ def dbt_checks(build: Build) -> list[CheckResult]:
 def limits_of(cfg: Config | None) -> Limits:
     """The gate's thresholds from [quality] (None: the defaults, e.g. to list the suites)."""
     from expectations.suites import Limits
+
     if cfg is None:
         from core.config import SCHEMA
-        return Limits(**{key: SCHEMA["quality"][key][1] for key in ("max_unpriced_share", "max_quarantined_share",
-                                                                     "max_price_age_days",
-                                                                     "min_requests_vs_trailing_week",
-                                                                     "max_conflicting_share")})
-    return Limits(max_unpriced_share=cfg.max_unpriced_share, max_quarantined_share=cfg.max_quarantined_share,
-                  max_price_age_days=cfg.max_price_age_days,
-                  min_requests_vs_trailing_week=cfg.min_requests_vs_trailing_week,
-                  max_conflicting_share=cfg.max_conflicting_share)
+
+        return Limits(
+            **{
+                key: SCHEMA["quality"][key][1]
+                for key in (
+                    "max_unpriced_share",
+                    "max_quarantined_share",
+                    "max_price_age_days",
+                    "min_requests_vs_trailing_week",
+                    "max_conflicting_share",
+                )
+            }
+        )
+    return Limits(
+        max_unpriced_share=cfg.max_unpriced_share,
+        max_quarantined_share=cfg.max_quarantined_share,
+        max_price_age_days=cfg.max_price_age_days,
+        min_requests_vs_trailing_week=cfg.min_requests_vs_trailing_week,
+        max_conflicting_share=cfg.max_conflicting_share,
+    )
 
 
 def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
@@ -166,6 +193,7 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     Every result goes to the run's results file (finance.data_quality_results once published) and to the
     quality report of each built day; the days of a failed gate are remembered as failed in the state."""
     from expectations.suites import build_suites
+
     started = time.perf_counter()
     engine = engine_of(cfg)
     suites = build_suites(limits_of(cfg), build.days, engine.relations)
@@ -176,17 +204,30 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     log_unpriced(build)
     log_repeated(repeated)
     failed = [r for r in results if not r.success]
-    log.info("gate: %d check(s), %d failed, in %.1fs; report %s", len(results), len(failed),
-             time.perf_counter() - started, reports[-1])
+    log.info(
+        "gate: %d check(s), %d failed, in %.1fs; report %s",
+        len(results),
+        len(failed),
+        time.perf_counter() - started,
+        reports[-1],
+    )
     if failed:
         state = current_state(cfg, layout)
-        state.failed_days.update({day: build.build_id for day in build.days})
+        state.failed_days.update(dict.fromkeys(build.days, build.build_id))
         state.save(layout.state_file)
-        log.error("quality gate failed: %d check(s); nothing published, %s kept as it was", len(failed),
-                  layout.warehouse)
+        log.error(
+            "quality gate failed: %d check(s); nothing published, %s kept as it was", len(failed), layout.warehouse
+        )
         for r in failed:
-            log.error("  %s / %s on %s: %d unexpected %s %s", r.suite, r.expectation, r.table, r.unexpected_count,
-                      r.message, r.examples)
+            log.error(
+                "  %s / %s on %s: %d unexpected %s %s",
+                r.suite,
+                r.expectation,
+                r.table,
+                r.unexpected_count,
+                r.message,
+                r.examples,
+            )
     return results
 
 
@@ -213,14 +254,25 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
         for number, batch in enumerate(batches, 1):
             # each batch reads the partitions the ones before it published
             build = prepare_days(cfg, layout, current_state(cfg, layout), {d: planned[d] for d in batch})
-            log.info("building %d day(s) for %s: %s .. %s%s", len(build.days), engine_of(cfg).where,
-                     build.days[0], build.days[-1],
-                     f" (build {number} of {len(batches)})" if len(batches) > 1 else "")
+            log.info(
+                "building %d day(s) for %s: %s .. %s%s",
+                len(build.days),
+                engine_of(cfg).where,
+                build.days[0],
+                build.days[-1],
+                f" (build {number} of {len(batches)})" if len(batches) > 1 else "",
+            )
             run_dbt(cfg, build)
             failed = [r for r in gate(cfg, layout, build) if not r.success]
             if failed:
                 break
             changes += publish(cfg, layout, build)
             published += build.days
-        return RunOutcome(published=not failed, build=build, failed_checks=failed, published_days=published,
-                          report=quality_report_path(cfg.reports_dir, build.days[-1]), cost_changes=changes)
+        return RunOutcome(
+            published=not failed,
+            build=build,
+            failed_checks=failed,
+            published_days=published,
+            report=quality_report_path(cfg.reports_dir, build.days[-1]),
+            cost_changes=changes,
+        )

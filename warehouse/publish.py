@@ -10,18 +10,25 @@ import time
 
 import duckdb
 
-from core.sql_literals import sql_list, sql_str
-
-from warehouse.build import Build, task_days
 from core.layout import Layout
+from core.sql_literals import sql_list, sql_str
+from warehouse.build import Build, task_days
 from warehouse.retention import temp_catalog
 from warehouse.state import PARTITIONED_TABLES, State, write_catalog_state
 
 log = logging.getLogger("finops")
 
 # Rebuilt whole by every build (small: they grow with weeks, prices or bad records, not with calls).
-WHOLE_TABLES = ("showback_weekly", "cost_anomalies", "cost_anomaly_drivers", "model_mix_weekly", "premium_share_weekly",
-                "price_history", "gpu_offers", "quarantine")
+WHOLE_TABLES = (
+    "showback_weekly",
+    "cost_anomalies",
+    "cost_anomaly_drivers",
+    "model_mix_weekly",
+    "premium_share_weekly",
+    "price_history",
+    "gpu_offers",
+    "quarantine",
+)
 
 
 # Rows published in a per-day table's partitions beside the build's own: the tasks of the day before and after each
@@ -38,7 +45,9 @@ def published_rows(table: str, columns: str, finance: str = "finance", intermedi
     """The rows a build publishes in a per-day table: the table's, plus its kept rows (KEPT_ROWS); `finance` and
     `intermediate` are the build's schemas of the marts and of the int_ models."""
     rows = f"select {columns} from {finance}.{table}"
-    return rows if table not in KEPT_ROWS else f"{rows} union all select {columns} from {intermediate}.{KEPT_ROWS[table]}"
+    return (
+        rows if table not in KEPT_ROWS else f"{rows} union all select {columns} from {intermediate}.{KEPT_ROWS[table]}"
+    )
 
 
 def partition_days(table: str, build: Build) -> list[str]:
@@ -64,14 +73,14 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
                 columns = ", ".join(r[0] for r in con.execute(f"describe finance.{table}").fetchall())
                 con.execute(f"""copy (select * from ({published_rows(table, columns)}) where usage_date in ({day_list}))
                                 to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
-            for day in moved:   # (a build day without rows has no folder)
+            for day in moved:  # (a build day without rows has no folder)
                 built = build.partitions_dir / table / f"usage_date={day}"
                 if built.exists():
                     built.rename(out_dir / built.name)
             current = state.partitions[table]
             for day in days:
                 files = sorted((out_dir / f"usage_date={day}").glob("*.parquet"))
-                before = current.pop(day, None)   # (a day with no rows any more has no file)
+                before = current.pop(day, None)  # (a day with no rows any more has no file)
                 if files:
                     current[day] = str(files[0].relative_to(layout.data))
                 if before and before != current.get(day):
@@ -88,12 +97,17 @@ def write_catalog(layout: Layout, build: Build, state: State) -> None:
         con.execute(f"attach {sql_str(build.db_path)} as build (read_only)")
         con.execute("create schema finance")
         for table in PARTITIONED_TABLES:
-            columns = [r[0] for r in con.execute(
-                "select column_name from information_schema.columns where table_catalog = 'build' "
-                "and table_schema = 'finance' and table_name = ? order by ordinal_position", [table]).fetchall()]
+            columns = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'build' "
+                    "and table_schema = 'finance' and table_name = ? order by ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
             files = [layout.data / rel for _, rel in sorted(state.partitions[table].items())]
             if files:
-                con.execute(f"""create view finance.{table} as select {', '.join(columns)}
+                con.execute(f"""create view finance.{table} as select {", ".join(columns)}
                                 from read_parquet({sql_list(files)}, hive_partitioning = true)""")
             else:
                 con.execute(f"create table finance.{table} as select * from build.finance.{table} where false")
@@ -113,11 +127,16 @@ def write_quality_results(con: duckdb.DuckDBPyConnection, layout: Layout) -> Non
     rows = f"select * from {files}"
     if layout.warehouse.exists():
         con.execute(f"attach {sql_str(layout.warehouse)} as published (read_only)")
-        if con.execute("select 1 from duckdb_tables() where database_name = 'published' and schema_name = 'finance' "
-                       "and table_name = 'data_quality_results'").fetchall():
-            rows += (" union all by name select * from published.finance.data_quality_results "
-                     f"where run_id not in (select run_id from {files})")
-    con.execute(f"create table finance.data_quality_results as select * from ({rows}) "
-                "order by checked_at, suite, expectation")
+        if con.execute(
+            "select 1 from duckdb_tables() where database_name = 'published' and schema_name = 'finance' "
+            "and table_name = 'data_quality_results'"
+        ).fetchall():
+            rows += (
+                " union all by name select * from published.finance.data_quality_results "
+                f"where run_id not in (select run_id from {files})"
+            )
+    con.execute(
+        f"create table finance.data_quality_results as select * from ({rows}) order by checked_at, suite, expectation"
+    )
     if layout.warehouse.exists():
         con.execute("detach published")

@@ -18,8 +18,8 @@ from typing import TextIO
 import duckdb
 
 from core.config import data_dir_of
-from core.sql_literals import sql_list
 from core.layout import Layout
+from core.sql_literals import sql_list
 
 # SELECT is also WITH, FROM, VALUES, TABLE, SHOW, DESCRIBE, SUMMARIZE and PIVOT; SET is also USE and SET VARIABLE
 # (a setting itself is locked). Not: COPY, EXPORT, ATTACH, DETACH, INSTALL / LOAD, PREPARE / EXECUTE, EXPLAIN
@@ -53,9 +53,12 @@ def run_queries(con: duckdb.DuckDBPyConnection, text: str, out: TextIO = sys.std
         return 1
     refused = [s for s in statements if s.type not in QUERY_STATEMENTS]
     if refused:
-        print(f"finops sql: refused {refused[0].type.name} statement: finops sql runs queries only (SELECT, WITH, "
-              "SHOW, DESCRIBE, SUMMARIZE, PIVOT, USE, SET VARIABLE); it cannot write files, read other files, "
-              "attach databases or change settings (docs/warehouse.md)", file=sys.stderr)
+        print(
+            f"finops sql: refused {refused[0].type.name} statement: finops sql runs queries only (SELECT, WITH, "
+            "SHOW, DESCRIBE, SUMMARIZE, PIVOT, USE, SET VARIABLE); it cannot write files, read other files, "
+            "attach databases or change settings (docs/warehouse.md)",
+            file=sys.stderr,
+        )
         return 1
     for statement in statements:
         try:
@@ -78,8 +81,7 @@ def format_table(columns: list[str], rows: list[tuple], max_rows: int = 200) -> 
 
     shown = [[cell(v) for v in row] for row in rows[:max_rows]]
     widths = [max([len(c)] + [len(r[i]) for r in shown]) for i, c in enumerate(columns)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)),
-             "-+-".join("-" * w for w in widths)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)), "-+-".join("-" * w for w in widths)]
     lines += [" | ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(r, widths)) for r in shown]
     more = f"({len(rows)} rows, {max_rows} shown)" if len(rows) > max_rows else f"({len(rows)} rows)"
     return "\n".join(lines + [more]) + "\n"

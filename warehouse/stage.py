@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -20,13 +20,13 @@ import duckdb
 import polars as pl
 
 from core.config import Config, Source
+from core.layout import Layout
 from ingest.gpu_sheet import GPU_OFFER_SCHEMA
 from ingest.price_sheet import PRICE_ROW_SCHEMA
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import StagedFile, UsageWindow, stage_failed_file, stage_usage_file, write_empty_usage
 from ingest.usage_exports import stage_export_file
 from warehouse.fetched_sources import gpu_source_rows, price_source_rows
-from core.layout import Layout
 from warehouse.state import StagedUsageFile, State
 
 log = logging.getLogger("finops")
@@ -34,9 +34,9 @@ log = logging.getLogger("finops")
 
 @dataclass(frozen=True)
 class UsageStaging:
-    staged: list[str]           # files read in this run
-    removed: list[str]          # files gone since the last run
-    quarantined: int            # bad records found in the files read in this run (a failed file counts 1)
+    staged: list[str]  # files read in this run
+    removed: list[str]  # files gone since the last run
+    quarantined: int  # bad records found in the files read in this run (a failed file counts 1)
 
 
 def stage_prices(cfg: Config, layout: Layout) -> pl.DataFrame:
@@ -88,8 +88,9 @@ def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None
     gone before its turn came is skipped with a warning, as a removed file."""
     if not layout.empty_usage_file.exists():
         write_empty_usage(layout.empty_usage_file)
-    window = UsageWindow(earliest=cfg.earliest_usage_date, run_day=datetime.now(timezone.utc).date(),
-                         days_ahead=cfg.max_usage_days_ahead)
+    window = UsageWindow(
+        earliest=cfg.earliest_usage_date, run_day=datetime.now(UTC).date(), days_ahead=cfg.max_usage_days_ahead
+    )
     seen: set[str] = set()
     staged, quarantined = [], 0
     con = duckdb.connect(config={"memory_limit": cfg.memory_limit})
@@ -104,8 +105,11 @@ def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None
             _log_removed(path)
             continue
         seen.add(name)
-        if known and not known.failure and \
-                (known.size, known.mtime_ns, known.reading) == (st.st_size, st.st_mtime_ns, reading):
+        if (
+            known
+            and not known.failure
+            and (known.size, known.mtime_ns, known.reading) == (st.st_size, st.st_mtime_ns, reading)
+        ):
             continue
         seq = state.next_file_seq
         state.next_file_seq += 1
@@ -115,7 +119,7 @@ def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None
         try:
             result = _stage_file(con, src, path, read_canonical, file_seq=order, window=window, **where)
         except (UnreadableUsageFile, FileNotFoundError) as exc:
-            if not path.exists():       # removed while it was read
+            if not path.exists():  # removed while it was read
                 _drop_staged(layout, key)
                 seen.discard(name)
                 _log_removed(path)
@@ -126,15 +130,27 @@ def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None
             result = stage_failed_file(exc, file=name, source=src.name, **where)
         if known:
             _drop_staged(layout, known.key)
-        state.files[name] = StagedUsageFile(source=src.name, key=key, seq=order,
-                                            size=st.st_size, mtime_ns=st.st_mtime_ns,
-                                            days=result.rows_by_day, quarantined=result.quarantined,
-                                            reading=reading, failure=result.failure)
+        state.files[name] = StagedUsageFile(
+            source=src.name,
+            key=key,
+            seq=order,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            days=result.rows_by_day,
+            quarantined=result.quarantined,
+            reading=reading,
+            failure=result.failure,
+        )
         staged.append(name)
         quarantined += result.quarantined
         if result.failure is None:
-            log.info("staged %s: %d rows over %d day(s), %d quarantined", path, sum(result.rows_by_day.values()),
-                     len(result.rows_by_day), result.quarantined)
+            log.info(
+                "staged %s: %d rows over %d day(s), %d quarantined",
+                path,
+                sum(result.rows_by_day.values()),
+                len(result.rows_by_day),
+                result.quarantined,
+            )
     con.close()
     removed = [name for name in state.files if name not in seen]
     for name in removed:
@@ -152,7 +168,7 @@ def usage_files(cfg: Config) -> list[tuple[Source, Path]]:
     (a symlink to it, a symlink loop under a `**` glob, two sources matching it), for the first source that matches
     it, under its own name if that source matches it (else the first matching name); a file matched more than once
     is named in a warning."""
-    chosen: dict[str, tuple[Source, Path]] = {}      # real path -> the source and name it is read as
+    chosen: dict[str, tuple[Source, Path]] = {}  # real path -> the source and name it is read as
     others: dict[str, list[tuple[Source, Path]]] = {}
     for src in cfg.usage_sources:
         for path in src.files():
@@ -160,7 +176,7 @@ def usage_files(cfg: Config) -> list[tuple[Source, Path]]:
             first = chosen.setdefault(real, (src, path))
             if first == (src, path):
                 continue
-            if first[0] is src and str(path) == real:   # the file's own name, rather than a symlink's
+            if first[0] is src and str(path) == real:  # the file's own name, rather than a symlink's
                 chosen[real], (src, path) = (src, path), first
             others.setdefault(real, []).append((src, path))
     for real, again in others.items():

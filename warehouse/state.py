@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -33,8 +33,7 @@ from core.layout import Layout, WarehouseError
 
 log = logging.getLogger("finops")
 
-PARTITIONED_TABLES = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "self_hosted_allocation",
-                      "spend_daily")
+PARTITIONED_TABLES = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "self_hosted_allocation", "spend_daily")
 # The state as the publish left it, in the published catalog: one row (build_id, published_at, state as JSON).
 CATALOG_STATE_SCHEMA = "finops_pipeline"
 CATALOG_STATE = f"{CATALOG_STATE_SCHEMA}.state"
@@ -49,8 +48,8 @@ class StagedUsageFile:
     mtime_ns: int
     days: dict[str, int]
     quarantined: int
-    reading: str = ""   # how it was read: its source's kind and lookups (warehouse/stage.py)
-    failure: str | None = None   # why it could not be read whole (nothing of it staged: a failed file)
+    reading: str = ""  # how it was read: its source's kind and lookups (warehouse/stage.py)
+    failure: str | None = None  # why it could not be read whole (nothing of it staged: a failed file)
 
 
 @dataclass
@@ -64,24 +63,38 @@ class State:
     published_build: str = ""
 
     @classmethod
-    def from_json(cls, text: str) -> "State":
+    def from_json(cls, text: str) -> State:
         """Raises ValueError when `text` is not a state document (truncated, garbage)."""
         try:
             doc = json.loads(text)
-            return cls(files={k: StagedUsageFile(**v) for k, v in doc["files"].items()}, days=dict(doc["days"]),
-                       # a table added since has no partition yet (its days are rebuilt: the code is in their
-                       # fingerprints)
-                       partitions={t: dict(doc["partitions"].get(t, {})) for t in PARTITIONED_TABLES},
-                       next_file_seq=int(doc["next_file_seq"]), failed_days=dict(doc.get("failed_days", {})),
-                       superseded=dict(doc.get("superseded", {})), published_build=doc.get("published_build", ""))
+            return cls(
+                files={k: StagedUsageFile(**v) for k, v in doc["files"].items()},
+                days=dict(doc["days"]),
+                # a table added since has no partition yet (its days are rebuilt: the code is in their
+                # fingerprints)
+                partitions={t: dict(doc["partitions"].get(t, {})) for t in PARTITIONED_TABLES},
+                next_file_seq=int(doc["next_file_seq"]),
+                failed_days=dict(doc.get("failed_days", {})),
+                superseded=dict(doc.get("superseded", {})),
+                published_build=doc.get("published_build", ""),
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a state document ({type(exc).__name__}: {exc})") from None
 
     def to_json(self) -> str:
-        return json.dumps({"files": {k: asdict(v) for k, v in self.files.items()}, "days": self.days,
-                           "partitions": self.partitions, "next_file_seq": self.next_file_seq,
-                           "failed_days": self.failed_days, "superseded": self.superseded,
-                           "published_build": self.published_build}, indent=1, sort_keys=True)
+        return json.dumps(
+            {
+                "files": {k: asdict(v) for k, v in self.files.items()},
+                "days": self.days,
+                "partitions": self.partitions,
+                "next_file_seq": self.next_file_seq,
+                "failed_days": self.failed_days,
+                "superseded": self.superseded,
+                "published_build": self.published_build,
+            },
+            indent=1,
+            sort_keys=True,
+        )
 
     def save(self, path: Path) -> None:
         write_atomically(path, self.to_json())
@@ -106,14 +119,16 @@ def write_catalog_state(con: duckdb.DuckDBPyConnection, state: State) -> None:
     """Write `state` into the catalog being built on `con` (warehouse/publish.py)."""
     con.execute(f"create schema {CATALOG_STATE_SCHEMA}")
     con.execute(f"create table {CATALOG_STATE} (build_id varchar, published_at timestamptz, state varchar)")
-    con.execute(f"insert into {CATALOG_STATE} values (?, ?, ?)",
-                [state.published_build, datetime.now(timezone.utc), state.to_json()])
+    con.execute(
+        f"insert into {CATALOG_STATE} values (?, ?, ?)", [state.published_build, datetime.now(UTC), state.to_json()]
+    )
 
 
 @dataclass(frozen=True)
 class Published:
     """What is published: where ("catalog <path>", "Spark database <name>"), and the state its last publish left
     there (None: published by a finops that did not write it)."""
+
     where: str
     state: State | None
 
@@ -124,13 +139,16 @@ def catalog_state(warehouse: Path) -> Published | None:
         return None
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            if not con.execute("select 1 from duckdb_tables() where schema_name = ? and table_name = 'state'",
-                               [CATALOG_STATE_SCHEMA]).fetchall():
+            if not con.execute(
+                "select 1 from duckdb_tables() where schema_name = ? and table_name = 'state'", [CATALOG_STATE_SCHEMA]
+            ).fetchall():
                 return Published(f"catalog {warehouse}", None)
             text = con.execute(f"select state from {CATALOG_STATE}").fetchone()[0]
     except duckdb.Error as exc:
-        raise WarehouseError(f"{warehouse}: not a warehouse catalog finops can open ({exc}); check [warehouse] "
-                             "path, or move the file aside if it is not the published warehouse") from None
+        raise WarehouseError(
+            f"{warehouse}: not a warehouse catalog finops can open ({exc}); check [warehouse] "
+            "path, or move the file aside if it is not the published warehouse"
+        ) from None
     return Published(f"catalog {warehouse}", published_copy(text, f"{warehouse}: its table {CATALOG_STATE}"))
 
 
@@ -157,27 +175,39 @@ def load_state(layout: Layout, published: Published | None) -> State:
             raise WarehouseError(
                 f"{path} {problem}, and the published {published.where} was written by an earlier finops that kept "
                 f"no copy of it: restore {path.name} from a backup, or move the published {published.where} aside "
-                "and run `finops backfill` over the whole history")
+                "and run `finops backfill` over the whole history"
+            )
         if problem and problem != "is missing":
-            log.warning("%s %s: nothing is published yet, starting afresh (every usage file is read again)",
-                        path, problem)
+            log.warning(
+                "%s %s: nothing is published yet, starting afresh (every usage file is read again)", path, problem
+            )
         return state or State()
     if state is not None and state.published_build == published.state.published_build:
         return state
     if state is not None:
-        problem = (f"is from another publish (its last publish {state.published_build or 'unknown'}, the published "
-                   f"one's {published.state.published_build})")
+        problem = (
+            f"is from another publish (its last publish {state.published_build or 'unknown'}, the published "
+            f"one's {published.state.published_build})"
+        )
     gone = drop_unstaged_files(layout, published.state)
-    log.warning("%s %s: rebuilt from the published %s%s", path, problem, published.where,
-                f"; {gone} usage file(s) whose staged rows are gone will be read again" if gone else "")
+    log.warning(
+        "%s %s: rebuilt from the published %s%s",
+        path,
+        problem,
+        published.where,
+        f"; {gone} usage file(s) whose staged rows are gone will be read again" if gone else "",
+    )
     return published.state
 
 
 def drop_unstaged_files(layout: Layout, state: State) -> int:
     """Forget the staged files whose staged rows are no longer all there (they are staged again); how many."""
-    gone = [name for name, f in state.files.items()
-            if not layout.quarantine_file(f.key).exists()
-            or not all((layout.staged_usage_dir(f.key) / f"usage_date={day}").is_dir() for day in f.days)]
+    gone = [
+        name
+        for name, f in state.files.items()
+        if not layout.quarantine_file(f.key).exists()
+        or not all((layout.staged_usage_dir(f.key) / f"usage_date={day}").is_dir() for day in f.days)
+    ]
     for name in gone:
         del state.files[name]
     return len(gone)

@@ -3,13 +3,15 @@
 {{ config(meta={'dagster': {'ref': {'name': 'spend_daily'}}}) }}  -- shown as a check on this asset
 with bill as (
 
-    select usage_date, coalesce(sum(cost_usd), 0) as cost_usd from {{ ref('spend_daily') }} group by usage_date
+    select usage_date, coalesce(sum(cost_usd), 0) as cost_usd from {{ ref('spend_daily') }}
+    group by usage_date
 
 ),
 
 calls as (
 
-    select usage_date, coalesce(sum(cost_usd), 0) as cost_usd from {{ ref('agg_cost_daily') }} group by usage_date
+    select usage_date, coalesce(sum(cost_usd), 0) as cost_usd from {{ ref('agg_cost_daily') }}
+    group by usage_date
 
 ),
 
@@ -24,6 +26,6 @@ idle as (
 
 select bill.usage_date, bill.cost_usd, calls.cost_usd as calls_cost_usd, idle.cost_usd as idle_cost_usd
 from bill
-left join calls on calls.usage_date = bill.usage_date
-left join idle on idle.usage_date = bill.usage_date
+left join calls on bill.usage_date = calls.usage_date
+left join idle on bill.usage_date = idle.usage_date
 where abs(bill.cost_usd - coalesce(calls.cost_usd, 0) - coalesce(idle.cost_usd, 0)) >= 0.005

@@ -5,11 +5,11 @@ the last complete week (pages, CSV files, chargeback emails in the outbox) and p
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from finops.cli import EXIT_GATE_FAILED, EXIT_OK, EXIT_SEND_FAILED
 from core.config import Config, default_config_path, load_config
+from finops.cli import EXIT_GATE_FAILED, EXIT_OK, EXIT_SEND_FAILED
 from finops.demo.sample_data import generate_usage
 
 SUMMARY_QUERIES = {
@@ -49,10 +49,13 @@ def write_demo_folder(folder: Path, days: int, events_per_day: int) -> tuple[Pat
     folder.mkdir(parents=True, exist_ok=True)
     for sub in ("prices", "gpus"):
         shutil.copytree(bundled / sub, folder / sub, dirs_exist_ok=True)
-    config = (bundled / "finops.toml").read_text().replace(
-        'path = "../../finops-data/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
+    config = (
+        (bundled / "finops.toml")
+        .read_text()
+        .replace('path = "../../finops-data/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
+    )
     (folder / "finops.toml").write_text(config)
-    start = datetime.now(timezone.utc).date() - timedelta(days=days)
+    start = datetime.now(UTC).date() - timedelta(days=days)
     generate_usage(folder / "usage", start, days, events_per_day, gzip=True)
     return folder / "finops.toml", [start + timedelta(days=i) for i in range(days)]
 
@@ -70,7 +73,7 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
         return EXIT_GATE_FAILED
     print(f"\nwarehouse: {cfg.warehouse_path}")
     print(f"quality:   {outcome.report}")
-    print(f"query it:  finops sql --config {config_path} \"select * from finance.showback_weekly limit 10\"\n")
+    print(f'query it:  finops sql --config {config_path} "select * from finance.showback_weekly limit 10"\n')
     con = connect_read_only(cfg.warehouse_path)
     for title, query in SUMMARY_QUERIES.items():
         relation = con.sql(query)
@@ -85,7 +88,7 @@ def report_last_week(cfg: Config, day_list: list[date]) -> int:
     from reports.week import IsoWeek
     from reports.weekly import print_outcome, run_weekly_report
 
-    week = IsoWeek.last_complete(day_list[-1] + timedelta(days=1))     # the last week that ended by the last day
+    week = IsoWeek.last_complete(day_list[-1] + timedelta(days=1))  # the last week that ended by the last day
     if week.start < day_list[0]:
         print(f"no complete ISO week in the demo data ({day_list[0]} .. {day_list[-1]}): no weekly report")
         return EXIT_OK

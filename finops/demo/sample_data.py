@@ -67,7 +67,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -79,21 +79,35 @@ import pyarrow.parquet as pq
 __all__ = ["generate_usage", "main", "COLUMNS", "BAD_KINDS", "SPIKE_DAY_OFFSET", "SPIKE_TENANT"]
 
 COLUMNS = (
-    "event_id", "occurred_at", "tenant_id", "feature", "task_id", "provider", "model", "deployment_id",
-    "service_tier", "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-    "output_tokens", "reasoning_tokens", "status", "attempt",
+    "event_id",
+    "occurred_at",
+    "tenant_id",
+    "feature",
+    "task_id",
+    "provider",
+    "model",
+    "deployment_id",
+    "service_tier",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "status",
+    "attempt",
 )
 FORMATS = ("jsonl", "csv", "parquet")
 
-CHUNK_ROWS = 1_000_000          # rows generated and written per block
-WRITE_SLICE_ROWS = 200_000      # rows serialised per write call
-DUPLICATE_RATE = 0.002          # share of rows repeated verbatim later in the file
-SPIKE_DAY_OFFSET = 9            # the 10th day of a generated range ...
-SPIKE_TENANT = "globex"         # ... has this tenant's tokens (so its spend) multiplied ...
-SPIKE_FACTOR = 4                # ... by this factor
-GZIP_LEVEL = 3                  # fast; .gz files are ~8x smaller than the JSONL
+CHUNK_ROWS = 1_000_000  # rows generated and written per block
+WRITE_SLICE_ROWS = 200_000  # rows serialised per write call
+DUPLICATE_RATE = 0.002  # share of rows repeated verbatim later in the file
+SPIKE_DAY_OFFSET = 9  # the 10th day of a generated range ...
+SPIKE_TENANT = "globex"  # ... has this tenant's tokens (so its spend) multiplied ...
+SPIKE_FACTOR = 4  # ... by this factor
+GZIP_LEVEL = 3  # fast; .gz files are ~8x smaller than the JSONL
 BAD_KINDS = (
-    "unreadable",               # jsonl: truncated JSON line; csv: input_tokens '12k'; parquet: output_tokens < 0
+    "unreadable",  # jsonl: truncated JSON line; csv: input_tokens '12k'; parquet: output_tokens < 0
     "negative_input_tokens",
     "cache_read_above_input",
     "reasoning_above_output",
@@ -110,59 +124,96 @@ AGENT_FEATURES = (F["support-agent"], F["codegen"])
 NON_AGENT_FEATURES = tuple(i for i in range(len(FEATURES)) if i not in AGENT_FEATURES)
 
 # share of each tenant's calls per feature (rows: TENANTS, columns: FEATURES)
-TENANT_FEATURE_MIX = np.array([
-    # search rerank chat summ  agent extr  codegen
-    [0.30, 0.15, 0.20, 0.10, 0.15, 0.05, 0.05],   # acme
-    [0.10, 0.05, 0.30, 0.15, 0.25, 0.10, 0.05],   # globex
-    [0.10, 0.05, 0.20, 0.10, 0.05, 0.15, 0.35],   # initech
-    [0.15, 0.10, 0.10, 0.30, 0.00, 0.35, 0.00],   # umbrella
-    [0.35, 0.25, 0.20, 0.10, 0.00, 0.00, 0.10],   # hooli
-    [0.00, 0.00, 0.25, 0.10, 0.20, 0.15, 0.30],   # stark
-])
+TENANT_FEATURE_MIX = np.array(
+    [
+        # search rerank chat summ  agent extr  codegen
+        [0.30, 0.15, 0.20, 0.10, 0.15, 0.05, 0.05],  # acme
+        [0.10, 0.05, 0.30, 0.15, 0.25, 0.10, 0.05],  # globex
+        [0.10, 0.05, 0.20, 0.10, 0.05, 0.15, 0.35],  # initech
+        [0.15, 0.10, 0.10, 0.30, 0.00, 0.35, 0.00],  # umbrella
+        [0.35, 0.25, 0.20, 0.10, 0.00, 0.00, 0.10],  # hooli
+        [0.00, 0.00, 0.25, 0.10, 0.20, 0.15, 0.30],  # stark
+    ]
+)
 WEEKEND_FEATURE_FACTOR = np.array([0.7, 0.7, 0.35, 1.0, 0.35, 1.0, 0.3])
 WEEKEND_TOKEN_SCALE = 0.8
 
 # (provider, model); deployment_id only for self-hosted
 MODELS = (
-    ("anthropic", "claude-sonnet-4-6"),   # 0
-    ("anthropic", "claude-haiku-4-5"),    # 1
-    ("anthropic", "claude-opus-4-1"),     # 2
-    ("openai", "gpt-5"),                  # 3
-    ("openai", "gpt-5-mini"),             # 4
-    ("openai", "gpt-4o-mini"),            # 5
-    ("openai", "o3"),                     # 6
-    ("google", "gemini-2.5-pro"),         # 7
-    ("google", "gemini-2.5-flash"),       # 8
-    ("deepseek", "deepseek-chat"),        # 9
-    ("mistral", "mistral-large-2411"),    # 10  unpriced
-    ("self_hosted", "llama-3.3-70b"),     # 11
+    ("anthropic", "claude-sonnet-4-6"),  # 0
+    ("anthropic", "claude-haiku-4-5"),  # 1
+    ("anthropic", "claude-opus-4-1"),  # 2
+    ("openai", "gpt-5"),  # 3
+    ("openai", "gpt-5-mini"),  # 4
+    ("openai", "gpt-4o-mini"),  # 5
+    ("openai", "o3"),  # 6
+    ("google", "gemini-2.5-pro"),  # 7
+    ("google", "gemini-2.5-flash"),  # 8
+    ("deepseek", "deepseek-chat"),  # 9
+    ("mistral", "mistral-large-2411"),  # 10  unpriced
+    ("self_hosted", "llama-3.3-70b"),  # 11
 )
 M = {model: i for i, (_, model) in enumerate(MODELS)}
-SONNET, OPUS, GPT5, O3, GEMINI_PRO, MISTRAL, LLAMA = (M["claude-sonnet-4-6"], M["claude-opus-4-1"], M["gpt-5"],
-                                                      M["o3"], M["gemini-2.5-pro"], M["mistral-large-2411"],
-                                                      M["llama-3.3-70b"])
+SONNET, OPUS, GPT5, O3, GEMINI_PRO, MISTRAL, LLAMA = (
+    M["claude-sonnet-4-6"],
+    M["claude-opus-4-1"],
+    M["gpt-5"],
+    M["o3"],
+    M["gemini-2.5-pro"],
+    M["mistral-large-2411"],
+    M["llama-3.3-70b"],
+)
 PROVIDERS = ("anthropic", "openai", "google", "deepseek", "mistral", "self_hosted")
 MODEL_PROVIDER = np.array([PROVIDERS.index(p) for p, _ in MODELS])
 ANTHROPIC, OPENAI, GOOGLE, DEEPSEEK = 0, 1, 2, 3
 SELF_HOSTED_DEPLOYMENT = "llama-70b-prod"
 SELF_HOSTED_SHARE = 0.08
 MISTRAL_SHARE = 0.01
-BUSINESS_HOURS = (8, 20)        # self-hosted traffic only in [08:00, 20:00) UTC
+BUSINESS_HOURS = (8, 20)  # self-hosted traffic only in [08:00, 20:00) UTC
 
 # typical models per feature (before the self-hosted / mistral share is carved out)
 FEATURE_MODELS = {
     F["search"]: {"gpt-4o-mini": 0.40, "gemini-2.5-flash": 0.30, "claude-haiku-4-5": 0.20, "deepseek-chat": 0.10},
     F["rerank"]: {"gpt-4o-mini": 0.45, "gemini-2.5-flash": 0.35, "claude-haiku-4-5": 0.20},
-    F["chat"]: {"claude-sonnet-4-6": 0.35, "gpt-5": 0.15, "gpt-5-mini": 0.20, "gemini-2.5-pro": 0.15,
-                "claude-haiku-4-5": 0.10, "deepseek-chat": 0.05},
-    F["summarize"]: {"claude-haiku-4-5": 0.30, "gemini-2.5-flash": 0.25, "gpt-5-mini": 0.15,
-                     "gemini-2.5-pro": 0.15, "claude-sonnet-4-6": 0.10, "deepseek-chat": 0.05},
-    F["extract"]: {"gpt-4o-mini": 0.35, "gemini-2.5-flash": 0.25, "claude-haiku-4-5": 0.20, "deepseek-chat": 0.10,
-                   "gpt-5-mini": 0.10},
-    F["support-agent"]: {"claude-sonnet-4-6": 0.45, "claude-haiku-4-5": 0.15, "gpt-5": 0.15, "gpt-5-mini": 0.10,
-                         "o3": 0.05, "claude-opus-4-1": 0.10},
-    F["codegen"]: {"claude-sonnet-4-6": 0.45, "claude-opus-4-1": 0.20, "gpt-5": 0.10, "o3": 0.10,
-                   "deepseek-chat": 0.10, "gemini-2.5-pro": 0.05},
+    F["chat"]: {
+        "claude-sonnet-4-6": 0.35,
+        "gpt-5": 0.15,
+        "gpt-5-mini": 0.20,
+        "gemini-2.5-pro": 0.15,
+        "claude-haiku-4-5": 0.10,
+        "deepseek-chat": 0.05,
+    },
+    F["summarize"]: {
+        "claude-haiku-4-5": 0.30,
+        "gemini-2.5-flash": 0.25,
+        "gpt-5-mini": 0.15,
+        "gemini-2.5-pro": 0.15,
+        "claude-sonnet-4-6": 0.10,
+        "deepseek-chat": 0.05,
+    },
+    F["extract"]: {
+        "gpt-4o-mini": 0.35,
+        "gemini-2.5-flash": 0.25,
+        "claude-haiku-4-5": 0.20,
+        "deepseek-chat": 0.10,
+        "gpt-5-mini": 0.10,
+    },
+    F["support-agent"]: {
+        "claude-sonnet-4-6": 0.45,
+        "claude-haiku-4-5": 0.15,
+        "gpt-5": 0.15,
+        "gpt-5-mini": 0.10,
+        "o3": 0.05,
+        "claude-opus-4-1": 0.10,
+    },
+    F["codegen"]: {
+        "claude-sonnet-4-6": 0.45,
+        "claude-opus-4-1": 0.20,
+        "gpt-5": 0.10,
+        "o3": 0.10,
+        "deepseek-chat": 0.10,
+        "gemini-2.5-pro": 0.05,
+    },
 }
 # feature -> (median input, input sigma, median output, output sigma, input growth per agent step)
 FEATURE_TOKENS = {
@@ -181,15 +232,41 @@ MAX_INPUT = 1_000_000
 STATUSES = ("success", "error", "timeout", "rate_limited", "cancelled")
 SUCCESS, ERROR, TIMEOUT, RATE_LIMITED, CANCELLED = range(5)
 NON_AGENT_STATUS_P = np.array([0.986, 0.006, 0.003, 0.004, 0.001])
-RETRY_STATUS_P = np.array([0.0, 0.30, 0.20, 0.50, 0.0])       # a failed attempt that is retried
+RETRY_STATUS_P = np.array([0.0, 0.30, 0.20, 0.50, 0.0])  # a failed attempt that is retried
 FINAL_FAIL_STATUS_P = np.array([0.0, 0.50, 0.30, 0.0, 0.20])  # the last attempt of a failed task
-ATTEMPTS_P = np.array([0.90, 0.07, 0.025, 0.005])             # attempts per logical agent call: 1..4
+ATTEMPTS_P = np.array([0.90, 0.07, 0.025, 0.005])  # attempts per logical agent call: 1..4
 TASK_FAIL_RATE = 0.04
 TIERS = ("standard", "batch", "flex", "priority")
 
 # calls per UTC hour on a weekday (Europe + Americas business day); weekends are flatter
-HOUR_WEIGHTS = np.array([0.60, 0.45, 0.35, 0.30, 0.30, 0.35, 0.50, 0.80, 1.20, 1.50, 1.70, 1.80,
-                         1.80, 1.90, 2.00, 2.00, 1.90, 1.70, 1.40, 1.20, 1.00, 0.90, 0.80, 0.70])
+HOUR_WEIGHTS = np.array(
+    [
+        0.60,
+        0.45,
+        0.35,
+        0.30,
+        0.30,
+        0.35,
+        0.50,
+        0.80,
+        1.20,
+        1.50,
+        1.70,
+        1.80,
+        1.80,
+        1.90,
+        2.00,
+        2.00,
+        1.90,
+        1.70,
+        1.40,
+        1.20,
+        1.00,
+        0.90,
+        0.80,
+        0.70,
+    ]
+)
 
 _MS_HOUR = 3_600_000
 _MS_DAY = 86_400_000
@@ -217,9 +294,9 @@ def _ids(prefix: str, keys: np.ndarray) -> pa.Array:
     b = keys.astype(">u8").view(np.uint8).reshape(-1, 8)
     p = np.frombuffer(prefix.encode(), dtype=np.uint8)
     mat = np.empty((len(keys), len(p) + 16), dtype=np.uint8)
-    mat[:, :len(p)] = p
-    mat[:, len(p)::2] = _HEX[b >> 4]
-    mat[:, len(p) + 1::2] = _HEX[b & 15]
+    mat[:, : len(p)] = p
+    mat[:, len(p) :: 2] = _HEX[b >> 4]
+    mat[:, len(p) + 1 :: 2] = _HEX[b & 15]
     return _ascii(mat)
 
 
@@ -240,7 +317,7 @@ def _iso_times(day: date, ms: np.ndarray) -> pa.Array:
     ss, mmm = np.divmod(rem, 1000)
     for col, (val, width) in ((11, (hh, 2)), (14, (mm, 2)), (17, (ss, 2)), (20, (mmm, 3))):
         for k in range(width):
-            mat[:, col + width - 1 - k] = (val // 10 ** k % 10).astype(np.uint8) + zero
+            mat[:, col + width - 1 - k] = (val // 10**k % 10).astype(np.uint8) + zero
     mat[:, 13] = mat[:, 16] = ord(":")
     mat[:, 19] = ord(".")
     mat[:, 23] = ord("Z")
@@ -266,11 +343,11 @@ def _int_col(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 class _Day:
     day: date
     seed: int
-    hour_w: np.ndarray           # (24,) probabilities
-    cell_p: np.ndarray           # (tenants, features) probability of a call
+    hour_w: np.ndarray  # (24,) probabilities
+    cell_p: np.ndarray  # (tenants, features) probability of a call
     p_agent: float
     token_scale: float
-    spike_tenant: int            # -1 when no spike
+    spike_tenant: int  # -1 when no spike
 
     @property
     def key(self) -> int:
@@ -285,10 +362,15 @@ def _day_context(day: date, seed: int, spike: bool) -> _Day:
         hour_w = 0.5 * hour_w + 0.5 / 24
         cell = cell * WEEKEND_FEATURE_FACTOR[None, :]
     cell = cell / cell.sum()
-    return _Day(day=day, seed=seed, hour_w=hour_w, cell_p=cell,
-                p_agent=float(cell[:, list(AGENT_FEATURES)].sum()),
-                token_scale=WEEKEND_TOKEN_SCALE if weekend else 1.0,
-                spike_tenant=TENANTS.index(SPIKE_TENANT) if spike else -1)
+    return _Day(
+        day=day,
+        seed=seed,
+        hour_w=hour_w,
+        cell_p=cell,
+        p_agent=float(cell[:, list(AGENT_FEATURES)].sum()),
+        token_scale=WEEKEND_TOKEN_SCALE if weekend else 1.0,
+        spike_tenant=TENANTS.index(SPIKE_TENANT) if spike else -1,
+    )
 
 
 def _sample_cells(rng, ctx: _Day, features: tuple[int, ...], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -354,9 +436,11 @@ def _chunk(ctx: _Day, hours: np.ndarray, n_c: int, chunk_no: int, first: bool) -
     task_failed_here = final_attempt & call_last[ev_call] & t_fails[ev_task]
     a_status[task_failed_here] = _choice(rng, FINAL_FAIL_STATUS_P, int(task_failed_here.sum()))
     # time: think time between calls, exponential-ish backoff between attempts, 0 for a task's first event
-    gap_s = np.where(ev_attempt > 1,
-                     2.0 ** (ev_attempt - 1) * rng.uniform(0.5, 1.5, n_agent),
-                     np.clip(rng.lognormal(np.log(5.0), 0.8, n_agent), 0.3, 60.0))
+    gap_s = np.where(
+        ev_attempt > 1,
+        2.0 ** (ev_attempt - 1) * rng.uniform(0.5, 1.5, n_agent),
+        np.clip(rng.lognormal(np.log(5.0), 0.8, n_agent), 0.3, 60.0),
+    )
     gap = (gap_s * 1000).astype(np.int64)
     is_task_start = np.zeros(n_agent, bool)
     if n_agent:
@@ -373,7 +457,7 @@ def _chunk(ctx: _Day, hours: np.ndarray, n_c: int, chunk_no: int, first: bool) -
     s_ms = s_hour * _MS_HOUR + rng.integers(0, _MS_HOUR, n_single)
     single_share = 1.0 - ctx.p_agent
     bh = (s_hour >= BUSINESS_HOURS[0]) & (s_hour < BUSINESS_HOURS[1])
-    bh_share = ctx.hour_w[BUSINESS_HOURS[0]:BUSINESS_HOURS[1]].sum()
+    bh_share = ctx.hour_w[BUSINESS_HOURS[0] : BUSINESS_HOURS[1]].sum()
     r = rng.random(n_single)
     s_model[bh & (r < min(1.0, SELF_HOSTED_SHARE / (single_share * bh_share)))] = LLAMA
     s_model[(s_model != LLAMA) & (rng.random(n_single) < MISTRAL_SHARE / single_share)] = MISTRAL
@@ -440,18 +524,30 @@ def _chunk(ctx: _Day, hours: np.ndarray, n_c: int, chunk_no: int, first: bool) -
     m = (prov == DEEPSEEK) & (u1 < 0.40)
     c_read[m] = (inp[m] * (0.2 + 0.7 * u2[m])) // 64 * 64
     reasoning = np.zeros(n_u, np.int64)
-    frac = np.select([u_model == O3, u_model == GPT5, u_model == OPUS],
-                     [0.50 + 0.35 * u3, 0.30 + 0.45 * u3, np.where(u4 < 0.5, 0.0, 0.2 + 0.4 * u3)], 0.0)
+    frac = np.select(
+        [u_model == O3, u_model == GPT5, u_model == OPUS],
+        [0.50 + 0.35 * u3, 0.30 + 0.45 * u3, np.where(u4 < 0.5, 0.0, 0.2 + 0.4 * u3)],
+        0.0,
+    )
     reasoning[:] = out * frac
 
     # --- events: single calls first, then agent attempts ----------------------------------------
     unit = np.concatenate([np.arange(n_single), n_single + ev_call])
-    ev = dict(ms=np.concatenate([s_ms, a_ms]), tenant=u_tenant[unit], feature=u_feature[unit],
-              model=u_model[unit], status=np.concatenate([s_status, a_status]),
-              attempt=np.concatenate([np.ones(n_single, np.int64), ev_attempt]),
-              task=np.concatenate([np.full(n_single, -1), ev_task]),
-              input=inp[unit], cache_read=c_read[unit], cache_write=c_write[unit],
-              cache_write_1h=c_write_1h[unit], output=out[unit], reasoning=reasoning[unit])
+    ev = dict(
+        ms=np.concatenate([s_ms, a_ms]),
+        tenant=u_tenant[unit],
+        feature=u_feature[unit],
+        model=u_model[unit],
+        status=np.concatenate([s_status, a_status]),
+        attempt=np.concatenate([np.ones(n_single, np.int64), ev_attempt]),
+        task=np.concatenate([np.full(n_single, -1), ev_task]),
+        input=inp[unit],
+        cache_read=c_read[unit],
+        cache_write=c_write[unit],
+        cache_write_1h=c_write_1h[unit],
+        output=out[unit],
+        reasoning=reasoning[unit],
+    )
     st = ev["status"]
     limited = st == RATE_LIMITED
     for k in ("input", "cache_read", "cache_write", "cache_write_1h", "output", "reasoning"):
@@ -496,7 +592,7 @@ def _table(ctx: _Day, ev: dict, first_index: int, fmt: str) -> pa.Table:
     anthropic = prov == ANTHROPIC
     reasoner = np.isin(model, [O3, GPT5, OPUS])
     if fmt == "parquet":
-        midnight = int(datetime(ctx.day.year, ctx.day.month, ctx.day.day, tzinfo=timezone.utc).timestamp() * 1000)
+        midnight = int(datetime(ctx.day.year, ctx.day.month, ctx.day.day, tzinfo=UTC).timestamp() * 1000)
         occurred = pa.array(ev["ms"] + midnight, type=pa.timestamp("ms", tz="UTC"))
     else:
         occurred = _iso_times(ctx.day, ev["ms"])
@@ -548,8 +644,7 @@ def _bad_rows(rng, ctx: _Day, table: pa.Table, kinds: list[int], first_index: in
             if fmt == "csv":
                 row["input_tokens"] = f"{max(1, row['input_tokens'] // 1000)}k"
                 buf = io.StringIO()
-                csv.writer(buf, lineterminator="\n").writerow(
-                    "" if row[c] is None else row[c] for c in COLUMNS)
+                csv.writer(buf, lineterminator="\n").writerow("" if row[c] is None else row[c] for c in COLUMNS)
                 raws.append(buf.getvalue().encode())
                 continue
             row["output_tokens"] = -max(1, row["output_tokens"])
@@ -675,8 +770,17 @@ def _write_day(path: Path, day: date, n: int, seed: int, fmt: str, gz: bool, bad
 
 
 # ----------------------------------------------------------------------------- public API
-def generate_usage(out_dir: Path, start: date, days: int, events_per_day: int, *, seed: int = 7,
-                   fmt: str = "jsonl", gzip: bool = False, bad_lines: bool = True) -> list[Path]:
+def generate_usage(
+    out_dir: Path,
+    start: date,
+    days: int,
+    events_per_day: int,
+    *,
+    seed: int = 7,
+    fmt: str = "jsonl",
+    gzip: bool = False,
+    bad_lines: bool = True,
+) -> list[Path]:
     """Write one canonical usage file per UTC day from `start` for `days` days; return their paths.
 
     Each file has exactly `events_per_day` distinct valid events, ~0.2% verbatim duplicate lines and,
@@ -697,15 +801,18 @@ def generate_usage(out_dir: Path, start: date, days: int, events_per_day: int, *
     for offset in range(days):
         day = start + timedelta(days=offset)
         path = out_dir / f"usage-{day.isoformat()}.{suffix}"
-        _write_day(path, day, events_per_day, seed, fmt, gzip and fmt != "parquet", bad_lines,
-                   spike=offset == SPIKE_DAY_OFFSET)
+        _write_day(
+            path, day, events_per_day, seed, fmt, gzip and fmt != "parquet", bad_lines, spike=offset == SPIKE_DAY_OFFSET
+        )
         paths.append(path)
     return paths
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m finops.demo.sample_data",
-                                 description="Write seeded, realistic canonical usage files (one per UTC day).")
+    ap = argparse.ArgumentParser(
+        prog="python -m finops.demo.sample_data",
+        description="Write seeded, realistic canonical usage files (one per UTC day).",
+    )
     ap.add_argument("--out", required=True, type=Path, help="output folder")
     ap.add_argument("--start", required=True, type=date.fromisoformat, help="first day, YYYY-MM-DD")
     ap.add_argument("--days", required=True, type=int)
@@ -716,13 +823,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-bad-lines", dest="bad_lines", action="store_false", help="omit the 6 broken records a day")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    paths = generate_usage(args.out, args.start, args.days, args.events_per_day, seed=args.seed, fmt=args.fmt,
-                           gzip=args.gzip, bad_lines=args.bad_lines)
+    paths = generate_usage(
+        args.out,
+        args.start,
+        args.days,
+        args.events_per_day,
+        seed=args.seed,
+        fmt=args.fmt,
+        gzip=args.gzip,
+        bad_lines=args.bad_lines,
+    )
     for p in paths:
         print(p)
     size = sum(p.stat().st_size for p in paths)
-    print(f"{len(paths)} file(s), {args.days * args.events_per_day:,} events, {size / 1e6:,.1f} MB"
-          f" in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    print(
+        f"{len(paths)} file(s), {args.days * args.events_per_day:,} events, {size / 1e6:,.1f} MB"
+        f" in {time.perf_counter() - t0:.1f}s",
+        file=sys.stderr,
+    )
     return 0
 
 

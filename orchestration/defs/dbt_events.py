@@ -24,6 +24,10 @@ def dbt_events(context: AssetExecutionContext, cfg: Config, build: Build):
         if not event.get("data", {}).get("node_info", {}).get("unique_id"):
             continue
         message = DbtCoreCliEventMessage(raw_event=event, event_history_metadata={})
-        yield from message.to_default_asset_events(manifest=manifest, dagster_dbt_translator=translator,
-                                                   context=context, target_path=Path(build.target_path),
-                                                   project=project)
+        yield from message.to_default_asset_events(
+            manifest=manifest,
+            dagster_dbt_translator=translator,
+            context=context,
+            target_path=Path(build.target_path),
+            project=project,
+        )

@@ -5,7 +5,7 @@ before the first day would depend on days that do not exist, and its report coul
 
 from dagster import DailyPartitionsDefinition, WeeklyPartitionsDefinition
 
-START = "2024-12-30"   # Monday of 2025-W01
+START = "2024-12-30"  # Monday of 2025-W01
 
 daily = DailyPartitionsDefinition(start_date=START, timezone="UTC")
 weekly = WeeklyPartitionsDefinition(start_date=START, day_offset=1, timezone="UTC")

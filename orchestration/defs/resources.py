@@ -26,8 +26,11 @@ def _manifest_is_stale(manifest: Path) -> bool:
     if not manifest.exists():
         return True
     written = manifest.stat().st_mtime
-    return any(p.stat().st_mtime > written for p in DBT_PROJECT_DIR.rglob("*")
-               if p.suffix in (".sql", ".yml") and "target" not in p.relative_to(DBT_PROJECT_DIR).parts)
+    return any(
+        p.stat().st_mtime > written
+        for p in DBT_PROJECT_DIR.rglob("*")
+        if p.suffix in (".sql", ".yml") and "target" not in p.relative_to(DBT_PROJECT_DIR).parts
+    )
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)

@@ -11,21 +11,22 @@ at the engine's name."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
-    from expectations.suites import Relations, Suite
     from core.config import Config
-    from warehouse.build import Build
-    from warehouse.build_summary import DayCostChange, RepeatedEvents
     from core.layout import Layout
     from expectations.results import CheckResult
+    from expectations.suites import Relations, Suite
+    from warehouse.build import Build
+    from warehouse.build_summary import DayCostChange, RepeatedEvents
     from warehouse.state import Published, State
 
 
 class Engine(Protocol):
-    where: str   # what is published, for messages: the warehouse file, or "Spark database <database>"
-    relations: Relations   # where the gate's suites find a build's relations (expectations/suites.py)
+    where: str  # what is published, for messages: the warehouse file, or "Spark database <database>"
+    relations: Relations  # where the gate's suites find a build's relations (expectations/suites.py)
 
     def published_state(self) -> Published | None:
         """The copy of the pipeline's state in what is published (warehouse/state.py); None: nothing published."""
@@ -59,6 +60,8 @@ def engine_of(cfg: Config) -> Engine:
     """The engine [warehouse] engine names; Spark's modules are imported only then (pyspark is an optional extra)."""
     if cfg.engine == "spark":
         from warehouse.engines.spark import SparkEngine
+
         return SparkEngine(cfg)
     from warehouse.engines.duckdb import DuckDBEngine
+
     return DuckDBEngine(cfg)

@@ -10,14 +10,14 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from expectations.suites import DUCKDB, Suite
 from core.config import Config, half_size
+from core.layout import Layout
+from expectations.results import CheckResult
+from expectations.suites import DUCKDB, Suite
 from warehouse.build import Build, prepare_build_db
 from warehouse.build_summary import DayCostChange, RepeatedEvents, cost_changes, repeated_events
 from warehouse.dbt_args import run_dbt
-from core.layout import Layout
 from warehouse.publish import export_partitions, write_catalog
-from expectations.results import CheckResult
 from warehouse.retention import collect_garbage
 from warehouse.state import Published, State, catalog_state, load_state
 
@@ -41,13 +41,15 @@ class DuckDBEngine:
     def run_dbt(self, build: Build, on_event=None) -> None:
         # the build file and DuckDB's memory limit, read by the target
         try:
-            run_dbt(build, "duckdb", {"FINOPS_BUILD_DB": build.db_path, "FINOPS_MEMORY_LIMIT": build.memory_limit},
-                    on_event)
+            run_dbt(
+                build, "duckdb", {"FINOPS_BUILD_DB": build.db_path, "FINOPS_MEMORY_LIMIT": build.memory_limit}, on_event
+            )
         finally:
             _close_dbt_duckdb()
 
     def run_suites(self, build: Build, suites: list[Suite]) -> list[CheckResult]:
         from expectations.gate import run_suites
+
         # [warehouse] memory_limit is shared: half for DuckDB, half for the frames being validated (at most
         # expectations.gate.PART_ROWS rows at a time)
         return run_suites(build.db_path, suites, memory_limit=half_size(build.memory_limit))
@@ -60,7 +62,7 @@ class DuckDBEngine:
         changes = cost_changes(layout, state, build)
         export_partitions(layout, build, state)
         state.record_published(build.build_id, build.fingerprints)
-        write_catalog(layout, build, state)   # (a crash from here on: the catalog's copy of the state is newer)
+        write_catalog(layout, build, state)  # (a crash from here on: the catalog's copy of the state is newer)
         collect_garbage(layout, state)
         state.save(layout.state_file)
         shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
@@ -68,6 +70,7 @@ class DuckDBEngine:
 
     def connect_read_only(self):
         from warehouse.readonly import connect_read_only
+
         return connect_read_only(self.cfg.warehouse_path)
 
     def run_sql(self, query: str | None, stdin: TextIO = sys.stdin) -> int:
@@ -84,6 +87,6 @@ def _close_dbt_duckdb() -> None:
 
     try:
         DuckDBConnectionManager.env().close()
-    except Exception:   # dbt stopped before it connected: nothing open
+    except Exception:  # dbt stopped before it connected: nothing open
         pass
     DuckDBConnectionManager.close_all_connections()

@@ -6,13 +6,13 @@ with api as (
 
     select
         usage_date,
-        'api'                                   as category,
+        'api' as category,
         provider,
-        cast(null as {{ dbt.type_string() }})   as deployment_id,
+        cast(null as {{ dbt.type_string() }}) as deployment_id,
         tenant_id,
         feature,
-        count(*)                                as requests,
-        sum(cost_usd)                           as cost_usd
+        count(*) as requests,
+        sum(cost_usd) as cost_usd
     from {{ ref('int_requests__api_priced') }}
     group by usage_date, provider, tenant_id, feature
 
@@ -23,12 +23,12 @@ self_hosted as (
     select
         usage_date,
         case when tenant_id = '__idle__' then 'self_hosted_idle' else 'self_hosted_allocated' end as category,
-        'self_hosted'                           as provider,
+        'self_hosted' as provider,  -- noqa: RF04
         deployment_id,
         tenant_id,
         feature,
-        sum(requests)                           as requests,
-        sum(cost_usd)                           as cost_usd
+        sum(requests) as requests,
+        sum(cost_usd) as cost_usd
     from {{ ref('self_hosted_allocation') }}
     group by usage_date, deployment_id, tenant_id, feature
 
@@ -49,6 +49,6 @@ select
     deployment_id,
     tenant_id,
     feature,
-    cast(requests as {{ dbt.type_bigint() }})   as requests,
-    {{ money('cost_usd') }}                     as cost_usd
+    cast(requests as {{ dbt.type_bigint() }}) as requests,
+    {{ money('cost_usd') }} as cost_usd
 from unioned

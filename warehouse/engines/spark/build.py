@@ -15,18 +15,31 @@ from pyspark.sql import SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from core.config import Config
-from ingest.usage_canonical import STAGED_SCHEMA
-from warehouse.engines.spark.usage import spark_str
-from warehouse.build import Build, checked_usage_files, published_days
-from warehouse.fetched_sources import price_source_ages
 from core.layout import Layout
+from ingest.usage_canonical import STAGED_SCHEMA
+from warehouse.build import Build, checked_usage_files, published_days
+from warehouse.engines.spark.usage import spark_str
+from warehouse.fetched_sources import price_source_ages
 from warehouse.state import State
 
-_SPARK_TYPES = {"VARCHAR": "string", "INTEGER": "int", "BIGINT": "bigint", "TIMESTAMP": "timestamp", "DATE": "date",
-                "DOUBLE": "double"}
-QUARANTINE_SCHEMA = StructType([StructField("source", StringType()), StructField("file", StringType()),
-                                StructField("line_no", LongType()), StructField("reason", StringType()),
-                                StructField("raw", StringType()), StructField("ingested_at", TimestampType())])
+_SPARK_TYPES = {
+    "VARCHAR": "string",
+    "INTEGER": "int",
+    "BIGINT": "bigint",
+    "TIMESTAMP": "timestamp",
+    "DATE": "date",
+    "DOUBLE": "double",
+}
+QUARANTINE_SCHEMA = StructType(
+    [
+        StructField("source", StringType()),
+        StructField("file", StringType()),
+        StructField("line_no", LongType()),
+        StructField("reason", StringType()),
+        StructField("raw", StringType()),
+        StructField("ingested_at", TimestampType()),
+    ]
+)
 
 
 def _literal(value) -> str:
@@ -40,8 +53,10 @@ def _literal(value) -> str:
 def values_view(spark: SparkSession, name: str, columns: list[tuple[str, str]], rows: list[list]) -> None:
     """A view of a few literal rows, typed: columns are (name, Spark type)."""
     if rows:
-        body = " union all ".join("select " + ", ".join(f"cast({_literal(v)} as {t}) as {c}"
-                                                        for v, (c, t) in zip(row, columns)) for row in rows)
+        body = " union all ".join(
+            "select " + ", ".join(f"cast({_literal(v)} as {t}) as {c}" for v, (c, t) in zip(row, columns))
+            for row in rows
+        )
     else:
         body = "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in columns) + " where 1 = 0"
     spark.sql(f"create or replace view {name} as {body}")
@@ -59,15 +74,18 @@ def _usage_view_sql(layout: Layout, state: State, build: Build) -> str:
                 cast = ", ".join(f"cast({c} as {t}) as {c}" for c, t in columns)
                 branches.append(f"select {cast}, date '{day}' as usage_date from parquet.`{folder}`")
     if not branches:
-        return "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in columns) + \
-            ", cast(null as date) as usage_date where 1 = 0"
+        return (
+            "select "
+            + ", ".join(f"cast(null as {t}) as {c}" for c, t in columns)
+            + ", cast(null as date) as usage_date where 1 = 0"
+        )
     return "\nunion all\n".join(branches)
 
 
 def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state: State, build: Build) -> None:
     """Fresh build databases, with the build's inputs as the relations of <build_schema>_raw."""
     settings = cfg.spark
-    Path(build.target_path).parent.mkdir(parents=True, exist_ok=True)   # the build's folder: dbt's target, logs
+    Path(build.target_path).parent.mkdir(parents=True, exist_ok=True)  # the build's folder: dbt's target, logs
     for database in (settings.build_schema, settings.build_finance, settings.build_raw):
         spark.sql(f"drop database if exists {database} cascade")
     spark.sql(f"create database {settings.build_raw}")
@@ -77,19 +95,39 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
     spark.sql(f"create or replace view {raw}.usage_events as {_usage_view_sql(layout, state, build)}")
     spark.read.parquet(str(layout.staged_prices)).write.saveAsTable(f"{raw}.price_rows")
     spark.read.parquet(str(layout.staged_gpu_offers)).write.saveAsTable(f"{raw}.gpu_offers")
-    quarantine_files = [str(layout.quarantine_file(f.key)) for f in state.files.values()
-                        if layout.quarantine_file(f.key).exists()]
-    quarantine = spark.read.schema(QUARANTINE_SCHEMA).parquet(*quarantine_files) if quarantine_files else \
-        spark.createDataFrame([], QUARANTINE_SCHEMA)
+    quarantine_files = [
+        str(layout.quarantine_file(f.key)) for f in state.files.values() if layout.quarantine_file(f.key).exists()
+    ]
+    quarantine = (
+        spark.read.schema(QUARANTINE_SCHEMA).parquet(*quarantine_files)
+        if quarantine_files
+        else spark.createDataFrame([], QUARANTINE_SCHEMA)
+    )
     quarantine.write.saveAsTable(f"{raw}.quarantine")
-    values_view(spark, f"{raw}.deployments",
-                [("deployment_id", "string"), ("hourly_cost_usd", "double"), ("gpu_model", "string"),
-                 ("gpu_count", "int"), ("pricing_type", "string"), ("output_weight", "double")],
-                [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments])
+    values_view(
+        spark,
+        f"{raw}.deployments",
+        [
+            ("deployment_id", "string"),
+            ("hourly_cost_usd", "double"),
+            ("gpu_model", "string"),
+            ("gpu_count", "int"),
+            ("pricing_type", "string"),
+            ("output_weight", "double"),
+        ],
+        [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments],
+    )
     values_view(spark, f"{raw}.build_days", [("usage_date", "date")], [[d] for d in build.days])
-    values_view(spark, f"{raw}.published_days", [("usage_date", "date")],
-                [[d] for d in published_days(state, build)])
-    values_view(spark, f"{raw}.usage_files", [("file", "string"), ("records", "bigint"), ("quarantined", "bigint")],
-                checked_usage_files(state, build.days))
-    values_view(spark, f"{raw}.price_sources", [("source_name", "string"), ("age_days", "double")],
-                [[name, age] for name, age in price_source_ages(cfg).items()])
+    values_view(spark, f"{raw}.published_days", [("usage_date", "date")], [[d] for d in published_days(state, build)])
+    values_view(
+        spark,
+        f"{raw}.usage_files",
+        [("file", "string"), ("records", "bigint"), ("quarantined", "bigint")],
+        checked_usage_files(state, build.days),
+    )
+    values_view(
+        spark,
+        f"{raw}.price_sources",
+        [("source_name", "string"), ("age_days", "double")],
+        [[name, age] for name, age in price_source_ages(cfg).items()],
+    )

@@ -16,8 +16,10 @@ import sys
 from functools import partial
 from typing import TextIO
 
-from expectations.suites import Suite
 from core.config import Config
+from core.layout import Layout, WarehouseError
+from expectations.results import CheckResult
+from expectations.suites import Suite
 from warehouse.build import Build
 from warehouse.build_summary import REPEATED_SQL, DayCostChange, RepeatedEvents, summarize_repeated
 from warehouse.dbt_args import run_dbt
@@ -26,8 +28,6 @@ from warehouse.engines.spark.gate import run_suites_spark, spark_relations
 from warehouse.engines.spark.publish import publish_spark, spark_published_state
 from warehouse.engines.spark.session import dbt_env, spark_session
 from warehouse.engines.spark.usage import stage_usage_file_spark
-from core.layout import Layout, WarehouseError
-from expectations.results import CheckResult
 from warehouse.state import Published, State
 
 
@@ -53,7 +53,7 @@ class SparkEngine:
         prepare_spark_build(self.spark, self.cfg, layout, state, build)
 
     def run_dbt(self, build: Build, on_event=None) -> None:
-        self.spark   # (started before dbt: dbt-spark's session method uses the running SparkSession)
+        _ = self.spark  # started before dbt: dbt-spark's session method uses the running SparkSession
         run_dbt(build, "spark", dbt_env(self.settings), on_event)
 
     def run_suites(self, build: Build, suites: list[Suite]) -> list[CheckResult]:
@@ -62,7 +62,7 @@ class SparkEngine:
     def repeated_events(self, build: Build) -> list[RepeatedEvents]:
         """The build's event_ids recorded more than once (warehouse/build_summary.py repeated_events, on Spark)."""
         relation = f"{self.settings.build_schema}.int_usage_events__repeated"
-        if not self.spark.catalog.tableExists(relation):   # the build stopped before the table was made
+        if not self.spark.catalog.tableExists(relation):  # the build stopped before the table was made
             return []
         return summarize_repeated([tuple(r) for r in self.spark.sql(REPEATED_SQL.format(relation)).collect()])
 
@@ -70,9 +70,12 @@ class SparkEngine:
         return publish_spark(self.spark, self.settings, layout, build)
 
     def connect_read_only(self):
-        raise WarehouseError("finops report reads the published DuckDB warehouse; the reports are not available with "
-                             "engine = \"spark\" yet (query the Spark tables with `finops sql`; docs/spark.md)")
+        raise WarehouseError(
+            "finops report reads the published DuckDB warehouse; the reports are not available with "
+            'engine = "spark" yet (query the Spark tables with `finops sql`; docs/spark.md)'
+        )
 
     def run_sql(self, query: str | None, stdin: TextIO = sys.stdin) -> int:
         from warehouse.engines.spark.readonly import run_spark_sql
+
         return run_spark_sql(self.settings, [query] if query is not None else stdin.read().split(";"))

@@ -19,10 +19,10 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from core.layout import Layout
 from core.spark_config import SparkSettings
 from warehouse.build import Build
 from warehouse.build_summary import DayCostChange
-from core.layout import Layout
 from warehouse.publish import WHOLE_TABLES, partition_days, published_rows
 from warehouse.state import PARTITIONED_TABLES, Published, State, load_state, published_copy
 
@@ -37,15 +37,20 @@ def spark_published_state(spark: SparkSession, settings: SparkSettings) -> Publi
     """What the published Spark database holds; None when nothing is published."""
     where = f"Spark database {settings.database}"
     if spark.catalog.tableExists(state_table(settings)):
-        return Published(where, published_copy(spark.table(state_table(settings)).first()["state"],
-                                               f"the Spark table {state_table(settings)}"))
+        return Published(
+            where,
+            published_copy(
+                spark.table(state_table(settings)).first()["state"], f"the Spark table {state_table(settings)}"
+            ),
+        )
     return Published(where, None) if spark.catalog.tableExists(f"{settings.database}.agg_cost_daily") else None
 
 
 def write_spark_state(spark: SparkSession, settings: SparkSettings, state: State) -> None:
     spark.sql(f"create database if not exists {settings.database}_pipeline")
-    spark.createDataFrame([(state.published_build, state.to_json())], "build_id string, state string") \
-        .write.mode("overwrite").saveAsTable(state_table(settings))
+    spark.createDataFrame([(state.published_build, state.to_json())], "build_id string, state string").write.mode(
+        "overwrite"
+    ).saveAsTable(state_table(settings))
 
 
 def _days_sql(days: list[str]) -> str:
@@ -59,9 +64,13 @@ def spark_cost_changes(spark: SparkSession, settings: SparkSettings, state: Stat
         return []
 
     def totals(table: str) -> dict[str, Decimal]:
-        return {str(r[0]): r[1] for r in spark.sql(
-            f"select usage_date, coalesce(sum(cost_usd), 0) from {table} "
-            f"where usage_date in ({_days_sql(published)}) group by usage_date").collect()}
+        return {
+            str(r[0]): r[1]
+            for r in spark.sql(
+                f"select usage_date, coalesce(sum(cost_usd), 0) from {table} "
+                f"where usage_date in ({_days_sql(published)}) group by usage_date"
+            ).collect()
+        }
 
     before = totals(f"{settings.database}.agg_cost_daily")
     after = totals(f"{settings.build_finance}.agg_cost_daily")
@@ -76,8 +85,7 @@ def table_location(spark: SparkSession, table: str) -> str:
 
 
 def _same_columns(spark: SparkSession, table: str, source: str) -> bool:
-    return spark.catalog.tableExists(table) and \
-        sorted(spark.table(table).dtypes) == sorted(spark.table(source).dtypes)
+    return spark.catalog.tableExists(table) and sorted(spark.table(table).dtypes) == sorted(spark.table(source).dtypes)
 
 
 def publish_partitioned(spark: SparkSession, settings: SparkSettings, build: Build, state: State, table: str) -> None:
@@ -85,16 +93,22 @@ def publish_partitioned(spark: SparkSession, settings: SparkSettings, build: Bui
     source, target = f"{settings.build_finance}.{table}", f"{settings.database}.{table}"
     days = partition_days(table, build)
     columns = ", ".join([c for c in spark.table(source).columns if c != "usage_date"] + ["usage_date"])
-    if not _same_columns(spark, target, source):   # first publish, or the model's columns changed (every day
+    if not _same_columns(spark, target, source):  # first publish, or the model's columns changed (every day
         spark.sql(f"drop table if exists {target}")  # is rebuilt then: the code is in each day's fingerprint)
-        spark.sql(f"create table {target} using parquet partitioned by (usage_date) "
-                  f"as select {columns} from {source} where 1 = 0")
+        spark.sql(
+            f"create table {target} using parquet partitioned by (usage_date) "
+            f"as select {columns} from {source} where 1 = 0"
+        )
         state.partitions[table] = {}
     rows = f"({published_rows(table, columns, settings.build_finance, settings.build_schema)})"
-    spark.sql(f"insert overwrite table {target} partition (usage_date) "
-              f"select {columns} from {rows} where usage_date in ({_days_sql(days)})")
-    present = {str(r[0]) for r in spark.sql(
-        f"select distinct usage_date from {rows} where usage_date in ({_days_sql(days)})").collect()}
+    spark.sql(
+        f"insert overwrite table {target} partition (usage_date) "
+        f"select {columns} from {rows} where usage_date in ({_days_sql(days)})"
+    )
+    present = {
+        str(r[0])
+        for r in spark.sql(f"select distinct usage_date from {rows} where usage_date in ({_days_sql(days)})").collect()
+    }
     location = table_location(spark, target)
     for day in days:
         if day in present:
@@ -124,8 +138,9 @@ def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, 
     for table in WHOLE_TABLES:
         publish_whole(spark, f"{settings.database}.{table}", f"{settings.build_finance}.{table}")
     results = sorted(layout.results_dir.glob("*.parquet"))
-    spark.read.parquet(*map(str, results)).withColumn("checked_at", F.col("checked_at").cast("timestamp")) \
-        .orderBy("checked_at", "suite", "expectation").createOrReplaceTempView("finops_quality_results")
+    spark.read.parquet(*map(str, results)).withColumn("checked_at", F.col("checked_at").cast("timestamp")).orderBy(
+        "checked_at", "suite", "expectation"
+    ).createOrReplaceTempView("finops_quality_results")
     publish_whole(spark, f"{settings.database}.data_quality_results", "finops_quality_results")
     spark.catalog.dropTempView("finops_quality_results")
     state.record_published(build.build_id, build.fingerprints)

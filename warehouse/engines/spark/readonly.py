@@ -31,8 +31,10 @@ def run_spark_sql(settings: SparkSettings, statements: list[str], out: TextIO = 
         if not text:
             continue
         if not _READING.match(text):
-            print(f"finops sql: refused (read-only; select, with, show, describe or explain): {text[:80]}",
-                  file=sys.stderr)
+            print(
+                f"finops sql: refused (read-only; select, with, show, describe or explain): {text[:80]}",
+                file=sys.stderr,
+            )
             status = 1
             continue
         if spark is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from core.spark_config import SparkSettings
 
+
 def spark_session(settings: SparkSettings):
     """This process's SparkSession, built from [warehouse.spark] on first use. A session already running in the
     process is reused as it is for the settings Spark cannot change once started (master, warehouse dir,
@@ -26,8 +27,14 @@ def spark_session(settings: SparkSettings):
 def dbt_env(settings: SparkSettings) -> dict[str, str]:
     """The environment the `spark` target of dbt_project/profiles.yml reads: the connection of [warehouse.spark].
     A token is never among them: FINOPS_SPARK_TOKEN_ENV names the variable that holds it."""
-    return {"FINOPS_SPARK_METHOD": settings.method, "FINOPS_SPARK_SCHEMA": settings.build_schema,
-            "FINOPS_SPARK_HOST": settings.host or "localhost", "FINOPS_SPARK_THREADS": str(settings.threads),
-            "FINOPS_SPARK_PORT": str(settings.port or 443), "FINOPS_SPARK_USER": settings.user or "",
-            "FINOPS_SPARK_CLUSTER": settings.cluster or "", "FINOPS_SPARK_ENDPOINT": settings.endpoint or "",
-            "FINOPS_SPARK_TOKEN_ENV": settings.token_env or ""}
+    return {
+        "FINOPS_SPARK_METHOD": settings.method,
+        "FINOPS_SPARK_SCHEMA": settings.build_schema,
+        "FINOPS_SPARK_HOST": settings.host or "localhost",
+        "FINOPS_SPARK_THREADS": str(settings.threads),
+        "FINOPS_SPARK_PORT": str(settings.port or 443),
+        "FINOPS_SPARK_USER": settings.user or "",
+        "FINOPS_SPARK_CLUSTER": settings.cluster or "",
+        "FINOPS_SPARK_ENDPOINT": settings.endpoint or "",
+        "FINOPS_SPARK_TOKEN_ENV": settings.token_env or "",
+    }

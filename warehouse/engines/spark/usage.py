@@ -17,14 +17,22 @@ import uuid
 from pathlib import Path
 
 from pyspark import StorageLevel
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
-from pyspark.errors import PySparkException
 
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
-from ingest.usage_canonical import (COLUMNS, STAGED_SCHEMA, TRIMMED_SPACES, StagedFile, UsageWindow, _csv_header,
-                                     _file_format, checked_sql)
+from ingest.usage_canonical import (
+    COLUMNS,
+    STAGED_SCHEMA,
+    TRIMMED_SPACES,
+    StagedFile,
+    UsageWindow,
+    _csv_header,
+    _file_format,
+    checked_sql,
+)
 
 # Spark's spelling of a UTC time (ingest/usage_canonical.py): the session time zone is UTC, so a value with no zone
 # is UTC.
@@ -34,8 +42,8 @@ UTC_TIMESTAMP_SQL = "try_cast({0} as timestamp)"
 _SPACES = "[" + "".join(map(chr, TRIMMED_SPACES)) + "]"
 TRIMMED_SQL = f"regexp_replace({{0}}, '^{_SPACES}+|{_SPACES}+$', '')"
 _RECORD = StructType([StructField(c, StringType()) for c in COLUMNS])
-_POSITION_BITS = (1 << 33) - 1   # monotonically_increasing_id = partition index << 33 | row within the partition
-_CORRUPT = "_finops_malformed_row"   # the raw text of a CSV row Spark could not split into the header's fields
+_POSITION_BITS = (1 << 33) - 1  # monotonically_increasing_id = partition index << 33 | row within the partition
+_CORRUPT = "_finops_malformed_row"  # the raw text of a CSV row Spark could not split into the header's fields
 
 
 def spark_str(value: str) -> str:
@@ -46,8 +54,9 @@ def spark_str(value: str) -> str:
 def _numbered(frame: DataFrame, first_line: int) -> DataFrame:
     """The rows of one file with line_no: their position in the file (Spark keeps a file's partitions in order)
     plus first_line - 1; without moving the rows to one place."""
-    frame = frame.withColumn("_partition", F.spark_partition_id()) \
-                 .withColumn("_position", F.monotonically_increasing_id().bitwiseAND(F.lit(_POSITION_BITS)))
+    frame = frame.withColumn("_partition", F.spark_partition_id()).withColumn(
+        "_position", F.monotonically_increasing_id().bitwiseAND(F.lit(_POSITION_BITS))
+    )
     if frame.rdd.getNumPartitions() == 1:
         offset = F.lit(0)
     else:
@@ -73,13 +82,26 @@ def _records(spark: SparkSession, path: str) -> DataFrame:
         return lines.select("line_no", "raw", rec.alias("rec"), F.lit(None).cast("string").alias("read_error"))
     if fmt == "csv":
         header = _csv_header(Path(path))
-        if not header.columns:   # an empty file: no records
-            return spark.createDataFrame([], "line_no bigint, raw string, rec struct<" +
-                                         ", ".join(f"{c}: string" for c in COLUMNS) + ">, read_error string")
-        schema = StructType([StructField(c, StringType()) for c in header.columns] +
-                            [StructField(_CORRUPT, StringType())])
-        frame = spark.read.csv(path, schema=schema, header=True, sep=header.delimiter, quote='"', escape='"',
-                               mode="PERMISSIVE", columnNameOfCorruptRecord=_CORRUPT)
+        if not header.columns:  # an empty file: no records
+            return spark.createDataFrame(
+                [],
+                "line_no bigint, raw string, rec struct<"
+                + ", ".join(f"{c}: string" for c in COLUMNS)
+                + ">, read_error string",
+            )
+        schema = StructType(
+            [StructField(c, StringType()) for c in header.columns] + [StructField(_CORRUPT, StringType())]
+        )
+        frame = spark.read.csv(
+            path,
+            schema=schema,
+            header=True,
+            sep=header.delimiter,
+            quote='"',
+            escape='"',
+            mode="PERMISSIVE",
+            columnNameOfCorruptRecord=_CORRUPT,
+        )
         first_line = 2
         malformed = F.col(_CORRUPT).isNotNull()
         raw = F.when(malformed, F.col(_CORRUPT))
@@ -88,14 +110,24 @@ def _records(spark: SparkSession, path: str) -> DataFrame:
         frame, first_line = spark.read.parquet(path), 1
         raw = read_error = F.lit(None).cast("string")
     present = set(frame.columns) - {_CORRUPT}
-    rec = F.struct(*[(F.col(f"`{c}`").cast("string") if c in present else F.lit(None).cast("string")).alias(c)
-                     for c in COLUMNS])
-    return _numbered(frame.select(rec.alias("rec"), raw.alias("raw"), read_error.alias("read_error")),
-                     first_line).select("line_no", "raw", "rec", "read_error")
+    rec = F.struct(
+        *[(F.col(f"`{c}`").cast("string") if c in present else F.lit(None).cast("string")).alias(c) for c in COLUMNS]
+    )
+    return _numbered(
+        frame.select(rec.alias("rec"), raw.alias("raw"), read_error.alias("read_error")), first_line
+    ).select("line_no", "raw", "rec", "read_error")
 
 
-def stage_usage_file_spark(spark: SparkSession, path: str | Path, *, source: str, file_seq: int, usage_dir: Path,
-                           quarantine_file: Path, window: UsageWindow) -> StagedFile:
+def stage_usage_file_spark(
+    spark: SparkSession,
+    path: str | Path,
+    *,
+    source: str,
+    file_seq: int,
+    usage_dir: Path,
+    quarantine_file: Path,
+    window: UsageWindow,
+) -> StagedFile:
     """Read one canonical usage file with Spark, check its records and stage them (one read of the file by Spark,
     after one by Python to its end). Raises UnreadableUsageFile when it cannot be read whole."""
     fmt = _file_format(Path(path))
@@ -103,24 +135,33 @@ def stage_usage_file_spark(spark: SparkSession, path: str | Path, *, source: str
     view = f"finops_usage_records_{uuid.uuid4().hex[:8]}"
     try:
         _records(spark, str(path)).createOrReplaceTempView(view)
-        checked = spark.sql(checked_sql(f"select * from {view}", source, str(path), file_seq, window,
-                                        UTC_TIMESTAMP_SQL, TRIMMED_SQL, spark_str))
-        rows = checked.select(*STAGED_SCHEMA, "reason",
-                              F.when(F.col("reason").isNotNull(),
-                                     F.coalesce("raw", F.to_json("rec", {"ignoreNullFields": "false"}))).alias("raw"))
+        checked = spark.sql(
+            checked_sql(
+                f"select * from {view}", source, str(path), file_seq, window, UTC_TIMESTAMP_SQL, TRIMMED_SQL, spark_str
+            )
+        )
+        rows = checked.select(
+            *STAGED_SCHEMA,
+            "reason",
+            F.when(
+                F.col("reason").isNotNull(), F.coalesce("raw", F.to_json("rec", {"ignoreNullFields": "false"}))
+            ).alias("raw"),
+        )
         rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
         rows.where("reason is null").write.mode("overwrite").partitionBy("usage_date").parquet(str(usage_dir))
-        rows.where("reason is not null") \
-            .select("source", "file", "line_no", "reason", "raw",
-                    F.current_timestamp().alias("ingested_at")) \
-            .orderBy("line_no").coalesce(1).write.mode("overwrite").parquet(str(quarantine_file))
+        rows.where("reason is not null").select(
+            "source", "file", "line_no", "reason", "raw", F.current_timestamp().alias("ingested_at")
+        ).orderBy("line_no").coalesce(1).write.mode("overwrite").parquet(str(quarantine_file))
         counts = rows.groupBy("usage_date", F.col("reason").isNull().alias("valid")).count().collect()
         rows.unpersist()
     except PySparkException as exc:
-        raise UnreadableUsageFile(f"cannot be read as {fmt}: {str(exc).strip().splitlines()[0]}; {STAGED_NOTHING}: "
-                                  "copy it again whole, or export it again") from None
+        raise UnreadableUsageFile(
+            f"cannot be read as {fmt}: {str(exc).strip().splitlines()[0]}; {STAGED_NOTHING}: "
+            "copy it again whole, or export it again"
+        ) from None
     finally:
         spark.catalog.dropTempView(view)
-    return StagedFile(rows_by_day={str(r["usage_date"]): r["count"] for r in sorted(counts, key=lambda r: str(r[0]))
-                                   if r["valid"]},
-                      quarantined=sum(r["count"] for r in counts if not r["valid"]))
+    return StagedFile(
+        rows_by_day={str(r["usage_date"]): r["count"] for r in sorted(counts, key=lambda r: str(r[0])) if r["valid"]},
+        quarantined=sum(r["count"] for r in counts if not r["valid"]),
+    )
