@@ -76,27 +76,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ingest.usage_canonical import COLUMNS  # the canonical record's columns, declared once
+
 __all__ = ["generate_usage", "main", "COLUMNS", "BAD_KINDS", "SPIKE_DAY_OFFSET", "SPIKE_TENANT"]
 
-COLUMNS = (
-    "event_id",
-    "occurred_at",
-    "tenant_id",
-    "feature",
-    "task_id",
-    "provider",
-    "model",
-    "deployment_id",
-    "service_tier",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "status",
-    "attempt",
-)
 FORMATS = ("jsonl", "csv", "parquet")
 
 CHUNK_ROWS = 1_000_000  # rows generated and written per block
