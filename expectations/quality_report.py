@@ -1,12 +1,15 @@
 """The quality report of a run: [reports].dir/quality/<date>.html, one page per usage day the run built.
 
 A self-contained HTML page (inline CSS, no script, no network): the verdict, what failed with a few
-failing rows, the event_ids recorded more than once (exact repeats and conflicting duplicates), then every suite
-with what it guards and each expectation's result."""
+failing rows, the usage records quarantined from the files read for the built days (counts per file and reason, and
+the first QUARANTINE_LINES of them with their file, line and raw text), the unpriced calls, the event_ids recorded more
+than once (exact repeats and conflicting duplicates), then every suite with what it guards and each expectation's
+result."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,9 +18,12 @@ import jinja2
 
 from expectations.results import CheckResult
 
+QUARANTINE_LINES = 20  # the quarantined records a report shows line by line (`finops quarantine` prints them all)
+
 if TYPE_CHECKING:  # (the suites import great_expectations)
     from expectations.suites import Suite
     from warehouse.build_summary import RepeatedEvents
+    from warehouse.quarantine import QuarantinedRecord
 
 DBT_GUARDS = "the dbt schema and data tests of every model (dbt_project/models/*.yml): keys, not-null, accepted values"
 
@@ -53,6 +59,28 @@ good warehouse stays in place.{% else %}PASSED: all {{ results|length }} checks 
 </ul></td></tr>{% endif %}
 {% endfor %}</table>
 {% endif %}
+<h2>Quarantined records</h2>
+{% if quarantined %}
+<p>{{ quarantined|length }} record(s) of the usage files read for the built days broke a rule of the usage record or
+could not be read (docs/spec.md#usage-record); they are billed nowhere. All of them:
+<code>finops quarantine --date {{ days[-1] }}</code>.</p>
+<table><tr><th>file</th><th>reason</th><th>records</th></tr>
+{% for (file, reason), count in quarantine_counts %}<tr><td>{{ file }}</td><td>{{ reason }}</td>
+<td class="num">{{ count }}</td></tr>{% endfor %}
+</table>
+<p>The first {{ quarantined[:lines]|length }}:</p>
+<table><tr><th>file</th><th>line</th><th>reason</th><th>raw text</th></tr>
+{% for q in quarantined[:lines] %}<tr><td>{{ q.file }}</td><td class="num">{{ q.line if q.line is not none else '' }}</td>
+<td>{{ q.reason }}</td><td><code>{{ q.raw if q.raw is not none else '' }}</code></td></tr>{% endfor %}
+</table>
+{% else %}<p>None: every record of the usage files read for the built days was accepted.</p>{% endif %}
+<h2>Unpriced calls</h2>
+{% if unpriced %}<p>No price source prices these calls: their cost is left NULL (never $0) and counted.</p>
+<table><tr><th>provider</th><th>model</th><th>calls</th></tr>
+{% for provider, model, calls in unpriced %}<tr><td>{{ provider }}</td><td>{{ model }}</td>
+<td class="num">{{ calls }}</td></tr>{% endfor %}
+</table>
+{% else %}<p>None: every call of the built days is priced.</p>{% endif %}
 {% if repeated %}
 <h2>Repeated event_ids</h2>
 <p>Recorded more than once in the usage files of the built days. An exact repeat is counted once. A conflicting
@@ -91,9 +119,12 @@ def write_quality_reports(
     suites: list[Suite],
     results: list[CheckResult],
     repeated: list[RepeatedEvents] = (),
+    quarantined: list[QuarantinedRecord] = (),
+    unpriced: list[tuple[str, str, int]] = (),
 ) -> list[Path]:
     """Write quality/<day>.html for every day of the run; returns the paths. `repeated`: the built days' event_ids
-    recorded more than once (warehouse/build_summary.py)."""
+    recorded more than once, `unpriced`: their (provider, model, calls) with no price (warehouse/build_summary.py);
+    `quarantined`: the records quarantined from the files read for them (warehouse/quarantine.py)."""
     guards = {s.label: (s.table, s.guards) for s in suites}
     groups = []
     for name in dict.fromkeys(r.suite for r in results):
@@ -121,6 +152,10 @@ def write_quality_reports(
         days=days,
         examples=lambda r: json.loads(r.examples) if r.examples else [],
         repeated=list(repeated),
+        quarantined=list(quarantined),
+        quarantine_counts=sorted(Counter((q.file, q.reason) for q in quarantined).items()),
+        lines=QUARANTINE_LINES,
+        unpriced=list(unpriced),
         checked_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
     )
     paths = [quality_report_path(reports_dir, day) for day in days]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import os
@@ -75,6 +76,8 @@ def _check_day(option: str, day: date, cfg: Config) -> None:
 def _check_arguments(args: argparse.Namespace, cfg: Config) -> None:
     if args.command == "run" and args.date is not None:
         _check_day("--date", args.date, cfg)
+    if args.command == "quarantine":
+        _check_day("--date", args.date, cfg)
     if args.command == "backfill":
         _check_day("--from", args.start, cfg)
         _check_day("--to", args.end, cfg)
@@ -133,6 +136,15 @@ def _parser() -> argparse.ArgumentParser:
     sql = sub.add_parser("sql", help="read-only SQL on the published warehouse (no QUERY: interactive)")
     sql.add_argument("--config", type=Path, help=config_help)
     sql.add_argument("query", nargs="?", help="a SQL query; without it, statements are read from stdin")
+
+    quarantine = sub.add_parser(
+        "quarantine", help="the usage records quarantined for a usage day, from the staging area (published or not)"
+    )
+    quarantine.add_argument("--config", type=Path, help=config_help)
+    quarantine.add_argument("--date", type=_date, required=True, help="usage day YYYY-MM-DD")
+    quarantine.add_argument(
+        "--format", choices=("table", "csv"), default="table", help="table (default, to read) or csv (to process)"
+    )
 
     demo = sub.add_parser("demo", help="write a sample config and data to a folder and run the pipeline on it")
     demo.add_argument("--dir", type=Path, default=Path("finops-demo"), help="folder to write (default: finops-demo)")
@@ -203,6 +215,27 @@ def _report(cfg: Config, week, resend: list[str] | None) -> int:
     return EXIT_SEND_FAILED if outcome.failed_sends else EXIT_OK
 
 
+def _quarantine(cfg: Config, day: date, fmt: str) -> int:
+    from core.layout import Layout
+    from warehouse.pipeline import current_state
+    from warehouse.quarantine import COLUMNS, quarantined_records
+
+    layout = Layout.of(cfg)
+    records = quarantined_records(layout, current_state(cfg, layout), [day.isoformat()])
+    rows = [["" if v is None else str(v) for v in (r.file, r.line, r.reason, r.raw)] for r in records]
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    else:
+        widths = [max(len(row[i]) for row in [list(COLUMNS), *rows]) for i in range(len(COLUMNS) - 1)]
+        for row in [list(COLUMNS), *rows]:
+            print("  ".join([*(v.ljust(w) for v, w in zip(row, widths, strict=False)), row[-1]]).rstrip())
+    files = len({r.file for r in records})
+    print(f"{len(records)} record(s) quarantined from {files} usage file(s) read for {day}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _sql(cfg: Config, query: str | None) -> int:
     from warehouse.engines import engine_of
 
@@ -268,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_days(cfg, [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)])
         if args.command == "report":
             return _report(cfg, args.week, args.resend)
+        if args.command == "quarantine":
+            return _quarantine(cfg, args.date, args.format)
         return _sql(cfg, args.query)
     except bad_input as exc:
         print(f"finops: {exc}", file=sys.stderr)

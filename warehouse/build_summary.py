@@ -66,8 +66,8 @@ def unpriced_models(build: Build) -> list[tuple[str, str, int]]:
         return []
 
 
-def log_unpriced(build: Build) -> None:
-    models = unpriced_models(build)
+def log_unpriced(models: list[tuple[str, str, int]]) -> None:
+    """Warn of the build's unpriced calls (unpriced_models)."""
     if models:
         log.warning(
             "unpriced usage on the built days (no price from any source; cost left NULL): %s",

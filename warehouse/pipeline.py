@@ -23,8 +23,9 @@ from core.layout import Layout, WarehouseError
 from expectations.quality_report import quality_report_path, write_quality_reports
 from expectations.results import CheckResult, dbt_results, write_results
 from warehouse.build import Build, build_batches, days_to_build, plan_build
-from warehouse.build_summary import DayCostChange, log_cost_changes, log_repeated, log_unpriced
+from warehouse.build_summary import DayCostChange, log_cost_changes, log_repeated, log_unpriced, unpriced_models
 from warehouse.engines import engine_of
+from warehouse.quarantine import quarantined_records
 from warehouse.retention import clean_leftovers, drop_unreferenced_staging
 from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.state import State, load_state
@@ -200,8 +201,12 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     results = dbt_checks(build) + engine.run_suites(build, suites)
     write_results(results, build.build_id, layout.results_dir)
     repeated = engine.repeated_events(build)
-    reports = write_quality_reports(cfg.reports_dir, build.build_id, build.days, suites, results, repeated)
-    log_unpriced(build)
+    quarantined = quarantined_records(layout, current_state(cfg, layout), build.days)
+    unpriced = unpriced_models(build)
+    reports = write_quality_reports(
+        cfg.reports_dir, build.build_id, build.days, suites, results, repeated, quarantined, unpriced
+    )
+    log_unpriced(unpriced)
     log_repeated(repeated)
     failed = [r for r in results if not r.success]
     log.info(
