@@ -12,6 +12,7 @@ import duckdb
 import yaml
 
 from core.config import Config, Owner
+from core.layout import Layout
 from reports import charts
 from reports import figures as fig
 from reports.figures import Scope
@@ -21,6 +22,8 @@ from reports.render import render, svg
 from reports.tables import Column, Table
 from reports.week import IsoWeek
 from warehouse.dbt_args import DBT_PROJECT_DIR
+from warehouse.quarantine import quarantined_records
+from warehouse.state import catalog_state, load_state
 
 
 @dataclass
@@ -86,6 +89,15 @@ def owner_covers(features: tuple[str, ...], tenants: tuple[str, ...]) -> str:
     return "; ".join(parts)
 
 
+def quarantined_in(cfg: Config, week: IsoWeek) -> dict:
+    """The records quarantined from the usage files read for the week's days, and in how many files (from the
+    staging area: warehouse/quarantine.py)."""
+    layout = Layout.of(cfg)
+    state = load_state(layout, catalog_state(layout.warehouse))
+    records = quarantined_records(layout, state, [d.isoformat() for d in week.days])
+    return {"quarantined_records": len(records), "quarantined_files": len({r.file for r in records})}
+
+
 def showback_page(
     con: duckdb.DuckDBPyConnection,
     cfg: Config,
@@ -105,7 +117,7 @@ def showback_page(
     cost = cost_columns(prior)
     calls = fig.totals(con, week, everything, compared=compared)
     # the headline is the whole bill (API + self-hosted allocated + idle); the other figures are the calls'
-    summary = {**calls, **bill, "calls_cost_usd": calls["cost_usd"]}
+    summary = {**calls, **bill, "calls_cost_usd": calls["cost_usd"], **quarantined_in(cfg, week)}
     tenants = fig.breakdown(con, week, everything, ("tenant_id",), compared=compared)
     features = fig.breakdown(con, week, everything, ("feature",), compared=compared)
     models = fig.breakdown(con, week, everything, ("provider", "model"), compared=compared)
@@ -244,6 +256,7 @@ def showback_page(
             Column("failed_task_share", "Failed task share", "pct"),
             Column("unpriced_requests", "Unpriced calls", "count"),
             Column("unpriced_tokens", "Unpriced tokens", "count"),
+            Column("quarantined_records", "Quarantined records", "count"),
         ],
         [summary],
     )

@@ -96,3 +96,22 @@ def test_quarantine_refuses_a_bad_date_or_config(project: Project):
     project.config.write_text("[warehouse\n")
     bad = project.finops("quarantine", "--date", "2026-11-02")
     assert bad.returncode == 2 and f"finops: {project.config}" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_showback_shows_the_weeks_quarantined_and_unpriced_calls(project: Project):
+    """2026-W45 (Mon 2 .. Sun 8 Nov), 5 calls a day; Tuesday's file holds 2 bad lines and 1 call of a model no
+    source prices, and a file of the next week 1 bad line (not this week's)."""
+    for k in range(7):
+        day = f"2026-11-0{2 + k}"
+        extra = ["{broken", {**event("x", f"{day}T20:00:00Z"), "model": "no-such-model"}, "nope"] if k == 1 else []
+        write_jsonl(project.usage / f"{day}.jsonl", calls(day, 5, f"d{k}-") + extra)
+    write_jsonl(project.usage / "2026-11-09.jsonl", calls("2026-11-09", 5, "next-") + ["{next"])
+    project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-08", check=True)
+    project.finops("report", "--week", "2026-W45", check=True)
+    page = (project.warehouse.parent / "reports" / "2026-W45" / "showback.html").read_text()
+    assert '<div class="label">Quarantined records</div><div class="value">2 records</div>' in page
+    assert "in 1 usage file read for the week: billed nowhere" in page
+    assert '<div class="label">Unpriced usage</div><div class="value">1 call</div>' in page
+    summary = (project.warehouse.parent / "reports" / "2026-W45" / "summary.csv").read_text()
+    row = next(csv.DictReader(io.StringIO(summary)))
+    assert (row["quarantined_records"], row["unpriced_requests"]) == ("2", "1")
