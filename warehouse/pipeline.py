@@ -114,7 +114,10 @@ def stage_usage_files(cfg: Config, layout: Layout) -> tuple[State, UsageStaging]
     staging = stage_usage(cfg, layout, state, canonical_reader=engine_of(cfg).canonical_reader())
     state.save(layout.state_file)
     if staging.quarantined:
-        log.warning("%d usage record(s) quarantined (see finance.quarantine)", staging.quarantined)
+        log.warning(
+            "%d usage record(s) quarantined in the files read (`finops quarantine --date D` lists a day's)",
+            staging.quarantined,
+        )
     return state, staging
 
 
