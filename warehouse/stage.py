@@ -21,13 +21,13 @@ import polars as pl
 
 from core.config import Config, Source
 from core.layout import Layout
+from core.staged_usage import StagedUsage, StagedUsageFile
 from ingest.gpu_sheet import GPU_OFFER_SCHEMA
 from ingest.price_sheet import PRICE_ROW_SCHEMA
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import StagedFile, UsageWindow, stage_failed_file, stage_usage_file, write_empty_usage
 from ingest.usage_exports import stage_export_file
 from warehouse.fetched_sources import gpu_source_rows, price_source_rows
-from warehouse.state import StagedUsageFile, State
 
 log = logging.getLogger("finops")
 
@@ -79,7 +79,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, src: Source, path: Path, read_ca
     return stage_export_file(con, path, src.kind, src.mapping, source=src.name, **where)
 
 
-def stage_usage(cfg: Config, layout: Layout, state: State, canonical_reader=None) -> UsageStaging:
+def stage_usage(cfg: Config, layout: Layout, state: StagedUsage, canonical_reader=None) -> UsageStaging:
     """Read new and changed usage files, and again the failed ones; forget removed ones. Updates `state` (the
     caller saves it). canonical_reader: reads a canonical file instead of DuckDB (engine = "spark":
     warehouse/engines/spark/usage.py).

@@ -30,6 +30,7 @@ import duckdb
 
 from core.files import write_atomically
 from core.layout import Layout, WarehouseError
+from core.staged_usage import StagedUsageFile
 
 log = logging.getLogger("finops")
 
@@ -37,19 +38,6 @@ PARTITIONED_TABLES = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "se
 # The state as the publish left it, in the published catalog: one row (build_id, published_at, state as JSON).
 CATALOG_STATE_SCHEMA = "finops_pipeline"
 CATALOG_STATE = f"{CATALOG_STATE_SCHEMA}.state"
-
-
-@dataclass
-class StagedUsageFile:
-    source: str
-    key: str
-    seq: int
-    size: int
-    mtime_ns: int
-    days: dict[str, int]
-    quarantined: int
-    reading: str = ""  # how it was read: its source's kind and lookups (warehouse/stage.py)
-    failure: str | None = None  # why it could not be read whole (nothing of it staged: a failed file)
 
 
 @dataclass
