@@ -28,7 +28,7 @@ GPU_OFFER_SCHEMA = {
     "source_file": pl.String,
 }
 
-# What a listing reader returns: the offers it lists now, undated (warehouse/fetched_sources.py dates them from
+# What a listing reader returns: the offers it lists now, undated (ingest/fetched_sources.py dates them from
 # the observation history and adds the source columns).
 GPU_SEEN_SCHEMA = {
     k: GPU_OFFER_SCHEMA[k]

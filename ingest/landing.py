@@ -5,7 +5,7 @@ how it was obtained, so any price can be traced to the bytes it came from.
     <landing>/<source>/<YYYY-MM-DD>/<HHMMSS>Z.fetch.json            the record: url or path, status, headers
                                                                     sent and received, fetched_at, size, sha256,
                                                                     payload (the file holding the bytes), error
-The date is the fetch day (see warehouse/fetched_sources.py). A payload identical to the source's last landed
+The date is the fetch day (see ingest/fetched_sources.py). A payload identical to the source's last landed
 one is not written again: the record's `payload` names the earlier file (a 304 Not Modified does the same).
 """
 

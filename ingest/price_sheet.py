@@ -32,7 +32,7 @@ PRICE_ROW_SCHEMA = {
     "source_line": pl.Int64,
 }
 
-# What a catalog or page reader returns: the prices it lists now, undated (warehouse/fetched_sources.py dates
+# What a catalog or page reader returns: the prices it lists now, undated (ingest/fetched_sources.py dates
 # them from the observation history and adds the source columns).
 PRICE_SEEN_SCHEMA = {
     k: PRICE_ROW_SCHEMA[k]

@@ -1,6 +1,6 @@
 """Usage files that cannot be read whole: a .gz file whose gzip stream breaks (not gzip, corrupt data, or a stream
 that ends before its end-of-stream marker: a truncated copy), text that is not UTF-8, a file DuckDB or Spark cannot
-parse. Nothing of such a file is staged: warehouse/stage.py stages it as a failed file (one quarantine row saying
+parse. Nothing of such a file is staged: ingest/stage.py stages it as a failed file (one quarantine row saying
 why and where it broke), which fails the quality gate (docs/quality.md).
 
 DuckDB reads a gzip stream that ends early as if the data ended there (a file cut in half reads as its first half,

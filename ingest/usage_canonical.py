@@ -6,7 +6,7 @@ window (UsageWindow), and written as:
   - valid rows: Parquet partitioned by usage_date, one folder per file  (<out>/usage/<key>/usage_date=D/)
   - bad rows:   one Parquet file with source, file, line, reason, raw     (<out>/quarantine/<key>.parquet)
 A file that cannot be read whole (ingest/unreadable.py) raises UnreadableUsageFile: nothing of it is staged, and
-warehouse/stage.py stages it as a failed file (stage_failed_file). The cost arithmetic is not done here: it lives in
+ingest/stage.py stages it as a failed file (stage_failed_file). The cost arithmetic is not done here: it lives in
 the dbt project.
 
 The vendor readers (ingest/usage_exports.py) shape their records into the same canonical columns and

@@ -17,10 +17,10 @@ from conftest import Project, event, write_jsonl
 from core.config import load_config
 from core.layout import Layout
 from core.staged_usage import StagedUsageFile
+from ingest.stage import stage_usage
 from ingest.usage_canonical import stage_usage_file
 from warehouse.build import checked_usage_files
 from warehouse.pipeline import stage_usage_files
-from warehouse.stage import stage_usage
 from warehouse.state import State
 
 DAY = "2026-11-02"

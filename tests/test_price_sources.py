@@ -20,6 +20,7 @@ from fixture_server import FixtureServer
 
 from core.config import ConfigError, load_config
 from ingest.fetch import FetchError, fetch
+from ingest.fetched_sources import PRICE_STORED, url_source_ages
 from ingest.html_table import parse_token_price
 from ingest.litellm_catalog import read_litellm_catalog
 from ingest.observations import merge_observation
@@ -27,7 +28,6 @@ from ingest.openrouter_catalog import read_openrouter_models
 from ingest.payload import PayloadError
 from ingest.price_page import read_price_page
 from ingest.price_sheet import PRICE_KEY
-from warehouse.fetched_sources import PRICE_STORED, url_source_ages
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "prices"
 LITELLM = (FIXTURES / "litellm_catalog_small.json").read_bytes()

@@ -18,10 +18,10 @@ from conftest import Project
 
 from core.config import ConfigError, Lookup, UsageMapping, load_config
 from core.layout import Layout
+from ingest.stage import stage_usage
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import UsageFileError, UsageWindow
 from ingest.usage_exports import stage_export_file
-from warehouse.stage import stage_usage
 from warehouse.state import State
 
 FIXTURES = Path(__file__).parent / "fixtures" / "usage"

@@ -15,8 +15,8 @@ import duckdb
 from core.config import Config
 from core.layout import Layout
 from core.sql_literals import sql_list, sql_str
+from ingest.fetched_sources import price_source_ages
 from warehouse.dbt_args import DBT_PROJECT_DIR
-from warehouse.fetched_sources import price_source_ages
 from warehouse.state import State
 
 # What a day's numbers depend on besides its inputs: the code that computes them.

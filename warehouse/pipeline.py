@@ -22,12 +22,12 @@ from core.config import Config
 from core.layout import Layout, WarehouseError
 from expectations.quality_report import quality_report_path, write_quality_reports
 from expectations.results import CheckResult, dbt_results, write_results
+from ingest.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.build import Build, build_batches, days_to_build, plan_build
 from warehouse.build_summary import DayCostChange, log_cost_changes, log_repeated, log_unpriced, unpriced_models
 from warehouse.engines import engine_of
 from warehouse.quarantine import quarantined_records
 from warehouse.retention import clean_leftovers, drop_unreferenced_staging
-from warehouse.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.state import State, load_state
 
 if TYPE_CHECKING:

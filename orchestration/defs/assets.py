@@ -31,6 +31,7 @@ from core.layout import Layout
 from expectations.quality_report import quality_report_path
 from expectations.results import read_results
 from expectations.suites import build_suites
+from ingest.stage import stage_gpu_offers, stage_prices
 from orchestration.defs.dbt_events import dbt_events
 from orchestration.defs.partitions import daily, weekly
 from orchestration.defs.resources import FinopsConfig, dbt_project
@@ -50,7 +51,6 @@ from warehouse.pipeline import (
     stage_usage_files,
 )
 from warehouse.publish import WHOLE_TABLES
-from warehouse.stage import stage_gpu_offers, stage_prices
 from warehouse.state import PARTITIONED_TABLES, State
 
 SINGLE_RUN = BackfillPolicy.single_run()

@@ -32,7 +32,7 @@ class Engine(Protocol):
         """The copy of the pipeline's state in what is published (warehouse/state.py); None: nothing published."""
 
     def canonical_reader(self) -> Callable | None:
-        """What stages a canonical usage file (warehouse/stage.py); None: DuckDB's reader."""
+        """What stages a canonical usage file (ingest/stage.py); None: DuckDB's reader."""
 
     def prepare_build(self, layout: Layout, state: State, build: Build) -> None:
         """Create the build's inputs: the relations dbt's sources name."""

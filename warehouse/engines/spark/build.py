@@ -16,10 +16,10 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 
 from core.config import Config
 from core.layout import Layout
+from ingest.fetched_sources import price_source_ages
 from ingest.usage_canonical import STAGED_SCHEMA
 from warehouse.build import Build, checked_usage_files, published_days
 from warehouse.engines.spark.usage import spark_str
-from warehouse.fetched_sources import price_source_ages
 from warehouse.state import State
 
 _SPARK_TYPES = {

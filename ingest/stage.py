@@ -1,5 +1,5 @@
 """Stage the inputs of a run: read every configured source with the ingest readers (prices and GPU offers
-through warehouse/fetched_sources.py) and keep what they read under <warehouse>.data/staged/. Usage files are
+through ingest/fetched_sources.py) and keep what they read under <warehouse>.data/staged/. Usage files are
 read once: a file whose size and mtime did not change since it was staged, read by a source whose kind and
 lookups did not change, is not read again (unless it could not be read whole: a failed file is read at every run).
 A file is read once per run however many paths and sources match it."""
@@ -22,12 +22,12 @@ import polars as pl
 from core.config import Config, Source
 from core.layout import Layout
 from core.staged_usage import StagedUsage, StagedUsageFile
+from ingest.fetched_sources import gpu_source_rows, price_source_rows
 from ingest.gpu_sheet import GPU_OFFER_SCHEMA
 from ingest.price_sheet import PRICE_ROW_SCHEMA
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import StagedFile, UsageWindow, stage_failed_file, stage_usage_file, write_empty_usage
 from ingest.usage_exports import stage_export_file
-from warehouse.fetched_sources import gpu_source_rows, price_source_rows
 
 log = logging.getLogger("finops")
 
