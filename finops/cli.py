@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from core.config import Config, ConfigError, default_config_path, load_config
+from core.exit_codes import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_SEND_FAILED
 
 log = logging.getLogger("finops")
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_SEND_FAILED, EXIT_INTERNAL_ERROR = 0, 1, 2, 3, 4
 EXIT_CODES = """exit codes:
   0  done: published, or the report written and its emails sent
   1  the quality gate failed (nothing of the failed build published); `report`: a day of the week not

@@ -1,5 +1,6 @@
-"""The packages' layers: no import cycle between finops's packages, and the bottom layer (core/) imports none of
-them. Imports are read from the source with ast (at run time: the ones under `if TYPE_CHECKING:` are only for
+"""The packages' layers: no import cycle between finops's packages (the demo, finops/demo/, counts as one of its own:
+it sits on the CLI), the bottom layer (core/) imports none of them, and ingest/ (reading, fetching, landing and
+staging inputs) imports nothing of the warehouse it feeds. Imports are read from the source with ast (at run time: the ones under `if TYPE_CHECKING:` are only for
 annotations)."""
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ pytestmark = pytest.mark.unit  # no pipeline run: part of `make check`
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "ingest", "warehouse", "expectations", "reports", "orchestration", "finops")
+UNITS = (*PACKAGES, "finops.demo")  # the units whose imports must not make a cycle
 BOTTOM = "core"
+# unit -> the units it must not import (besides a cycle)
+FORBIDDEN = {"ingest": ("warehouse", "expectations", "reports", "orchestration", "finops", "finops.demo")}
 
 
 def _imports(tree: ast.AST):
@@ -29,15 +33,21 @@ def _imports(tree: ast.AST):
         yield from _imports(node)
 
 
+def unit_of(module: str) -> str | None:
+    """The unit a module (dotted name) belongs to: the longest unit it is in; None when not one of ours."""
+    units = [unit for unit in UNITS if module == unit or module.startswith(unit + ".")]
+    return max(units, key=len, default=None)
+
+
 def package_graph() -> dict[str, dict[str, list[str]]]:
-    """package -> the other packages of ours it imports -> the files that do."""
+    """unit -> the other units of ours it imports -> the files that do."""
     graph: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            for module in _imports(ast.parse(path.read_text(), str(path))):
-                top = module.split(".")[0]
-                if top in PACKAGES and top != package:
-                    graph[package][top].append(str(path.relative_to(ROOT)))
+    for path in sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py")):
+        unit = unit_of(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        for module in _imports(ast.parse(path.read_text(), str(path))):
+            imported = unit_of(module)
+            if imported is not None and imported != unit:
+                graph[unit][imported].append(str(path.relative_to(ROOT)))
     return graph
 
 
@@ -57,8 +67,8 @@ def cycle(graph: dict[str, dict[str, list[str]]]) -> list[str]:
         done.add(node)
         return []
 
-    for package in PACKAGES:
-        found = visit(package, [])
+    for unit in graph:
+        found = visit(unit, [])
         if found:
             return found
     return []
@@ -76,6 +86,23 @@ def test_the_packages_import_each_other_without_a_cycle():
 
 def test_the_bottom_layer_imports_none_of_our_packages():
     assert dict(package_graph().get(BOTTOM, {})) == {}
+
+
+@pytest.mark.parametrize("unit", sorted(FORBIDDEN))
+def test_a_layer_imports_nothing_of_the_layers_above_it(unit):
+    graph = package_graph()
+    assert {above: sorted(set(graph[unit][above])) for above in FORBIDDEN[unit] if above in graph.get(unit, {})} == {}
+
+
+def test_the_demo_is_its_own_unit():
+    """The check itself: a module of the demo belongs to finops.demo, the CLI to finops."""
+    assert [unit_of(m) for m in ("finops.demo", "finops.demo.sample_data", "finops.cli", "finops", "polars")] == [
+        "finops.demo",
+        "finops.demo",
+        "finops",
+        "finops",
+        None,
+    ]
 
 
 def test_a_cycle_is_found():

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from core.config import Config, default_config_path, load_config
-from finops.cli import EXIT_GATE_FAILED, EXIT_OK, EXIT_SEND_FAILED
+from core.exit_codes import EXIT_GATE_FAILED, EXIT_OK, EXIT_SEND_FAILED
 from finops.demo.sample_data import generate_usage
 
 SUMMARY_QUERIES = {
