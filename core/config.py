@@ -20,17 +20,13 @@ import soupsieve
 
 from core.bounds import PORT, Bounds
 from core.spark_config import ENGINES, SPARK_KEYS, SparkSettings, spark_settings
+from core.vocabulary import GPU_KINDS, PRICE_KINDS, PRICINGS, SHEET_KINDS, USAGE_KINDS
 
 
 class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and the key."""
 
 
-USAGE_KINDS = ("canonical", "openai_usage", "anthropic_usage", "gemini_usage", "otel_genai", "litellm_spend_logs")
-PRICE_KINDS = ("price_sheet", "litellm_json", "openrouter_json", "html_table")
-GPU_KINDS = ("gpu_sheet", "runpod_json", "vast_json", "html_table")
-SHEET_KINDS = ("price_sheet", "gpu_sheet")  # canonical CSV sheets; every other price/GPU kind is scraped
-PRICINGS = ("on_demand", "spot", "reserved")
 # html_table columns: our field -> the header text on the page (the first field is required)
 PRICE_TABLE_FIELDS = ("model", "input", "output", "cache_read", "cache_write", "cache_write_1h")
 GPU_TABLE_FIELDS = ("gpu_model", "usd_per_hour", "usd_per_gpu_hour", "gpu_count", "vram_gb", "region")

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import great_expectations.expectations as gxe
 
-STATUSES = ["success", "error", "timeout", "rate_limited", "cancelled"]
-SERVICE_TIERS = ["standard", "batch", "flex", "priority"]
-PRICING_STATUSES = ["priced", "unpriced", "self_hosted"]
+from core.vocabulary import PRICING_STATUSES, SERVICE_TIERS, STATUSES
+
 # Sums are DECIMAL(38,12) in the build: equal means equal; the frames carry them as doubles.
 SAME_AMOUNT = 1e-6
 
@@ -124,9 +123,9 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
                 gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                     column_A="output_tokens", column_B="reasoning_tokens", or_equal=True
                 ),
-                gxe.ExpectColumnValuesToBeInSet(column="status", value_set=STATUSES),
-                gxe.ExpectColumnValuesToBeInSet(column="service_tier", value_set=SERVICE_TIERS),
-                gxe.ExpectColumnValuesToBeInSet(column="pricing_status", value_set=PRICING_STATUSES),
+                gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(STATUSES)),
+                gxe.ExpectColumnValuesToBeInSet(column="service_tier", value_set=list(SERVICE_TIERS)),
+                gxe.ExpectColumnValuesToBeInSet(column="pricing_status", value_set=list(PRICING_STATUSES)),
                 # a cost exactly when priced: NULL for unpriced calls (never $0), present for every other call
                 gxe.ExpectColumnPairValuesToBeEqual(column_A="cost_is_null", column_B="is_unpriced"),
             ),

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import polars as pl
 
-from core.config import SHEET_KINDS, Config, Source
+from core.config import Config, Source
 from core.files import write_atomically
 from core.layout import Layout
+from core.vocabulary import SHEET_KINDS
 from ingest.fetch import FetchError, fetch
 from ingest.gpu_listings import read_gpu_page, read_runpod_gpu_types, read_vast_offers
 from ingest.gpu_sheet import GPU_KEY, GPU_OFFER_SCHEMA, read_gpu_sheet

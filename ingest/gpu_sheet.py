@@ -6,9 +6,9 @@ from pathlib import Path
 
 import polars as pl
 
+from core.vocabulary import PRICINGS
 from ingest.sheets import check_column, read_sheet
 
-PRICING_TYPES = ("on_demand", "spot", "reserved")
 REQUIRED = ("provider", "gpu_model", "gpu_count", "pricing_type", "usd_per_hour", "observed_on")
 OPTIONAL = ("vram_gb", "region", "source")
 
@@ -52,8 +52,8 @@ def read_gpu_sheet(path: Path, *, source_name: str, source_position: int) -> pl.
         path,
         "pricing_type",
         pl.col("pricing_type"),
-        f"one of {', '.join(PRICING_TYPES)}",
-        pl.col("pricing_type").is_in(PRICING_TYPES),
+        f"one of {', '.join(PRICINGS)}",
+        pl.col("pricing_type").is_in(PRICINGS),
     )
     df = check_column(
         df,

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import polars as pl
 
+from core.vocabulary import SERVICE_TIERS, USAGE_TYPES
 from ingest.sheets import SheetError, check_column, read_sheet
 
-USAGE_TYPES = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
-SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 REQUIRED = ("provider", "model", "usage_type", "usd_per_million")
 OPTIONAL = ("service_tier", "min_input_tokens", "effective_from", "source")
 KEY = ("provider", "model", "usage_type", "service_tier", "min_input_tokens", "effective_from")

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from core.sql_literals import sql_str
+from core.vocabulary import SERVICE_TIERS, STATUSES
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, is_gzip, read_to_the_end
 
 # Every canonical column, as read (VARCHAR) before the checks cast it.
@@ -58,8 +59,6 @@ TOKEN_COLUMNS = (
     "reasoning_tokens",
 )
 REQUIRED_TEXT = ("event_id", "tenant_id", "feature", "provider", "model")
-SERVICE_TIERS = ("standard", "batch", "flex", "priority")
-STATUSES = ("success", "error", "timeout", "rate_limited", "cancelled")
 
 # The typed columns of a staged (valid) usage row; also the schema of an empty day.
 STAGED_SCHEMA = {

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.vocabulary import DBT_VARS
+
 if TYPE_CHECKING:
     from warehouse.build import Build
 
@@ -21,11 +23,13 @@ log = logging.getLogger("finops")
 
 
 def dbt_build_args(build_vars: dict, target_path: Path | None = None, quiet: bool = False) -> list[str]:
-    """`dbt build` (models + their data tests) for one build window, its context passed as --vars. The dbt unit
+    """`dbt build` (models + their data tests) for one build window, its context and the vocabularies
+    (core/vocabulary.py) passed as --vars. The dbt unit
     tests (fixed rows, DuckDB SQL) are not part of a build: `make check` runs them.
 
     quiet: only errors on the console; Dagster reads dbt's structured events instead."""
-    args = ["build", "--exclude", "test_type:unit", "--vars", json.dumps(build_vars, sort_keys=True)]
+    vocabularies = {name: list(values) for name, values in DBT_VARS.items()}
+    args = ["build", "--exclude", "test_type:unit", "--vars", json.dumps(vocabularies | build_vars, sort_keys=True)]
     if quiet:
         args.append("--quiet")
     if target_path is not None:

@@ -76,6 +76,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from core.vocabulary import SERVICE_TIERS, STATUSES
 from ingest.usage_canonical import COLUMNS  # the canonical record's columns, declared once
 
 __all__ = ["generate_usage", "main", "COLUMNS", "BAD_KINDS", "SPIKE_DAY_OFFSET", "SPIKE_TENANT"]
@@ -212,14 +213,12 @@ OUTPUT_FACTOR = np.ones(len(MODELS))
 OUTPUT_FACTOR[[O3, GPT5, OPUS]] = (3.0, 2.2, 1.4)
 MAX_INPUT = 1_000_000
 
-STATUSES = ("success", "error", "timeout", "rate_limited", "cancelled")
 SUCCESS, ERROR, TIMEOUT, RATE_LIMITED, CANCELLED = range(5)
 NON_AGENT_STATUS_P = np.array([0.986, 0.006, 0.003, 0.004, 0.001])
 RETRY_STATUS_P = np.array([0.0, 0.30, 0.20, 0.50, 0.0])  # a failed attempt that is retried
 FINAL_FAIL_STATUS_P = np.array([0.0, 0.50, 0.30, 0.0, 0.20])  # the last attempt of a failed task
 ATTEMPTS_P = np.array([0.90, 0.07, 0.025, 0.005])  # attempts per logical agent call: 1..4
 TASK_FAIL_RATE = 0.04
-TIERS = ("standard", "batch", "flex", "priority")
 
 # calls per UTC hour on a weekday (Europe + Americas business day); weekends are flatter
 HOUR_WEIGHTS = np.array(
@@ -588,7 +587,7 @@ def _table(ctx: _Day, ev: dict, first_index: int, fmt: str) -> pa.Table:
         "provider": _lookup(PROVIDERS, prov),
         "model": _lookup([m for _, m in MODELS], model),
         "deployment_id": _lookup([SELF_HOSTED_DEPLOYMENT], np.zeros(n, np.int64), model == LLAMA),
-        "service_tier": _lookup(TIERS, np.maximum(ev["tier"], 0), ev["tier"] >= 0),
+        "service_tier": _lookup(SERVICE_TIERS, np.maximum(ev["tier"], 0), ev["tier"] >= 0),
         "input_tokens": _int_col(ev["input"]),
         "cache_read_tokens": _int_col(ev["cache_read"], has_cache),
         "cache_write_tokens": _int_col(ev["cache_write"], anthropic),

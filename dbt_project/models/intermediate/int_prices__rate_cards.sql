@@ -43,13 +43,10 @@ bands as (
 
 tiers as (
 
-    select 'standard' as service_tier
-    union all
-    select 'batch'
-    union all
-    select 'flex'
-    union all
-    select 'priority'
+    {% for tier in var('service_tiers') -%}
+        select '{{ tier }}' as service_tier
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
