@@ -3,6 +3,10 @@ one hand-written DuckDB query over the same files (and the minimal tables: the l
 the calls, tasks and daily tables). Prints one line per figure, `ratio=...` last.
 
     python benchmarks/nightly.py [--events 10000000] [--format jsonl|parquet] [--engine duckdb|spark] [--keep]
+                                 [--vendor-records 1000000] [--vendor-only]
+
+It also stages N records of each vendor usage kind (benchmarks/vendor_exports.py) and the same calls as canonical
+JSONL, and prints the records/s of each.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.vendor_exports import KINDS, write_exports  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.layout import WarehouseError  # noqa: E402
 from finops.demo.sample_data import generate_usage  # noqa: E402
+from ingest.usage_canonical import UsageWindow, stage_usage_file  # noqa: E402
+from ingest.usage_exports import stage_export_file  # noqa: E402
 from warehouse.engines import engine_of  # noqa: E402
 
 BUNDLED = ROOT / "finops" / "bundled"
@@ -155,6 +162,33 @@ def best_of_runs(
     return min(runs)
 
 
+def vendor_rates(work: Path, records: int) -> None:
+    """Stage `records` calls as canonical JSONL and as each vendor kind (one file each, in-process, one DuckDB
+    connection like a run's staging) and print the records/s of each."""
+    canonical = generate_usage(work / "vendor", DAY1, 1, records, bad_lines=False)[0]
+    exports = write_exports(canonical, work / "vendor")
+    window = UsageWindow(earliest=date(2000, 1, 1), run_day=DAY1, days_ahead=1)
+    con = duckdb.connect()
+    for name, path in [("canonical_jsonl", canonical), *exports.items()]:
+        where = dict(
+            source="bench",
+            file_seq=1,
+            usage_dir=work / "vendor" / "staged",
+            quarantine_file=work / "vendor" / "quarantine.parquet",
+            window=window,
+        )
+        start = time.perf_counter()
+        if name == "canonical_jsonl":
+            staged = stage_usage_file(con, path, **where)
+        else:
+            staged = stage_export_file(con, path, name, KINDS[name][1], **where)
+        seconds = time.perf_counter() - start
+        rows = sum(staged.rows_by_day.values())
+        figure(f"stage_{name}_records", f"{rows} staged, {staged.quarantined} quarantined")
+        figure(f"stage_{name}_records_per_second", f"{rows / seconds:.0f}")
+    con.close()
+
+
 def _logged_at(stderr: str, pattern: str) -> datetime | None:
     """The time of the first log line of `finops run` matching pattern (the CLI logs `%(asctime)s ...`)."""
     for line in stderr.splitlines():
@@ -205,6 +239,10 @@ def main() -> int:
         help="[warehouse] engine (spark: a local SparkSession; the finance queries are DuckDB's only)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
+    parser.add_argument(
+        "--vendor-records", type=int, default=1_000_000, help="records of each vendor kind staged (0: none)"
+    )
+    parser.add_argument("--vendor-only", action="store_true", help="only the vendor kinds' records/s")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="finops-bench-"))
@@ -217,6 +255,11 @@ def main() -> int:
         config = config.replace(
             'path = "warehouse/finops.duckdb"', f'path = "warehouse/finops.duckdb"\nengine = "{args.engine}"'
         )
+        if args.vendor_records:
+            figure("vendor_records", str(args.vendor_records))
+            vendor_rates(work, args.vendor_records)
+        if args.vendor_only:
+            return 0
         figure("engine", args.engine)
         (work / "finops.toml").write_text(config)
         figure("events", str(args.events))
