@@ -29,8 +29,9 @@ import polars as pl
 from core.config import Lookup, UsageMapping
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
-from ingest.usage_canonical import COLUMNS, REQUIRED_TEXT, StagedFile, UsageFileError, UsageWindow, stage_relation
-from ingest.vendor_records import BadRecord, Record, Skipped, as_time
+from ingest.usage_canonical import COLUMNS, StagedFile, UsageFileError, UsageWindow, stage_relation
+from ingest.vendor_records import REQUIRED, BadRecord, Record, Skipped, as_time
+from ingest.vendor_sql import NotInSql, mapped_lines_sql
 
 log = logging.getLogger("finops")
 
@@ -42,9 +43,10 @@ READERS: dict[str, Callable[[object, UsageMapping, str], Iterator[Record | Skipp
     "litellm_spend_logs": usage_litellm.records,
 }
 CSV_KINDS = ("litellm_spend_logs",)
-REQUIRED = (*REQUIRED_TEXT, "occurred_at")  # a lookup that finds nothing for these is a bad record
 ROW_SCHEMA = {"line_no": pl.Int64, "raw": pl.Utf8, "read_error": pl.Utf8, **dict.fromkeys(COLUMNS, pl.Utf8)}
 CHUNK_ROWS = 50_000
+LINE_BLOCK = 64 * 2**20  # characters of JSON lines mapped by DuckDB in one statement (ingest/vendor_sql.py)
+LINE_FILES = (".jsonl", ".ndjson")
 _NOT_JSON = object()
 
 
@@ -67,7 +69,11 @@ def stage_export_file(
     columns = ", ".join(f"{c} {'bigint' if c == 'line_no' else 'varchar'}" for c in ROW_SCHEMA)
     con.execute(f"create or replace temp table export_rows ({columns})")
     skipped: Counter[str] = Counter()
-    rows = _rows(path, kind, mapping, skipped)
+    try:
+        documents = _documents_left_by_sql(con, path, kind, mapping)
+    except NotInSql:
+        documents = _documents(path, kind)
+    rows = _rows(documents, kind, mapping, str(path), skipped)
     while chunk := list(islice(rows, CHUNK_ROWS)):
         con.register("export_chunk", pl.DataFrame(chunk, schema=ROW_SCHEMA, orient="row"))
         con.execute("insert into export_rows select * from export_chunk")
@@ -89,14 +95,66 @@ def stage_export_file(
     return staged
 
 
-def _rows(path: Path, kind: str, mapping: UsageMapping, skipped: Counter[str]) -> Iterator[tuple]:
-    """One tuple of ROW_SCHEMA per record of the file."""
+def _documents_left_by_sql(
+    con: duckdb.DuckDBPyConnection, path: Path, kind: str, mapping: UsageMapping
+) -> Iterator[tuple[int | None, object, str]]:
+    """Map the lines of a JSON lines export in DuckDB (ingest/vendor_sql.py) into export_rows, and return the
+    lines it leaves to the kind's reader, as _documents does. Raises NotInSql when the file is not JSON lines or
+    the kind or mapping cannot be said in SQL: the reader then reads the whole file."""
+    if not path.name.lower().removesuffix(".gz").endswith(LINE_FILES):
+        raise NotInSql(path.name)
+    mapped = mapped_lines_sql(kind, mapping, "export_lines")
+    left: list[tuple[int, str]] = []
+    for numbers, lines in _line_blocks(path):
+        con.register("export_lines", pl.DataFrame({"line_no": numbers, "line": lines}))
+        con.execute(f"create or replace temp table export_mapped as {mapped}")
+        con.unregister("export_lines")
+        con.execute(
+            f"insert into export_rows select line_no, line, null, {', '.join(COLUMNS)} from export_mapped"
+            " where accepted"
+        )
+        left += con.execute("select line_no, line from export_mapped where not accepted").fetchall()
+    con.execute("drop table if exists export_mapped")
+    return (_json_line(n, line) for n, line in sorted(left))
+
+
+def _line_blocks(path: Path) -> Iterator[tuple[list[int], list[str]]]:
+    """The file's lines that are not blank, with their numbers, LINE_BLOCK characters at a time: split as
+    _json_lines splits them (at \\n, \\r\\n and \\r), without a loop over characters or lines in Python."""
+    line_no, rest = 0, ""
+    with _opened(path) as f:
+        while True:
+            block = f.read(LINE_BLOCK)
+            text = rest + block
+            end = text.rfind("\n") + 1 if block else len(text)  # whole lines only (a \r\n may be cut in two)
+            text, rest = text[:end], text[end:]
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            lines = text.split("\n")
+            if lines[-1] == "":
+                lines.pop()  # (after the last line end)
+            kept = [n for n, line in enumerate(lines) if line.strip()]
+            if kept:
+                yield [line_no + 1 + n for n in kept], [lines[n] for n in kept]
+            line_no += len(lines)
+            if not block:
+                return
+
+
+def _rows(
+    documents: Iterator[tuple[int | None, object, str]],
+    kind: str,
+    mapping: UsageMapping,
+    file: str,
+    skipped: Counter[str],
+) -> Iterator[tuple]:
+    """One tuple of ROW_SCHEMA per record of the documents."""
     position = 0
-    for line_no, doc, text in _documents(path, kind):
+    for line_no, doc, text in documents:
         if doc is _NOT_JSON:
             yield (line_no, text, "not a valid JSON object", *[None] * len(COLUMNS))
             continue
-        for rec in READERS[kind](doc, mapping, str(path)):
+        for rec in READERS[kind](doc, mapping, file):
             position += 1
             if isinstance(rec, Skipped):
                 skipped[rec.why] += 1
@@ -167,21 +225,16 @@ def _text(value: object) -> str | None:
 def _documents(path: Path, kind: str) -> Iterator[tuple[int | None, object, str]]:
     """(line number or None for a whole-file document, the parsed document or _NOT_JSON, its text)."""
     name = path.name.lower().removesuffix(".gz")
-    gz = path.name.lower().endswith(".gz")
 
-    def opened():  # (a UTF-8 byte-order mark at the start is not text)
-        return (
-            gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-            if gz
-            else open(path, encoding="utf-8-sig", newline="")
-        )
+    def opened():
+        return _opened(path)
 
     if name.endswith(".csv") and kind in CSV_KINDS:
         with opened() as f:
             reader = csv.DictReader(f)
             for row in reader:
                 yield reader.line_num, row, json.dumps(row)
-    elif name.endswith((".jsonl", ".ndjson")):
+    elif name.endswith(LINE_FILES):
         with opened() as f:
             yield from _json_lines(f)
     elif name.endswith(".json"):
@@ -209,12 +262,22 @@ def _documents(path: Path, kind: str) -> Iterator[tuple[int | None, object, str]
         raise UsageFileError(f"{path}: kind '{kind}' reads {formats} files (optionally .gz)")
 
 
+def _opened(path: Path):
+    """The file as text, its lines split at \\n, \\r\\n and \\r (a UTF-8 byte-order mark at the start is not text)."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
 def _json_lines(lines) -> Iterator[tuple[int, object, str]]:
     for line_no, line in enumerate(lines, start=1):
         line = line.rstrip("\r\n")
-        if not line.strip():
-            continue
-        try:
-            yield line_no, json.loads(line), line
-        except json.JSONDecodeError:
-            yield line_no, _NOT_JSON, line
+        if line.strip():
+            yield _json_line(line_no, line)
+
+
+def _json_line(line_no: int, line: str) -> tuple[int, object, str]:
+    try:
+        return line_no, json.loads(line), line
+    except json.JSONDecodeError:
+        return line_no, _NOT_JSON, line

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from core.config import UsageMapping
-from ingest.usage_canonical import UsageFileError
+from ingest.usage_canonical import REQUIRED_TEXT, UsageFileError
+
+REQUIRED = (*REQUIRED_TEXT, "occurred_at")  # a lookup that finds nothing for these makes a bad record
 
 
 class BadRecord(Exception):

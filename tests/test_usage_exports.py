@@ -1084,3 +1084,170 @@ feature = { value = "triage" }
         ("claude-sonnet-4-6", "batch", 2000, 40, 0.001005, 0.0066),
     ]
     assert project.query("select count(*) from finance.quarantine") == [(0,)]
+
+
+def _same_as_the_reader(tmp: Path, kind: str, lookups: UsageMapping, records: list, endings: str = "\n") -> list:
+    """Stage the lines as .jsonl (mapped in DuckDB SQL where it can, ingest/vendor_sql.py) and as .json (a .json file
+    of JSON lines: the Python reader alone); assert the same staged rows and quarantine; return the quarantine."""
+    lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
+    text = "".join(line + endings[n % len(endings)] for n, line in enumerate(lines))
+    staged = {}
+    tmp.mkdir(exist_ok=True)
+    for name in ("export.jsonl", "export.json"):
+        (tmp / name).write_text(text, encoding="utf-8", newline="")
+        rows, quarantine = stage(tmp / name.replace(".", "_"), kind, tmp / name, lookups)
+        staged[name] = ([{k: v for k, v in r.items() if k != "file"} for r in rows], quarantine)
+    assert staged["export.jsonl"] == staged["export.json"]
+    return staged["export.jsonl"][1]
+
+
+OPENAI = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 1793577600,
+    "model": "gpt-4.1-mini",
+    "service_tier": "default",
+    "usage": {
+        "prompt_tokens": 2150,
+        "completion_tokens": 180,
+        "prompt_tokens_details": {"cached_tokens": 1920},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    },
+}
+RESPONSES = {
+    "id": "resp_1",
+    "created_at": 1793577601,
+    "model": "o4-mini",
+    "status": "failed",
+    "usage": {"input_tokens": 90, "output_tokens": 12, "output_tokens_details": {"reasoning_tokens": 10}},
+}
+
+
+def _openai(n: int, tenant: object = "a", **changes: object) -> dict:
+    return {"tenant": tenant, "feature": "search", "response": {**OPENAI, "id": f"chatcmpl-{n}", **changes}}
+
+
+@pytest.mark.unit
+def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path):
+    usage = OPENAI["usage"]
+    records = [
+        _openai(1),
+        {"tenant": "b", "feature": "search", "response": RESPONSES},
+        _openai(3, created=None, created_at=1793577602),  # "created" is there: no time
+        _openai(4, usage={**usage, "prompt_tokens": "2150"}),  # digits as text
+        _openai(5, service_tier=" Priority "),
+        _openai(6, service_tier="PRIORITY"),
+        _openai(7, service_tier="scale"),
+        _openai(8, tenant=" a "),
+        _openai(9, tenant=7),
+        _openai(10, tenant="zz"),
+        _openai(11, tenant="é"),
+        _openai(12, usage=None),
+        _openai(13, id=13),
+        _openai(14, usage={**usage, "completion_tokens": -1}),
+        _openai(15, usage={**usage, "completion_tokens": 180.0}),
+        _openai(16, usage={**usage, "prompt_tokens_details": {"cached_tokens": 9999}}),
+        {"tenant": "a", "response": OPENAI},  # no feature
+        [_openai(18), _openai(19)],  # an array of log records on one line
+        "   ",
+        "",
+        "{not json",
+        _openai(20, created="1793577600"),
+        _openai(21, usage={**usage, "prompt_tokens": True}),
+        {"tenant": "a", "feature": "search", "response": "not an object"},
+    ]
+    lookups = mapping(
+        "response",
+        tenant_id={"field": "tenant", "map": {"a": "acme", "b": "globex", "7": "x"}},
+        feature={"field": "feature"},
+    )
+    quarantine = _same_as_the_reader(tmp_path, "openai_usage", lookups, records, endings=["\n", "\r\n", "\r"])
+    assert [line for line, _, _ in quarantine] == [3, 7, 10, 11, 12, 14, 16, 17, 21, 23, 24]
+
+
+@pytest.mark.unit
+def test_anthropic_gemini_and_litellm_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path):
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "model": "claude-sonnet-4-6",
+        "usage": {
+            "input_tokens": 48,
+            "cache_creation_input_tokens": 2000,
+            "cache_read_input_tokens": 6200,
+            "cache_creation": {"ephemeral_5m_input_tokens": 1500, "ephemeral_1h_input_tokens": 500},
+            "output_tokens": 410,
+            "output_tokens_details": {"thinking_tokens": 100},
+            "service_tier": "priority_on_demand",
+        },
+    }
+    older = {**message, "usage": {k: v for k, v in message["usage"].items() if k != "cache_creation"}}
+    split_wrong = {**message, "usage": {**message["usage"], "cache_creation_input_tokens": 1999}}
+    anthropic = [
+        {"ts": "2026-11-02T09:00:00Z", "tenant": "a", "feature": "f", "response": message},
+        {"ts": "2026-11-02T09:00:00Z", "tenant": "a", "feature": "f", "response": older},
+        {"ts": "2026-11-02T09:00:00Z", "tenant": "a", "feature": "f", "response": split_wrong},
+        {"ts": 1793577600, "tenant": "a", "feature": "f", "response": message},
+        {"ts": "1793577600", "tenant": "a", "feature": "f", "response": message},
+        {"tenant": "a", "feature": "f", "response": message},
+        {"custom_id": "r1", "result": {"type": "succeeded", "message": message}, "ts": "2026-11-02T09:00:00Z"},
+    ]
+    quarantine = _same_as_the_reader(
+        tmp_path / "anthropic",
+        "anthropic_usage",
+        mapping("response", occurred_at={"field": "ts"}, tenant_id={"field": "tenant"}, feature={"field": "feature"}),
+        anthropic,
+    )
+    assert len(quarantine) == 3
+
+    response = {
+        "responseId": "g1",
+        "createTime": "2026-11-02T09:00:00Z",
+        "modelVersion": "gemini-2.5-flash",
+        "usageMetadata": {"promptTokenCount": 100, "candidatesTokenCount": 20, "thoughtsTokenCount": 5},
+    }
+    gemini = [
+        {"response": response},
+        {"response": {**response, "usageMetadata": 5}},
+        {"response": {**response, "usageMetadata": {}}},
+        {"response": {**response, "createTime": 1793577600}},
+        {"response": {**response, "usageMetadata": {"promptTokenCount": 100, "toolUsePromptTokenCount": 7}}},
+    ]
+    _same_as_the_reader(tmp_path / "gemini", "gemini_usage", mapping("response", **CONSTANT), gemini)
+
+    row = {
+        "request_id": "l1",
+        "startTime": "2026-11-02T15:00:00.000000+00:00",
+        "model": "gpt-4o",
+        "custom_llm_provider": "openai",
+        "prompt_tokens": 880,
+        "completion_tokens": 410,
+        "metadata": {"status": "success", "additional_usage_values": {"cache_read_input_tokens": 80}},
+        "cache_hit": "False",
+        "request_tags": ["tenant:acme", "feature:search"],
+        "status": "success",
+    }
+    written = {
+        "cache_creation_input_tokens": 300,
+        "prompt_tokens_details": {"cache_creation_token_details": {"ephemeral_1h_input_tokens": 100}},
+    }
+    litellm = [
+        row,
+        {**row, "request_id": "l2", "model": "anthropic/claude-sonnet-4-6", "custom_llm_provider": None},
+        {**row, "request_id": "l3", "custom_llm_provider": "Vertex_AI", "model": "gemini-2.5-flash"},
+        {**row, "request_id": "l4", "cache_hit": True},
+        {**row, "request_id": "l5", "cache_hit": "True "},
+        {**row, "request_id": "l6", "metadata": json.dumps(row["metadata"])},
+        {**row, "request_id": "l7", "request_tags": [7, "tenant:x", "feature:y"]},
+        {**row, "request_id": "l8", "metadata": {"additional_usage_values": written}},
+        {
+            **row,
+            "request_id": "l9",
+            "metadata": {"additional_usage_values": {**written, "cache_creation_input_tokens": 50}},
+        },
+        {**row, "request_id": "l10", "status": "", "metadata": {"status": "failure"}},
+        {"data": [{**row, "request_id": "l11"}], "total": 1},
+        {**row, "request_id": "l12", "request_tags": ["feature:search"]},
+    ]
+    quarantine = _same_as_the_reader(tmp_path / "litellm", "litellm_spend_logs", LITELLM, litellm)
+    assert len(quarantine) == 2
