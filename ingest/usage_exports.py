@@ -2,8 +2,9 @@
 litellm_spend_logs) into canonical records and stage them with the canonical rules.
 
 A file is JSON lines (.jsonl, .ndjson: a document a line), one JSON document (.json; a .json file of JSON lines
-is read as lines) or, for litellm_spend_logs, CSV; each optionally .gz. The kind's reader turns each parsed
-document into Records (ingest/usage_<vendor>.py), the source's lookups fill the columns the export does not
+is read as lines) or, for litellm_spend_logs, CSV; each optionally .gz. The per-request log lines of a JSON lines
+file are mapped by DuckDB into the staged rows (ingest/vendor_sql.py); the lines it leaves, and every other file,
+go through the kind's reader, which turns each parsed document into Records (ingest/usage_<vendor>.py), the source's lookups fill the columns the export does not
 carry (tenant_id, feature, ...), and the rows go through polars into a DuckDB table that
 ingest.usage_canonical.stage_relation checks and stages exactly like a canonical file: same rules, same
 quarantine, same staged layout. A record that cannot be mapped is quarantined with the reason, its line (for a

@@ -1,5 +1,5 @@
 """The per-request log lines of the vendor kinds mapped to canonical records in DuckDB SQL, at the speed of a
-canonical file (issue 22): a JSON lines export is one table of lines, and one statement maps the lines it is sure
+canonical file: a block of a JSON lines export is one table of lines, and one statement maps the lines it is sure
 of; the others go through the kind's Python reader (ingest/usage_<vendor>.py), which gives a bad record its exact
 reason, skips what is not a model call and reads the shapes this SQL leaves to it.
 
@@ -7,7 +7,9 @@ A line is mapped here only when it is a JSON object whose fields have the plain 
 way: text as JSON strings, counts as JSON whole numbers >= 0, times as the reader spells them. Anything else (a
 count as text or negative, a missing required count, a lookup value that needs trimming or is not in its map, a
 batch result, a cache hit, a JSON array of records) is left to the reader, so every record comes out exactly as the
-reader would make it: `accepted` says which lines were mapped, `columns` gives each canonical column as VARCHAR.
+reader would make it (mapped_lines_sql: `accepted` says which lines were mapped, and each canonical column is
+VARCHAR as the reader's values are). An `otel_genai` export (a span's raw text is Python's JSON of it) is the
+reader's.
 
 Each kind declares the fields it reads (paths in the log record, or in the response at response_field) and the SQL
 of each canonical column; the config's lookups (core.config.Lookup) become SQL the same way for every kind.
@@ -410,8 +412,7 @@ def mapped_lines_sql(kind: str, mapping: UsageMapping, lines: str) -> str:
               from (select line_no, line, t, {extracted}
                     from (select line_no, line, t,
                                  case when t[1] = 'OBJECT' then json_transform(line, {sql_str(f.structure())}) end as s
-                          from (select line_no, line,
-                                       case when json_valid(line) then json_type(line, {f.type_paths()}) end as t
+                          from (select line_no, line, try(json_type(line, {f.type_paths()})) as t  -- NULL: not JSON
                                 from {lines}))))"""
 
 
