@@ -149,10 +149,13 @@ def named_ok(x: str) -> str:
 
 @dataclass(frozen=True)
 class Mapped:
-    """A kind's SQL for one line: `ok` (the line is mapped here) and canonical column -> SQL of its value."""
+    """A kind's SQL for one line: `ok` (the line is mapped here) and canonical column -> SQL of its value; `steps`:
+    named values computed first, one after the other (each may use the ones before), so that ok and the values
+    use them by name rather than repeating their SQL."""
 
     ok: list[str]
     values: dict[str, str]
+    steps: tuple[tuple[str, str], ...] = ()
 
 
 def openai(f: Fields, r: Callable[[str], str]) -> Mapped:
@@ -288,11 +291,15 @@ def litellm(f: Fields, r: Callable[[str], str]) -> Mapped:
         f"{count(a['prompt_tokens_details.cache_creation_tokens'])})"
     )
     write_1h = count(a["prompt_tokens_details.cache_creation_token_details.ephemeral_1h_input_tokens"])
-    provider0 = f"nullif({text(f.at('custom_llm_provider'))}, '')"
-    model0 = f"coalesce(nullif({text(f.at('model'))}, ''), nullif({text(f.at('model_group'))}, ''))"
-    split = f"(contains({model0}, '/') and ({provider0} is null or starts_with({model0}, {provider0} || '/')))"
-    provider = f"(case when {split} then split_part({model0}, '/', 1) else {provider0} end)"
-    model = f"(case when {split} then substr({model0}, strpos({model0}, '/') + 1) else {model0} end)"
+    steps = (
+        ("provider0", f"nullif({text(f.at('custom_llm_provider'))}, '')"),
+        ("model0", f"coalesce(nullif({text(f.at('model'))}, ''), nullif({text(f.at('model_group'))}, ''))"),
+        # "anthropic/claude-sonnet-4-6" -> anthropic, claude-sonnet-4-6
+        ("split", "contains(model0, '/') and (provider0 is null or starts_with(model0, provider0 || '/'))"),
+        ("provider", "case when split then split_part(model0, '/', 1) else provider0 end"),
+        ("model", "case when split then substr(model0, strpos(model0, '/') + 1) else model0 end"),
+    )
+    provider, model = "provider", "model"
     status, meta_status = f.at("status"), f.at("metadata.status")
     cache_hit = f.at("cache_hit")
     ok = [
@@ -330,6 +337,7 @@ def litellm(f: Fields, r: Callable[[str], str]) -> Mapped:
             "output_tokens": count(f.at("completion_tokens")),
             "reasoning_tokens": count(a["completion_tokens_details.reasoning_tokens"]),
         },
+        steps,
     )
 
 
@@ -406,14 +414,18 @@ def mapped_lines_sql(kind: str, mapping: UsageMapping, lines: str) -> str:
     columns = ", ".join(f"cast({values.get(c, 'null')} as varchar) as {c}" for c in COLUMNS)
     extracted, counts = f.columns()
     accepted = " and ".join(f"coalesce({c}, false)" for c in ok)
+    read = f"""
+        select *, {counts}
+        from (select line_no, line, t, {extracted}
+              from (select line_no, line, t,
+                           case when t[1] = 'OBJECT' then json_transform(line, {sql_str(f.structure())}) end as s
+                    from (select line_no, line, try(json_type(line, {f.type_paths()})) as t  -- NULL: not JSON
+                          from {lines})))"""
+    for name, sql in mapped.steps:
+        read = f"select *, {sql} as {name} from ({read})"
     return f"""
         select line_no, line, coalesce(t[1] = 'OBJECT' and {accepted}, false) as accepted, {columns}
-        from (select *, {counts}
-              from (select line_no, line, t, {extracted}
-                    from (select line_no, line, t,
-                                 case when t[1] = 'OBJECT' then json_transform(line, {sql_str(f.structure())}) end as s
-                          from (select line_no, line, try(json_type(line, {f.type_paths()})) as t  -- NULL: not JSON
-                                from {lines}))))"""
+        from ({read})"""
 
 
 def _anthropic_batch(response: str | None) -> Callable[[str], str] | None:
