@@ -18,6 +18,7 @@ from conftest import Project
 
 from core.config import ConfigError, Lookup, UsageMapping, load_config
 from core.layout import Layout
+from ingest import usage_exports
 from ingest.stage import stage_usage
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import UsageFileError, UsageWindow
@@ -1128,7 +1129,9 @@ def _openai(n: int, tenant: object = "a", **changes: object) -> dict:
 
 
 @pytest.mark.unit
-def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path):
+@pytest.mark.parametrize("block", [usage_exports.LINE_BLOCK, 7])  # 7 characters: lines and \r\n cut across blocks
+def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path, monkeypatch, block: int):
+    monkeypatch.setattr(usage_exports, "LINE_BLOCK", block)
     usage = OPENAI["usage"]
     records = [
         _openai(1),
