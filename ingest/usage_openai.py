@@ -60,13 +60,14 @@ def _response(resp: dict) -> dict[str, object]:
             "reasoning_tokens": count(resp, "usage.output_tokens_details.reasoning_tokens"),
         }
     created = resp.get("created", resp.get("created_at"))
+    status = resp.get("status")  # any value but failed and cancelled is a success
     return {
         "event_id": resp.get("id"),
         "occurred_at": None if created is None else from_unix(created, "created"),
         "provider": "openai",
         "model": resp.get("model"),
         "service_tier": service_tier(resp.get("service_tier")),
-        "status": _STATUSES.get(resp.get("status"), "success"),
+        "status": _STATUSES.get(status, "success") if isinstance(status, str) else "success",
         **tokens,
     }
 

@@ -1157,6 +1157,7 @@ def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path, monk
         "{not json",
         _openai(20, created="1793577600"),
         _openai(21, usage={**usage, "prompt_tokens": True}),
+        _openai(22, status={"code": 1}),  # not a Responses API status: a success (was a TypeError traceback)
         {"tenant": "a", "feature": "search", "response": "not an object"},
     ]
     lookups = mapping(
@@ -1165,7 +1166,7 @@ def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path, monk
         feature={"field": "feature"},
     )
     quarantine = _same_as_the_reader(tmp_path, "openai_usage", lookups, records, endings=["\n", "\r\n", "\r"])
-    assert [line for line, _, _ in quarantine] == [3, 7, 10, 11, 12, 14, 16, 17, 21, 23, 24]
+    assert [line for line, _, _ in quarantine] == [3, 7, 10, 11, 12, 14, 16, 17, 21, 23, 25]
 
 
 @pytest.mark.unit
