@@ -11,8 +11,6 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-import duckdb
-
 from core.config import Owner
 from reports import figures as fig
 from reports.figures import Scope
@@ -32,6 +30,7 @@ from reports.readiness import PriorWeek
 from reports.render import render
 from reports.tables import Column, Table
 from reports.week import IsoWeek
+from warehouse.engines import Reader
 
 TOP_CHANGES = 5
 
@@ -56,7 +55,7 @@ class OwnerWeek:
         return self.owner.slug
 
 
-def owner_week(con: duckdb.DuckDBPyConnection, week: IsoWeek, prior: PriorWeek, owner: Owner, bill: dict) -> OwnerWeek:
+def owner_week(con: Reader, week: IsoWeek, prior: PriorWeek, owner: Owner, bill: dict) -> OwnerWeek:
     scope = Scope.of_owner(owner)
     compared = prior.compared
     cost = cost_columns(prior)

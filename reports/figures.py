@@ -1,4 +1,5 @@
-"""The figures of a week, read from the published warehouse with SQL over the finance.* marts.
+"""The figures of a week, read from the published warehouse with SQL over the finance.* marts, through the engine's
+Reader (warehouse/engines/__init__.py).
 
 Every cost rule is in dbt; these queries select a week, sum the marts' rows up to what a table shows, put the
 prior week beside it and derive the figures shown from those sums (change and change %, share of cost, cost per
@@ -7,13 +8,11 @@ showback and anomaly pages), one owner's features and tenants (a chargeback emai
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-
-import duckdb
 
 from core.config import Owner
 from reports.week import IsoWeek
+from warehouse.engines import Reader
 
 MONEY = "decimal(38, 12)"
 
@@ -67,11 +66,8 @@ ANOMALY_IN_SCOPE = (
 )
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
-    used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
-    cursor = con.execute(sql, used)
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor.fetchall()]
+def _rows(con: Reader, sql: str, params: dict) -> list[dict]:
+    return con.rows(sql, params)
 
 
 def _week_params(week: IsoWeek, scope: Scope, compared: bool = False) -> dict:
@@ -91,9 +87,7 @@ PRIOR_COST = (
 )
 
 
-def breakdown(
-    con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, by: tuple[str, ...] = (), *, compared: bool
-) -> list[dict]:
+def breakdown(con: Reader, week: IsoWeek, scope: Scope, by: tuple[str, ...] = (), *, compared: bool) -> list[dict]:
     """The week's figures from agg_cost_daily per value of the `by` columns (none: one row of totals), with the
     prior week's cost when it is `compared` (complete; NULL otherwise, and so is the change). A cost is 0 when
     there were no calls, NULL when every call was unpriced."""
@@ -148,7 +142,7 @@ def breakdown(
     return _rows(con, sql, _week_params(week, scope, compared))
 
 
-def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, *, compared: bool) -> dict:
+def totals(con: Reader, week: IsoWeek, scope: Scope, *, compared: bool) -> dict:
     """One row: the week's totals (breakdown by nothing) plus the tasks that failed."""
     row = breakdown(con, week, scope, compared=compared)[0]
     row.update(
@@ -165,7 +159,7 @@ def totals(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, *, compa
     return row
 
 
-def whole_bill(con: duckdb.DuckDBPyConnection, week: IsoWeek, *, compared: bool) -> dict:
+def whole_bill(con: Reader, week: IsoWeek, *, compared: bool) -> dict:
     """The week's whole bill from spend_daily: its total (API + self-hosted allocated + self-hosted idle), each
     part, and the prior week's total when it is `compared`. A total is 0 when the week has no row, NULL when
     every row is unpriced."""
@@ -207,7 +201,7 @@ def whole_bill(con: duckdb.DuckDBPyConnection, week: IsoWeek, *, compared: bool)
     )[0]
 
 
-def daily_by_feature(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
+def daily_by_feature(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
     return _rows(
         con,
         f"""
@@ -220,7 +214,7 @@ def daily_by_feature(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope
     )
 
 
-def unpriced_by_model(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
+def unpriced_by_model(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
     """Calls with no price in force: how many, their tokens, and which features and tenants made them."""
     return _rows(
         con,
@@ -237,7 +231,7 @@ def unpriced_by_model(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scop
     )
 
 
-def top_tasks(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, limit: int = 10) -> list[dict]:
+def top_tasks(con: Reader, week: IsoWeek, scope: Scope, limit: int = 10) -> list[dict]:
     return _rows(
         con,
         f"""
@@ -250,7 +244,7 @@ def top_tasks(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, limit
     )
 
 
-def self_hosted(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[dict]:
+def self_hosted(con: Reader, week: IsoWeek) -> list[dict]:
     """Per deployment: the cost booked to calls (allocated) and to idle hours, and how busy it was."""
     return _rows(
         con,
@@ -280,7 +274,7 @@ def self_hosted(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[dict]:
     )
 
 
-def anomalies(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
+def anomalies(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
     return _rows(
         con,
         f"""
@@ -292,7 +286,7 @@ def anomalies(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> li
     )
 
 
-def anomaly_drivers(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope, top: int = 3) -> list[dict]:
+def anomaly_drivers(con: Reader, week: IsoWeek, scope: Scope, top: int = 3) -> list[dict]:
     """The `top` drivers that rose most inside each flagged slice, per driver dimension."""
     return _rows(
         con,
@@ -307,7 +301,7 @@ def anomaly_drivers(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope,
     )
 
 
-def premium_shares(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) -> list[dict]:
+def premium_shares(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
     """Every tenant's share of spend on premium models this week and the week before (is_alert: it jumped)."""
     return _rows(
         con,
@@ -321,7 +315,7 @@ def premium_shares(con: duckdb.DuckDBPyConnection, week: IsoWeek, scope: Scope) 
     )
 
 
-def premium_models(con: duckdb.DuckDBPyConnection, week: IsoWeek, tenants: list[str]) -> list[dict]:
+def premium_models(con: Reader, week: IsoWeek, tenants: list[str]) -> list[dict]:
     """The premium models of some tenants, this week against the week before (what moved their share)."""
     return _rows(
         con,
@@ -340,7 +334,7 @@ def premium_models(con: duckdb.DuckDBPyConnection, week: IsoWeek, tenants: list[
     )
 
 
-def premium_model_names(con: duckdb.DuckDBPyConnection, week: IsoWeek) -> list[str]:
+def premium_model_names(con: Reader, week: IsoWeek) -> list[str]:
     """The premium models that had calls this week or the week before."""
     return [
         r["model"]

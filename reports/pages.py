@@ -8,7 +8,6 @@ from datetime import datetime
 from functools import cache
 from itertools import groupby
 
-import duckdb
 import yaml
 
 from core.config import Config, Owner
@@ -22,6 +21,7 @@ from reports.render import render, svg
 from reports.tables import Column, Table
 from reports.week import IsoWeek
 from warehouse.dbt_args import DBT_PROJECT_DIR
+from warehouse.engines import Reader
 from warehouse.quarantine import quarantined_records
 from warehouse.state import catalog_state, load_state
 
@@ -99,7 +99,7 @@ def quarantined_in(cfg: Config, week: IsoWeek) -> dict:
 
 
 def showback_page(
-    con: duckdb.DuckDBPyConnection,
+    con: Reader,
     cfg: Config,
     week: IsoWeek,
     prior: PriorWeek,
@@ -373,7 +373,7 @@ def driver_tables(drivers: list[dict]) -> list[Table]:
     ]
 
 
-def alert_models_table(con: duckdb.DuckDBPyConnection, week: IsoWeek, alerts: list[dict]) -> Table:
+def alert_models_table(con: Reader, week: IsoWeek, alerts: list[dict]) -> Table:
     return Table(
         "model_mix_alerts",
         "Premium models of the alerted tenants",
@@ -401,7 +401,7 @@ PREMIUM_COLUMNS = [
 
 
 def anomalies_page(
-    con: duckdb.DuckDBPyConnection,
+    con: Reader,
     cfg: Config,
     week: IsoWeek,
     generated_at: datetime,

@@ -61,7 +61,7 @@ def run_weekly_report(
     now = now or datetime.now(UTC)
     # a missing login variable fails before anything is written
     credentials = smtp_credentials(cfg.smtp) if cfg.smtp else None
-    con = engine_of(cfg).connect_read_only()
+    con = engine_of(cfg).reader()
     try:
         require_published(cfg, week)
         prior = prior_week(cfg, week)

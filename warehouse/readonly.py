@@ -11,6 +11,7 @@ switch that back. DuckDB still lets a statement write into a folder it may read 
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -41,6 +42,22 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     return con
+
+
+class DuckDBReader:
+    """A Reader (warehouse/engines/__init__.py) on a read-only connection (connect_read_only)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def rows(self, sql: str, params: dict) -> list[dict]:
+        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}  # DuckDB refuses unused ones
+        cursor = self.con.execute(sql, used)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        self.con.close()
 
 
 def run_queries(con: duckdb.DuckDBPyConnection, text: str, out: TextIO = sys.stdout) -> int:

@@ -6,7 +6,7 @@
              (warehouse/engines/spark/, docs/spark.md)
 
 warehouse/pipeline.py runs the night's steps (stage, plan, build, gate, publish) the same way on both and asks the
-engine only for what differs; `finops sql` reads through the engine too. `engine_of` is the one place that looks
+engine only for what differs; `finops sql` reads through the engine too, and the reports through its Reader. `engine_of` is the one place that looks
 at the engine's name."""
 
 from __future__ import annotations
@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from warehouse.build import Build
     from warehouse.build_summary import DayCostChange, RepeatedEvents
     from warehouse.state import Published, State
+
+
+class Reader(Protocol):
+    """Queries on what is published, all on the snapshot it opened (a publish meanwhile is not seen): what the
+    reports read the marts through (reports/figures.py)."""
+
+    def rows(self, sql: str, params: dict) -> list[dict]:
+        """The rows of `sql`, each a dict by column name; `params` are its $name parameters (those it uses)."""
+
+    def close(self) -> None: ...
 
 
 class Engine(Protocol):
@@ -49,8 +59,8 @@ class Engine(Protocol):
     def publish(self, layout: Layout, build: Build) -> list[DayCostChange]:
         """Publish the build's days; returns the published days whose total cost changed (re-rating)."""
 
-    def connect_read_only(self):
-        """A read-only DuckDB connection on what is published, for the reports (reports/weekly.py)."""
+    def reader(self) -> Reader:
+        """A read-only Reader on what is published, for the reports (reports/weekly.py)."""
 
     def run_sql(self, query: str | None, stdin: TextIO) -> int:
         """`finops sql`: read-only queries on what is published (None: statements from stdin); 1 if one failed."""

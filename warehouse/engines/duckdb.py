@@ -17,6 +17,7 @@ from expectations.suites import DUCKDB, Suite
 from warehouse.build import Build, prepare_build_db
 from warehouse.build_summary import DayCostChange, RepeatedEvents, cost_changes, repeated_events
 from warehouse.dbt_args import run_dbt
+from warehouse.engines import Reader
 from warehouse.publish import export_partitions, write_catalog
 from warehouse.retention import collect_garbage
 from warehouse.state import Published, State, catalog_state, load_state
@@ -68,10 +69,10 @@ class DuckDBEngine:
         shutil.rmtree(Path(build.db_path).parent, ignore_errors=True)
         return changes
 
-    def connect_read_only(self):
-        from warehouse.readonly import connect_read_only
+    def reader(self) -> Reader:
+        from warehouse.readonly import DuckDBReader, connect_read_only
 
-        return connect_read_only(self.cfg.warehouse_path)
+        return DuckDBReader(connect_read_only(self.cfg.warehouse_path))
 
     def run_sql(self, query: str | None, stdin: TextIO = sys.stdin) -> int:
         from warehouse.readonly import connect_read_only, run_queries, run_shell

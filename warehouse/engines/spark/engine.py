@@ -69,7 +69,7 @@ class SparkEngine:
     def publish(self, layout: Layout, build: Build) -> list[DayCostChange]:
         return publish_spark(self.spark, self.settings, layout, build)
 
-    def connect_read_only(self):
+    def reader(self):
         raise WarehouseError(
             "finops report reads the published DuckDB warehouse; the reports are not available with "
             'engine = "spark" yet (query the Spark tables with `finops sql`; docs/spark.md)'
