@@ -20,7 +20,7 @@ import soupsieve
 
 from core.bounds import PORT, Bounds
 from core.spark_config import ENGINES, SPARK_KEYS, SparkSettings, spark_settings
-from core.vocabulary import GPU_KINDS, PRICE_KINDS, PRICINGS, SHEET_KINDS, USAGE_KINDS
+from core.vocabulary import BILLING_KINDS, GPU_KINDS, PRICE_KINDS, PRICINGS, SHEET_KINDS, USAGE_KINDS
 
 
 class ConfigError(Exception):
@@ -91,6 +91,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "reports": {"dir": (str, None), "outbox": (str, None)},
     "prices.sources": _FETCHED_SOURCE_KEYS,
     "gpu.sources": _FETCHED_SOURCE_KEYS,
+    "billing.sources": _FETCHED_SOURCE_KEYS,
     "usage.sources": _USAGE_SOURCE_KEYS,
     "deployments": {
         "id": (str, REQUIRED),
@@ -110,6 +111,9 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "max_conflicting_share": ((int, float), 0.0, SHARE),
         "earliest_usage_date": (str, "2000-01-01"),
         "max_usage_days_ahead": (int, 1, Bounds(0)),
+        "max_billing_gap_share": ((int, float), 0.02, Bounds(0)),
+        "max_billing_gap_usd": ((int, float), 1.0, Bounds(0)),
+        "billing_gap_blocks": (bool, False),
     },
     "smtp": {
         "host": (str, REQUIRED),
@@ -127,6 +131,7 @@ TOP_LEVEL = {
     "reports",
     "prices",
     "gpu",
+    "billing",
     "usage",
     "deployments",
     "owners",
@@ -237,6 +242,7 @@ class Config:
     gpu_sources: tuple[Source, ...]
     usage_sources: tuple[Source, ...]
     deployments: tuple[Deployment, ...] = ()
+    billing_sources: tuple[Source, ...] = ()
     owners: tuple[Owner, ...] = ()
     anomaly_ratio: float = 1.5
     anomaly_min_usd: float = 10.0
@@ -249,6 +255,11 @@ class Config:
     # day of the run, is quarantined (ingest.usage_canonical.UsageWindow)
     earliest_usage_date: date = date(2000, 1, 1)
     max_usage_days_ahead: int = 1
+    # billing_gap: a day's computed cost differs from the vendor's bill by more than both (a warning, or a failed
+    # gate with billing_gap_blocks)
+    max_billing_gap_share: float = 0.02
+    max_billing_gap_usd: float = 1.0
+    billing_gap_blocks: bool = False
     smtp: Smtp | None = None
     memory_limit: str = "3GB"  # DuckDB's memory_limit in each step of a run; beyond it DuckDB spills to disk
     max_calls_per_build: int = 10_000_000  # a run of more calls is built and published in several builds
@@ -337,7 +348,7 @@ def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_pat
             files = src.files()  # a recursive glob: once
             if not files:
                 raise ConfigError(f"{cfg_path}: key '{where}.path': no file matches {path}")
-            if dotted != "usage.sources" and raw["kind"] not in SHEET_KINDS and len(files) > 1:
+            if dotted in ("prices.sources", "gpu.sources") and raw["kind"] not in SHEET_KINDS and len(files) > 1:
                 raise ConfigError(
                     f"{cfg_path}: key '{where}.path': kind '{raw['kind']}' reads one file, but "
                     f"{path} matches {len(files)}"
@@ -409,6 +420,8 @@ def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) 
     if raw["url"] is None:
         refuse("timeout_seconds", "applies to url sources only")
         refuse("max_bytes", "applies to url sources only")
+    if dotted == "billing.sources":
+        refuse("effective_from", "applies to price and GPU sources only (a bill dates its own rows)")
     if raw["effective_from"] is not None:
         try:
             date.fromisoformat(raw["effective_from"])
@@ -420,7 +433,7 @@ def _fetched_source_options(raw: dict, dotted: str, where: str, cfg_path: Path) 
     if kind != "html_table":
         for key in ("provider", "table", "heading", "columns", "unit", "models"):
             refuse(key, "applies to kind html_table only")
-    if not (kind == "vast_json" or (kind == "html_table" and not is_prices)):
+    if not (kind == "vast_json" or (kind == "html_table" and dotted == "gpu.sources")):
         refuse("pricing_type", "applies to kinds vast_json and html_table of [[gpu.sources]] only")
     if raw["pricing_type"] not in PRICINGS:
         raise ConfigError(
@@ -605,9 +618,12 @@ def load_config(path: str | Path) -> Config:
 
     price_sources = _sources(doc, "prices.sources", PRICE_KINDS, base, cfg_path)
     gpu_sources = _sources(doc, "gpu.sources", GPU_KINDS, base, cfg_path)
-    names = [s.name for s in price_sources + gpu_sources]
-    if len(set(names)) != len(names):  # a source's name keys its landing folder and its observed prices
-        raise ConfigError(f"{cfg_path}: [[prices.sources]] and [[gpu.sources]] names must be unique, got {names}")
+    billing_sources = _sources(doc, "billing.sources", BILLING_KINDS, base, cfg_path)
+    names = [s.name for s in price_sources + gpu_sources + billing_sources]
+    if len(set(names)) != len(names):  # a source's name keys its landing folder and its stored rows
+        raise ConfigError(
+            f"{cfg_path}: [[prices.sources]], [[gpu.sources]] and [[billing.sources]] names must be unique, got {names}"
+        )
 
     anomalies = _check_table("anomalies", doc.get("anomalies", {}), SCHEMA["anomalies"], cfg_path)
     quality = _check_table("quality", doc.get("quality", {}), SCHEMA["quality"], cfg_path)
@@ -646,6 +662,7 @@ def load_config(path: str | Path) -> Config:
         gpu_sources=gpu_sources,
         usage_sources=usage_sources,
         deployments=tuple(deployments),
+        billing_sources=billing_sources,
         owners=tuple(owners),
         anomaly_ratio=float(anomalies["ratio"]),
         anomaly_min_usd=float(anomalies["min_usd"]),
@@ -656,6 +673,9 @@ def load_config(path: str | Path) -> Config:
         earliest_usage_date=earliest_usage_date,
         max_usage_days_ahead=quality["max_usage_days_ahead"],
         max_conflicting_share=float(quality["max_conflicting_share"]),
+        max_billing_gap_share=float(quality["max_billing_gap_share"]),
+        max_billing_gap_usd=float(quality["max_billing_gap_usd"]),
+        billing_gap_blocks=quality["billing_gap_blocks"],
         smtp=smtp,
         memory_limit=wh["memory_limit"],
         max_calls_per_build=wh["max_calls_per_build"],

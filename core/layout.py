@@ -2,8 +2,8 @@
 
 <warehouse>.duckdb                 the published catalog finance opens (small: views + small tables)
 <warehouse>.data/state.json        what was staged and built (warehouse/state.py)
-<warehouse>.data/staged/           inputs as read: usage by file and day, quarantine, prices, GPU offers
-<warehouse>.data/sources/          each url or scraped price/GPU source: its dated rows and fetch status
+<warehouse>.data/staged/           inputs as read: usage by file and day, quarantine, prices, GPU offers, bills
+<warehouse>.data/sources/          each url or scraped price/GPU source, each url bill: its rows and fetch status
 <warehouse>.data/tables/           immutable per-day Parquet partitions of the big finance tables
 <warehouse>.data/results/          data-quality results, one file per run (kept 7 days once published)
 <warehouse>.data/builds/           scratch DuckDB build databases (removed after each run)
@@ -63,6 +63,10 @@ class Layout:
     @property
     def staged_gpu_offers(self) -> Path:
         return self.data / "staged" / "gpu_offers.parquet"
+
+    @property
+    def staged_billing(self) -> Path:
+        return self.data / "staged" / "billed_costs.parquet"
 
     def source_rows(self, section: str, name: str) -> Path:
         """The rows a url or scraped source has in force (scraped: its observation history)."""

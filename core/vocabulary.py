@@ -24,6 +24,8 @@ USAGE_KINDS = ("canonical", "openai_usage", "anthropic_usage", "gemini_usage", "
 PRICE_KINDS = ("price_sheet", "litellm_json", "openrouter_json", "html_table")
 GPU_KINDS = ("gpu_sheet", "runpod_json", "vast_json", "html_table")
 SHEET_KINDS = ("price_sheet", "gpu_sheet")  # canonical CSV sheets; every other price/GPU kind is scraped
+# what vendors billed (docs/spec.md#billing): each dates its own rows, like a sheet
+BILLING_KINDS = ("openai_costs", "anthropic_cost_report", "litellm_spend_logs", "billing_sheet")
 
 # The vocabularies dbt reads: var name -> values.
 DBT_VARS = {

@@ -46,7 +46,8 @@ _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
 <h1>Quality gate for {{ day }}</h1>
 <p class="verdict {{ 'passed' if not failed else 'failed' }}">
 {% if failed %}FAILED: {{ failed|length }} of {{ results|length }} checks failed. Nothing was published; the last
-good warehouse stays in place.{% else %}PASSED: all {{ results|length }} checks passed; the run was published.{% endif %}
+good warehouse stays in place.{% elif warnings %}PASSED with {{ warnings|length }} warning(s): every other check
+passed; the run was published.{% else %}PASSED: all {{ results|length }} checks passed; the run was published.{% endif %}
 </p>
 <p>Run <code>{{ run_id }}</code>, checked {{ checked_at }} UTC. Days built by this run: {{ days|join(', ') }}.</p>
 {% if failed %}
@@ -55,6 +56,18 @@ good warehouse stays in place.{% else %}PASSED: all {{ results|length }} checks 
 {% for r in failed %}<tr><td>{{ r.suite }}</td><td>{{ r.table }}</td><td><code>{{ r.expectation }}</code></td>
 <td class="num">{{ r.unexpected_count }}</td><td>{{ r.message }}</td></tr>
 {% set rows = examples(r) %}{% if rows %}<tr><td colspan="5">Failing rows:<ul class="examples">
+{% for row in rows %}<li>{% for k, v in row.items() %}<span><b>{{ k }}</b> {{ v }}</span> {% endfor %}</li>{% endfor %}
+</ul></td></tr>{% endif %}
+{% endfor %}</table>
+{% endif %}
+{% if warnings %}
+<h2>Warnings</h2>
+<p>These checks failed but do not stop publishing (a billing gap: set <code>[quality] billing_gap_blocks = true</code>
+to make it a failure). The rows over the limits (the first few of each):</p>
+<table><tr><th>suite</th><th>table</th><th>expectation</th><th>rows</th></tr>
+{% for r in warnings %}<tr><td>{{ r.suite }}</td><td>{{ r.table }}</td><td><code>{{ r.expectation }}</code></td>
+<td class="num">{{ r.unexpected_count }}</td></tr>
+{% set rows = examples(r) %}{% if rows %}<tr><td colspan="4"><ul class="examples">
 {% for row in rows %}<li>{% for k, v in row.items() %}<span><b>{{ k }}</b> {{ v }}</span> {% endfor %}</li>{% endfor %}
 </ul></td></tr>{% endif %}
 {% endfor %}</table>
@@ -121,10 +134,12 @@ def write_quality_reports(
     repeated: list[RepeatedEvents] = (),
     quarantined: list[QuarantinedRecord] = (),
     unpriced: list[tuple[str, str, int]] = (),
+    warning_suites: frozenset[str] = frozenset(),
 ) -> list[Path]:
     """Write quality/<day>.html for every day of the run; returns the paths. `repeated`: the built days' event_ids
     recorded more than once, `unpriced`: their (provider, model, calls) with no price (warehouse/build_summary.py);
-    `quarantined`: the records quarantined from the files read for them (warehouse/quarantine.py)."""
+    `quarantined`: the records quarantined from the files read for them (warehouse/quarantine.py); `warning_suites`:
+    the labels of the suites whose failure is a warning, not a failure (expectations.suites.warning_suites)."""
     guards = {s.label: (s.table, s.guards) for s in suites}
     groups = []
     for name in dict.fromkeys(r.suite for r in results):
@@ -144,8 +159,9 @@ def write_quality_reports(
     groups.sort(key=lambda g: (not g["failed"], g["name"] not in guards))  # failed first, then GX, then dbt
     html = _TEMPLATE.render(
         day=days[-1] if len(days) == 1 else f"{days[0]} .. {days[-1]}",
-        verdict="FAILED" if any(not r.success for r in results) else "PASSED",
-        failed=[r for r in results if not r.success],
+        verdict="FAILED" if any(not r.success and r.suite not in warning_suites for r in results) else "PASSED",
+        failed=[r for r in results if not r.success and r.suite not in warning_suites],
+        warnings=[r for r in results if not r.success and r.suite in warning_suites],
         results=results,
         suites=groups,
         run_id=run_id,

@@ -43,6 +43,17 @@ class Limits:
     max_price_age_days: int
     min_requests_vs_trailing_week: float
     max_conflicting_share: float
+    max_billing_gap_share: float = 0.02
+    max_billing_gap_usd: float = 1.0
+    billing_gap_blocks: bool = False  # else a billing gap is a warning: the run publishes
+
+
+BILLING_GAP = "billing_gap"
+
+
+def warning_suites(limits: Limits) -> frozenset[str]:
+    """The labels of the suites whose failure is a warning (logged and reported; the run goes on and publishes)."""
+    return frozenset() if limits.billing_gap_blocks else frozenset({f"gx.{BILLING_GAP}"})
 
 
 @dataclass(frozen=True)
@@ -368,6 +379,23 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
                join {raw}.price_sources as sources on sources.source_name = prices.source_name""",
             (gxe.ExpectColumnValuesToBeBetween(column="age_days", min_value=0, max_value=limits.max_price_age_days),),
             ("usage_date", "provider", "model", "source_name", "age_days"),
+        ),
+        Suite(
+            BILLING_GAP,
+            "billing_reconciliation",
+            f"computed cost that differs from what the vendor billed for a day by more than "
+            f"{limits.max_billing_gap_share:.1%} and more than ${limits.max_billing_gap_usd:,.2f} (a wrong price, an "
+            "unmapped export, a missing usage file); days awaiting their bill are not checked",
+            f"""select cast(usage_date as string) as usage_date, provider, account_id,
+                      cast(computed_usd as double) as computed_usd, cast(billed_usd as double) as billed_usd,
+                      cast(difference_usd as double) as difference_usd, difference_share,
+                      case when abs(difference_usd) > {limits.max_billing_gap_usd}
+                                and coalesce(abs(difference_share) > {limits.max_billing_gap_share}, true)
+                           then 1 else 0 end as gap_over_limits
+               from {finance}.billing_reconciliation
+               where billed_usd is not null""",
+            (gxe.ExpectColumnValuesToBeBetween(column="gap_over_limits", min_value=0, max_value=0),),
+            ("usage_date", "provider", "account_id", "computed_usd", "billed_usd", "difference_usd"),
         ),
         Suite(
             "row_counts",

@@ -32,6 +32,8 @@ from core.config import Config, Source
 from core.files import write_atomically
 from core.layout import Layout
 from core.vocabulary import SHEET_KINDS
+from ingest.billing_sheet import BILLED_SCHEMA
+from ingest.bills import bill_reader
 from ingest.fetch import FetchError, fetch
 from ingest.gpu_listings import read_gpu_page, read_runpod_gpu_types, read_vast_offers
 from ingest.gpu_sheet import GPU_KEY, GPU_OFFER_SCHEMA, read_gpu_sheet
@@ -51,7 +53,8 @@ START = date(1970, 1, 1)  # "from the start": the first day a price without effe
 _PER_SOURCE = ("source_name", "source_position")  # set from the config at staging, not stored
 PRICE_STORED = {k: v for k, v in PRICE_ROW_SCHEMA.items() if k not in _PER_SOURCE}
 GPU_STORED = {k: v for k, v in GPU_OFFER_SCHEMA.items() if k not in _PER_SOURCE}
-EXTENSIONS = {"html_table": "html", "price_sheet": "csv", "gpu_sheet": "csv"}  # others: json
+BILLED_ROW_SCHEMA = {**BILLED_SCHEMA, "source_name": pl.String, "source_position": pl.Int32}
+EXTENSIONS = {"html_table": "html", "price_sheet": "csv", "gpu_sheet": "csv", "billing_sheet": "csv"}  # others: json
 
 
 def fetch_clock() -> datetime:
@@ -105,6 +108,17 @@ def gpu_source_rows(cfg: Config, layout: Layout, src: Source) -> pl.DataFrame:
         cfg, layout, "gpu", src, reader, GPU_STORED, GPU_KEY, "usd_per_hour", "observed_on", _first_day(src)
     )
     return _with_source(rows, src, GPU_OFFER_SCHEMA)
+
+
+def billing_source_rows(cfg: Config, layout: Layout, src: Source) -> pl.DataFrame:
+    """The billed amounts this source has now (BILLED_ROW_SCHEMA): its local files as they are, or the last good
+    copy fetched from its url (a bill dates its own rows, like a sheet)."""
+    reader = bill_reader(src.kind)
+    if src.path is not None:
+        rows = pl.concat([pl.DataFrame(schema=BILLED_SCHEMA), *map(reader, src.files())])
+    else:
+        rows = _source_rows(cfg, layout, "billing", src, reader, BILLED_SCHEMA, (), "", "", START)
+    return _with_source(rows, src, BILLED_ROW_SCHEMA)
 
 
 def _first_day(src: Source) -> date:
@@ -178,7 +192,7 @@ def _source_rows(
     if read is None:
         return before
     fetch_day, payload, seen = read
-    if src.kind in SHEET_KINDS:  # a sheet dates its own rows: its last good copy is what is in force
+    if src.kind in SHEET_KINDS or section == "billing":  # dates its own rows: its last good copy is in force
         after = seen.select(list(stored))
     else:
         merged = merge_observation(

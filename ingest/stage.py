@@ -22,7 +22,7 @@ import polars as pl
 from core.config import Config, Source
 from core.layout import Layout
 from core.staged_usage import StagedUsage, StagedUsageFile
-from ingest.fetched_sources import gpu_source_rows, price_source_rows
+from ingest.fetched_sources import BILLED_ROW_SCHEMA, billing_source_rows, gpu_source_rows, price_source_rows
 from ingest.gpu_sheet import GPU_OFFER_SCHEMA
 from ingest.price_sheet import PRICE_ROW_SCHEMA
 from ingest.unreadable import UnreadableUsageFile
@@ -59,6 +59,18 @@ def stage_gpu_offers(cfg: Config, layout: Layout) -> pl.DataFrame:
     offers.write_parquet(layout.staged_gpu_offers)
     log.info("gpu offers: %d rows from %d source(s)", offers.height, len(cfg.gpu_sources))
     return offers
+
+
+def stage_billing(cfg: Config, layout: Layout) -> pl.DataFrame:
+    frames = [pl.DataFrame(schema=BILLED_ROW_SCHEMA)]
+    for src in cfg.billing_sources:
+        frames.append(billing_source_rows(cfg, layout, src))
+    rows = pl.concat(frames)
+    layout.staged_billing.parent.mkdir(parents=True, exist_ok=True)
+    rows.write_parquet(layout.staged_billing)
+    if cfg.billing_sources:
+        log.info("billing: %d billed amount(s) from %d source(s)", rows.height, len(cfg.billing_sources))
+    return rows
 
 
 def _file_key(path: Path, seq: int) -> str:

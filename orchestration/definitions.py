@@ -3,6 +3,7 @@
 from dagster import Definitions
 
 from orchestration.defs.assets import (
+    billed_costs,
     finops_dbt_assets,
     gpu_offer_rows,
     price_rows,
@@ -15,7 +16,15 @@ from orchestration.defs.resources import finops_config
 from orchestration.defs.schedules import nightly_job, nightly_schedule, weekly_job, weekly_schedule
 
 defs = Definitions(
-    assets=[price_rows, gpu_offer_rows, usage_events, finops_dbt_assets, published_warehouse, weekly_report],
+    assets=[
+        price_rows,
+        gpu_offer_rows,
+        billed_costs,
+        usage_events,
+        finops_dbt_assets,
+        published_warehouse,
+        weekly_report,
+    ],
     asset_checks=[quality_gate],
     jobs=[nightly_job, weekly_job],
     schedules=[nightly_schedule, weekly_schedule],

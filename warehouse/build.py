@@ -164,12 +164,14 @@ def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str
     requests = state.partitions["fct_llm_requests"]
     tasks = state.partitions["fct_llm_tasks"]
     agg = state.partitions["agg_cost_daily"]
+    spend = state.partitions["spend_daily"]
     build_dir = layout.builds_dir / build_id
     build_vars = {
         "partitions_dir": str(build_dir / "partitions"),
         "history_request_files": [layout.partition_location(requests[d]) for d in sorted(neighbours) if d in requests],
         "history_task_files": [layout.partition_location(tasks[d]) for d in task_days(days) if d in tasks],
         "history_agg_daily_files": [layout.partition_location(agg[d]) for d in sorted(agg) if d not in day_set],
+        "history_spend_daily_files": [layout.partition_location(spend[d]) for d in sorted(spend) if d not in day_set],
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,
     }
@@ -199,6 +201,7 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
                                                    union_by_name = true)""")
         con.execute(f"create view raw.price_rows as select * from read_parquet({sql_str(layout.staged_prices)})")
         con.execute(f"create view raw.gpu_offers as select * from read_parquet({sql_str(layout.staged_gpu_offers)})")
+        con.execute(f"create view raw.billed_costs as select * from read_parquet({sql_str(layout.staged_billing)})")
         # every staged file has a quarantine file (maybe empty), and the config requires one usage file at least
         con.execute(f"create view raw.quarantine as select * from read_parquet({sql_list(quarantine_files)})")
         con.execute("""create table raw.deployments (deployment_id varchar, hourly_cost_usd double,

@@ -22,7 +22,7 @@ from core.config import Config
 from core.layout import Layout, WarehouseError
 from expectations.quality_report import quality_report_path, write_quality_reports
 from expectations.results import CheckResult, dbt_results, write_results
-from ingest.stage import UsageStaging, stage_gpu_offers, stage_prices, stage_usage
+from ingest.stage import UsageStaging, stage_billing, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.build import Build, build_batches, days_to_build, plan_build
 from warehouse.build_summary import DayCostChange, log_cost_changes, log_repeated, log_unpriced, unpriced_models
 from warehouse.engines import engine_of
@@ -122,9 +122,10 @@ def stage_usage_files(cfg: Config, layout: Layout) -> tuple[State, UsageStaging]
 
 
 def stage_inputs(cfg: Config, layout: Layout) -> State:
-    """Stage prices, GPU offers and new or changed usage files; returns the updated (saved) state."""
+    """Stage prices, GPU offers, bills and new or changed usage files; returns the updated (saved) state."""
     stage_prices(cfg, layout)
     stage_gpu_offers(cfg, layout)
+    stage_billing(cfg, layout)
     return stage_usage_files(cfg, layout)[0]
 
 
@@ -180,6 +181,9 @@ def limits_of(cfg: Config | None) -> Limits:
                     "max_price_age_days",
                     "min_requests_vs_trailing_week",
                     "max_conflicting_share",
+                    "max_billing_gap_share",
+                    "max_billing_gap_usd",
+                    "billing_gap_blocks",
                 )
             }
         )
@@ -189,14 +193,39 @@ def limits_of(cfg: Config | None) -> Limits:
         max_price_age_days=cfg.max_price_age_days,
         min_requests_vs_trailing_week=cfg.min_requests_vs_trailing_week,
         max_conflicting_share=cfg.max_conflicting_share,
+        max_billing_gap_share=cfg.max_billing_gap_share,
+        max_billing_gap_usd=cfg.max_billing_gap_usd,
+        billing_gap_blocks=cfg.billing_gap_blocks,
     )
+
+
+def blocking_failures(cfg: Config, results: list[CheckResult]) -> list[CheckResult]:
+    """The failed checks that stop publishing: every failed check but those of a warning suite (a billing gap,
+    unless [quality] billing_gap_blocks)."""
+    from expectations.suites import warning_suites
+
+    warnings = warning_suites(limits_of(cfg))
+    return [r for r in results if not r.success and r.suite not in warnings]
+
+
+def log_warnings(cfg: Config, results: list[CheckResult]) -> None:
+    """A line per failed check of a warning suite, and one per failing row it kept (the billing gap's name the
+    provider and the day)."""
+    from expectations.suites import warning_suites
+
+    for r in (r for r in results if not r.success and r.suite in warning_suites(limits_of(cfg))):
+        log.warning(
+            "WARNING (published anyway) %s on %s: %d row(s) over the limits", r.suite, r.table, r.unexpected_count
+        )
+        for row in json.loads(r.examples) if r.examples else []:
+            log.warning("  %s", ", ".join(f"{key} {value}" for key, value in row.items()))
 
 
 def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     """The quality gate on a finished dbt build: its dbt tests plus the expectation suites (Great Expectations).
     Every result goes to the run's results file (finance.data_quality_results once published) and to the
     quality report of each built day; the days of a failed gate are remembered as failed in the state."""
-    from expectations.suites import build_suites
+    from expectations.suites import build_suites, warning_suites
 
     started = time.perf_counter()
     engine = engine_of(cfg)
@@ -207,11 +236,20 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     quarantined = quarantined_records(layout, current_state(cfg, layout), build.days)
     unpriced = unpriced_models(build)
     reports = write_quality_reports(
-        cfg.reports_dir, build.build_id, build.days, suites, results, repeated, quarantined, unpriced
+        cfg.reports_dir,
+        build.build_id,
+        build.days,
+        suites,
+        results,
+        repeated,
+        quarantined,
+        unpriced,
+        warning_suites=warning_suites(limits_of(cfg)),
     )
     log_unpriced(unpriced)
     log_repeated(repeated)
-    failed = [r for r in results if not r.success]
+    log_warnings(cfg, results)
+    failed = blocking_failures(cfg, results)
     log.info(
         "gate: %d check(s), %d failed, in %.1fs; report %s",
         len(results),
@@ -271,7 +309,7 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
                 f" (build {number} of {len(batches)})" if len(batches) > 1 else "",
             )
             run_dbt(cfg, build)
-            failed = [r for r in gate(cfg, layout, build) if not r.success]
+            failed = blocking_failures(cfg, gate(cfg, layout, build))
             if failed:
                 break
             changes += publish(cfg, layout, build)

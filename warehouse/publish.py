@@ -28,6 +28,7 @@ WHOLE_TABLES = (
     "price_history",
     "gpu_offers",
     "quarantine",
+    "billing_reconciliation",
 )
 
 

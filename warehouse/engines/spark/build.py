@@ -95,6 +95,7 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
     spark.sql(f"create or replace view {raw}.usage_events as {_usage_view_sql(layout, state, build)}")
     spark.read.parquet(str(layout.staged_prices)).write.saveAsTable(f"{raw}.price_rows")
     spark.read.parquet(str(layout.staged_gpu_offers)).write.saveAsTable(f"{raw}.gpu_offers")
+    spark.read.parquet(str(layout.staged_billing)).write.saveAsTable(f"{raw}.billed_costs")
     quarantine_files = [
         str(layout.quarantine_file(f.key)) for f in state.files.values() if layout.quarantine_file(f.key).exists()
     ]
