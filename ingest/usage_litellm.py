@@ -53,11 +53,17 @@ def _decoded(row: object) -> dict:
     return row
 
 
-def _row(row: dict) -> dict[str, object]:
+def provider_and_model(row: dict) -> tuple[str | None, str | None]:
+    """The row's provider (ours) and model: custom_llm_provider, or the model's routing prefix."""
     provider = row.get("custom_llm_provider") or None
     model = row.get("model") or row.get("model_group") or None
     if model and "/" in model and (provider is None or model.startswith(f"{provider}/")):
         provider, model = model.split("/", 1)  # "anthropic/claude-sonnet-4-6" -> anthropic, claude-sonnet-4-6
+    return provider_name(provider), model
+
+
+def _row(row: dict) -> dict[str, object]:
+    provider, model = provider_and_model(row)
     cache_read = count(row, _USAGE + "prompt_tokens_details.cached_tokens")
     if cache_read is None:
         cache_read = count(row, _USAGE + "cache_read_input_tokens")
@@ -71,7 +77,7 @@ def _row(row: dict) -> dict[str, object]:
     return {
         "event_id": row.get("request_id"),
         "occurred_at": row.get("startTime"),
-        "provider": provider_name(provider),
+        "provider": provider,
         "model": model,
         "status": "error" if status == "failure" else "success",
         "input_tokens": count(row, "prompt_tokens", required=True),

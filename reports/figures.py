@@ -274,6 +274,27 @@ def self_hosted(con: Reader, week: IsoWeek) -> list[dict]:
     )
 
 
+def billing(con: Reader, week: IsoWeek) -> list[dict]:
+    """Per billed provider (finance.billing_reconciliation, the provider as a whole): the week's computed cost, and
+    over the days with a bill the billed sum and the difference; the days still awaiting their bill."""
+    return _rows(
+        con,
+        """
+        select provider,
+               sum(computed_usd) as computed_usd,
+               sum(billed_usd) as billed_usd,
+               sum(difference_usd) as difference_usd,
+               cast(sum(difference_usd) as double) / nullif(cast(sum(billed_usd) as double), 0) as difference_share,
+               count(billed_usd) as days_billed,
+               count(*) - count(billed_usd) as days_awaiting_bill
+        from finance.billing_reconciliation
+        where account_id is null and usage_date >= $start and usage_date < $end
+        group by provider
+        order by provider""",
+        {"start": week.start, "end": week.end},
+    )
+
+
 def anomalies(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
     return _rows(
         con,

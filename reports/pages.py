@@ -211,6 +211,26 @@ def showback_page(
             "here. Utilisation = allocated / total.",
         ),
         Table(
+            "billing",
+            "Computed vs billed",
+            [
+                Column("provider", "Provider"),
+                Column("computed_usd", "Computed", "usd"),
+                Column("billed_usd", "Billed (days billed)", "usd_billed"),
+                Column("difference_usd", "Difference on billed days", "usd_signed"),
+                Column("difference_share", "Difference %", "pct_signed"),
+                Column("days_billed", "Days billed", "count"),
+                Column("days_awaiting_bill", "Days awaiting bill", "count"),
+            ],
+            fig.billing(con, week),
+            empty="No bill configured ([[billing.sources]]).",
+            note="Our computed cost of the week's published days against what each vendor billed for them "
+            "(finance.billing_reconciliation; self_hosted: the deployments' allocated + idle hours against the GPU "
+            "cloud's bill). A day the vendor has not billed yet is awaiting bill: in Computed, not in the "
+            "difference. The quality gate warns about a day whose gap is above [quality] max_billing_gap_share and "
+            "max_billing_gap_usd.",
+        ),
+        Table(
             "top_tasks",
             "Top tasks",
             [

@@ -21,6 +21,7 @@ SHOWN = {
     "usd": lambda v: fmt.usd(v, missing="unpriced"),  # NULL money is unpriced usage, never $0
     "usd_unit": fmt.usd_unit,
     "usd_signed": fmt.usd_signed,
+    "usd_billed": lambda v: fmt.usd(v, missing="awaiting bill"),  # NULL billed: the vendor has not billed it yet
     "pct": fmt.pct,
     "pct_signed": fmt.pct_signed,
     "points_signed": fmt.points_signed,
@@ -28,7 +29,7 @@ SHOWN = {
     "count": fmt.count,
     "bool": lambda v: DASH if v is None else ("yes" if v else "no"),
 }
-NUMERIC = {"usd", "usd_unit", "usd_signed", "pct", "pct_signed", "points_signed", "ratio_x", "count"}
+NUMERIC = {"usd", "usd_billed", "usd_unit", "usd_signed", "pct", "pct_signed", "points_signed", "ratio_x", "count"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -36,7 +37,7 @@ def csv_cell(kind: str, value: object) -> object:
     """A cell as written to CSV: numbers as plain numbers, NULL as an empty cell."""
     if value is None:
         return ""
-    if kind in ("usd", "usd_signed"):
+    if kind in ("usd", "usd_billed", "usd_signed"):
         return str(fmt.rounded(value, fmt.CENTS))
     if kind == "usd_unit":
         return str(fmt.rounded(value, fmt.UNIT_COST_PLACES))

@@ -18,6 +18,8 @@ from conftest import Project, event, write_jsonl
 from fixture_server import FixtureServer
 
 TOKENS = {"2026-11-02": 10_500_000, "2026-11-03": 10_500_000, "2026-11-04": 100_000}
+WEEK = [f"2026-11-0{d}" for d in range(2, 9)]  # 2026-W45: 11-05 .. 11-08 at 1M tokens, $3.00 a day
+TOKENS.update(dict.fromkeys(WEEK[3:], 1_000_000))
 SHEET_SOURCE = '[[billing.sources]]\nkind = "billing_sheet"\npath = "bills/*.csv"\n'
 RECONCILIATION = """select cast(usage_date as varchar), provider, account_id, computed_usd, billed_usd, difference_usd,
                           round(difference_share, 6)
@@ -88,17 +90,24 @@ def test_a_billing_gap_blocks_publishing_when_configured(project: Project):
 
 
 def test_a_tiny_gap_is_not_flagged_and_a_day_without_a_bill_awaits_it(project: Project):
-    usage(project, ["2026-11-02", "2026-11-03", "2026-11-04"])
+    usage(project, WEEK)
     bill(project, ["2026-11-02,anthropic,,31.50,", "2026-11-04,anthropic,,0.20,"])
     configure(project)
-    proc = project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-04")
+    proc = project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-08")
     assert proc.returncode == 0, proc.stderr
-    assert project.query(RECONCILIATION) == [
+    assert project.query(RECONCILIATION)[:4] == [
         ("2026-11-02", "anthropic", None, 31.5, 31.5, 0.0, 0.0),
         ("2026-11-03", "anthropic", None, 31.5, None, None, None),  # awaiting the bill
         ("2026-11-04", "anthropic", None, 0.3, 0.2, 0.1, 0.5),  # +50%, but $0.10: not flagged
+        ("2026-11-05", "anthropic", None, 3.0, None, None, None),
     ]
     assert "gx.billing_gap" not in proc.stderr
+    # the showback: the week's $75.30 computed; $31.70 billed for 2 days, +$0.10 on them (+0.3%); 5 days awaiting
+    project.finops("report", "--week", "2026-W45", check=True)
+    reports = project.root / "warehouse" / "reports" / "2026-W45"
+    assert (reports / "billing.csv").read_text().splitlines()[1] == "2026-W45,anthropic,75.30,31.70,0.10,0.0032,2,5"
+    page = (reports / "showback.html").read_text()
+    assert "Computed vs billed" in page and "$31.70" in page
 
 
 def test_a_bill_that_arrives_later_is_reconciled_by_the_next_run(project: Project):
@@ -150,3 +159,110 @@ def test_a_billing_source_of_an_unknown_kind_exits_2(project: Project):
     proc = project.finops("run", "--date", "2026-11-02")
     assert proc.returncode == 2
     assert "key 'billing.sources[0].kind' is 'aws_cur', expected one of: openai_costs" in proc.stderr
+
+
+# --- each kind, parsed from a fixture ----------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _billed(frame) -> list[tuple]:
+    return [
+        (str(r["usage_date"]), r["provider"], r["account_id"], r["billed_usd"]) for r in frame.iter_rows(named=True)
+    ]
+
+
+@pytest.mark.unit
+def test_openai_costs_pages_become_billed_amounts_per_project():
+    from ingest.bills import read_openai_costs
+
+    rows = read_openai_costs(FIXTURES / "billing" / "openai_costs.json")
+    # the bucket starting 1767225600 is 2026-01-01 00:00 UTC; amount.value is USD
+    assert _billed(rows) == [
+        ("2026-01-01", "openai", "proj_finops01", 0.1008),
+        ("2026-01-01", "openai", "proj_finops01", 0.062),
+        ("2026-01-01", "openai", "proj_finops01", 0.1536),
+        ("2026-01-01", "openai", "proj_etl02", 0.18),
+    ]
+    assert rows["description"].to_list()[3] == "gpt-4o-mini-2024-07-18, input | batch"
+
+
+@pytest.mark.unit
+def test_anthropic_cost_report_amounts_are_cents_per_workspace():
+    from ingest.bills import read_anthropic_cost_report
+
+    rows = read_anthropic_cost_report(FIXTURES / "billing" / "anthropic_cost_report.json")
+    assert _billed(rows) == [
+        ("2026-11-02", "anthropic", "wrkspc_01Search", 31.5),  # "3150.00" cents
+        ("2026-11-03", "anthropic", None, 12.345678),  # "1234.5678" cents, web search, no workspace
+        ("2026-11-03", "anthropic", "wrkspc_01Search", 0.005),  # "0.5" cents
+    ]
+
+
+@pytest.mark.unit
+def test_litellm_spend_logs_bill_the_spend_per_provider_and_team_or_key():
+    from ingest.bills import read_litellm_spend
+
+    rows = read_litellm_spend(FIXTURES / "usage" / "litellm_spend_logs.json")
+    key = "5e2a9b7c1d3f4e6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a"
+    assert _billed(rows) == [
+        ("2026-11-02", "openai", "team-3c1f", 0.004775),
+        ("2026-11-02", "anthropic", "team-88aa", 0.016779),
+        ("2026-11-02", "google", "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b", 0.000435),
+        ("2026-11-02", "anthropic", key, 0.0),
+        ("2026-11-02", "openai", None, 0.0),  # a response-cache hit: LiteLLM recorded no spend
+        ("2026-11-02", "openai", None, 1.02e-05),
+        ("2026-11-02", "anthropic", None, 0.00218),
+    ]
+    csv_rows = read_litellm_spend(FIXTURES / "usage" / "litellm_spend_logs.csv")
+    assert _billed(csv_rows)[0] == ("2026-11-02", "openai", "team-3c1f", 0.004775)
+
+
+@pytest.mark.unit
+def test_a_bill_in_another_currency_is_refused_naming_the_file_and_result(tmp_path: Path):
+    from ingest.bills import read_openai_costs
+    from ingest.sheets import SheetError
+
+    page = tmp_path / "costs.json"
+    page.write_text(
+        '{"data": [{"start_time": 1767225600, "results": [{"amount": {"value": 1.5, "currency": "eur"}}]}]}'
+    )
+    with pytest.raises(SheetError, match=r"costs.json: result 1: currency 'eur', expected USD"):
+        read_openai_costs(page)
+
+
+def test_an_anthropic_cost_report_at_a_url_and_a_gpu_cloud_sheet_per_deployment(
+    project: Project, server: FixtureServer
+):
+    """The report's 2026-11-02 ($31.50, workspace wrkspc_01Search) agrees with the day's sonnet calls; the GPU cloud's
+    sheet bills deployment llama-fixed ($10.00 an hour, no call: 24 idle hours = $240.00) $252.00 for the day:
+    -$12.00, -4.8%, a warning naming self_hosted. The workspace gets no row of its own: the usage records carry no
+    account, so its computed cost is unknown (not $0)."""
+    usage(project, ["2026-11-02"])
+    report = (FIXTURES / "billing" / "anthropic_cost_report.json").read_bytes()
+    url = server.serve("/v1/organizations/cost_report", report)
+    bill(project, ["2026-11-02,self_hosted,llama-fixed,252.00,GPU cloud invoice"], name="gpu.csv")
+    source = f"""
+[[billing.sources]]
+kind = "anthropic_cost_report"
+name = "anthropic_costs"
+url = "{url}"
+
+[[billing.sources]]
+kind = "billing_sheet"
+path = "bills/gpu.csv"
+"""
+    project.write_config(
+        extra=source,
+        deployments='[[deployments]]\nid = "llama-fixed"\nhourly_cost_usd = 10.0\n',
+        quality="max_unpriced_share = 0.2\nmax_quarantined_share = 0.5",
+    )
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 0, proc.stderr
+    assert project.query(RECONCILIATION) == [
+        ("2026-11-02", "anthropic", None, 31.5, 31.5, 0.0, 0.0),
+        ("2026-11-02", "self_hosted", None, 240.0, 252.0, -12.0, -0.047619),
+        ("2026-11-02", "self_hosted", "llama-fixed", 240.0, 252.0, -12.0, -0.047619),
+    ]
+    assert "provider self_hosted" in proc.stderr
+    assert list((project.root / "warehouse" / "landing" / "anthropic_costs").glob("*/*.json"))

@@ -1,6 +1,8 @@
 """`finops demo`: write the sample config, price and GPU sheets and generated usage to a folder, run the
-pipeline over every day, print where the warehouse is with a short summary, and write the weekly report of
-the last complete week (pages, CSV files, chargeback emails in the outbox) and print their paths."""
+pipeline over every day, write sample vendor bills for those days (finops/demo/sample_bills.py) and run the last day
+again with them, print where the warehouse is with a short summary and the reconciliation with the bills, and write
+the weekly report of the last complete week (pages, CSV files, chargeback emails in the outbox) and print their
+paths."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 
 from core.config import Config, default_config_path, load_config
 from core.exit_codes import EXIT_GATE_FAILED, EXIT_OK, EXIT_SEND_FAILED
+from finops.demo.sample_bills import BILLING_SOURCE, WRONG_PRICE, WRONG_PRICE_FACTOR, write_sample_bills
 from finops.demo.sample_data import generate_usage
 
 SUMMARY_QUERIES = {
@@ -40,6 +43,15 @@ SUMMARY_QUERIES = {
         select deployment_id, case when tenant_id = '__idle__' then 'idle' else 'allocated' end as booked_to,
                round(sum(cost_usd), 2) as cost_usd
         from finance.self_hosted_allocation group by 1, 2 order by 1, 2""",
+    "Computed vs billed (last 7 days; billed NULL: awaiting bill)": """
+        select provider, round(sum(computed_usd), 2) as computed_usd, round(sum(billed_usd), 2) as billed_usd,
+               round(sum(difference_usd), 2) as difference_usd,
+               round(sum(difference_usd) / nullif(sum(billed_usd), 0), 4) as difference_share,
+               count(*) - count(billed_usd) as days_awaiting_bill
+        from finance.billing_reconciliation
+        where account_id is null
+          and usage_date > (select max(usage_date) from finance.billing_reconciliation) - 7
+        group by 1 order by 1""",
 }
 
 
@@ -68,6 +80,18 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
     print(f"wrote {config_path} and {days} days x {events_per_day} sample calls under {folder / 'usage'}")
     cfg = load_config(config_path)
     outcome = run_days(cfg, day_list)
+    if not outcome.published:
+        print("the quality gate failed on the demo data; see the log above")
+        return EXIT_GATE_FAILED
+    with connect_read_only(cfg.warehouse_path) as con:
+        bills = write_sample_bills(con, folder)
+    config_path.write_text(config_path.read_text() + BILLING_SOURCE)
+    print(
+        f"\nwrote sample vendor bills under {bills} ({WRONG_PRICE[1]} billed at {WRONG_PRICE_FACTOR:g}x the sheet's "
+        "price, the last day not billed yet); running the last day again to reconcile them"
+    )
+    cfg = load_config(config_path)
+    outcome = run_days(cfg, day_list[-1:])
     if not outcome.published:
         print("the quality gate failed on the demo data; see the log above")
         return EXIT_GATE_FAILED

@@ -1,6 +1,6 @@
 -- One row per published usage_date, billed provider and account_id (NULL: the provider as a whole; an account only
--- when a bill names it): our computed cost against what the vendor billed. billed_usd NULL: awaiting the bill (vendors
--- report a day or more late), not a failure and not $0.
+-- when a bill names it and the computed cost knows it): our computed cost against what the vendor billed.
+-- billed_usd NULL: awaiting the bill (vendors report a day or more late), not a failure and not $0.
 with computed as (
 
     select * from {{ ref('int_billing__computed_daily') }}
@@ -19,13 +19,21 @@ published as (
 
 ),
 
-scopes as (  -- what is reconciled: each billed provider as a whole, and each account a bill names
+computed_accounts as (  -- the accounts the computed cost knows (today: the self-hosted deployments)
+
+    select distinct provider, account_id from computed
+    where account_id is not null
+
+),
+
+scopes as (  -- what is reconciled: each billed provider as a whole, and each account a bill names that we know
 
     select distinct provider, '' as scope_account from billed
     union
-    select distinct provider, account_id as scope_account
+    select distinct billed.provider, billed.account_id as scope_account
     from billed
-    where account_id is not null
+    inner join computed_accounts
+        on billed.provider = computed_accounts.provider and billed.account_id = computed_accounts.account_id
 
 ),
 
