@@ -261,8 +261,8 @@ path = "bills/gpu.csv"
     assert proc.returncode == 0, proc.stderr
     assert project.query(RECONCILIATION) == [
         ("2026-11-02", "anthropic", None, 31.5, 31.5, 0.0, 0.0),
-        ("2026-11-02", "self_hosted", None, 240.0, 252.0, -12.0, -0.047619),
         ("2026-11-02", "self_hosted", "llama-fixed", 240.0, 252.0, -12.0, -0.047619),
+        ("2026-11-02", "self_hosted", None, 240.0, 252.0, -12.0, -0.047619),
     ]
     assert "provider self_hosted" in proc.stderr
     assert list((project.root / "warehouse" / "landing" / "anthropic_costs").glob("*/*.json"))

@@ -87,5 +87,5 @@ select
     {{ money('computed_usd') }} as computed_usd,
     {{ money('billed_usd') }} as billed_usd,
     {{ money('computed_usd - billed_usd') }} as difference_usd,
-    cast((computed_usd - billed_usd) / nullif(billed_usd, 0) as double) as difference_share
+    cast(computed_usd - billed_usd as double) / nullif(cast(billed_usd as double), 0) as difference_share
 from reconciled
