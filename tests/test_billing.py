@@ -266,3 +266,26 @@ path = "bills/gpu.csv"
     ]
     assert "provider self_hosted" in proc.stderr
     assert list((project.root / "warehouse" / "landing" / "anthropic_costs").glob("*/*.json"))
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            'kind = "billing_sheet"\npath = "bills/*.csv"\neffective_from = "2026-01-01"',
+            "key 'billing.sources[0].effective_from' applies to price and GPU sources only (a bill dates its own rows)",
+        ),
+        (
+            'kind = "billing_sheet"\npath = "bills/*.csv"\nname = "prices_0"',
+            "[[prices.sources]], [[gpu.sources]] and [[billing.sources]] names must be unique",
+        ),
+        ('kind = "openai_costs"\nurl = "ftp://example.com/costs"', "expected an http:// or https:// URL"),
+    ],
+)
+def test_a_bad_billing_source_exits_2_naming_the_key(project: Project, source: str, message: str):
+    usage(project, ["2026-11-02"])
+    bill(project, ["2026-11-02,anthropic,,31.50,"])
+    configure(project, source=f"[[billing.sources]]\n{source}\n")
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
