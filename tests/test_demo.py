@@ -22,8 +22,18 @@ def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "demo" / "finops.toml").exists()
     assert len(list((tmp_path / "demo" / "usage").glob("usage-*.jsonl.gz"))) == 14
-    for title in ("The whole bill", "Cost by tenant", "Cost by feature", "Top tasks", "Self-hosted deployments"):
+    for title in (
+        "The whole bill",
+        "Cost by tenant",
+        "Cost by feature",
+        "Top tasks",
+        "Self-hosted deployments",
+        "Computed vs billed",
+    ):
         assert title in proc.stdout
+    # sample vendor bills beside the usage: one per provider, the self-hosted deployment's GPU invoice included
+    bills = {p.name for p in (tmp_path / "demo" / "bills").glob("*.csv")}
+    assert {"openai.csv", "anthropic.csv", "self_hosted.csv"} <= bills
     assert f"warehouse: {tmp_path / 'demo' / 'warehouse' / 'finops.duckdb'}" in proc.stdout
     assert "acme" in proc.stdout and "support-agent" in proc.stdout
     # and the report of the last complete week: its pages, CSV files and one email per owner, with their paths
