@@ -83,6 +83,7 @@ def test_the_good_build_passes_every_suite(good_build, tmp_path):
             "quarantine_share",
             "duplicate_events",
             "price_freshness",
+            "billing_gap",
             "row_counts",
         )
     }
