@@ -22,6 +22,7 @@ def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
     assert {
         "price_rows",
         "gpu_offer_rows",
+        "billed_costs",
         "usage_events",
         "usage_quarantine",
         "stg_raw__usage_events",
@@ -41,10 +42,11 @@ def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
         ("finance/self_hosted_allocation", "gx_self_hosted_balance"),
         ("finance/quarantine", "gx_quarantine_share"),
         ("finance/price_history", "gx_price_freshness"),
+        ("finance/billing_reconciliation", "gx_billing_gap"),
     } <= checks
     from orchestration.defs.assets import GATE_CHECKS, GATE_SUITES
 
-    assert len(GATE_CHECKS) == len(GATE_SUITES) == 12 and all(spec.blocking for spec in GATE_CHECKS)
+    assert len(GATE_CHECKS) == len(GATE_SUITES) == 13 and all(spec.blocking for spec in GATE_CHECKS)
 
 
 def tick(defs, name: str, at: datetime):
