@@ -98,8 +98,11 @@ def _in_build_days(column: str, days: list[str]) -> gxe.ExpectColumnValuesToBeIn
     return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=days)
 
 
-def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB) -> list[Suite]:
-    """Every suite of the gate for a build of `days` (ISO dates), reading the build's `relations`."""
+def build_suites(
+    limits: Limits, days: list[str], relations: Relations = DUCKDB, allow_empty: bool = False
+) -> list[Suite]:
+    """Every suite of the gate for a build of `days` (ISO dates), reading the build's `relations`; allow_empty
+    (`--allow-empty`): a day with no usage record is not checked against its trailing week."""
     finance, raw = relations.finance, relations.raw
     tokens = (
         "input_tokens",
@@ -401,22 +404,27 @@ def build_suites(limits: Limits, days: list[str], relations: Relations = DUCKDB)
             "row_counts",
             "fct_llm_requests",
             f"a day whose calls collapse to under {limits.min_requests_vs_trailing_week:.0%} of the trailing "
-            "7-day mean: a missing or truncated usage export",
+            "7-day mean, or a day with no call at all after days with calls: a missing or truncated usage export "
+            "(today's unfinished day, published with --partial, is not checked; an empty day is with "
+            "--allow-empty)",
             f"""with daily as (
                    select usage_date, cast(sum(requests) as bigint) as requests
                    from int_agg_cost_daily__all_days group by 1),
-               trailing_week as (  -- the mean of the 7 days before each run day, when all 7 are there
-                   select run_days.usage_date, sum(history.requests) / 7.0 as trailing_mean
+               trailing_week as (  -- the mean of the 7 days before each run day, and how many of them are there
+                   select run_days.usage_date, sum(history.requests) / 7.0 as trailing_mean, count(*) as days
                    from {raw}.build_days as run_days
                    join daily as history on history.usage_date >= run_days.usage_date - 7
                                         and history.usage_date < run_days.usage_date
-                   group by run_days.usage_date
-                   having count(*) = 7)
+                   group by run_days.usage_date)
                select cast(run_days.usage_date as string) as usage_date,
                       coalesce(today.requests, 0) as requests,
                       trailing_week.trailing_mean,
-                      coalesce(today.requests, 0) / nullif(trailing_week.trailing_mean, 0) as ratio
+                      case when published.status = 'complete' and trailing_week.days = 7
+                                or published.status = 'empty' and not {"true" if allow_empty else "false"}
+                           then coalesce(today.requests, 0) / nullif(trailing_week.trailing_mean, 0)
+                      end as ratio
                from {raw}.build_days as run_days
+               join {raw}.published_days as published on published.usage_date = run_days.usage_date
                left join daily as today on today.usage_date = run_days.usage_date
                left join trailing_week on trailing_week.usage_date = run_days.usage_date""",
             (gxe.ExpectColumnValuesToBeBetween(column="ratio", min_value=limits.min_requests_vs_trailing_week),),

@@ -13,6 +13,7 @@ import traceback
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from core.clock import utc_today
 from core.config import Config, ConfigError, default_config_path, load_config
 from core.exit_codes import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_SEND_FAILED
 
@@ -54,13 +55,9 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
-def _check_day(option: str, day: date, cfg: Config) -> None:
+def _check_day(option: str, day: date, cfg: Config, partial: bool = True) -> None:
     """A usage day must be one that can have happened and be built: from [quality] earliest_usage_date to today
-    (UTC)."""
+    (UTC); today only when `partial` (`run` and `backfill` build it only with --partial)."""
     if day < cfg.earliest_usage_date:
         raise BadArgument(
             f"{option} {day} is before {cfg.earliest_usage_date} (quality.earliest_usage_date of "
@@ -71,16 +68,22 @@ def _check_day(option: str, day: date, cfg: Config) -> None:
             f"{option} {day} is after today ({_today()}, UTC): a date after today cannot be "
             f"complete; give a date up to {_today()}"
         )
+    if day == _today() and not partial:
+        raise BadArgument(
+            f"{option} {day} is today (UTC): the day is not over, so its numbers cannot be complete; pass "
+            "--partial to publish it marked partial (a run after the day ends makes it complete), or wait for "
+            "the day to end"
+        )
 
 
 def _check_arguments(args: argparse.Namespace, cfg: Config) -> None:
     if args.command == "run" and args.date is not None:
-        _check_day("--date", args.date, cfg)
+        _check_day("--date", args.date, cfg, args.partial)
     if args.command == "quarantine":
         _check_day("--date", args.date, cfg)
     if args.command == "backfill":
-        _check_day("--from", args.start, cfg)
-        _check_day("--to", args.end, cfg)
+        _check_day("--from", args.start, cfg, args.partial)
+        _check_day("--to", args.end, cfg, args.partial)
         if args.end < args.start:
             raise BadArgument(f"--to {args.end} is before --from {args.start}")
     if args.command == "report" and args.week is not None:
@@ -94,6 +97,10 @@ def _check_arguments(args: argparse.Namespace, cfg: Config) -> None:
                 f"--week {args.week} starts after today ({_today()}, UTC): a week not begun cannot "
                 f"be complete; give a week that has ended"
             )
+
+
+def _today() -> date:
+    return utc_today()
 
 
 def _yesterday() -> date:
@@ -113,11 +120,20 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the nightly job for one usage day (default: yesterday, UTC)")
     run.add_argument("--config", type=Path, help=config_help)
     run.add_argument("--date", type=_date, default=None, help="usage day YYYY-MM-DD (default: yesterday, UTC)")
+    partial_help = "build today (UTC), published marked partial until a run after the day ends rebuilds it"
+    empty_help = (
+        "publish a day with no usage record (status empty, with a warning) even when the days before it have calls "
+        "(without it the row-count check fails it: a missing export looks the same)"
+    )
+    run.add_argument("--partial", action="store_true", help=partial_help)
+    run.add_argument("--allow-empty", action="store_true", help=empty_help)
 
     backfill = sub.add_parser("backfill", help="the nightly job for every day of a range, in one pass")
     backfill.add_argument("--config", type=Path, help=config_help)
     backfill.add_argument("--from", dest="start", type=_date, required=True, help="first day YYYY-MM-DD")
     backfill.add_argument("--to", dest="end", type=_date, required=True, help="last day YYYY-MM-DD (included)")
+    backfill.add_argument("--partial", action="store_true", help=partial_help)
+    backfill.add_argument("--allow-empty", action="store_true", help=empty_help)
 
     report = sub.add_parser("report", help="weekly showback, anomaly report and chargeback emails for an ISO week")
     report.add_argument("--config", type=Path, help=config_help)
@@ -153,11 +169,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_days(cfg: Config, days: list[date]) -> int:
+def _run_days(cfg: Config, days: list[date], allow_empty: bool) -> int:
     from warehouse.engines import engine_of
     from warehouse.pipeline import run_days
 
-    outcome = run_days(cfg, days)
+    outcome = run_days(cfg, days, allow_empty)
     where = engine_of(cfg).where
     if not outcome.published:
         if outcome.published_days:
@@ -185,6 +201,11 @@ def _run_days(cfg: Config, days: list[date]) -> int:
         f"published {where} ({len(outcome.published_days)} day(s) built: "
         f"{outcome.published_days[0]} .. {outcome.published_days[-1]})"
     )
+    for day, status in outcome.statuses.items():
+        if status == "partial":
+            print(f"  {day} published as partial: the day is not over; a run after it ends makes it complete")
+        if status == "empty":
+            print(f"  {day} published as empty: no usage record from any source ($0); check the exports if wrong")
     if outcome.cost_changes:
         print(f"re-costed {len(outcome.cost_changes)} published day(s) whose inputs changed:")
         for change in outcome.cost_changes:
@@ -296,9 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config or default_config_path())
         _check_arguments(args, cfg)
         if args.command == "run":
-            return _run_days(cfg, [args.date or _yesterday()])
+            return _run_days(cfg, [args.date or _yesterday()], args.allow_empty)
         if args.command == "backfill":
-            return _run_days(cfg, [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)])
+            days = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+            return _run_days(cfg, days, args.allow_empty)
         if args.command == "report":
             return _report(cfg, args.week, args.resend)
         if args.command == "quarantine":

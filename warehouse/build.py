@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.clock import utc_today
 from core.config import Config
 from core.layout import Layout
 from core.sql_literals import sql_list, sql_str
@@ -37,6 +38,9 @@ class Build:
     target_path: str
     vars: dict
     memory_limit: str  # DuckDB's memory_limit for the dbt build and the publish ([warehouse])
+    started_at: str  # when the build was planned (UTC, ISO): finance.published_days.published_at of its days
+    statuses: dict[str, str]  # usage day -> its status once published (day_status)
+    allow_empty: bool = False  # `--allow-empty`: an empty day is not held against its trailing week (row_counts)
 
     @property
     def partitions_dir(self) -> Path:
@@ -122,12 +126,21 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
     return out
 
 
+def day_status(day: str, calls: int, today: date) -> str:
+    """A day's status once published (finance.published_days.status): `partial` when it is today (UTC, the day is
+    not over: published only with --partial), `empty` when no source has a usage record of it, else `complete`."""
+    if date.fromisoformat(day) >= today:
+        return "partial"
+    return "empty" if calls == 0 else "complete"
+
+
 def days_to_build(cfg: Config, layout: Layout, state: State, requested: list[date]) -> dict[str, str]:
-    """The days to recompute, in order, with their fingerprints: the requested ones, plus every built day whose
-    inputs changed since."""
+    """The days to recompute, in order, with their fingerprints: the requested ones, every built day whose
+    inputs changed since, and every day published as partial that has ended since (it becomes complete)."""
     wanted = {d.isoformat() for d in requested}
+    ended = {d for d in state.days if state.status(d) == "partial" and date.fromisoformat(d) < utc_today()}
     fingerprints = day_fingerprints(cfg, layout, state, wanted | set(state.days))
-    days = sorted(wanted | {d for d, fp in state.days.items() if fingerprints[d] != fp})
+    days = sorted(wanted | ended | {d for d, fp in state.days.items() if fingerprints[d] != fp})
     return {d: fingerprints[d] for d in days}
 
 
@@ -155,10 +168,13 @@ def task_days(days: list[str]) -> list[str]:
     return sorted({(date.fromisoformat(d) + timedelta(days=k)).isoformat() for d in days for k in (-1, 0, 1)})
 
 
-def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str, str]) -> Build:
+def plan_build(
+    cfg: Config, layout: Layout, state: State, fingerprints: dict[str, str], allow_empty: bool = False
+) -> Build:
     """One build of exactly these days (ISO date -> fingerprint, from days_to_build)."""
     days = sorted(fingerprints)
-    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    started = datetime.now(UTC)
+    build_id = started.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     day_set = set(days)
     neighbours = set(task_days(days)) - day_set
     requests = state.partitions["fct_llm_requests"]
@@ -183,6 +199,9 @@ def plan_build(cfg: Config, layout: Layout, state: State, fingerprints: dict[str
         target_path=str(build_dir / "target"),
         vars=build_vars,
         memory_limit=cfg.memory_limit,
+        started_at=started.isoformat(timespec="seconds"),
+        statuses={d: day_status(d, state.staged_calls([d]), started.date()) for d in days},
+        allow_empty=allow_empty,
     )
 
 
@@ -213,8 +232,10 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         )
         con.execute("create table raw.build_days (usage_date date)")
         _insert(con, "raw.build_days", [[d] for d in build.days])
-        con.execute("create table raw.published_days (usage_date date)")
-        _insert(con, "raw.published_days", [[d] for d in published_days(state, build)])
+        con.execute(
+            "create table raw.published_days (usage_date date, run_id varchar, published_at timestamptz, status varchar)"
+        )
+        _insert(con, "raw.published_days", published_days(state, build))
         # for the quality gate (expectations/suites.py): the usage files it checks, the price sources
         con.execute("create table raw.usage_files (file varchar, records bigint, quarantined bigint)")
         _insert(con, "raw.usage_files", checked_usage_files(state, build.days))
@@ -222,10 +243,22 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         _insert(con, "raw.price_sources", [[name, age] for name, age in price_source_ages(cfg).items()])
 
 
-def published_days(state: State, build: Build) -> list[str]:
-    """The days published once this build is: every day published before, and the build's (raw.published_days:
-    showback_weekly counts them per week)."""
-    return sorted(set(state.days) | set(build.days))
+def published_days(state: State, build: Build) -> list[list]:
+    """The days published once this build is, each with the run that published it, when and its status: every day
+    published before, and the build's (raw.published_days: finance.published_days, and showback_weekly counts them
+    per week). A day published by a finops that kept no run or status reads as complete."""
+    rows = [
+        [
+            day,
+            state.published.get(day, {}).get("run_id"),
+            state.published.get(day, {}).get("published_at"),
+            state.status(day),
+        ]
+        for day in state.days
+        if day not in build.statuses
+    ]
+    rows += [[day, build.build_id, build.started_at, status] for day, status in build.statuses.items()]
+    return sorted(rows)
 
 
 def checked_usage_files(state: State, days: list[str]) -> list[list]:

@@ -44,6 +44,7 @@ class RunOutcome:
     report: Path
     cost_changes: list[DayCostChange] = field(default_factory=list)  # published days this run re-costed
     published_days: list[str] = field(default_factory=list)  # every day published (of all builds, in order)
+    statuses: dict[str, str] = field(default_factory=dict)  # each published day's status (complete, partial, empty)
 
 
 @contextmanager
@@ -138,9 +139,12 @@ def plan_days(cfg: Config, layout: Layout, state: State, days: list[date]) -> di
     return planned
 
 
-def prepare_days(cfg: Config, layout: Layout, state: State, fingerprints: dict[str, str]) -> Build:
-    """Plan a build of exactly these days (day -> fingerprint, from plan_days) and create its inputs."""
-    build = plan_build(cfg, layout, state, fingerprints)
+def prepare_days(
+    cfg: Config, layout: Layout, state: State, fingerprints: dict[str, str], allow_empty: bool = False
+) -> Build:
+    """Plan a build of exactly these days (day -> fingerprint, from plan_days) and create its inputs; allow_empty:
+    a day with no usage record is published (status empty) even when the days before it have calls."""
+    build = plan_build(cfg, layout, state, fingerprints, allow_empty)
     engine_of(cfg).prepare_build(layout, state, build)
     return build
 
@@ -229,7 +233,7 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
 
     started = time.perf_counter()
     engine = engine_of(cfg)
-    suites = build_suites(limits_of(cfg), build.days, engine.relations)
+    suites = build_suites(limits_of(cfg), build.days, engine.relations, allow_empty=build.allow_empty)
     results = dbt_checks(build) + engine.run_suites(build, suites)
     write_results(results, build.build_id, layout.results_dir)
     repeated = engine.repeated_events(build)
@@ -283,10 +287,15 @@ def publish(cfg: Config, layout: Layout, build: Build) -> list[DayCostChange]:
     Returns the published days whose total cost this build changed (re-rating)."""
     changes = engine_of(cfg).publish(layout, build)
     log_cost_changes(changes)
+    for day, status in sorted(build.statuses.items()):
+        if status == "empty":
+            log.warning("%s published as empty: no usage record from any source, $0 (a missing export?)", day)
+        if status == "partial":
+            log.warning("%s published as partial: the day is not over; a run after it ends makes it complete", day)
     return changes
 
 
-def run_days(cfg: Config, days: list[date]) -> RunOutcome:
+def run_days(cfg: Config, days: list[date], allow_empty: bool = False) -> RunOutcome:
     """Build, gate and publish the requested days and every built day whose inputs changed: one build, or
     several in day order when they hold more than [warehouse] max_calls_per_build calls (each published before
     the next starts; the first failed gate stops the run)."""
@@ -296,10 +305,11 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
         planned = plan_days(cfg, layout, state, days)
         batches = build_batches(state, list(planned), cfg.max_calls_per_build)
         published: list[str] = []
+        statuses: dict[str, str] = {}
         changes: list[DayCostChange] = []
         for number, batch in enumerate(batches, 1):
             # each batch reads the partitions the ones before it published
-            build = prepare_days(cfg, layout, current_state(cfg, layout), {d: planned[d] for d in batch})
+            build = prepare_days(cfg, layout, current_state(cfg, layout), {d: planned[d] for d in batch}, allow_empty)
             log.info(
                 "building %d day(s) for %s: %s .. %s%s",
                 len(build.days),
@@ -314,11 +324,13 @@ def run_days(cfg: Config, days: list[date]) -> RunOutcome:
                 break
             changes += publish(cfg, layout, build)
             published += build.days
+            statuses.update(build.statuses)
         return RunOutcome(
             published=not failed,
             build=build,
             failed_checks=failed,
             published_days=published,
+            statuses=statuses,
             report=quality_report_path(cfg.reports_dir, build.days[-1]),
             cost_changes=changes,
         )

@@ -29,6 +29,7 @@ WHOLE_TABLES = (
     "gpu_offers",
     "quarantine",
     "billing_reconciliation",
+    "published_days",
 )
 
 

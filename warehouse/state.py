@@ -7,6 +7,9 @@
 - partitions: for each per-day table, the Parquet file that holds each day's rows now.
 - superseded: partition files no catalog references since the last publish: when they stopped being referenced
               (they are kept a while for readers of older catalogs: warehouse/retention.py).
+- published:  every published usage day: the run that published it last, when that run started (UTC, ISO) and
+              the day's status then (`complete`, `partial`: today's unfinished day, `empty`: no usage record):
+              finance.published_days.
 - failed_days: usage days whose last run failed the quality gate (and have not been published since),
               with that run's id; `finops report` refuses a week that has one.
 - published_build: the build id of the last publish.
@@ -25,12 +28,16 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from core.files import write_atomically
 from core.layout import Layout, WarehouseError
 from core.staged_usage import StagedUsageFile
+
+if TYPE_CHECKING:
+    from warehouse.build import Build
 
 log = logging.getLogger("finops")
 
@@ -47,6 +54,9 @@ class State:
     partitions: dict[str, dict[str, str]] = field(default_factory=lambda: {t: {} for t in PARTITIONED_TABLES})
     next_file_seq: int = 1
     failed_days: dict[str, str] = field(default_factory=dict)  # usage_date -> run id of the failed gate
+    # usage_date -> {"run_id", "published_at", "status"} of its last publish (a day published by a finops that kept
+    # none: no entry; it reads as complete)
+    published: dict[str, dict[str, str]] = field(default_factory=dict)
     superseded: dict[str, float] = field(default_factory=dict)  # partition file -> when superseded (epoch seconds)
     published_build: str = ""
 
@@ -63,6 +73,7 @@ class State:
                 partitions={t: dict(doc["partitions"].get(t, {})) for t in PARTITIONED_TABLES},
                 next_file_seq=int(doc["next_file_seq"]),
                 failed_days=dict(doc.get("failed_days", {})),
+                published={k: dict(v) for k, v in doc.get("published", {}).items()},
                 superseded=dict(doc.get("superseded", {})),
                 published_build=doc.get("published_build", ""),
             )
@@ -77,6 +88,7 @@ class State:
                 "partitions": self.partitions,
                 "next_file_seq": self.next_file_seq,
                 "failed_days": self.failed_days,
+                "published": self.published,
                 "superseded": self.superseded,
                 "published_build": self.published_build,
             },
@@ -87,12 +99,24 @@ class State:
     def save(self, path: Path) -> None:
         write_atomically(path, self.to_json())
 
-    def record_published(self, build_id: str, fingerprints: dict[str, str]) -> None:
-        """The days of a published build (usage_date -> fingerprint): built from these inputs, no longer failed."""
-        self.days.update(fingerprints)
-        for day in fingerprints:
+    def record_published(self, build: Build) -> None:
+        """The days of a published build: built from these inputs (fingerprints), with their status, no longer
+        failed."""
+        self.days.update(build.fingerprints)
+        for day in build.days:
             self.failed_days.pop(day, None)
-        self.published_build = build_id
+            self.published[day] = {
+                "run_id": build.build_id,
+                "published_at": build.started_at,
+                "status": build.statuses[day],
+            }
+        self.published_build = build.build_id
+
+    def status(self, day: str) -> str | None:
+        """The status of a published day (None: not published)."""
+        if day not in self.days:
+            return None
+        return self.published.get(day, {}).get("status", "complete")
 
     def staged_calls(self, days: list[str]) -> int:
         """The valid usage records staged for these days (ISO dates), over every file."""

@@ -62,7 +62,7 @@ class DuckDBEngine:
         state = load_state(layout, self.published_state())
         changes = cost_changes(layout, state, build)
         export_partitions(layout, build, state)
-        state.record_published(build.build_id, build.fingerprints)
+        state.record_published(build)
         write_catalog(layout, build, state)  # (a crash from here on: the catalog's copy of the state is newer)
         collect_garbage(layout, state)
         state.save(layout.state_file)

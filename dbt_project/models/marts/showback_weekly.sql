@@ -1,5 +1,6 @@
 -- One row per week_start (Monday), tenant_id, feature, over the whole history. A week is complete when its 7 days
--- are published; the prior week's cost is compared only between two complete weeks (NULL otherwise).
+-- are published and none of them is partial; the prior week's cost is compared only between two complete weeks
+-- (NULL otherwise).
 with daily as (
 
     select * from {{ ref('int_agg_cost_daily__all_days') }}
@@ -36,9 +37,10 @@ select
     this_week.tenant_id,
     this_week.feature,
     coalesce(this_days.days_published, 0) as days_published,
-    coalesce(this_days.days_published, 0) = 7 as is_complete,
+    coalesce(this_days.days_published = 7 and this_days.partial_days = 0, false) as is_complete,
     this_week.cost_usd,
-    case when this_days.days_published = 7 and prior_days.days_published = 7
+    case when this_days.days_published = 7 and this_days.partial_days = 0
+            and prior_days.days_published = 7 and prior_days.partial_days = 0
             then prior_week.cost_usd
     end as prior_week_cost_usd,
     this_week.requests,

@@ -6,7 +6,7 @@ with source as (
 
 renamed as (
 
-    select usage_date from source
+    select usage_date, run_id, published_at, status from source
 
 )
 

@@ -119,7 +119,12 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
         [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments],
     )
     values_view(spark, f"{raw}.build_days", [("usage_date", "date")], [[d] for d in build.days])
-    values_view(spark, f"{raw}.published_days", [("usage_date", "date")], [[d] for d in published_days(state, build)])
+    values_view(
+        spark,
+        f"{raw}.published_days",
+        [("usage_date", "date"), ("run_id", "string"), ("published_at", "timestamp"), ("status", "string")],
+        published_days(state, build),
+    )
     values_view(
         spark,
         f"{raw}.usage_files",

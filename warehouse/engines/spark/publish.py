@@ -143,7 +143,7 @@ def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, 
     ).createOrReplaceTempView("finops_quality_results")
     publish_whole(spark, f"{settings.database}.data_quality_results", "finops_quality_results")
     spark.catalog.dropTempView("finops_quality_results")
-    state.record_published(build.build_id, build.fingerprints)
+    state.record_published(build)
     write_spark_state(spark, settings, state)
     state.save(layout.state_file)
     for database in (settings.build_finance, settings.build_raw, settings.build_schema):
