@@ -22,7 +22,7 @@ log = logging.getLogger("finops")
 EXIT_CODES = """exit codes:
   0  done: published, or the report written and its emails sent
   1  the quality gate failed (nothing of the failed build published); `report`: a day of the week not
-     published or failed; `sql`: a SQL error or a refused statement
+     published, failed, or partial (without --allow-partial); `sql`: a SQL error or a refused statement
   2  bad input or config: one line naming the file or the key and what to do
   3  `report`: an email not sent (failed, or unconfirmed: it may have arrived; named with the --resend to run)
   4  an internal error (a bug in finops): one line, and the traceback in <warehouse>.data/errors/
@@ -141,6 +141,11 @@ def _parser() -> argparse.ArgumentParser:
         "--week", type=_iso_week, default=None, help="ISO week YYYY-Www (default: the last complete week, UTC)"
     )
     report.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="report a week with a partial day (published before the day ended); the page and emails name it",
+    )
+    report.add_argument(
         "--resend",
         nargs="*",
         metavar="EMAIL",
@@ -213,7 +218,7 @@ def _run_days(cfg: Config, days: list[date], allow_empty: bool) -> int:
     return EXIT_OK
 
 
-def _report(cfg: Config, week, resend: list[str] | None) -> int:
+def _report(cfg: Config, week, resend: list[str] | None, allow_partial: bool) -> int:
     owners = [owner.email for owner in cfg.owners]
     unknown = [email for email in resend or [] if email not in owners]
     if unknown:
@@ -227,7 +232,10 @@ def _report(cfg: Config, week, resend: list[str] | None) -> int:
 
     try:
         outcome = run_weekly_report(
-            cfg, week or IsoWeek.last_complete(), resend=owners if resend == [] else resend or ()
+            cfg,
+            week or IsoWeek.last_complete(),
+            resend=owners if resend == [] else resend or (),
+            allow_partial=allow_partial,
         )
     except WeekNotPublished as exc:
         print(f"finops report: {exc}", file=sys.stderr)
@@ -322,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             days = [args.start + timedelta(days=i) for i in range((args.end - args.start).days + 1)]
             return _run_days(cfg, days, args.allow_empty)
         if args.command == "report":
-            return _report(cfg, args.week, args.resend)
+            return _report(cfg, args.week, args.resend, args.allow_partial)
         if args.command == "quarantine":
             return _quarantine(cfg, args.date, args.format)
         return _sql(cfg, args.query)

@@ -44,6 +44,7 @@ class OwnerWeek:
     tables: dict[str, Table]
     lines: Table  # the CSV attachment
     bill: dict  # the week's whole bill (figures.whole_bill): its idle GPU cost is no owner's
+    partial_days: list[str]  # the week's days published before they ended (reported with --allow-partial)
 
     @property
     def has_usage(self) -> bool:
@@ -55,7 +56,14 @@ class OwnerWeek:
         return self.owner.slug
 
 
-def owner_week(con: Reader, week: IsoWeek, prior: PriorWeek, owner: Owner, bill: dict) -> OwnerWeek:
+def owner_week(
+    con: Reader,
+    week: IsoWeek,
+    prior: PriorWeek,
+    owner: Owner,
+    bill: dict,
+    partial_days: list[str] = (),
+) -> OwnerWeek:
     scope = Scope.of_owner(owner)
     compared = prior.compared
     cost = cost_columns(prior)
@@ -134,7 +142,7 @@ def owner_week(con: Reader, week: IsoWeek, prior: PriorWeek, owner: Owner, bill:
         ],
         lines,
     )
-    return OwnerWeek(owner, week, prior, summary, tables, lines_table, bill)
+    return OwnerWeek(owner, week, prior, summary, tables, lines_table, bill, list(partial_days))
 
 
 def header_safe(text: str, limit: int = 200) -> str:
@@ -176,6 +184,7 @@ def chargeback_email(report: OwnerWeek, sender: str, generated_at: datetime, mes
         covers=owner_covers(report.owner.features, report.owner.tenants),
         tables=report.tables,
         bill=report.bill,
+        partial_days=report.partial_days,
         attachment=f"{report.file_stem}-{report.week}.csv",
         generated_at=f"{generated_at:%Y-%m-%d %H:%M} UTC",
     )

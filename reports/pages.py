@@ -47,6 +47,13 @@ def cost_columns(prior: PriorWeek) -> list[Column]:
     return COST if prior.compared else COST[:1]
 
 
+def partial_note(partial_days: list[str]) -> str:
+    """The subtitle's words for a week reported with partial days (--allow-partial)."""
+    if not partial_days:
+        return ""
+    return f"; partial: {', '.join(partial_days)} (published before the day ended, its figures will change)"
+
+
 def not_compared_note(prior: PriorWeek) -> str:
     return "" if prior.compared else f"Prior week {prior.label}: only complete weeks are compared."
 
@@ -108,10 +115,12 @@ def showback_page(
     owner_summaries: list[tuple[Owner, dict]],
     flagged: list[dict],
     premium_models: list[str],
+    partial_days: list[str] = (),
 ) -> Page:
     """`prior`: the week compared with (only when complete); `bill`: the week's whole bill (figures.whole_bill);
     `owner_summaries`: each owner's totals (the summaries of their chargeback emails); `flagged`: the week's
-    anomalies and `premium_models` its premium models, as the anomaly page shows them."""
+    anomalies and `premium_models` its premium models, as the anomaly page shows them; `partial_days`: the week's
+    days published before they ended (--allow-partial), named in the subtitle."""
     everything = Scope.all()
     compared = prior.compared
     cost = cost_columns(prior)
@@ -325,7 +334,7 @@ def showback_page(
         "showback.html",
         title=f"AI spend showback \u00b7 {week}",
         week=week,
-        subtitle=f"Week {week} ({week.span}), against {prior.label}",
+        subtitle=f"Week {week} ({week.span}), against {prior.label}{partial_note(partial_days)}",
         summary=summary,
         prior=prior,
         unassigned_usd=unassigned["cost_usd"],

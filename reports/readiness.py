@@ -1,5 +1,5 @@
-"""Is a week ready to report? Every one of its days must be published, and its last run must have passed
-the quality gate."""
+"""Is a week ready to report? Every one of its days must be published, its last run must have passed the quality
+gate, and none may be partial (published before the day ended) unless the report is asked for with --allow-partial."""
 
 from __future__ import annotations
 
@@ -16,17 +16,22 @@ from warehouse.state import catalog_state, load_state
 class WeekNotPublished(Exception):
     """Some days of the week are not in the published warehouse, or failed the gate; the report would be wrong."""
 
-    def __init__(self, week: IsoWeek, days: list[date], failed: dict[date, str] | None = None):
+    def __init__(
+        self, week: IsoWeek, days: list[date], failed: dict[date, str] | None = None, partial: list[date] = ()
+    ):
         self.week, self.days, self.failed = week, days, failed or {}
         reasons = [
             f"{d.isoformat()} failed the quality gate (see {self.failed[d]})"
             if d in self.failed
+            else f"{d.isoformat()} is partial (published before the day ended)"
+            if d in partial
             else f"{d.isoformat()} not published"
             for d in days
         ]
+        todo = "pass --allow-partial to report it as it is" if set(days) <= set(partial) else "fix the input"
         super().__init__(
             f"week {week} is not complete in the published warehouse: {'; '.join(reasons)} "
-            f"(fix the input, then run `finops backfill --from {days[0]} --to {days[-1]}`)"
+            f"({todo}, or run `finops backfill --from {days[0]} --to {days[-1]}`)"
         )
 
 
@@ -59,15 +64,23 @@ def prior_week(cfg: Config, week: IsoWeek) -> PriorWeek:
     return PriorWeek(prior, sum(day.isoformat() in state.days for day in prior.days))
 
 
-def require_published(cfg: Config, week: IsoWeek) -> None:
+def require_published(cfg: Config, week: IsoWeek, allow_partial: bool = False) -> list[date]:
     """Raises WeekNotPublished naming the days of `week` that finance cannot rely on. The pipeline's state
-    records each day it published (with the fingerprint of its inputs) and each day whose last run failed the
-    gate: a day never built, or whose last build failed (even if an older build of it is published), is not
-    ready; a failed day is named with its quality report. A day built with no calls is published (a quiet day
-    is real data)."""
+    records each day it published (with the fingerprint of its inputs and its status) and each day whose last run
+    failed the gate: a day never built, or whose last build failed (even if an older build of it is published), is
+    not ready; a failed day is named with its quality report; a partial day (published before it ended) is ready
+    only with allow_partial. A day built with no calls is published (status empty: a quiet day is real data).
+    Returns the week's partial days (allowed)."""
     layout = Layout.of(cfg)
     state = load_state(layout, catalog_state(layout.warehouse))
-    days = [day for day in week.days if day.isoformat() not in state.days or day.isoformat() in state.failed_days]
+    partial = [day for day in week.days if state.status(day.isoformat()) == "partial"]
+    days = [
+        day
+        for day in week.days
+        if day.isoformat() not in state.days
+        or day.isoformat() in state.failed_days
+        or (day in partial and not allow_partial)
+    ]
     if days:
         raise WeekNotPublished(
             week,
@@ -77,4 +90,6 @@ def require_published(cfg: Config, week: IsoWeek) -> None:
                 for day in days
                 if day.isoformat() in state.failed_days
             },
+            partial,
         )
+    return partial

@@ -49,29 +49,43 @@ def write_file(path: Path, data: bytes) -> Path:
 
 
 def run_weekly_report(
-    cfg: Config, week: IsoWeek, resend: Collection[str] = (), now: datetime | None = None
+    cfg: Config,
+    week: IsoWeek,
+    resend: Collection[str] = (),
+    now: datetime | None = None,
+    allow_partial: bool = False,
 ) -> ReportOutcome:
     """Write the week's pages, CSV files and emails, and send the emails when [smtp] is configured: each once
     (reports/mailer.py); `resend`: the owners' addresses whose email is sent again even if it was accepted or is
-    unconfirmed.
+    unconfirmed; allow_partial (`--allow-partial`): a week with a partial day is reported, the page and the emails
+    naming that day.
 
-    Raises WeekNotPublished (naming the days) when a day of the week is not in the published warehouse or its
-    last run failed the gate, WarehouseMissing when nothing is published, ConfigError when the SMTP login
+    Raises WeekNotPublished (naming the days) when a day of the week is not in the published warehouse, its
+    last run failed the gate or it is partial (without allow_partial), WarehouseMissing when nothing is published, ConfigError when the SMTP login
     variables are not set."""
     now = now or datetime.now(UTC)
     # a missing login variable fails before anything is written
     credentials = smtp_credentials(cfg.smtp) if cfg.smtp else None
     con = engine_of(cfg).reader()
     try:
-        require_published(cfg, week)
+        partial_days = [day.isoformat() for day in require_published(cfg, week, allow_partial)]
         prior = prior_week(cfg, week)
         bill = fig.whole_bill(con, week, compared=prior.compared)
-        owners = [owner_week(con, week, prior, owner, bill) for owner in cfg.owners]
+        owners = [owner_week(con, week, prior, owner, bill, partial_days) for owner in cfg.owners]
         flagged = fig.anomalies(con, week, Scope.all())  # both pages show them: fetched once
         premium_models = fig.premium_model_names(con, week)
         pages = [
             showback_page(
-                con, cfg, week, prior, now, bill, [(r.owner, r.summary) for r in owners], flagged, premium_models
+                con,
+                cfg,
+                week,
+                prior,
+                now,
+                bill,
+                [(r.owner, r.summary) for r in owners],
+                flagged,
+                premium_models,
+                partial_days,
             ),
             anomalies_page(con, cfg, week, now, flagged, premium_models),
         ]

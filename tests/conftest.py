@@ -136,6 +136,21 @@ path = "gpus/offers.csv"
             raise AssertionError(f"{cmd} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
         return proc
 
+    def finops_at(self, when: str, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        """`finops` as run at `when` (an ISO UTC time, e.g. the day after a partial day): the real CLI in a
+        subprocess whose clock time-machine moves there (and keeps ticking)."""
+        clock = (
+            "import sys, time_machine; time_machine.travel(sys.argv.pop(1), tick=True).start(); "
+            "from finops.cli import main; sys.exit(main(sys.argv[1:]))"
+        )
+        cmd = [sys.executable, "-c", clock, when, *args]
+        if args and args[0] in ("run", "backfill", "report", "sql", "quarantine"):
+            cmd += ["--config", str(self.config)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root, timeout=600)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{cmd} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        return proc
+
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         """Rows of a query on the published warehouse (money, a DECIMAL there, as float)."""
         with duckdb.connect(str(self.warehouse), read_only=True) as con:

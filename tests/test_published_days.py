@@ -12,6 +12,16 @@ from datetime import UTC, date, datetime, timedelta
 
 from conftest import Project, event, write_jsonl
 
+OWNERS = """
+[reports]
+dir = "out/reports"
+outbox = "out/outbox"
+
+[[owners]]
+email = "search@example.com"
+name = "Search"
+features = ["search"]
+"""
 ROW_COUNTS_FAILED = (
     "gx.row_counts / expect_column_values_to_be_between(ratio, min_value=0.25) on fct_llm_requests: 1 unexpected"
 )
@@ -95,3 +105,39 @@ def test_today_is_published_only_with_partial_and_marked_partial(project: Projec
     assert run.returncode == 0, run.stderr
     assert f"{today} published as partial: the day is not over" in run.stdout
     assert published_days(project) == [(str(yesterday), 1, 3.0, "complete"), (str(today), 1, 3.0, "partial")]
+
+
+def test_a_partial_day_becomes_complete_when_a_run_after_it_ends_rebuilds_it(project: Project):
+    # W45, run on Sun 2026-11-08 at noon: Mon 2 .. Sat 7 complete, Sun 8 (its morning call) partial
+    write_jsonl(project.usage / "calls.jsonl", one_call_a_day(date(2026, 11, 2), 7))
+    project.write_config(deployments="")
+    project.finops_at(
+        "2026-11-08T12:00:00Z", "backfill", "--from", "2026-11-02", "--to", "2026-11-08", "--partial", check=True
+    )
+    assert published_days(project)[-2:] == [("2026-11-07", 1, 3.0, "complete"), ("2026-11-08", 1, 3.0, "partial")]
+    assert project.query("select days_published, is_complete from finance.showback_weekly") == [(7, False)]
+
+    # the report of the week names the partial day, and reports it with --allow-partial
+    project.write_config(OWNERS, deployments="")
+    refused = project.finops("report", "--week", "2026-W45")
+    assert refused.returncode == 1, refused.stderr
+    assert (
+        "week 2026-W45 is not complete in the published warehouse: 2026-11-08 is partial (published before the "
+        "day ended) (pass --allow-partial to report it as it is" in refused.stderr
+    )
+    assert not (project.root / "out" / "reports" / "2026-W45").exists()
+    allowed = project.finops("report", "--week", "2026-W45", "--allow-partial")
+    assert allowed.returncode == 0, allowed.stderr
+    showback = (project.root / "out" / "reports" / "2026-W45" / "showback.html").read_text()
+    assert "partial: 2026-11-08 (published before the day ended, its figures will change)" in showback
+    assert 'id="total-cost">$21.00</strong>' in showback
+    text = (project.root / "out" / "outbox" / "2026-W45" / "search.eml").read_text()
+    assert "Partial: 2026-11-08 published before the day ended; its figures will change." in text
+
+    # Mon 9 at 06:00: the nightly run for another day rebuilds Sun 8 too, now complete
+    later = project.finops_at("2026-11-09T06:00:00Z", "run", "--date", "2026-11-07")
+    assert later.returncode == 0, later.stderr
+    assert "also rebuilding 1 day(s) published as partial that have ended: 2026-11-08" in later.stderr
+    assert published_days(project)[-2:] == [("2026-11-07", 1, 3.0, "complete"), ("2026-11-08", 1, 3.0, "complete")]
+    assert project.query("select days_published, is_complete from finance.showback_weekly") == [(7, True)]
+    assert project.finops("report", "--week", "2026-W45").returncode == 0

@@ -134,8 +134,12 @@ def plan_days(cfg: Config, layout: Layout, state: State, days: list[date]) -> di
     """The requested days plus every built day whose inputs changed (logged), with their fingerprints."""
     planned = days_to_build(cfg, layout, state, days)
     extra = sorted(set(planned) - {d.isoformat() for d in days})
-    if extra:
-        log.info("also rebuilding %d day(s) whose inputs changed: %s", len(extra), ", ".join(extra))
+    ended = [d for d in extra if state.status(d) == "partial"]
+    changed = [d for d in extra if d not in ended]
+    if changed:
+        log.info("also rebuilding %d day(s) whose inputs changed: %s", len(changed), ", ".join(changed))
+    if ended:
+        log.info("also rebuilding %d day(s) published as partial that have ended: %s", len(ended), ", ".join(ended))
     return planned
 
 
