@@ -89,3 +89,35 @@ def test_a_partial_week_is_labelled_and_not_compared_until_it_is_complete(projec
         "Total: $21.00; prior week 2026-W44: no data (only complete weeks are compared)."
         in message.get_body(("plain",)).get_content()
     )
+
+
+def test_the_model_mix_alert_compares_complete_weeks_only(project: Project):
+    """acme: one sonnet call of 1M input a day ($3.00), and from W46 on one opus call of 1M input too ($15.00, a
+    premium model: output $75/M). W45 has only Sun 8 built ($3.00, premium share 0); W46 is $126.00 of which $105.00
+    premium (share 105/126 = 0.833333). W46 is not compared with 1 day of W45; once W45 is whole ($21.00, share 0),
+    it is: +0.833333 and the alert."""
+    records = []
+    for i in range(14):
+        day = date(2026, 11, 2) + timedelta(days=i)
+        records.append(event(f"s-{day}", f"{day}T09:00:00Z", input_tokens=1_000_000, output_tokens=0))
+        if day >= date(2026, 11, 9):
+            records.append(
+                event(f"o-{day}", f"{day}T10:00:00Z", model="claude-opus-4", input_tokens=1_000_000, output_tokens=0)
+            )
+    write_jsonl(project.usage / "calls.jsonl", records)
+    project.write_config(deployments="")
+    shares = """select week_start::varchar, cost_usd, premium_cost_usd, round(premium_share, 6),
+                       round(prior_week_premium_share, 6), round(premium_share_change, 6), is_alert
+                from finance.premium_share_weekly where tenant_id = 'acme' order by 1"""
+
+    project.finops("backfill", "--from", "2026-11-08", "--to", "2026-11-15", check=True)
+    assert project.query(shares) == [
+        ("2026-11-02", 3.00, 0.00, 0.0, None, None, False),
+        ("2026-11-09", 126.00, 105.00, 0.833333, None, None, False),
+    ]
+
+    project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-07", check=True)
+    assert project.query(shares) == [
+        ("2026-11-02", 21.00, 0.00, 0.0, None, None, False),
+        ("2026-11-09", 126.00, 105.00, 0.833333, 0.0, 0.833333, True),
+    ]
