@@ -41,8 +41,9 @@ TABLES = {  # every finance table and the columns that order its rows
     "price_history": "provider, model, usage_type, service_tier, min_input_tokens, valid_from, source_name",
     "gpu_offers": "observed_on, provider, gpu_model, gpu_count, pricing_type, region, source_name",
     "quarantine": "file, line",
+    "published_days": "usage_date",
 }
-NOT_COMPARED = {"ingested_at"}  # when the run read the record
+NOT_COMPARED = {"ingested_at", "run_id", "published_at"}  # when the run read the record; which run published a day
 
 
 class Engines:
