@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from conftest import Project, event, write_jsonl
+
+from warehouse.build import day_status
 
 OWNERS = """
 [reports]
@@ -37,6 +40,15 @@ def one_call_a_day(first: date, days: int) -> list[dict]:
 def published_days(project: Project) -> list[tuple]:
     return project.query("""select usage_date::varchar, requests, cost_usd, status
                             from finance.published_days order by usage_date""")
+
+
+@pytest.mark.unit
+def test_a_days_status_is_partial_until_it_ends_then_empty_or_complete():
+    today = date(2026, 11, 9)
+    assert day_status("2026-11-09", 5, today) == "partial"
+    assert day_status("2026-11-09", 0, today) == "partial"
+    assert day_status("2026-11-08", 5, today) == "complete"
+    assert day_status("2026-11-08", 0, today) == "empty"
 
 
 def test_an_empty_day_after_a_full_trailing_week_fails_the_row_count_check(project: Project):
