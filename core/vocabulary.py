@@ -16,6 +16,9 @@ USAGE_TYPES = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
 PRICINGS = ("on_demand", "spot", "reserved")
 # The parts of the whole bill (spend_daily.category).
 SPEND_CATEGORIES = ("api", "self_hosted_allocated", "self_hosted_idle")
+# A published day's status (finance.published_days.status): complete; partial (today, not over, --partial);
+# empty (no usage record from any source).
+DAY_STATUSES = ("complete", "partial", "empty")
 # What an anomaly is flagged on (cost_anomalies.dimension) and broken down by.
 ANOMALY_DIMENSIONS = ("tenant", "feature", "model")
 
@@ -35,4 +38,5 @@ DBT_VARS = {
     "pricings": PRICINGS,
     "spend_categories": SPEND_CATEGORIES,
     "anomaly_dimensions": ANOMALY_DIMENSIONS,
+    "day_statuses": DAY_STATUSES,
 }
