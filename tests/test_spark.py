@@ -300,7 +300,7 @@ def test_publishing_a_day_replaces_only_that_days_partitions(engines, spark):
         spark.createDataFrame(rows, "day string, tenant_id string, requests long").selectExpr(
             "cast(day as date) as usage_date", "tenant_id", "requests"
         ).write.saveAsTable(source)
-        return Build("b", days, {}, "", "", {}, "3GB")
+        return Build("b", days, {}, "", "", {}, "3GB", started_at="", statuses={})
 
     publish_partitioned(
         spark,
