@@ -61,8 +61,8 @@ def run_weekly_report(
     naming that day.
 
     Raises WeekNotPublished (naming the days) when a day of the week is not in the published warehouse, its
-    last run failed the gate or it is partial (without allow_partial), WarehouseMissing when nothing is published, ConfigError when the SMTP login
-    variables are not set."""
+    last run failed the gate or it is partial (without allow_partial), WarehouseMissing when nothing is
+    published, ConfigError when the SMTP login variables are not set."""
     now = now or datetime.now(UTC)
     # a missing login variable fails before anything is written
     credentials = smtp_credentials(cfg.smtp) if cfg.smtp else None
