@@ -233,7 +233,8 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         con.execute("create table raw.build_days (usage_date date)")
         _insert(con, "raw.build_days", [[d] for d in build.days])
         con.execute(
-            "create table raw.published_days (usage_date date, run_id varchar, published_at timestamptz, status varchar)"
+            "create table raw.published_days "
+            "(usage_date date, run_id varchar, published_at timestamptz, status varchar)"
         )
         _insert(con, "raw.published_days", published_days(state, build))
         # for the quality gate (expectations/suites.py): the usage files it checks, the price sources
