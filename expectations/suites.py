@@ -238,9 +238,7 @@ def build_suites(
                    select count(*) as n, coalesce(sum(cost_usd), 0) as cost from int_tasks__requests),
                tasks as (  -- those tasks as the days before, of and after the build days will be published
                    select coalesce(sum(requests), 0) as n, coalesce(sum(cost_usd), 0) as cost
-                   from (select task_id, requests, cost_usd from {finance}.fct_llm_tasks
-                         union all
-                         select task_id, requests, cost_usd from int_tasks__kept) as published
+                   from {finance}.fct_llm_tasks
                    where task_id in (select task_id from int_tasks__requests)),
                weeks as (
                    select cast(date_trunc('week', usage_date) as date) as week_start, sum(cost_usd) as cost

@@ -33,23 +33,11 @@ WHOLE_TABLES = (
 )
 
 
-# Rows published in a per-day table's partitions beside the build's own: the tasks of the day before and after each
-# build day that the build did not rebuild (dbt_project/models/intermediate/int_tasks__kept.sql), since a day's
-# tasks are one partition.
-KEPT_ROWS = {"fct_llm_tasks": "int_tasks__kept"}
-# Per-day tables the build writes as the Parquet partitions it publishes (dbt_project/macros/parquet_partitions.sql,
-# under the build's var partitions_dir): publishing moves those of the build days rather than copying them. (The
-# tasks of the day before and after a build day are written again: they are published beside that day's kept tasks.)
-BUILT_AS_PARTITIONS = ("fct_llm_requests", "fct_llm_tasks")
-
-
-def published_rows(table: str, columns: str, finance: str = "finance", intermediate: str = "main") -> str:
-    """The rows a build publishes in a per-day table: the table's, plus its kept rows (KEPT_ROWS); `finance` and
-    `intermediate` are the build's schemas of the marts and of the int_ models."""
-    rows = f"select {columns} from {finance}.{table}"
-    return (
-        rows if table not in KEPT_ROWS else f"{rows} union all select {columns} from {intermediate}.{KEPT_ROWS[table]}"
-    )
+# Per-day tables the build writes as the Parquet partitions it publishes, and the model that writes them
+# (dbt_project/macros/parquet_partitions.sql, under the build's var partitions_dir): publishing moves those of the
+# build days rather than copying them. (The tasks of the day before and after a build day are written again: they
+# are published beside that day's kept tasks.)
+BUILT_AS_PARTITIONS = {"fct_llm_requests": "int_requests__costed", "fct_llm_tasks": "int_tasks__rebuilt"}
 
 
 def partition_days(table: str, build: Build) -> list[str]:
@@ -67,16 +55,16 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
             out_dir = layout.tables_dir / table / build.build_id
             out_dir.mkdir(parents=True, exist_ok=True)
             # a build day of a table built as partitions holds the build's rows alone: moved; the other days are
-            # written (with their kept rows)
+            # written (fct_llm_tasks: with the tasks kept as published)
             moved = build.days if table in BUILT_AS_PARTITIONS else []
             written = [d for d in days if d not in moved]
             if written:
                 day_list = ", ".join(f"date '{d}'" for d in written)
                 columns = ", ".join(r[0] for r in con.execute(f"describe finance.{table}").fetchall())
-                con.execute(f"""copy (select * from ({published_rows(table, columns)}) where usage_date in ({day_list}))
+                con.execute(f"""copy (select {columns} from finance.{table} where usage_date in ({day_list}))
                                 to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
             for day in moved:  # (a build day without rows has no folder)
-                built = build.partitions_dir / table / f"usage_date={day}"
+                built = build.partitions_dir / BUILT_AS_PARTITIONS[table] / f"usage_date={day}"
                 if built.exists():
                     built.rename(out_dir / built.name)
             current = state.partitions[table]

@@ -3,7 +3,7 @@
 {%- set columns = 'usage_date, tenant_id, feature, provider, model, requests, tasks, failed_requests, input_tokens, '
     ~ 'cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, list_cost_usd, '
     ~ 'retry_cost_usd, cache_savings_usd, cache_hit_rate, unpriced_requests, unpriced_tokens, self_hosted_requests' %}
-select {{ columns }} from {{ ref('agg_cost_daily') }}
+select {{ columns }} from {{ ref('int_agg_cost_daily__build_days') }}
 {%- set files = var('history_agg_daily_files') %}
 {%- if files | length > 0 %}
 union all

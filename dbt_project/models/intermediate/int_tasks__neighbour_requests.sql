@@ -19,7 +19,7 @@ with build_days as (
 select {{ task_request_columns() }}
 from {{ read_partitions(files) }}
 where task_id in (
-    select task_id from {{ ref('fct_llm_requests') }}
+    select task_id from {{ ref('int_requests__costed') }}
     {%- if task_files | length > 0 %}
     union
     select task_id from {{ read_partitions(task_files) }}
@@ -30,6 +30,6 @@ where task_id in (
 )
 {%- else %}
     select {{ task_request_columns() }}
-    from {{ ref('fct_llm_requests') }}
+    from {{ ref('int_requests__costed') }}
     where 1 = 0
 {%- endif %}

@@ -29,7 +29,7 @@ self_hosted as (
         feature,
         sum(requests) as requests,
         sum(cost_usd) as cost_usd
-    from {{ ref('self_hosted_allocation') }}
+    from {{ ref('int_self_hosted__allocation') }}
     group by usage_date, deployment_id, tenant_id, feature
 
 ),

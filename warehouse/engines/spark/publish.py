@@ -23,7 +23,7 @@ from core.layout import Layout
 from core.spark_config import SparkSettings
 from warehouse.build import Build
 from warehouse.build_summary import DayCostChange
-from warehouse.publish import WHOLE_TABLES, partition_days, published_rows
+from warehouse.publish import WHOLE_TABLES, partition_days
 from warehouse.state import PARTITIONED_TABLES, Published, State, load_state, published_copy
 
 log = logging.getLogger("finops")
@@ -100,7 +100,7 @@ def publish_partitioned(spark: SparkSession, settings: SparkSettings, build: Bui
             f"as select {columns} from {source} where 1 = 0"
         )
         state.partitions[table] = {}
-    rows = f"({published_rows(table, columns, settings.build_finance, settings.build_schema)})"
+    rows = f"(select {columns} from {source})"
     spark.sql(
         f"insert overwrite table {target} partition (usage_date) "
         f"select {columns} from {rows} where usage_date in ({_days_sql(days)})"
