@@ -1,34 +1,58 @@
-"""Each mart says in its dbt `meta` under which name and how it is published (dbt_project/models/marts/_finance.yml),
-and that agrees with what the publisher does today."""
+"""Each mart says in its dbt `meta` under which name and how it is published (dbt_project/models/marts/_finance.yml);
+the publishers, the state and the Dagster assets read that list from the project's manifest
+(warehouse/finance_tables.py), which is parsed when missing (a fresh clone) or stale."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from warehouse.publish import BUILT_AS_PARTITIONS, WHOLE_TABLES
-from warehouse.state import PARTITIONED_TABLES
+from warehouse import dbt_args
+from warehouse.finance_tables import built_as_partitions, per_day_tables, whole_tables
 
 pytestmark = pytest.mark.unit  # no pipeline run: part of `make check`
 
 MARTS = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / "marts"
 
 
-def _finance_meta() -> dict[str, dict]:
-    models = yaml.safe_load((MARTS / "_finance.yml").read_text(encoding="utf-8"))["models"]
-    return {model["name"]: model["config"]["meta"]["finance"] for model in models}
-
-
 def test_every_mart_has_a_model_file_and_a_published_name():
-    meta = _finance_meta()
+    models = yaml.safe_load((MARTS / "_finance.yml").read_text(encoding="utf-8"))["models"]
+    meta = {model["name"]: model["config"]["meta"]["finance"] for model in models}
     assert sorted(meta) == sorted(path.stem for path in MARTS.glob("*.sql"))
     assert all(entry["publish"] in ("per_day", "whole") for entry in meta.values())
 
 
-def test_the_meta_agrees_with_the_publisher():
-    meta = _finance_meta()
-    assert sorted(e["table"] for e in meta.values() if e["publish"] == "per_day") == sorted(PARTITIONED_TABLES)
-    assert sorted(e["table"] for e in meta.values() if e["publish"] == "whole") == sorted(WHOLE_TABLES)
-    assert {e["table"]: e["built_as_partitions"] for e in meta.values() if "built_as_partitions" in e} == BUILT_AS_PARTITIONS
+def test_the_published_tables_come_from_the_manifest():
+    assert per_day_tables() == (
+        "agg_cost_daily",
+        "fct_llm_requests",
+        "fct_llm_tasks",
+        "self_hosted_allocation",
+        "spend_daily",
+    )
+    assert whole_tables() == (
+        "cost_anomalies",
+        "cost_anomaly_drivers",
+        "gpu_offers",
+        "model_mix_weekly",
+        "premium_share_weekly",
+        "price_history",
+        "quarantine",
+        "showback_weekly",
+    )
+    assert built_as_partitions() == {"fct_llm_requests": "int_requests__costed", "fct_llm_tasks": "int_tasks__rebuilt"}
+
+
+def test_a_missing_or_stale_manifest_is_parsed_first(tmp_path, monkeypatch):
+    manifest = tmp_path / "target" / "manifest.json"
+    monkeypatch.setattr(dbt_args, "MANIFEST", manifest)
+    assert dbt_args.project_manifest() == manifest  # a fresh clone: no target/ yet
+    assert "model.finops.fct_llm_requests" in json.loads(manifest.read_text())["nodes"]
+    os.utime(manifest, (0, 0))  # older than every dbt file
+    assert dbt_args.manifest_is_stale()
+    dbt_args.project_manifest()
+    assert not dbt_args.manifest_is_stale()

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from warehouse.build import Build
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# The project's manifest (what Dagster's dbt assets and warehouse/finance_tables.py read): written by `dbt parse`
+# when missing (a fresh clone) or older than a dbt file (a pull, an edit): project_manifest.
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 log = logging.getLogger("finops")
 
@@ -94,3 +97,28 @@ def parse_project(target_path: Path) -> None:
             str(target_path),
         ]
     )
+
+
+def manifest_is_stale() -> bool:
+    """No manifest yet (a fresh clone), or a dbt file changed after it was written (a pull, an edit)."""
+    if not MANIFEST.exists():
+        return True
+    written = MANIFEST.stat().st_mtime
+    return any(
+        p.stat().st_mtime > written
+        for p in DBT_PROJECT_DIR.rglob("*")
+        if p.suffix in (".sql", ".yml", ".md") and "target" not in p.relative_to(DBT_PROJECT_DIR).parts
+    )
+
+
+def project_manifest(force: bool = False) -> Path:
+    """MANIFEST, parsed first when stale (or `force`). dbt parses into a folder of its own, and the manifest replaces
+    the old one in one rename: a process reading it at the same time sees the old or the new one, whole."""
+    if force or manifest_is_stale():
+        import tempfile
+
+        MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=MANIFEST.parent, prefix=".parse-") as parsed:
+            parse_project(Path(parsed))
+            os.replace(Path(parsed) / "manifest.json", MANIFEST)
+    return MANIFEST

@@ -13,31 +13,11 @@ import duckdb
 from core.layout import Layout
 from core.sql_literals import sql_list, sql_str
 from warehouse.build import Build, task_days
+from warehouse.finance_tables import built_as_partitions, per_day_tables, whole_tables
 from warehouse.retention import temp_catalog
-from warehouse.state import PARTITIONED_TABLES, State, write_catalog_state
+from warehouse.state import State, write_catalog_state
 
 log = logging.getLogger("finops")
-
-# Rebuilt whole by every build (small: they grow with weeks, prices or bad records, not with calls).
-WHOLE_TABLES = (
-    "showback_weekly",
-    "cost_anomalies",
-    "cost_anomaly_drivers",
-    "model_mix_weekly",
-    "premium_share_weekly",
-    "price_history",
-    "gpu_offers",
-    "quarantine",
-    "billing_reconciliation",
-    "published_days",
-)
-
-
-# Per-day tables the build writes as the Parquet partitions it publishes, and the model that writes them
-# (dbt_project/macros/parquet_partitions.sql, under the build's var partitions_dir): publishing moves those of the
-# build days rather than copying them. (The tasks of the day before and after a build day are written again: they
-# are published beside that day's kept tasks.)
-BUILT_AS_PARTITIONS = {"fct_llm_requests": "int_requests__costed", "fct_llm_tasks": "int_tasks__rebuilt"}
 
 
 def partition_days(table: str, build: Build) -> list[str]:
@@ -50,13 +30,14 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
     files they replace are recorded as superseded now)."""
     now = time.time()
     with duckdb.connect(build.db_path, read_only=True, config={"memory_limit": build.memory_limit}) as con:
-        for table in PARTITIONED_TABLES:
+        built = built_as_partitions()
+        for table in per_day_tables():
             days = partition_days(table, build)
             out_dir = layout.tables_dir / table / build.build_id
             out_dir.mkdir(parents=True, exist_ok=True)
             # a build day of a table built as partitions holds the build's rows alone: moved; the other days are
             # written (fct_llm_tasks: with the tasks kept as published)
-            moved = build.days if table in BUILT_AS_PARTITIONS else []
+            moved = build.days if table in built else []
             written = [d for d in days if d not in moved]
             if written:
                 day_list = ", ".join(f"date '{d}'" for d in written)
@@ -64,9 +45,9 @@ def export_partitions(layout: Layout, build: Build, state: State) -> None:
                 con.execute(f"""copy (select {columns} from finance.{table} where usage_date in ({day_list}))
                                 to {sql_str(out_dir)} (format parquet, partition_by (usage_date), overwrite true)""")
             for day in moved:  # (a build day without rows has no folder)
-                built = build.partitions_dir / BUILT_AS_PARTITIONS[table] / f"usage_date={day}"
-                if built.exists():
-                    built.rename(out_dir / built.name)
+                written_by_dbt = build.partitions_dir / built[table] / f"usage_date={day}"
+                if written_by_dbt.exists():
+                    written_by_dbt.rename(out_dir / written_by_dbt.name)
             current = state.partitions[table]
             for day in days:
                 files = sorted((out_dir / f"usage_date={day}").glob("*.parquet"))
@@ -86,7 +67,7 @@ def write_catalog(layout: Layout, build: Build, state: State) -> None:
     with duckdb.connect(str(tmp), config={"memory_limit": build.memory_limit}) as con:
         con.execute(f"attach {sql_str(build.db_path)} as build (read_only)")
         con.execute("create schema finance")
-        for table in PARTITIONED_TABLES:
+        for table in per_day_tables():
             columns = [
                 r[0]
                 for r in con.execute(
@@ -101,7 +82,7 @@ def write_catalog(layout: Layout, build: Build, state: State) -> None:
                                 from read_parquet({sql_list(files)}, hive_partitioning = true)""")
             else:
                 con.execute(f"create table finance.{table} as select * from build.finance.{table} where false")
-        for table in WHOLE_TABLES:
+        for table in whole_tables():
             con.execute(f"create table finance.{table} as select * from build.finance.{table}")
         write_quality_results(con, layout)
         write_catalog_state(con, state)

@@ -35,13 +35,13 @@ import duckdb
 from core.files import write_atomically
 from core.layout import Layout, WarehouseError
 from core.staged_usage import StagedUsageFile
+from warehouse.finance_tables import per_day_tables
 
 if TYPE_CHECKING:
     from warehouse.build import Build
 
 log = logging.getLogger("finops")
 
-PARTITIONED_TABLES = ("fct_llm_requests", "fct_llm_tasks", "agg_cost_daily", "self_hosted_allocation", "spend_daily")
 # The state as the publish left it, in the published catalog: one row (build_id, published_at, state as JSON).
 CATALOG_STATE_SCHEMA = "finops_pipeline"
 CATALOG_STATE = f"{CATALOG_STATE_SCHEMA}.state"
@@ -51,7 +51,7 @@ CATALOG_STATE = f"{CATALOG_STATE_SCHEMA}.state"
 class State:
     files: dict[str, StagedUsageFile] = field(default_factory=dict)
     days: dict[str, str] = field(default_factory=dict)  # usage_date -> fingerprint of its inputs
-    partitions: dict[str, dict[str, str]] = field(default_factory=lambda: {t: {} for t in PARTITIONED_TABLES})
+    partitions: dict[str, dict[str, str]] = field(default_factory=lambda: {t: {} for t in per_day_tables()})
     next_file_seq: int = 1
     failed_days: dict[str, str] = field(default_factory=dict)  # usage_date -> run id of the failed gate
     # usage_date -> {"run_id", "published_at", "status"} of its last publish (a day published by a finops that kept
@@ -70,7 +70,7 @@ class State:
                 days=dict(doc["days"]),
                 # a table added since has no partition yet (its days are rebuilt: the code is in their
                 # fingerprints)
-                partitions={t: dict(doc["partitions"].get(t, {})) for t in PARTITIONED_TABLES},
+                partitions={t: dict(doc["partitions"].get(t, {})) for t in per_day_tables()},
                 next_file_seq=int(doc["next_file_seq"]),
                 failed_days=dict(doc.get("failed_days", {})),
                 published={k: dict(v) for k, v in doc.get("published", {}).items()},

@@ -40,6 +40,7 @@ from reports.week import IsoWeek
 from reports.weekly import run_weekly_report
 from warehouse.build import Build, build_batches
 from warehouse.engines import engine_of
+from warehouse.finance_tables import finance_tables
 from warehouse.pipeline import (
     blocking_failures,
     current_state,
@@ -51,8 +52,7 @@ from warehouse.pipeline import (
     publish,
     stage_usage_files,
 )
-from warehouse.publish import WHOLE_TABLES
-from warehouse.state import PARTITIONED_TABLES, State
+from warehouse.state import State
 
 SINGLE_RUN = BackfillPolicy.single_run()
 
@@ -220,7 +220,7 @@ def quality_gate(context: AssetCheckExecutionContext, finops: FinopsConfig):
     partitions_def=daily,
     backfill_policy=SINGLE_RUN,
     group_name="publish",
-    deps=[AssetKey(["finance", name]) for name in (*PARTITIONED_TABLES, *WHOLE_TABLES)],
+    deps=[AssetKey(["finance", t.model]) for t in finance_tables()],
     description="The published warehouse file finance reads: replaced atomically when every check passed.",
 )
 def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) -> MaterializeResult:

@@ -23,8 +23,9 @@ from core.layout import Layout
 from core.spark_config import SparkSettings
 from warehouse.build import Build
 from warehouse.build_summary import DayCostChange
-from warehouse.publish import WHOLE_TABLES, partition_days
-from warehouse.state import PARTITIONED_TABLES, Published, State, load_state, published_copy
+from warehouse.finance_tables import per_day_tables, whole_tables
+from warehouse.publish import partition_days
+from warehouse.state import Published, State, load_state, published_copy
 
 log = logging.getLogger("finops")
 
@@ -133,9 +134,9 @@ def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, 
     state = load_state(layout, spark_published_state(spark, settings))
     changes = spark_cost_changes(spark, settings, state, build)
     spark.sql(f"create database if not exists {settings.database}")
-    for table in PARTITIONED_TABLES:
+    for table in per_day_tables():
         publish_partitioned(spark, settings, build, state, table)
-    for table in WHOLE_TABLES:
+    for table in whole_tables():
         publish_whole(spark, f"{settings.database}.{table}", f"{settings.build_finance}.{table}")
     results = sorted(layout.results_dir.glob("*.parquet"))
     spark.read.parquet(*map(str, results)).withColumn("checked_at", F.col("checked_at").cast("timestamp")).orderBy(

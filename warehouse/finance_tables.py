@@ -1,0 +1,49 @@
+"""The finance tables and how each is published, declared once: in the dbt project, as each mart's meta.finance
+(dbt_project/models/marts/_finance.yml), read here from the project's manifest. The publishers (DuckDB and Spark),
+the pipeline state and the Dagster assets take their table lists from these functions."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+from warehouse.dbt_args import project_manifest
+
+PER_DAY = "per_day"  # Parquet partitions by usage_date under a view; a build rewrites its days only
+WHOLE = "whole"  # rebuilt whole by every build
+
+
+@dataclass(frozen=True)
+class FinanceTable:
+    table: str  # the published name: finance.<table>
+    model: str  # the dbt mart
+    publish: str  # PER_DAY or WHOLE
+    built_as_partitions: str | None  # the model whose Parquet partitions of the build days publishing moves
+
+
+@functools.cache
+def finance_tables() -> tuple[FinanceTable, ...]:
+    """Every mart with a meta.finance, by published name."""
+    manifest = json.loads(project_manifest().read_text(encoding="utf-8"))
+    tables = []
+    for node in manifest["nodes"].values():
+        finance = node.get("config", {}).get("meta", {}).get("finance") if node["resource_type"] == "model" else None
+        if finance:
+            tables.append(
+                FinanceTable(finance["table"], node["name"], finance["publish"], finance.get("built_as_partitions"))
+            )
+    return tuple(sorted(tables, key=lambda t: t.table))
+
+
+def per_day_tables() -> tuple[str, ...]:
+    return tuple(t.table for t in finance_tables() if t.publish == PER_DAY)
+
+
+def whole_tables() -> tuple[str, ...]:
+    return tuple(t.table for t in finance_tables() if t.publish == WHOLE)
+
+
+def built_as_partitions() -> dict[str, str]:
+    """Per-day table -> the model that writes its partitions (dbt_project/macros/parquet_partitions.sql)."""
+    return {t.table: t.built_as_partitions for t in finance_tables() if t.built_as_partitions}
