@@ -35,12 +35,14 @@ def test_the_published_tables_come_from_the_manifest():
         "spend_daily",
     )
     assert whole_tables() == (
+        "billing_reconciliation",
         "cost_anomalies",
         "cost_anomaly_drivers",
         "gpu_offers",
         "model_mix_weekly",
         "premium_share_weekly",
         "price_history",
+        "published_days",
         "quarantine",
         "showback_weekly",
     )

@@ -1,7 +1,7 @@
 -- One row per usage_date, category, provider, deployment_id, tenant_id, feature over the whole history: this build's
 -- days plus the published days it does not rebuild (input of the billing reconciliation).
 {%- set columns = 'usage_date, category, provider, deployment_id, tenant_id, feature, requests, cost_usd' %}
-select {{ columns }} from {{ ref('spend_daily') }}
+select {{ columns }} from {{ ref('int_spend_daily__build_days') }}
 {%- set files = var('history_spend_daily_files') %}
 {%- if files | length > 0 %}
 union all

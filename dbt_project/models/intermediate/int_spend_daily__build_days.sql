@@ -1,0 +1,55 @@
+-- One row per usage_date, category, provider, deployment_id, tenant_id, feature of the build days: the whole bill
+-- (the rows of the mart spend_daily).
+-- api: the calls priced per token; self_hosted_allocated: the deployments' hours booked to their calls;
+-- self_hosted_idle: the hours with no call (tenant_id and feature '__idle__'). A day's total is its API cost
+-- plus every deployment's full hourly cost.
+with api as (
+
+    select
+        usage_date,
+        'api' as category,
+        provider,
+        cast(null as {{ dbt.type_string() }}) as deployment_id,
+        tenant_id,
+        feature,
+        count(*) as requests,
+        sum(cost_usd) as cost_usd
+    from {{ ref('int_requests__api_priced') }}
+    group by usage_date, provider, tenant_id, feature
+
+),
+
+self_hosted as (
+
+    select
+        usage_date,
+        case when tenant_id = '__idle__' then 'self_hosted_idle' else 'self_hosted_allocated' end as category,
+        'self_hosted' as provider,  -- noqa: RF04
+        deployment_id,
+        tenant_id,
+        feature,
+        sum(requests) as requests,
+        sum(cost_usd) as cost_usd
+    from {{ ref('int_self_hosted__allocation') }}
+    group by usage_date, deployment_id, tenant_id, feature
+
+),
+
+unioned as (
+
+    select * from api
+    union all
+    select * from self_hosted
+
+)
+
+select
+    usage_date,
+    category,
+    provider,
+    deployment_id,
+    tenant_id,
+    feature,
+    cast(requests as {{ dbt.type_bigint() }}) as requests,
+    {{ money('cost_usd') }} as cost_usd
+from unioned
