@@ -151,7 +151,7 @@ def run_suites(
         for result in (
             [not_fetched(suite, failed[suite.name])]
             if suite.name in failed
-            else [_merged(part_checks, rows[suite.name]) for part_checks in zip(*checks[suite.name])]
+            else [_merged(part_checks, rows[suite.name]) for part_checks in zip(*checks[suite.name], strict=True)]
         )
     ]
 

@@ -99,7 +99,7 @@ def stacked_columns(
     for i, label in enumerate(x_labels):
         x = left + slot * i + (slot - bar_w) / 2
         y = plot_top + plot_h
-        for (name, values), color in zip(series, colors):
+        for (name, values), color in zip(series, colors, strict=True):
             h = _f(values[i]) / top * plot_h
             if h > 0:
                 body.append(
@@ -109,7 +109,7 @@ def stacked_columns(
                 y -= h
         body.append(_text(x + bar_w / 2, y - 5, usd(totals[i]), anchor="middle", size=11))
         body.append(_text(x + bar_w / 2, plot_top + plot_h + 16, label, anchor="middle", size=11))
-    legend, bottom = _legend(list(zip((n for n, _ in series), colors)), plot_top + plot_h + 40)
+    legend, bottom = _legend(list(zip((n for n, _ in series), colors, strict=True)), plot_top + plot_h + 40)
     return _svg(bottom + 6, title, body + legend)
 
 

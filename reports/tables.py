@@ -96,7 +96,8 @@ class Table:
         for n, line in enumerate(cells):
             lines.append(
                 "  ".join(
-                    v.rjust(w) if c.numeric and n else v.ljust(w) for v, w, c in zip(line, widths, self.columns)
+                    v.rjust(w) if c.numeric and n else v.ljust(w)
+                    for v, w, c in zip(line, widths, self.columns, strict=True)
                 ).rstrip()
             )
             if n == 0:

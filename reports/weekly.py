@@ -110,7 +110,9 @@ def run_weekly_report(
             report,
             sender,
             now,
-            send_log.message_id(report.owner.email, again, lambda number: message_id(report, sender, number)),
+            send_log.message_id(
+                report.owner.email, again, lambda number, report=report: message_id(report, sender, number)
+            ),
         )
         messages.append((message, write_file(outbox / f"{report.file_stem}.eml", bytes(message))))
     outcome = ReportOutcome(week, page_files, csv_files, [eml for _, eml in messages])

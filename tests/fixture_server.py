@@ -5,6 +5,7 @@ status line and headers too). Every request's path and headers are kept."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -55,10 +56,10 @@ class FixtureServer:
                 if page.last_modified:
                     self.send_header("Last-Modified", page.last_modified)
                 self.end_headers()
-                try:
+                with contextlib.suppress(
+                    BrokenPipeError, ConnectionResetError
+                ):  # the client gave up (size cap, timeout)
                     self.wfile.write(page.body)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (size cap, timeout)
-                    pass
 
             def _trickle(self, page: Page) -> None:
                 """Send the response a few bytes a second, until it is sent, the client goes or the server closes."""

@@ -259,7 +259,7 @@ def test_a_frame_validated_in_parts_fails_as_the_whole_frame_does(good_build, tm
     whole = planted(good_build, tmp_path / "whole", *statements)
     parts = planted(good_build, tmp_path / "parts", *statements, part_rows=100)
     assert len(whole) == len(parts)
-    for a, b in zip(whole, parts):
+    for a, b in zip(whole, parts, strict=True):
         assert (a.suite, a.expectation, a.success, a.unexpected_count, a.message) == (
             b.suite,
             b.expectation,

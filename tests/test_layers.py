@@ -80,7 +80,9 @@ def test_the_packages_import_each_other_without_a_cycle():
     assert not found, (
         " -> ".join(found)
         + ": "
-        + "; ".join(f"{a} -> {b} in {', '.join(sorted(set(graph[a][b])))}" for a, b in zip(found, found[1:]))
+        + "; ".join(
+            f"{a} -> {b} in {', '.join(sorted(set(graph[a][b])))}" for a, b in zip(found, found[1:], strict=False)
+        )
     )
 
 

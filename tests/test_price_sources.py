@@ -104,7 +104,7 @@ def test_litellm_entries_become_rows_per_usage_type_tier_and_threshold():
 def test_litellm_keeps_token_priced_models_of_mapped_providers_and_says_what_it_skipped(caplog):
     caplog.set_level("INFO", logger="finops")
     df = read_litellm_catalog(LITELLM)
-    models = set(zip(df["provider"], df["model"]))
+    models = set(zip(df["provider"], df["model"], strict=True))
     assert models == {
         ("anthropic", "claude-sonnet-4-6"),
         ("anthropic", "claude-opus-4-5"),

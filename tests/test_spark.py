@@ -102,8 +102,8 @@ def rows(relation, columns: list[str]) -> list[tuple]:
 def same_rows(left: list[tuple], right: list[tuple], columns: list[str]) -> list[str]:
     """The differences between two ordered row lists (floats equal to 1e-9)."""
     diffs = [] if len(left) == len(right) else [f"{len(left)} rows vs {len(right)}"]
-    for a, b in zip(left, right):
-        for column, x, y in zip(columns, a, b):
+    for a, b in zip(left, right, strict=True):
+        for column, x, y in zip(columns, a, b, strict=True):
             close = isinstance(x, float) and isinstance(y, float) and abs(x - y) <= 1e-9
             if x != y and not close:
                 diffs.append(f"{column}: {x!r} vs {y!r} in {a}")

@@ -66,7 +66,7 @@ def stage(tmp: Path, kind: str, fixture: str | Path, lookups: UsageMapping) -> t
     rel = con.sql(f"""select * exclude (usage_date), strftime(occurred_at, '%Y-%m-%dT%H:%M:%S.%g') as at
                       from read_parquet('{tmp / "staged"}/**/*.parquet', hive_partitioning = true)
                       where reason is null order by line_no""")
-    valid = [dict(zip(rel.columns, row)) for row in rel.fetchall()]
+    valid = [dict(zip(rel.columns, row, strict=True)) for row in rel.fetchall()]
     quarantine = con.execute(
         f"select line_no, reason, raw from '{tmp / 'quarantine.parquet'}' order by line_no"
     ).fetchall()

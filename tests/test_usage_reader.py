@@ -167,7 +167,7 @@ def test_gzipped_jsonl_reads_the_same(tmp_path: Path):
         f.write(json.dumps(GOOD) + "\nnot json\n")
     result, quarantine, _ = stage(path, tmp_path)
     assert result.rows_by_day == {"2026-11-02": 1}
-    assert [(l, r) for l, r, _ in quarantine] == [(2, "not a valid JSON object")]
+    assert [(line, r) for line, r, _ in quarantine] == [(2, "not a valid JSON object")]
 
 
 def test_csv_in_any_column_order_with_missing_optional_columns(tmp_path: Path):
@@ -179,7 +179,7 @@ def test_csv_in_any_column_order_with_missing_optional_columns(tmp_path: Path):
     )
     result, quarantine, valid = stage(path, tmp_path)
     assert result.rows_by_day == {"2026-11-02": 1}
-    assert [(l, r) for l, r, _ in quarantine] == [(3, "missing tenant_id")]
+    assert [(line, r) for line, r, _ in quarantine] == [(3, "missing tenant_id")]
     assert json.loads(quarantine[0][2])["event_id"] == "c2"
 
 
@@ -194,7 +194,7 @@ def test_parquet_with_typed_columns(tmp_path: Path):
                        to '{path}' (format parquet)""")
     result, quarantine, _ = stage(path, tmp_path)
     assert result.rows_by_day == {"2026-11-02": 1}
-    assert [(l, r) for l, r, _ in quarantine] == [(2, "input_tokens -1 is negative")]
+    assert [(line, r) for line, r, _ in quarantine] == [(2, "input_tokens -1 is negative")]
 
 
 def test_an_unknown_file_type_is_an_error(tmp_path: Path):

@@ -733,7 +733,7 @@ def _write_day(path: Path, day: date, n: int, seed: int, fmt: str, gz: bool, bad
             src = brng.integers(0, n_c, n_dup)
             dest = src + (brng.random(n_dup) * (n_c - src)).astype(np.int64)
             # broken rows of this block, at random places
-            my_kinds = [k for k, bb in zip(kinds, bad_block) if bb == b]
+            my_kinds = [k for k, bb in zip(kinds, bad_block, strict=True) if bb == b]
             bad, raws = _bad_rows(brng, ctx, table, my_kinds, n, fmt) if my_kinds else (table.slice(0, 0), [])
             bad_pos = brng.integers(0, n_c, bad.num_rows)
             raw_pos = brng.integers(0, n_c, len(raws))
@@ -741,7 +741,7 @@ def _write_day(path: Path, day: date, n: int, seed: int, fmt: str, gz: bool, bad
             order = np.argsort(sort_key, kind="stable")
             full = pa.concat_tables([table, table.take(pa.array(src)), bad]).take(pa.array(order))
             raw_at = np.searchsorted(sort_key[order], raw_pos * 4 + 3)
-            writer.write(full, list(zip(raw_at.tolist(), raws)))
+            writer.write(full, list(zip(raw_at.tolist(), raws, strict=True)))
             del ev, table, full, bad  # free this block before generating the next one
     except BaseException:
         writer.close()

@@ -198,7 +198,7 @@ def quality_gate(context: AssetCheckExecutionContext, finops: FinopsConfig):
     build = Build.load(_build_file(layout, context))
     with pipeline_lock(layout):
         results = gate(cfg, layout, build)
-    for suite, spec in zip(GATE_SUITES, GATE_CHECKS):
+    for suite, spec in zip(GATE_SUITES, GATE_CHECKS, strict=True):
         checked = [r for r in results if r.suite == suite.label]
         failed = [r for r in checked if not r.success]
         warns = not blocking_failures(cfg, failed)  # a warning suite's failure does not stop the publish
@@ -260,7 +260,7 @@ def weekly_report(context: AssetExecutionContext, finops: FinopsConfig) -> Mater
     try:
         outcome = run_weekly_report(finops.load(), week)
     except WeekNotPublished as exc:
-        raise Failure(description=str(exc), metadata={"unpublished_days": [d.isoformat() for d in exc.days]})
+        raise Failure(description=str(exc), metadata={"unpublished_days": [d.isoformat() for d in exc.days]}) from exc
     statuses = [s.status for s in outcome.sends]
     if outcome.failed_sends:
         raise Failure(

@@ -5,6 +5,7 @@ rename, so finance's read-only connections never see a half-published warehouse 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 from pathlib import Path
@@ -86,8 +87,6 @@ def _close_dbt_duckdb() -> None:
     next, and DuckDB refuses a second connection to one file with another configuration."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-    try:
+    with contextlib.suppress(Exception):  # dbt stopped before it connected: nothing open
         DuckDBConnectionManager.env().close()
-    except Exception:  # dbt stopped before it connected: nothing open
-        pass
     DuckDBConnectionManager.close_all_connections()

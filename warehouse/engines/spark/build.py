@@ -54,7 +54,7 @@ def values_view(spark: SparkSession, name: str, columns: list[tuple[str, str]], 
     """A view of a few literal rows, typed: columns are (name, Spark type)."""
     if rows:
         body = " union all ".join(
-            "select " + ", ".join(f"cast({_literal(v)} as {t}) as {c}" for v, (c, t) in zip(row, columns))
+            "select " + ", ".join(f"cast({_literal(v)} as {t}) as {c}" for v, (c, t) in zip(row, columns, strict=True))
             for row in rows
         )
     else:
