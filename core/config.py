@@ -44,7 +44,17 @@ _SOURCE_KEYS = {
     "effective_from": (str, None),
 }
 # Vendor usage kinds (docs/usage_exports.md): where a canonical column the export does not carry comes from.
-LOOKUP_COLUMNS = ("event_id", "occurred_at", "tenant_id", "feature", "task_id", "provider", "model", "service_tier")
+LOOKUP_COLUMNS = (
+    "event_id",
+    "occurred_at",
+    "tenant_id",
+    "feature",
+    "task_id",
+    "provider",
+    "model",
+    "service_tier",
+    "account_id",
+)
 RESPONSE_KINDS = ("openai_usage", "anthropic_usage", "gemini_usage")  # logs that carry the vendor's response
 _LOOKUP_KEYS = {
     "field": (str, None),

@@ -29,6 +29,7 @@ import polars as pl
 from ingest.billing_sheet import BILLED_SCHEMA, read_billing_sheet
 from ingest.payload import PayloadError, load_json
 from ingest.sheets import SheetError
+from ingest.usage_litellm import account as litellm_account
 from ingest.usage_litellm import provider_and_model
 
 
@@ -64,8 +65,7 @@ def read_litellm_spend(path: Path) -> pl.DataFrame:
         if provider is None:
             raise SheetError(f"{where}: no provider (custom_llm_provider, or a model such as 'openai/gpt-4.1')")
         day = _day(where, "startTime", row.get("startTime"))
-        account = row.get("team_id") or row.get("api_key") or None
-        rows.append(_row(day, provider, account, _usd(where, row.get("spend", 0) or 0), path, line))
+        rows.append(_row(day, provider, litellm_account(row), _usd(where, row.get("spend", 0) or 0), path, line))
         rows[-1]["description"] = row.get("model")
     return _frame(rows)
 

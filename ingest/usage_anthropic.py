@@ -6,7 +6,8 @@
   result's message is read as a Messages response, batch tier unless its usage names a tier; errored, expired and
   canceled results carry no usage and are not billed: skipped and counted, not quarantined.
 - Pages of the Admin API usage report, GET /v1/organizations/usage_report/messages: one bucket result is one
-  record with the bucket's counts; tenant and feature come from its grouping keys through the config.
+  record with the bucket's counts; tenant and feature come from its grouping keys through the config, the account
+  is its workspace_id (when grouped by workspace_id).
 The field-by-field mapping is in docs/usage_exports.md.
 """
 
@@ -146,6 +147,7 @@ def _report_result(bucket: dict, result: dict) -> dict[str, object]:
         "occurred_at": bucket.get("starting_at"),
         "provider": "anthropic",
         "model": result["model"],
+        "account_id": result.get("workspace_id"),  # null unless the report was grouped by workspace_id
         "service_tier": service_tier(result.get("service_tier")),
         "input_tokens": total(uncached, write_5m, write_1h, cache_read),
         "cache_read_tokens": cache_read,

@@ -40,6 +40,7 @@ COLUMNS = (
     "provider",
     "model",
     "deployment_id",
+    "account_id",
     "service_tier",
     "input_tokens",
     "cache_read_tokens",
@@ -75,6 +76,7 @@ STAGED_SCHEMA = {
     "provider": "VARCHAR",
     "model": "VARCHAR",
     "deployment_id": "VARCHAR",
+    "account_id": "VARCHAR",
     "service_tier": "VARCHAR",
     **dict.fromkeys(TOKEN_COLUMNS, "BIGINT"),
     "status": "VARCHAR",
@@ -255,7 +257,7 @@ def checked_sql(
 
     text = {
         c: trimmed.format(f"rec.{c}")
-        for c in (*REQUIRED_TEXT, "occurred_at", "task_id", "deployment_id", "service_tier", "status")
+        for c in (*REQUIRED_TEXT, "occurred_at", "task_id", "deployment_id", "account_id", "service_tier", "status")
     }
     # each text parsed once; a whole number only (try_cast('1.5' as bigint) would round it to 2)
     numbers = ", ".join(f"try_cast(rec.{c} as double) as {c}_number" for c in TOKEN_COLUMNS)
@@ -311,6 +313,7 @@ def checked_sql(
                    {text["tenant_id"]} as tenant_id, {text["feature"]} as feature,
                    nullif({text["task_id"]}, '') as task_id, {text["provider"]} as provider,
                    {text["model"]} as model, nullif({text["deployment_id"]}, '') as deployment_id,
+                   nullif({text["account_id"]}, '') as account_id,
                    lower(nullif({text["service_tier"]}, '')) as service_tier,
                    {casts},
                    lower(nullif({text["status"]}, '')) as status,

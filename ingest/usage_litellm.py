@@ -4,7 +4,8 @@ JSON (an array, or a /spend/logs page with `data`), JSON lines or CSV (metadata 
 LiteLLM reports usage the OpenAI way whatever the provider: prompt_tokens includes cache reads and writes,
 completion_tokens includes reasoning; the cache and reasoning split is in metadata.additional_usage_values.
 Rows served from LiteLLM's own response cache (cache_hit True) made no provider call: they are skipped.
-Lookup fields are paths in the row (metadata.*, request_tags, team_id, end_user, ...).
+Lookup fields are paths in the row (metadata.*, request_tags, team_id, end_user, ...). The account is the row's
+team_id, else its api_key (the hashed key).
 The field-by-field mapping is in docs/usage_exports.md.
 """
 
@@ -62,6 +63,12 @@ def provider_and_model(row: dict) -> tuple[str | None, str | None]:
     return provider_name(provider), model
 
 
+def account(row: dict) -> object:
+    """The row's account: its team_id, else its api_key (the key's hash); the billing kind litellm_spend_logs names
+    the same account, so a bill line reconciles against the usage of its team or key."""
+    return row.get("team_id") or row.get("api_key") or None
+
+
 def _row(row: dict) -> dict[str, object]:
     provider, model = provider_and_model(row)
     cache_read = count(row, _USAGE + "prompt_tokens_details.cached_tokens")
@@ -79,6 +86,7 @@ def _row(row: dict) -> dict[str, object]:
         "occurred_at": row.get("startTime"),
         "provider": provider,
         "model": model,
+        "account_id": account(row),
         "status": "error" if status == "failure" else "success",
         "input_tokens": count(row, "prompt_tokens", required=True),
         "cache_read_tokens": cache_read,

@@ -3,7 +3,8 @@
 - Per-request logs carrying a Chat Completions or Responses API response (its `usage` object): prompt/input
   tokens include cached and cache-write tokens, completion/output tokens include reasoning tokens.
 - Pages of the organization Usage API, GET /v1/organization/usage/completions: one bucket result is one
-  record with the bucket's counts; tenant and feature come from its grouping keys through the config.
+  record with the bucket's counts; tenant and feature come from its grouping keys through the config, the account
+  is its project_id (when grouped by project_id).
 The field-by-field mapping is in docs/usage_exports.md.
 """
 
@@ -98,6 +99,7 @@ def _bucket_result(bucket: dict, result: dict) -> dict[str, object]:
         "occurred_at": from_unix(start, "start_time"),
         "provider": "openai",
         "model": result["model"],
+        "account_id": result.get("project_id"),  # null unless the export was grouped by project_id
         "service_tier": "batch" if result.get("batch") is True else service_tier(result.get("service_tier")),
         "reasoning_tokens": None,  # the Usage API has no reasoning split (it is inside output_tokens)
         **tokens,

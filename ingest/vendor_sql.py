@@ -301,6 +301,7 @@ def litellm(f: Fields, r: Callable[[str], str]) -> Mapped:
     )
     provider, model = "provider", "model"
     status, meta_status = f.at("status"), f.at("metadata.status")
+    team, key = f.at("team_id"), f.at("api_key")
     cache_hit = f.at("cache_hit")
     ok = [
         # not a /spend/logs page, JSON columns as JSON (the reader decodes them from text), not a cache hit
@@ -320,6 +321,8 @@ def litellm(f: Fields, r: Callable[[str], str]) -> Mapped:
         count_ok(a["completion_tokens_details.reasoning_tokens"]),
         text_ok(status),
         text_ok(meta_status),
+        text_ok(team),
+        text_ok(key),
     ]
     return Mapped(
         ok,
@@ -328,6 +331,7 @@ def litellm(f: Fields, r: Callable[[str], str]) -> Mapped:
             "occurred_at": text(f.at("startTime")),
             "provider": named(provider, PROVIDERS),
             "model": model,
+            "account_id": f"coalesce(nullif({text(team)}, ''), nullif({text(key)}, ''))",  # usage_litellm.account
             "status": f"(case coalesce(nullif({text(status)}, ''), {text(meta_status)}) when 'failure' then 'error' "
             "else 'success' end)",
             "input_tokens": count(f.at("prompt_tokens")),

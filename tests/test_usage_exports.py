@@ -175,6 +175,14 @@ def test_openai_usage_api_bucket_results_are_records_with_mapped_tenants(tmp_pat
     ]
     assert all(r["event_id"].startswith("openai_usage:") for r in rows)
     assert len({r["event_id"] for r in rows}) == 5
+    # the account is the result's project_id (the export is grouped by project_id)
+    assert [r["account_id"] for r in rows] == [
+        "proj_finops01",
+        "proj_finops01",
+        "proj_etl02",
+        "proj_voice03",
+        "proj_finops01",
+    ]
 
 
 def test_openai_usage_api_legacy_results_add_audio_to_the_text_counts(tmp_path: Path):
@@ -224,6 +232,9 @@ def test_anthropic_usage_report_buckets_sum_uncached_cache_writes_and_reads(tmp_
     )
     rows, quarantine = stage(tmp_path, "anthropic_usage", "anthropic_usage_report_messages.json", lookups)
     assert quarantine == []
+    # the account is the result's workspace_id (the report is grouped by workspace_id)
+    acme, globex = "wrkspc_01Hn5RtGk7WsQ2vXyB8mJd3E", "wrkspc_01Pz3VbLx8QeN6tCuF1gHs5K"
+    assert [r["account_id"] for r in rows] == [acme, acme, globex, acme]
     assert [
         (r["tenant_id"], r["feature"], r["model"], r["service_tier"], r["at"]) + tuple(r[c] for c in TOKENS)
         for r in rows
@@ -1159,14 +1170,21 @@ def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path, monk
         _openai(21, usage={**usage, "prompt_tokens": True}),
         _openai(22, status={"code": 1}),  # not a Responses API status: a success (was a TypeError traceback)
         {"tenant": "a", "feature": "search", "response": "not an object"},
+        {**_openai(23), "project": "proj_search"},  # the account (OpenAI project) the log record names
+        {**_openai(24), "project": 42},
+        {**_openai(25), "project": " proj_padded "},
     ]
     lookups = mapping(
         "response",
         tenant_id={"field": "tenant", "map": {"a": "acme", "b": "globex", "7": "x"}},
         feature={"field": "feature"},
+        account_id={"field": "project"},
     )
     quarantine = _same_as_the_reader(tmp_path, "openai_usage", lookups, records, endings=["\n", "\r\n", "\r"])
     assert [line for line, _, _ in quarantine] == [3, 7, 10, 11, 12, 14, 16, 17, 21, 23, 25]
+    rows, _ = stage(tmp_path / "again", "openai_usage", tmp_path / "export.jsonl", lookups)
+    accounts = {r["event_id"]: r["account_id"] for r in rows if r["account_id"] is not None}
+    assert accounts == {"chatcmpl-23": "proj_search", "chatcmpl-24": "42", "chatcmpl-25": "proj_padded"}
 
 
 @pytest.mark.unit
@@ -1252,6 +1270,19 @@ def test_anthropic_gemini_and_litellm_lines_mapped_in_sql_are_the_readers_record
         {**row, "request_id": "l10", "status": "", "metadata": {"status": "failure"}},
         {"data": [{**row, "request_id": "l11"}], "total": 1},
         {**row, "request_id": "l12", "request_tags": ["feature:search"]},
+        # the account: team_id, else api_key (the key's hash), as the billing kind litellm_spend_logs names it
+        {**row, "request_id": "l13", "team_id": "team-search", "api_key": "hash-1"},
+        {**row, "request_id": "l14", "team_id": "", "api_key": "hash-2"},
+        {**row, "request_id": "l15", "team_id": None, "api_key": "hash-3"},
+        {**row, "request_id": "l16", "team_id": 7, "api_key": "hash-4"},
+        {**row, "request_id": "l17", "team_id": "", "api_key": ""},
     ]
     quarantine = _same_as_the_reader(tmp_path / "litellm", "litellm_spend_logs", LITELLM, litellm)
     assert len(quarantine) == 2
+    rows, _ = stage(
+        tmp_path / "litellm" / "again", "litellm_spend_logs", tmp_path / "litellm" / "export.jsonl", LITELLM
+    )
+    accounts = {
+        r["event_id"]: r["account_id"] for r in rows if r["event_id"] in ("l1", "l13", "l14", "l15", "l16", "l17")
+    }
+    assert accounts == {"l1": None, "l13": "team-search", "l14": "hash-2", "l15": "hash-3", "l16": "7", "l17": None}
