@@ -11,6 +11,7 @@ day is +50% but only $0.10 (under $1.00: not flagged); a day with no bill line i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -236,8 +237,8 @@ def test_an_anthropic_cost_report_at_a_url_and_a_gpu_cloud_sheet_per_deployment(
 ):
     """The report's 2026-11-02 ($31.50, workspace wrkspc_01Search) agrees with the day's sonnet calls; the GPU cloud's
     sheet bills deployment llama-fixed ($10.00 an hour, no call: 24 idle hours = $240.00) $252.00 for the day:
-    -$12.00, -4.8%, a warning naming self_hosted. The workspace gets no row of its own: the usage records carry no
-    account, so its computed cost is unknown (not $0)."""
+    -$12.00, -4.8%, a warning naming self_hosted. The workspace gets no row of its own: no usage record names it
+    (account_id), so its computed cost is unknown (not $0)."""
     usage(project, ["2026-11-02"])
     report = (FIXTURES / "billing" / "anthropic_cost_report.json").read_bytes()
     url = server.serve("/v1/organizations/cost_report", report)
@@ -289,3 +290,55 @@ def test_a_bad_billing_source_exits_2_naming_the_key(project: Project, source: s
     proc = project.finops("run", "--date", "2026-11-02")
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
+
+
+def _openai_costs_page(project: Project, account: str, usd: float) -> None:
+    """One Costs API page (a file per project) billing `usd` on 2026-11-02 (start_time 1793577600) to `account`."""
+    result = {"object": "organization.costs.result", "amount": {"value": usd, "currency": "usd"}, "project_id": account}
+    page = {"object": "page", "data": [{"start_time": 1793577600, "end_time": 1793664000, "results": [result]}]}
+    path = project.root / "bills" / f"openai_{account}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({**page, "has_more": False, "next_page": None}))
+
+
+def test_each_openai_project_the_usage_names_is_reconciled_on_its_own(project: Project):
+    """gpt-5 at $5.00 per million input tokens (the bundled sheet), on 2026-11-02:
+        proj_a  20M tokens  $100.00   billed $100.00: agrees
+        proj_b  6.3M tokens  $31.50   billed $30.00: +$1.50, +5.0% (over 2% and $1.00: a warning)
+        no account  1M tokens  $5.00  (a record without account_id: in the whole provider only)
+        proj_c  no usage names it     billed $5.00: no row of its own (its computed cost is unknown, not $0)
+    The whole provider: $136.50 computed, $135.00 billed, +$1.50, +1.1% (under 2%: not flagged)."""
+    calls = [("a", "proj_a", 20_000_000), ("b", "proj_b", 6_300_000), ("c", None, 1_000_000)]
+    write_jsonl(
+        project.usage / "2026-11-02.jsonl",
+        [
+            event(
+                f"e-{name}",
+                "2026-11-02T09:00:00Z",
+                provider="openai",
+                model="gpt-5",
+                input_tokens=tokens,
+                output_tokens=0,
+                **({"account_id": account} if account else {}),
+            )
+            for name, account, tokens in calls
+        ],
+    )
+    for account, usd in (("proj_a", 100.00), ("proj_b", 30.00), ("proj_c", 5.00)):
+        _openai_costs_page(project, account, usd)
+    configure(project, source='[[billing.sources]]\nkind = "openai_costs"\npath = "bills/openai_*.json"\n')
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 0, proc.stderr
+    assert project.query(RECONCILIATION) == [
+        ("2026-11-02", "openai", "proj_a", 100.0, 100.0, 0.0, 0.0),
+        ("2026-11-02", "openai", "proj_b", 31.5, 30.0, 1.5, 0.05),
+        ("2026-11-02", "openai", None, 136.5, 135.0, 1.5, 0.011111),
+    ]
+    assert project.query("select account_id, cost_usd from finance.fct_llm_requests order by event_id") == [
+        ("proj_a", 100.0),
+        ("proj_b", 31.5),
+        (None, 5.0),
+    ]
+    warnings = [line for line in proc.stderr.splitlines() if "usage_date 2026-11-02" in line]
+    assert len(warnings) == 1, proc.stderr
+    assert "provider openai" in warnings[0] and "account_id proj_b" in warnings[0], proc.stderr

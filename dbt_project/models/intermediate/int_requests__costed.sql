@@ -4,7 +4,7 @@
 -- mart fct_llm_requests. DuckDB: written once, as the Parquet partitions that publishing moves into the warehouse
 -- (macros/parquet_partitions.sql); the mart, the gate and the task and daily models read those files.
 {%- set call_columns = 'event_id, occurred_at, usage_date, tenant_id, feature, task_id, provider, model,
-    deployment_id, service_tier, status, attempt, input_tokens, cache_read_tokens, cache_write_tokens,
+    deployment_id, account_id, service_tier, status, attempt, input_tokens, cache_read_tokens, cache_write_tokens,
     cache_write_1h_tokens, output_tokens, reasoning_tokens' %}
 with api as (
 
@@ -45,6 +45,7 @@ select
     provider,
     model,
     deployment_id,
+    account_id,
     service_tier,
     status,
     attempt,

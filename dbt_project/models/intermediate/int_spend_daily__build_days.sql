@@ -1,5 +1,5 @@
--- One row per usage_date, category, provider, deployment_id, tenant_id, feature of the build days: the whole bill
--- (the rows of the mart spend_daily).
+-- One row per usage_date, category, provider, account_id, deployment_id, tenant_id, feature of the build days: the
+-- whole bill (the rows of the mart spend_daily).
 -- api: the calls priced per token; self_hosted_allocated: the deployments' hours booked to their calls;
 -- self_hosted_idle: the hours with no call (tenant_id and feature '__idle__'). A day's total is its API cost
 -- plus every deployment's full hourly cost.
@@ -9,13 +9,14 @@ with api as (
         usage_date,
         'api' as category,
         provider,
+        account_id,
         cast(null as {{ dbt.type_string() }}) as deployment_id,
         tenant_id,
         feature,
         count(*) as requests,
         sum(cost_usd) as cost_usd
     from {{ ref('int_requests__api_priced') }}
-    group by usage_date, provider, tenant_id, feature
+    group by usage_date, provider, account_id, tenant_id, feature
 
 ),
 
@@ -25,6 +26,7 @@ self_hosted as (
         usage_date,
         case when tenant_id = '__idle__' then 'self_hosted_idle' else 'self_hosted_allocated' end as category,
         'self_hosted' as provider,  -- noqa: RF04
+        cast(null as {{ dbt.type_string() }}) as account_id,
         deployment_id,
         tenant_id,
         feature,
@@ -47,6 +49,7 @@ select
     usage_date,
     category,
     provider,
+    account_id,
     deployment_id,
     tenant_id,
     feature,

@@ -4,7 +4,7 @@
 -- where its first occurrence is, the file staged first and then the lowest line, and whether its occurrences agree.
 -- A few per thousand calls, so a small table: int_usage_events__deduplicated keeps that occurrence and passes every
 -- other event straight through. Occurrences that differ in any column the finance tables read (the call's time,
--- attribution, model, tier, status, attempt or tokens, after staging's defaults) are a conflicting duplicate:
+-- attribution, account, model, tier, status, attempt or tokens, after staging's defaults) are a conflicting duplicate:
 -- versions > 1. The first occurrence is still the one kept; the gate's duplicate_events suite, the run log and the
 -- quality report count them apart from exact repeats.
 with repeated_ids as (
@@ -29,7 +29,7 @@ occurrences as (   -- every record of a repeated event: its place in staging ord
             partition by usage.event_id
             order by
                 usage.occurred_at, usage.tenant_id, usage.feature, usage.task_id, usage.provider, usage.model,
-                usage.deployment_id, usage.service_tier, usage.status, usage.attempt, usage.input_tokens,
+                usage.deployment_id, usage.account_id, usage.service_tier, usage.status, usage.attempt, usage.input_tokens,
                 usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
                 usage.output_tokens, usage.reasoning_tokens
         ) as content

@@ -19,7 +19,7 @@ published as (
 
 ),
 
-computed_accounts as (  -- the accounts the computed cost knows (today: the self-hosted deployments)
+computed_accounts as (  -- the accounts the computed cost knows: the usage records' account_id, the deployments
 
     select distinct provider, account_id from computed
     where account_id is not null

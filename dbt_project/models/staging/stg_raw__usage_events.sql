@@ -17,6 +17,7 @@ renamed as (
         provider,
         model,
         deployment_id,
+        account_id,
         coalesce(service_tier, 'standard') as service_tier,
         coalesce(status, 'success') as status,
         coalesce(attempt, 1) as attempt,
