@@ -32,7 +32,7 @@ TABLES = {  # every finance table and the columns that order its rows
     "fct_llm_tasks": "task_id",
     "agg_cost_daily": "usage_date, tenant_id, feature, provider, model",
     "self_hosted_allocation": "deployment_id, hour_start, tenant_id, feature",
-    "spend_daily": "usage_date, category, provider, deployment_id, tenant_id, feature",
+    "spend_daily": "usage_date, category, provider, account_id, deployment_id, tenant_id, feature",
     "showback_weekly": "week_start, tenant_id, feature",
     "cost_anomalies": "usage_date, dimension, dimension_value",
     "cost_anomaly_drivers": "usage_date, dimension, dimension_value, driver_dimension, driver_value",
@@ -131,7 +131,9 @@ def engines(tmp_path_factory) -> Engines:
                 feature=" search\u3000",
                 model="claude-sonnet-4-6\u00a0",
                 task_id="\u2009t-spaces ",
-            )
+                account_id=" proj_search\u00a0",  # the vendor account: read, trimmed and carried alike
+            ),
+            event("account-empty", f"{DAYS[2]}T10:00:01Z", account_id=" "),  # an empty account is none (NULL)
         ],
     )
     # a CSV row with a field too many, and a record from before [quality] earliest_usage_date: quarantined alike
@@ -214,11 +216,12 @@ def test_the_sample_exercises_quarantine_dedup_self_hosting_and_anomalies(engine
     }
     assert repeated["duckdb"] and repeated["duckdb"] == repeated["spark"]
     spaced = (
-        "select tenant_id, feature, model, task_id, pricing_status from finance.fct_llm_requests "
-        "where event_id = 'spaces-1'"
+        "select event_id, tenant_id, feature, model, task_id, account_id, pricing_status from finance.fct_llm_requests "
+        "where event_id in ('spaces-1', 'account-empty') order by event_id"
     )
     assert [tuple(r) for r in spark.sql(spaced).collect()] == [
-        ("acme", "search", "claude-sonnet-4-6", "t-spaces", "priced")
+        ("account-empty", "acme", "search", "claude-sonnet-4-6", "account-empty", None, "priced"),
+        ("spaces-1", "acme", "search", "claude-sonnet-4-6", "t-spaces", "proj_search", "priced"),
     ]
 
 
