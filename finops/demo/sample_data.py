@@ -77,9 +77,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core.vocabulary import SERVICE_TIERS, STATUSES
-from ingest.usage_canonical import COLUMNS  # the canonical record's columns, declared once
 
-__all__ = ["generate_usage", "main", "COLUMNS", "BAD_KINDS", "SPIKE_DAY_OFFSET", "SPIKE_TENANT"]
+__all__ = ["generate_usage", "main", "BAD_KINDS", "SPIKE_DAY_OFFSET", "SPIKE_TENANT"]
 
 FORMATS = ("jsonl", "csv", "parquet")
 
@@ -626,7 +625,8 @@ def _bad_rows(rng, ctx: _Day, table: pa.Table, kinds: list[int], first_index: in
             if fmt == "csv":
                 row["input_tokens"] = f"{max(1, row['input_tokens'] // 1000)}k"
                 buf = io.StringIO()
-                csv.writer(buf, lineterminator="\n").writerow("" if row[c] is None else row[c] for c in COLUMNS)
+                # the sample's columns, as its header names them (not account_id: the sample names no account)
+                csv.writer(buf, lineterminator="\n").writerow("" if v is None else v for v in row.values())
                 raws.append(buf.getvalue().encode())
                 continue
             row["output_tokens"] = -max(1, row["output_tokens"])
