@@ -32,7 +32,7 @@ TABLES = {  # every finance table and the columns that order its rows
     "fct_llm_tasks": "task_id",
     "agg_cost_daily": "usage_date, tenant_id, feature, provider, model",
     "self_hosted_allocation": "deployment_id, hour_start, tenant_id, feature",
-    "spend_daily": "usage_date, category, provider, account_id, deployment_id, tenant_id, feature",
+    "spend_daily": "usage_date, category, provider, account_id nulls first, deployment_id, tenant_id, feature",
     "showback_weekly": "week_start, tenant_id, feature",
     "cost_anomalies": "usage_date, dimension, dimension_value",
     "cost_anomaly_drivers": "usage_date, dimension, dimension_value, driver_dimension, driver_value",
