@@ -29,8 +29,8 @@ occurrences as (   -- every record of a repeated event: its place in staging ord
             partition by usage.event_id
             order by
                 usage.occurred_at, usage.tenant_id, usage.feature, usage.task_id, usage.provider, usage.model,
-                usage.deployment_id, usage.account_id, usage.service_tier, usage.status, usage.attempt, usage.input_tokens,
-                usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
+                usage.deployment_id, usage.account_id, usage.service_tier, usage.status, usage.attempt,
+                usage.input_tokens, usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
                 usage.output_tokens, usage.reasoning_tokens
         ) as content
     from {{ ref('stg_raw__usage_events') }} as usage
