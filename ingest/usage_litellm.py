@@ -37,7 +37,7 @@ def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record | 
         if str(row.get("cache_hit")).strip().lower() == "true":
             yield Skipped("LiteLLM response-cache hits (no provider call)")
             continue
-        yield record(lambda: _row(row), lambda f, r=row: get(r, f), raw)
+        yield record(lambda r=row: _row(r), lambda f, r=row: get(r, f), raw)
 
 
 def _decoded(row: object) -> dict:

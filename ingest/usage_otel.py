@@ -47,7 +47,11 @@ def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record | 
                 if operation not in MODEL_CALLS and (operation is not None or not counted):
                     yield Skipped("spans that are not model calls")
                     continue
-                yield record(lambda: _span(span, attrs), lambda f, a=attrs: a.get(f, resource.get(f)), json.dumps(span))
+                yield record(
+                    lambda s=span, a=attrs: _span(s, a),
+                    lambda f, a=attrs, r=resource: a.get(f, r.get(f)),
+                    json.dumps(span),
+                )
 
 
 def get_list(obj: object, *keys: str) -> list:

@@ -221,7 +221,7 @@ def response_records(
     several log records. Lookup fields are paths in the log record."""
     for item in doc if isinstance(doc, list) else [doc]:
         raw = json.dumps(item) if isinstance(doc, list) else None
-        yield record(lambda: values_of(response_of(item, mapping)), lambda f, i=item: get(i, f), raw)
+        yield record(lambda i=item: values_of(response_of(i, mapping)), lambda f, i=item: get(i, f), raw)
 
 
 def usage_api_records(
@@ -244,7 +244,9 @@ def usage_api_records(
     check_bucket_lookups(mapping, dimensions, what, file)
     for bucket in doc["data"]:
         for result in bucket["results"]:
-            yield record(lambda: bucket_values(bucket, result), lambda f, r=result: r.get(f), json.dumps(result))
+            yield record(
+                lambda b=bucket, r=result: bucket_values(b, r), lambda f, r=result: r.get(f), json.dumps(result)
+            )
 
 
 def is_bucket_page(doc: object) -> bool:
