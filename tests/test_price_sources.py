@@ -538,7 +538,7 @@ url = "{openrouter_url}"
     before = project.table(
         "price_history", "source_name, provider, model, usage_type, service_tier, min_input_tokens, valid_from"
     )
-    run(project, monkeypatch, "2026-11-03", "2026-11-04")
+    run(project, monkeypatch, "2026-11-03", "2026-11-04", "--allow-empty")
     assert server.statuses("/litellm.json") == [200, 304]
     assert server.statuses("/api/v1/models") == [200, 304]
     assert [h.get("If-None-Match") for p, h, _ in server.requests if p == "/litellm.json"] == [None, '"v1"']
