@@ -40,36 +40,35 @@ class UsageStaging:
 
 
 def stage_prices(cfg: Config, layout: Layout) -> pl.DataFrame:
-    frames = [pl.DataFrame(schema=PRICE_ROW_SCHEMA)]
-    for src in cfg.price_sources:
-        frames.append(price_source_rows(cfg, layout, src))
-    rows = pl.concat(frames)
-    layout.staged_prices.parent.mkdir(parents=True, exist_ok=True)
-    rows.write_parquet(layout.staged_prices)
+    rows = _stage_sources(
+        PRICE_ROW_SCHEMA, [price_source_rows(cfg, layout, s) for s in cfg.price_sources], layout.staged_prices
+    )
     log.info("prices: %d rows from %d source(s)", rows.height, len(cfg.price_sources))
     return rows
 
 
 def stage_gpu_offers(cfg: Config, layout: Layout) -> pl.DataFrame:
-    frames = [pl.DataFrame(schema=GPU_OFFER_SCHEMA)]
-    for src in cfg.gpu_sources:
-        frames.append(gpu_source_rows(cfg, layout, src))
-    offers = pl.concat(frames)
-    layout.staged_gpu_offers.parent.mkdir(parents=True, exist_ok=True)
-    offers.write_parquet(layout.staged_gpu_offers)
+    offers = _stage_sources(
+        GPU_OFFER_SCHEMA, [gpu_source_rows(cfg, layout, s) for s in cfg.gpu_sources], layout.staged_gpu_offers
+    )
     log.info("gpu offers: %d rows from %d source(s)", offers.height, len(cfg.gpu_sources))
     return offers
 
 
 def stage_billing(cfg: Config, layout: Layout) -> pl.DataFrame:
-    frames = [pl.DataFrame(schema=BILLED_ROW_SCHEMA)]
-    for src in cfg.billing_sources:
-        frames.append(billing_source_rows(cfg, layout, src))
-    rows = pl.concat(frames)
-    layout.staged_billing.parent.mkdir(parents=True, exist_ok=True)
-    rows.write_parquet(layout.staged_billing)
+    rows = _stage_sources(
+        BILLED_ROW_SCHEMA, [billing_source_rows(cfg, layout, s) for s in cfg.billing_sources], layout.staged_billing
+    )
     if cfg.billing_sources:
         log.info("billing: %d billed amount(s) from %d source(s)", rows.height, len(cfg.billing_sources))
+    return rows
+
+
+def _stage_sources(schema: dict, frames: list[pl.DataFrame], path: Path) -> pl.DataFrame:
+    """The rows of every source of one kind (none: an empty frame of the schema), written to their staged Parquet."""
+    rows = pl.concat([pl.DataFrame(schema=schema), *frames])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.write_parquet(path)
     return rows
 
 
