@@ -43,12 +43,9 @@ def dbt_results(run_results: dict, manifest: dict | None) -> list[CheckResult]:
         if result["status"] == "skipped":
             continue  # not run: an upstream model or check failed (that one is recorded)
         if uid.startswith("test."):
-            attached = node.get("attached_node") or ""
-            table = (
-                attached.split(".")[-1]
-                if attached
-                else ",".join(n.split(".")[-1] for n in node.get("depends_on", {}).get("nodes", []))
-            )
+            attached = node.get("attached_node")
+            tested = [attached] if attached else node.get("depends_on", {}).get("nodes", [])
+            table = ",".join(_relation(nodes, n) for n in tested)
             out.append(
                 CheckResult(
                     suite="dbt",
@@ -64,13 +61,19 @@ def dbt_results(run_results: dict, manifest: dict | None) -> list[CheckResult]:
                 CheckResult(
                     suite="dbt",
                     expectation="model builds",
-                    table=uid.split(".")[-1],
+                    table=_relation(nodes, uid),
                     success=False,
                     unexpected_count=0,
                     message=result.get("message") or "",
                 )
             )
     return out
+
+
+def _relation(nodes: dict, uid: str) -> str:
+    """The table a dbt node builds: its alias (a mart's published name), else its name."""
+    node = nodes.get(uid, {})
+    return node.get("alias") or uid.split(".")[-1]
 
 
 def write_results(results: list[CheckResult], run_id: str, results_dir: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Each mart says in its dbt `meta` under which name and how it is published (dbt_project/models/marts/_finance.yml);
+"""Each mart says by its dbt alias under which name, and in its `meta` how, it is published (dbt_project/models/marts/_finance.yml);
 the publishers, the state and the Dagster assets read that list from the project's manifest
 (warehouse/finance_tables.py), which is parsed when missing (a fresh clone) or stale."""
 
@@ -12,18 +12,19 @@ import pytest
 import yaml
 
 from warehouse import dbt_args
-from warehouse.finance_tables import built_as_partitions, per_day_tables, whole_tables
+from warehouse.finance_tables import built_as_partitions, finance_tables, per_day_tables, whole_tables
 
 pytestmark = pytest.mark.unit  # no pipeline run: part of `make check`
 
 MARTS = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / "marts"
 
 
-def test_every_mart_has_a_model_file_and_a_published_name():
+def test_every_mart_has_a_model_file_a_kind_prefix_and_a_published_name():
     models = yaml.safe_load((MARTS / "_finance.yml").read_text(encoding="utf-8"))["models"]
-    meta = {model["name"]: model["config"]["meta"]["finance"] for model in models}
-    assert sorted(meta) == sorted(path.stem for path in MARTS.glob("*.sql"))
-    assert all(entry["publish"] in ("per_day", "whole") for entry in meta.values())
+    assert sorted(model["name"] for model in models) == sorted(path.stem for path in MARTS.glob("*.sql"))
+    assert all(model["name"].startswith(("fct_", "agg_", "dim_", "rpt_")) for model in models)
+    assert all(model["config"]["meta"]["finance"]["publish"] in ("per_day", "whole") for model in models)
+    assert all(model["config"]["alias"] for model in models)  # the published name, finance.<alias>
 
 
 def test_the_published_tables_come_from_the_manifest():
@@ -47,6 +48,20 @@ def test_the_published_tables_come_from_the_manifest():
         "showback_weekly",
     )
     assert built_as_partitions() == {"fct_llm_requests": "int_requests__costed", "fct_llm_tasks": "int_tasks__rebuilt"}
+    assert {t.table: t.model for t in finance_tables() if t.table != t.model} == {
+        "billing_reconciliation": "rpt_billing_reconciliation",
+        "cost_anomalies": "rpt_cost_anomalies",
+        "cost_anomaly_drivers": "rpt_cost_anomaly_drivers",
+        "gpu_offers": "dim_gpu_offers",
+        "model_mix_weekly": "agg_model_mix_weekly",
+        "premium_share_weekly": "agg_premium_share_weekly",
+        "price_history": "dim_price_history",
+        "published_days": "fct_published_days",
+        "quarantine": "fct_quarantine",
+        "self_hosted_allocation": "fct_self_hosted_allocation",
+        "showback_weekly": "agg_showback_weekly",
+        "spend_daily": "agg_spend_daily",
+    }
 
 
 def test_a_missing_or_stale_manifest_is_parsed_first(tmp_path, monkeypatch):

@@ -54,6 +54,12 @@ def test_rerunning_a_day_leaves_the_finance_tables_identical(project: Project):
     assert len(first["fct_llm_requests"]) == 30
     # every run's checks are kept
     assert project.query("select count(distinct run_id) from finance.data_quality_results") == [(2,)]
+    # a dbt test's row names the published table it checks (the mart's alias), not the model (agg_showback_weekly)
+    tested = {
+        t for (t,) in project.query("select distinct \"table\" from finance.data_quality_results where suite = 'dbt'")
+    }
+    assert {"showback_weekly", "spend_daily", "quarantine", "fct_llm_requests"} <= tested
+    assert not any(t.startswith(("agg_s", "dim_", "rpt_", "fct_q", "fct_s", "fct_p")) for t in tested)
 
 
 def test_a_backfill_of_more_calls_than_a_build_takes_is_built_in_batches(tmp_path):

@@ -1,5 +1,5 @@
-"""The finance tables and how each is published, declared once: in the dbt project, as each mart's meta.finance
-(dbt_project/models/marts/_finance.yml), read here from the project's manifest. The publishers (DuckDB and Spark),
+"""The finance tables and how each is published, declared once: in the dbt project, as each mart's alias (the
+published name) and meta.finance (dbt_project/models/marts/_finance.yml), read here from the project's manifest. The publishers (DuckDB and Spark),
 the pipeline state and the Dagster assets take their table lists from these functions."""
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ WHOLE = "whole"  # rebuilt whole by every build
 
 @dataclass(frozen=True)
 class FinanceTable:
-    table: str  # the published name: finance.<table>
-    model: str  # the dbt mart
+    table: str  # the published name, finance.<table>: the mart's alias, its relation in the build
+    model: str  # the dbt mart (a node name: fct_, agg_, dim_, rpt_)
     publish: str  # PER_DAY or WHOLE
     built_as_partitions: str | None  # the model whose Parquet partitions of the build days publishing moves
 
 
 @functools.cache
 def finance_tables() -> tuple[FinanceTable, ...]:
-    """Every mart with a meta.finance, by published name."""
+    """Every mart with a meta.finance, by published name (its alias)."""
     manifest = json.loads(project_manifest().read_text(encoding="utf-8"))
     tables = []
     for node in manifest["nodes"].values():
         finance = node.get("config", {}).get("meta", {}).get("finance") if node["resource_type"] == "model" else None
         if finance:
             tables.append(
-                FinanceTable(finance["table"], node["name"], finance["publish"], finance.get("built_as_partitions"))
+                FinanceTable(node["alias"], node["name"], finance["publish"], finance.get("built_as_partitions"))
             )
     return tuple(sorted(tables, key=lambda t: t.table))
 

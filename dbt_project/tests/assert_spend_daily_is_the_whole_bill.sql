@@ -1,9 +1,9 @@
 -- The whole bill adds up: for each build day, spend_daily's total = the calls' cost (agg_cost_daily) + the
 -- deployments' idle hours (self_hosted_allocation), to the cent.
-{{ config(meta={'dagster': {'ref': {'name': 'spend_daily'}}}) }}  -- shown as a check on this asset
+{{ config(meta={'dagster': {'ref': {'name': 'agg_spend_daily'}}}) }}  -- shown as a check on this asset
 with bill as (
 
-    select usage_date, coalesce(sum(cost_usd), 0) as cost_usd from {{ ref('spend_daily') }}
+    select usage_date, coalesce(sum(cost_usd), 0) as cost_usd from {{ ref('agg_spend_daily') }}
     group by usage_date
 
 ),
@@ -18,7 +18,7 @@ calls as (
 idle as (
 
     select usage_date, coalesce(sum(cost_usd), 0) as cost_usd
-    from {{ ref('self_hosted_allocation') }}
+    from {{ ref('fct_self_hosted_allocation') }}
     where tenant_id = '__idle__'
     group by usage_date
 

@@ -24,7 +24,7 @@ from dagster import (
     multi_asset,
     multi_asset_check,
 )
-from dagster_dbt import dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from core.config import Config
 from core.layout import Layout
@@ -135,7 +135,24 @@ def usage_events(context: AssetExecutionContext, finops: FinopsConfig):
     yield MaterializeResult(asset_key="usage_quarantine", metadata={"quarantined_in_files_read": staging.quarantined})
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, partitions_def=daily, backfill_policy=SINGLE_RUN)
+class PublishedNames(DagsterDbtTranslator):
+    """A dbt model's asset is the table it builds: a mart's is finance.<alias>, the name it is published under
+    (its model name says its kind: fct_, agg_, dim_, rpt_), so the asset and its history follow the published table."""
+
+    def get_asset_key(self, dbt_resource_props) -> AssetKey:
+        key = super().get_asset_key(dbt_resource_props)
+        if dbt_resource_props["resource_type"] != "model":
+            return key
+        return AssetKey([*key.path[:-1], dbt_resource_props["alias"]])
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=PublishedNames(),
+    partitions_def=daily,
+    backfill_policy=SINGLE_RUN,
+)
 def finops_dbt_assets(context: AssetExecutionContext, finops: FinopsConfig):
     """The dbt models and tests, built for the partition range (plus any day whose inputs changed)."""
     cfg = finops.load()
@@ -220,7 +237,7 @@ def quality_gate(context: AssetCheckExecutionContext, finops: FinopsConfig):
     partitions_def=daily,
     backfill_policy=SINGLE_RUN,
     group_name="publish",
-    deps=[AssetKey(["finance", t.model]) for t in finance_tables()],
+    deps=[AssetKey(["finance", t.table]) for t in finance_tables()],
     description="The published warehouse file finance reads: replaced atomically when every check passed.",
 )
 def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) -> MaterializeResult:
