@@ -46,7 +46,7 @@ class SparkSettings:
     method: str
     master: str
     database: str  # the published finance tables: <database>.fct_llm_requests, ...
-    build_schema: str  # a build's scratch databases: <build_schema>, <build_schema>_finance, _raw
+    build_schema: str  # a build's scratch databases: <build_schema>, <build_schema>_finance, _gate, _raw
     warehouse_dir: str  # spark.sql.warehouse.dir: where Spark keeps table files (path or URL)
     metastore_dir: str | None  # a local Derby metastore; None: the cluster's (conf spark.hadoop.hive.*)
     conf: tuple[tuple[str, str], ...] = ()
@@ -62,6 +62,11 @@ class SparkSettings:
     def build_finance(self) -> str:
         """Where a build's marts are written before the gate (dbt's generate_schema_name on Spark)."""
         return f"{self.build_schema}_finance"
+
+    @property
+    def build_gate(self) -> str:
+        """Where a build's gate_* marts, which only the gate reads, are written."""
+        return f"{self.build_schema}_gate"
 
     @property
     def build_raw(self) -> str:

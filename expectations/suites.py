@@ -22,11 +22,12 @@ SAME_AMOUNT = 1e-6
 
 @dataclass(frozen=True)
 class Relations:
-    """Where the suites find a build's relations, and the one aggregate the engines spell differently. The
-    intermediate models (int_*) are named without a schema: the build's own (DuckDB: main; Spark: the session's
-    current database, set to <build_schema> by warehouse/engines/spark/gate.py)."""
+    """Where the suites find a build's relations, and the one aggregate the engines spell differently. The suites
+    read marts only: the finance tables, and the unpublished gate_* marts (dbt_project/models/marts/gate/) for what
+    the gate checks them against."""
 
-    finance: str = "finance"  # the build's marts
+    finance: str = "finance"  # the build's finance tables
+    gate: str = "gate"  # the marts only the gate reads
     raw: str = "raw"  # its inputs (the dbt sources)
     distinct_list: str = "string_agg(distinct {0}, ', ')"  # the distinct non-NULL values of {0}, comma-separated
 
@@ -103,7 +104,7 @@ def build_suites(
 ) -> list[Suite]:
     """Every suite of the gate for a build of `days` (ISO dates), reading the build's `relations`; allow_empty
     (`--allow-empty`): a day with no usage record is not checked against its trailing week."""
-    finance, raw = relations.finance, relations.raw
+    finance, gate, raw = relations.finance, relations.gate, relations.raw
     tokens = (
         "input_tokens",
         "cache_read_tokens",
@@ -235,14 +236,14 @@ def build_suites(
                    from {finance}.agg_cost_daily group by usage_date),
                days as (select usage_date from req union select usage_date from agg),
                task_requests as (  -- the calls of the tasks this build rebuilds, wherever they are published
-                   select count(*) as n, coalesce(sum(cost_usd), 0) as cost from int_tasks__requests),
+                   select count(*) as n, coalesce(sum(cost_usd), 0) as cost from {gate}.gate_task_requests),
                tasks as (  -- those tasks as the days before, of and after the build days will be published
                    select coalesce(sum(requests), 0) as n, coalesce(sum(cost_usd), 0) as cost
                    from {finance}.fct_llm_tasks
-                   where task_id in (select task_id from int_tasks__requests)),
+                   where task_id in (select task_id from {gate}.gate_task_requests)),
                weeks as (
                    select cast(date_trunc('week', usage_date) as date) as week_start, sum(cost_usd) as cost
-                   from int_agg_cost_daily__all_days group by 1),
+                   from {gate}.gate_cost_daily_history group by 1),
                showback as (select week_start, sum(cost_usd) as cost from {finance}.showback_weekly group by 1)
                select 'cost: fct_llm_requests vs agg_cost_daily' as sum_checked, cast(days.usage_date as string) as of,
                       cast(coalesce(req.cost, 0) as double) as left_value, cast(coalesce(agg.cost, 0) as double) as right_value,
@@ -282,7 +283,7 @@ def build_suites(
                       cast(hours.hourly_cost_usd as double) as hourly_cost_usd,
                       cast(booked.cost as double) as booked_usd,
                       cast(coalesce(booked.cost, 0) - coalesce(hours.hourly_cost_usd, 0) as double) as difference
-               from int_self_hosted__hourly_cost as hours
+               from {gate}.gate_self_hosted_hours as hours
                left join booked on booked.deployment_id = hours.deployment_id
                                and booked.hour_start = hours.hour_start""",
             (gxe.ExpectColumnValuesToBeBetween(column="difference", min_value=-0.005, max_value=0.005),),
@@ -348,7 +349,7 @@ def build_suites(
                               as conflicting_examples
                    from (select usage_date, event_id, versions,
                                 row_number() over (partition by usage_date, versions > 1 order by event_id) as example
-                         from int_usage_events__repeated) as ranked
+                         from {gate}.gate_repeated_events) as ranked
                    group by usage_date),
                calls as (
                    select usage_date, cast(sum(requests) as bigint) as calls
@@ -407,7 +408,7 @@ def build_suites(
             "--allow-empty)",
             f"""with daily as (
                    select usage_date, cast(sum(requests) as bigint) as requests
-                   from int_agg_cost_daily__all_days group by 1),
+                   from {gate}.gate_cost_daily_history group by 1),
                trailing_week as (  -- the mean of the 7 days before each run day, and how many of them are there
                    select run_days.usage_date, sum(history.requests) / 7.0 as trailing_mean, count(*) as days
                    from {raw}.build_days as run_days

@@ -77,7 +77,7 @@ def log_unpriced(models: list[tuple[str, str, int]]) -> None:
 
 @dataclass(frozen=True)
 class RepeatedEvents:
-    """The event_ids of one built day recorded more than once (dbt: int_usage_events__repeated)."""
+    """The event_ids of one built day recorded more than once (dbt: gate_repeated_events)."""
 
     usage_date: str
     exact_repeats: int  # every occurrence the same: counted once
@@ -93,7 +93,7 @@ class RepeatedEvents:
         return f"{self.usage_date}: {self.conflicting} conflicting{shown}, {self.exact_repeats} exact repeat(s)"
 
 
-# The rows of int_usage_events__repeated the summary reads, in SQL both engines run ({0}: where the model is).
+# The rows of the mart gate_repeated_events the summary reads, in SQL both engines run ({0}: where the model is).
 REPEATED_SQL = "select cast(usage_date as string), event_id, versions from {0} order by usage_date, event_id"
 
 
@@ -101,7 +101,7 @@ def repeated_events(build: Build) -> list[RepeatedEvents]:
     """Per built day with any, the event_ids recorded more than once: exact repeats and conflicting duplicates."""
     try:
         with duckdb.connect(build.db_path, read_only=True) as con:
-            return summarize_repeated(con.execute(REPEATED_SQL.format("main.int_usage_events__repeated")).fetchall())
+            return summarize_repeated(con.execute(REPEATED_SQL.format("gate.gate_repeated_events")).fetchall())
     except duckdb.Error:  # the build stopped before the table was made: dbt's errors say why
         return []
 

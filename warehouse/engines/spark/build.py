@@ -86,7 +86,7 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
     """Fresh build databases, with the build's inputs as the relations of <build_schema>_raw."""
     settings = cfg.spark
     Path(build.target_path).parent.mkdir(parents=True, exist_ok=True)  # the build's folder: dbt's target, logs
-    for database in (settings.build_schema, settings.build_finance, settings.build_raw):
+    for database in (settings.build_schema, settings.build_finance, settings.build_gate, settings.build_raw):
         spark.sql(f"drop database if exists {database} cascade")
     spark.sql(f"create database {settings.build_raw}")
     spark.sql(f"create database {settings.build_schema}")

@@ -57,11 +57,11 @@ class SparkEngine:
         run_dbt(build, "spark", dbt_env(self.settings), on_event)
 
     def run_suites(self, build: Build, suites: list[Suite]) -> list[CheckResult]:
-        return run_suites_spark(self.spark, self.settings, suites)
+        return run_suites_spark(self.spark, suites)
 
     def repeated_events(self, build: Build) -> list[RepeatedEvents]:
         """The build's event_ids recorded more than once (warehouse/build_summary.py repeated_events, on Spark)."""
-        relation = f"{self.settings.build_schema}.int_usage_events__repeated"
+        relation = f"{self.settings.build_gate}.gate_repeated_events"
         if not self.spark.catalog.tableExists(relation):  # the build stopped before the table was made
             return []
         return summarize_repeated([tuple(r) for r in self.spark.sql(REPEATED_SQL.format(relation)).collect()])

@@ -23,15 +23,15 @@ def spark_relations(settings: SparkSettings) -> Relations:
     """Where a Spark build's relations are (warehouse/engines/spark/build.py, dbt_project/macros/generate_schema_name.sql)."""
     return Relations(
         finance=settings.build_finance,
+        gate=settings.build_gate,
         raw=settings.build_raw,
         distinct_list="array_join(array_sort(collect_set({0})), ', ')",
     )
 
 
-def run_suites_spark(spark: SparkSession, settings: SparkSettings, suites: list[Suite]) -> list[CheckResult]:
+def run_suites_spark(spark: SparkSession, suites: list[Suite]) -> list[CheckResult]:
     """Validate the suites on the Spark build; one CheckResult per expectation."""
     datasource = gx_datasource("spark")
-    spark.catalog.setCurrentDatabase(settings.build_schema)  # the intermediate models the suites name bare
     results: list[CheckResult] = []
     for suite in suites:
         started = time.perf_counter()

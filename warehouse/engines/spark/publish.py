@@ -147,7 +147,7 @@ def publish_spark(spark: SparkSession, settings: SparkSettings, layout: Layout, 
     state.record_published(build)
     write_spark_state(spark, settings, state)
     state.save(layout.state_file)
-    for database in (settings.build_finance, settings.build_raw, settings.build_schema):
+    for database in (settings.build_finance, settings.build_gate, settings.build_raw, settings.build_schema):
         spark.sql(f"drop database if exists {database} cascade")
     shutil.rmtree(Path(build.target_path).parent, ignore_errors=True)
     log.info("published Spark database %s", settings.database)
