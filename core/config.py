@@ -110,6 +110,18 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "gpu_count": (int, None, Bounds(1)),
         "pricing": (str, "on_demand"),
         "output_weight": ((int, float), 1.0, Bounds(0)),
+        "compare_with": (str, None),
+    },
+    "self_host_options": {
+        "id": (str, REQUIRED),
+        "model": (str, REQUIRED),
+        "gpu": (str, REQUIRED),
+        "gpu_count": (int, REQUIRED, Bounds(1)),
+        "output_tokens_per_second": ((int, float), REQUIRED, Bounds(0, low_excluded=True)),
+        "replaces": (list, REQUIRED),
+        "pricing": (str, "on_demand"),
+        "ops_usd_per_month": ((int, float), 0.0, Bounds(0)),
+        "max_utilisation": ((int, float), 1.0, Bounds(0, 1, low_excluded=True)),
     },
     "owners": {"email": (str, REQUIRED), "name": (str, REQUIRED), "features": (list, []), "tenants": (list, [])},
     "anomalies": {"ratio": ((int, float), 1.5, Bounds(1)), "min_usd": ((int, float), 10.0, Bounds(0))},
@@ -144,6 +156,7 @@ TOP_LEVEL = {
     "billing",
     "usage",
     "deployments",
+    "self_host_options",
     "owners",
     "anomalies",
     "quality",
@@ -211,6 +224,22 @@ class Deployment:
     gpu: str | None = None
     gpu_count: int | None = None
     pricing: str = "on_demand"
+    compare_with: tuple[str, str] | None = None  # (provider, model): the API its tokens are priced at, for comparison
+
+
+@dataclass(frozen=True)
+class SelfHostOption:
+    """A self-hosted deployment one could rent instead of paying an API (docs/decisions.md#rent-vs-api)."""
+
+    id: str
+    model: str  # the open-weights model it would serve
+    gpu: str  # normalised gpu_model of the offers
+    gpu_count: int  # GPUs per node
+    output_tokens_per_second: float  # sustained per node at full batch
+    replaces: tuple[tuple[str, str], ...]  # (provider, model) whose usage would move to it
+    pricing: str = "on_demand"
+    ops_usd_per_month: float = 0.0
+    max_utilisation: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -252,6 +281,7 @@ class Config:
     gpu_sources: tuple[Source, ...]
     usage_sources: tuple[Source, ...]
     deployments: tuple[Deployment, ...] = ()
+    self_host_options: tuple[SelfHostOption, ...] = ()
     billing_sources: tuple[Source, ...] = ()
     owners: tuple[Owner, ...] = ()
     anomaly_ratio: float = 1.5
@@ -596,6 +626,7 @@ def load_config(path: str | Path) -> Config:
                 gpu=raw["gpu"],
                 gpu_count=raw["gpu_count"],
                 pricing=raw["pricing"],
+                compare_with=_provider_model(raw["compare_with"], f"{where}.compare_with", cfg_path),
             )
         )
     ids = [d.id for d in deployments]
@@ -672,6 +703,7 @@ def load_config(path: str | Path) -> Config:
         gpu_sources=gpu_sources,
         usage_sources=usage_sources,
         deployments=tuple(deployments),
+        self_host_options=_self_host_options(doc, cfg_path),
         billing_sources=billing_sources,
         owners=tuple(owners),
         anomaly_ratio=float(anomalies["ratio"]),
@@ -719,6 +751,55 @@ def _spark(raw: dict, base: Path, warehouse_path: Path, cfg_path: Path) -> Spark
         return spark_settings(checked, base, data_dir_of(warehouse_path))
     except ValueError as exc:
         raise ConfigError(f"{cfg_path}: {exc}") from None
+
+
+def _provider_model(value: str | None, key: str, cfg_path: Path) -> tuple[str, str] | None:
+    """ "provider/model" -> (provider, model): the provider and model exactly as the usage records name them."""
+    if value is None:
+        return None
+    provider, slash, model = value.partition("/")
+    if not (slash and provider.strip() and model.strip()):
+        raise ConfigError(
+            f"{cfg_path}: key '{key}' is {value!r}, expected \"provider/model\" as the usage records name them, "
+            'e.g. "anthropic/claude-sonnet-4-6"'
+        )
+    return provider, model
+
+
+def _self_host_options(doc: dict, cfg_path: Path) -> tuple[SelfHostOption, ...]:
+    """[[self_host_options]]: the deployments one could rent instead of an API (finance.rent_vs_api_monthly)."""
+    options = []
+    for i, raw in enumerate(_array(doc, "self_host_options", cfg_path)):
+        where = f"self_host_options[{i}]"
+        if raw["pricing"] not in PRICINGS:
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.pricing' is '{raw['pricing']}', expected one of: {', '.join(PRICINGS)}"
+            )
+        if not raw["replaces"] or not all(isinstance(v, str) for v in raw["replaces"]):
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.replaces' must be a non-empty array of \"provider/model\" strings "
+                '(the API usage that would move to this option), e.g. ["deepseek/deepseek-v4-pro"]'
+            )
+        replaces = tuple(_provider_model(v, f"{where}.replaces", cfg_path) for v in raw["replaces"])
+        if len(set(replaces)) != len(replaces):
+            raise ConfigError(f"{cfg_path}: key '{where}.replaces' names a provider/model twice: {raw['replaces']}")
+        options.append(
+            SelfHostOption(
+                id=raw["id"],
+                model=raw["model"],
+                gpu=raw["gpu"],
+                gpu_count=raw["gpu_count"],
+                output_tokens_per_second=float(raw["output_tokens_per_second"]),
+                replaces=replaces,
+                pricing=raw["pricing"],
+                ops_usd_per_month=float(raw["ops_usd_per_month"]),
+                max_utilisation=float(raw["max_utilisation"]),
+            )
+        )
+    ids = [o.id for o in options]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{cfg_path}: self_host_options: duplicate id in {ids}; give each option its own id")
+    return tuple(options)
 
 
 def default_config_path() -> Path:

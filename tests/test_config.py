@@ -258,3 +258,50 @@ def test_an_smtp_login_without_starttls_is_refused_unless_plain_login_is_allowed
     assert load_config(project.config).smtp.username_env == "SMTP_USER"
     project.write_config(extra=login + "starttls = true\n")
     assert load_config(project.config).smtp.starttls
+
+
+OPTION = 'id = "ds"\nmodel = "deepseek-v4"\ngpu = "H100 SXM"\ngpu_count = 8\noutput_tokens_per_second = 620\n'
+
+
+@pytest.mark.parametrize(
+    "option, expected",
+    [
+        ("", "missing required key 'self_host_options[0].replaces'"),
+        ('replaces = "deepseek/deepseek-v4-pro"', "key 'self_host_options[0].replaces' must be list, got str"),
+        ("replaces = []", "key 'self_host_options[0].replaces' must be a non-empty array of \"provider/model\""),
+        (
+            'replaces = ["deepseek-v4-pro"]',
+            "key 'self_host_options[0].replaces' is 'deepseek-v4-pro', expected \"provider/model\"",
+        ),
+        (
+            'replaces = ["deepseek/v4", "deepseek/v4"]',
+            "key 'self_host_options[0].replaces' names a provider/model twice",
+        ),
+        (
+            'replaces = ["deepseek/v4"]\npricing = "hourly"',
+            "key 'self_host_options[0].pricing' is 'hourly', expected one of: on_demand, spot, reserved",
+        ),
+        (
+            'replaces = ["deepseek/v4"]\nmax_utilisation = 0',
+            "key 'self_host_options[0].max_utilisation' is 0, expected a number > 0 and <= 1",
+        ),
+        (
+            'replaces = ["deepseek/v4"]\nops_usd_per_month = -5',
+            "key 'self_host_options[0].ops_usd_per_month' is -5, expected a number >= 0",
+        ),
+        ('replaces = ["deepseek/v4"]\nnodes = 2', "unknown key 'self_host_options[0].nodes'"),
+    ],
+)
+def test_a_bad_self_host_option_exits_2_naming_the_key(project: Project, option: str, expected: str):
+    project.write_config(extra=f"[[self_host_options]]\n{OPTION}{option}\n")
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert expected in proc.stderr
+    assert str(project.config) in proc.stderr
+
+
+def test_a_deployment_compares_with_a_provider_and_model(project: Project):
+    project.write_config(deployments='[[deployments]]\nid = "x"\nhourly_cost_usd = 3\ncompare_with = "gpt-5"\n')
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2
+    assert "key 'deployments[0].compare_with' is 'gpt-5', expected \"provider/model\"" in proc.stderr
