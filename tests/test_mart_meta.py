@@ -34,6 +34,7 @@ def test_the_published_tables_come_from_the_manifest():
         "fct_llm_tasks",
         "self_hosted_allocation",
         "spend_daily",
+        "usage_hourly",
     )
     assert whole_tables() == (
         "billing_reconciliation",
@@ -45,6 +46,7 @@ def test_the_published_tables_come_from_the_manifest():
         "price_history",
         "published_days",
         "quarantine",
+        "rent_vs_api_monthly",
         "showback_weekly",
     )
     assert built_as_partitions() == {"fct_llm_requests": "int_requests__costed", "fct_llm_tasks": "int_tasks__rebuilt"}

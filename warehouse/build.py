@@ -181,6 +181,7 @@ def plan_build(
     tasks = state.partitions["fct_llm_tasks"]
     agg = state.partitions["agg_cost_daily"]
     spend = state.partitions["spend_daily"]
+    hourly = state.partitions["usage_hourly"]
     build_dir = layout.builds_dir / build_id
     build_vars = {
         "partitions_dir": str(build_dir / "partitions"),
@@ -188,6 +189,9 @@ def plan_build(
         "history_task_files": [layout.partition_location(tasks[d]) for d in task_days(days) if d in tasks],
         "history_agg_daily_files": [layout.partition_location(agg[d]) for d in sorted(agg) if d not in day_set],
         "history_spend_daily_files": [layout.partition_location(spend[d]) for d in sorted(spend) if d not in day_set],
+        "history_usage_hourly_files": [
+            layout.partition_location(hourly[d]) for d in sorted(hourly) if d not in day_set
+        ],
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,
     }
@@ -230,6 +234,12 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
             "raw.deployments",
             [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments],
         )
+        con.execute("""create table raw.self_host_options (option_id varchar, model varchar, gpu_model varchar,
+                       gpu_count integer, output_tokens_per_second double, pricing_type varchar,
+                       ops_usd_per_month double, max_utilisation double)""")
+        _insert(con, "raw.self_host_options", self_host_option_rows(cfg))
+        con.execute("create table raw.self_host_replaces (option_id varchar, provider varchar, model varchar)")
+        _insert(con, "raw.self_host_replaces", self_host_replaces_rows(cfg))
         con.execute("create table raw.build_days (usage_date date)")
         _insert(con, "raw.build_days", [[d] for d in build.days])
         con.execute(
@@ -242,6 +252,28 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         _insert(con, "raw.usage_files", checked_usage_files(state, build.days))
         con.execute("create table raw.price_sources (source_name varchar, age_days double)")
         _insert(con, "raw.price_sources", [[name, age] for name, age in price_source_ages(cfg).items()])
+
+
+def self_host_option_rows(cfg: Config) -> list[list]:
+    """raw.self_host_options: one row per [[self_host_options]] entry (finance.rent_vs_api_monthly)."""
+    return [
+        [
+            o.id,
+            o.model,
+            o.gpu,
+            o.gpu_count,
+            o.output_tokens_per_second,
+            o.pricing,
+            o.ops_usd_per_month,
+            o.max_utilisation,
+        ]
+        for o in cfg.self_host_options
+    ]
+
+
+def self_host_replaces_rows(cfg: Config) -> list[list]:
+    """raw.self_host_replaces: one row per option and provider/model whose usage it would take over."""
+    return [[o.id, provider, model] for o in cfg.self_host_options for provider, model in o.replaces]
 
 
 def published_days(state: State, build: Build) -> list[list]:

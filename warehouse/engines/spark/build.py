@@ -18,7 +18,7 @@ from core.config import Config
 from core.layout import Layout
 from ingest.fetched_sources import price_source_ages
 from ingest.usage_canonical import STAGED_SCHEMA
-from warehouse.build import Build, checked_usage_files, published_days
+from warehouse.build import Build, checked_usage_files, published_days, self_host_option_rows, self_host_replaces_rows
 from warehouse.engines.spark.usage import spark_str
 from warehouse.state import State
 
@@ -117,6 +117,27 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
             ("output_weight", "double"),
         ],
         [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments],
+    )
+    values_view(
+        spark,
+        f"{raw}.self_host_options",
+        [
+            ("option_id", "string"),
+            ("model", "string"),
+            ("gpu_model", "string"),
+            ("gpu_count", "int"),
+            ("output_tokens_per_second", "double"),
+            ("pricing_type", "string"),
+            ("ops_usd_per_month", "double"),
+            ("max_utilisation", "double"),
+        ],
+        self_host_option_rows(cfg),
+    )
+    values_view(
+        spark,
+        f"{raw}.self_host_replaces",
+        [("option_id", "string"), ("provider", "string"), ("model", "string")],
+        self_host_replaces_rows(cfg),
     )
     values_view(spark, f"{raw}.build_days", [("usage_date", "date")], [[d] for d in build.days])
     values_view(
