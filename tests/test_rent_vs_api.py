@@ -6,8 +6,8 @@ per 1M output tokens at 100% utilisation, $20 at 50%, $50 at 20%, $200 at 5%) fr
 it: the cheapest on-demand 8x H100 SXM offer is $22.32/h ($2.79 per GPU-hour), so one node costs 2.79 x 8 x 720 =
 $16,070.40 in November (30 days) and serves 620 x 86,400 x 30 = 1,607,040,000 output tokens. Four options each
 replace one API model whose calls fill the node's hour to 100%, 50%, 20% and 5% (2,232,000, 1,116,000, 446,400 and
-111,600 output tokens every hour). Two days of November are published, each with the same calls: the month is
-projected x15 (30 days / 2 published), so each option's month is exactly its utilisation of one node.
+111,600 output tokens every hour). The week 2026-W45 (November 2 to 8) is published, each day with the same calls:
+the month is projected x30/7, so each option's month is exactly its utilisation of one node.
 """
 
 from __future__ import annotations
@@ -100,9 +100,11 @@ def built(tmp_path_factory) -> Project:
     project.write_config(deployments="", extra=OPTIONS)
     write_jsonl(project.usage / "2026-11-02.jsonl", day_calls("2026-11-02", with_peak=True))
     project.finops("run", "--date", "2026-11-02", check=True)
-    # the second day is built alone: the first day's hours come from its published usage_hourly partition
-    write_jsonl(project.usage / "2026-11-03.jsonl", day_calls("2026-11-03", with_peak=False))
-    project.finops("run", "--date", "2026-11-03", check=True)
+    # the other days are built without the first: its hours come from its published usage_hourly partition
+    for day in range(3, 9):
+        write_jsonl(project.usage / f"2026-11-0{day}.jsonl", day_calls(f"2026-11-0{day}", with_peak=False))
+    project.finops("backfill", "--from", "2026-11-03", "--to", "2026-11-08", check=True)
+    project.finops("report", "--week", "2026-W45", check=True)
     return project
 
 
@@ -130,8 +132,8 @@ def test_article_003_cost_per_million_output_at_each_utilisation(
 ):
     row = rent_vs_api(built, option_id)
     assert row["is_projected"] is True
-    assert (row["days_published"], row["days_in_month"]) == (2, 30)
-    assert row["output_tokens"] == output_tokens  # 2 days x 24 hours, x 30 / 2
+    assert (row["days_published"], row["days_in_month"]) == (7, 30)
+    assert row["output_tokens"] == output_tokens  # 7 days x 24 hours, x 30 / 7
     assert row["nodes_needed"] == 1
     assert (row["offer_provider"], row["usd_per_gpu_hour"]) == ("lambda", 2.79)
     assert row["self_host_cost_usd"] == 16_070.40
@@ -161,7 +163,30 @@ def test_the_busiest_hour_sets_the_node_count(built: Project):
     at_100 = rent_vs_api(built, "peak-100")
     assert at_80["peak_hour_output_tokens"] == at_100["peak_hour_output_tokens"] == 4_000_000
     assert (at_80["nodes_needed"], at_100["nodes_needed"]) == (3, 2)
-    # (23 x 100,000 + 4,000,000 + 24 x 100,000) x 15 = 130,500,000 output tokens
-    assert at_80["output_tokens"] == 130_500_000
+    # (23 x 100,000 + 4,000,000 + 6 x 24 x 100,000) x 30 / 7 = 88,714,285.7 output tokens, rounded
+    assert at_80["output_tokens"] == 88_714_286
     assert at_80["self_host_cost_usd"] == 3 * 16_070.40
-    assert at_80["utilisation"] == pytest.approx(130_500_000 / (3 * 1_607_040_000), abs=1e-12)
+    assert at_80["utilisation"] == pytest.approx(88_714_286 / (3 * 1_607_040_000), abs=1e-12)
+
+
+def test_the_rent_vs_api_page_beside_the_showback(built: Project):
+    week = built.root / "warehouse" / "reports" / "2026-W45"
+    assert 'href="rent_vs_api.html"' in (week / "showback.html").read_text()
+    page = " ".join((week / "rent_vs_api.html").read_text().split())
+    # one card and one chart per option, in option order
+    assert page.count("<svg") == 6
+    assert "full: deepseek-v4 on 1 &times; 8 H100 SXM (on_demand), November 2026 (projected from 7 of 30 days)" in page
+    assert (
+        "API $5,592.50 against self-hosting $16,070.40 (100.0% utilisation): the API is cheaper by $10,477.90" in page
+    )
+    assert "API $24,105.60 against self-hosting $16,070.40 (50.0% utilisation): renting saves $8,035.20" in page
+    assert "peak-80: deepseek-v4 on 3 &times; 8 H100 SXM" in page
+    # the chart marks the current volume and the break-even point (4,617,931,034 and 535,680,000 tokens)
+    assert "your volume: 1.61B" in page and "break-even: 4.62B" in page
+    assert "your volume: 804M" in page and "break-even: 536M" in page
+    # the table, also written as CSV
+    rows = (week / "rent_vs_api_monthly.csv").read_text().splitlines()
+    assert rows[0].startswith("week,month_start,option_id,is_projected,output_tokens,")
+    assert len(rows) == 1 + 6
+    half = "2026-W45,2026-11-01,half,true,803520000,1116000,1,lambda,2.7900,0.5000,24105.60,16070.40,30.0000,20.0000,"
+    assert half + "8035.20,535680000" in rows

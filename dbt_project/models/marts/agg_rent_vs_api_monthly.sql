@@ -45,7 +45,11 @@ projected as (
         end as output_tokens,
         case
             when months.days_published < months.days_in_month
-                then {{ money('replaced.api_cost_usd * months.days_in_month / months.days_published') }}
+                -- (a decimal division is a double: rounded to a millionth of a dollar so that it is the same figure
+                -- on every engine, far below a cent)
+                then {{ money(
+                    'cast(replaced.api_cost_usd * months.days_in_month / months.days_published as decimal(38, 6))'
+                ) }}
             else replaced.api_cost_usd
         end as api_cost_usd,
         replaced.unpriced_requests,
@@ -101,6 +105,8 @@ select
     gpu_model,
     gpu_count,
     pricing_type,
+    output_tokens_per_second,
+    max_utilisation,
     is_projected,
     days_published,
     days_in_month,
