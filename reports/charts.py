@@ -171,3 +171,78 @@ def share_bars(
         share = "" if shares[i] is None else f" \u00b7 {float(shares[i]) * 100:.1f}%"
         body.append(_text(left + width + 6, top + 16, usd(values[i], missing="unpriced") + share, size=12))
     return _svg(y + 8 + len(labels) * row_h, title, body)
+
+
+def tokens(value: float) -> str:
+    """A token count for an axis or a label: '750M', '1.6B', '120K'."""
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.0f}"
+
+
+def cost_against_volume(
+    title: str,
+    api_usd_per_token: Number,
+    node_usd: float,
+    ops_usd: float,
+    tokens_per_node: float,
+    volume: float,
+    break_even: Number,
+) -> str:
+    """Monthly cost (y) against monthly output tokens (x): the API's straight line (api_usd_per_token x volume;
+    none when unknown), self-hosting's node steps (n nodes x node_usd + ops_usd, one more node every
+    tokens_per_node), the current volume marked (a dashed line) and the break-even point (where the API line meets
+    the first step)."""
+    left, right, plot_top, plot_h = 80, WIDTH - 20, 44, 230
+    x_top = max(volume, _f(break_even), tokens_per_node) * 1.25 or 1.0
+    x_step = nice_step(x_top)
+    x_top = x_step * math.ceil(x_top / x_step)
+    steps = max(1, math.ceil(x_top / tokens_per_node))
+    rate = None if api_usd_per_token is None else _f(api_usd_per_token)
+    y_max = max(steps * node_usd + ops_usd, (rate or 0) * x_top)
+    y_step = nice_step(y_max)
+    y_top = y_step * math.ceil(y_max / y_step)
+
+    def px(tokens_: float) -> float:
+        return left + tokens_ / x_top * (right - left)
+
+    def py(usd_: float) -> float:
+        return plot_top + plot_h - usd_ / y_top * plot_h
+
+    body = [_text(0, 14, title, size=13, weight="bold")]
+    legend, _ = _legend([("API (per token)", PALETTE[0]), ("self-hosting (nodes)", PALETTE[1])], 34, x0=left)
+    body += legend
+    for k in range(int(round(y_top / y_step)) + 1):
+        y = py(k * y_step)
+        body.append(f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e6e6e6"/>')
+        body.append(_text(left - 6, y + 4, usd(k * y_step, 0), anchor="end", size=11, color=MUTED))
+    for k in range(int(round(x_top / x_step)) + 1):
+        body.append(_text(px(k * x_step), plot_top + plot_h + 16, tokens(k * x_step), anchor="middle", size=11))
+    body.append(
+        _text((left + right) / 2, plot_top + plot_h + 34, "output tokens per month", anchor="middle", color=MUTED)
+    )
+    points = []
+    for n in range(1, steps + 1):
+        cost = n * node_usd + ops_usd
+        points += [(px((n - 1) * tokens_per_node), py(cost)), (px(min(n * tokens_per_node, x_top)), py(cost))]
+    body.append(
+        f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" fill="none" '
+        f'stroke="{PALETTE[1]}" stroke-width="2.5"/>'
+    )
+    if rate is not None:
+        body.append(
+            f'<line x1="{px(0):.1f}" y1="{py(0):.1f}" x2="{px(x_top):.1f}" y2="{py(rate * x_top):.1f}" '
+            f'stroke="{PALETTE[0]}" stroke-width="2.5"/>'
+        )
+    x_now = px(volume)
+    body.append(
+        f'<line x1="{x_now:.1f}" x2="{x_now:.1f}" y1="{plot_top:.1f}" y2="{plot_top + plot_h:.1f}" '
+        f'stroke="{TEXT}" stroke-dasharray="4 3"/>'
+    )
+    body.append(_text(x_now + 4, plot_top + 12, f"your volume: {tokens(volume)}", size=11))
+    if break_even is not None:
+        x_be, y_be = px(_f(break_even)), py(node_usd + ops_usd)
+        body.append(f'<circle cx="{x_be:.1f}" cy="{y_be:.1f}" r="5" fill="{PALETTE[3]}"/>')
+        body.append(_text(x_be + 8, y_be - 8, f"break-even: {tokens(_f(break_even))}", size=11, color=PALETTE[3]))
+    return _svg(plot_top + plot_h + 44, title, body)

@@ -28,7 +28,7 @@ from warehouse.state import catalog_state, load_state
 
 @dataclass
 class Page:
-    name: str  # showback | anomalies: the file is <name>.html
+    name: str  # showback | anomalies | rent_vs_api: the file is <name>.html
     html: str
     tables: list[Table]  # the tables shown, each written as <table.name>.csv
 

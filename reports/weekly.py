@@ -20,6 +20,7 @@ from reports.figures import Scope
 from reports.mailer import SendLog, SendResult, send_all, smtp_credentials
 from reports.pages import anomalies_page, showback_page
 from reports.readiness import prior_week, require_published
+from reports.rent_vs_api import rent_vs_api_page
 from reports.week import IsoWeek
 from warehouse.engines import engine_of
 
@@ -88,6 +89,7 @@ def run_weekly_report(
                 partial_days,
             ),
             anomalies_page(con, cfg, week, now, flagged, premium_models),
+            rent_vs_api_page(con, cfg, week, now),
         ]
     finally:
         con.close()
