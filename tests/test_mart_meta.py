@@ -47,6 +47,7 @@ def test_the_published_tables_come_from_the_manifest():
         "published_days",
         "quarantine",
         "rent_vs_api_monthly",
+        "self_hosted_unit_cost_weekly",
         "showback_weekly",
     )
     assert built_as_partitions() == {"fct_llm_requests": "int_requests__costed", "fct_llm_tasks": "int_tasks__rebuilt"}

@@ -63,6 +63,15 @@ OPTIONS = (
 )
 
 
+# a real deployment at $10 an hour, compared with gpt-5 ($1.25 / $10.00 per 1M)
+DEPLOYMENT = """
+[[deployments]]
+id = "llama-h100"
+hourly_cost_usd = 10.0
+compare_with = "openai/gpt-5"
+"""
+
+
 def day_calls(day: str, with_peak: bool) -> list[dict]:
     calls = []
     for hour in range(24):
@@ -76,6 +85,18 @@ def day_calls(day: str, with_peak: bool) -> list[dict]:
             tokens = round(NODE_TOKENS_PER_HOUR * share)
             calls.append(
                 event(f"{day}-{model}-{hour}", at, provider=provider, model=model, input_tokens=0, output_tokens=tokens)
+            )
+        if hour < 12:  # the deployment: one call an hour until noon, busy 12 hours of 24
+            calls.append(
+                event(
+                    f"{day}-llama-{hour}",
+                    at,
+                    provider="self_hosted",
+                    model="llama-3.3-70b",
+                    deployment_id="llama-h100",
+                    input_tokens=100_000,
+                    output_tokens=50_000,
+                )
             )
         # gpt-5: 100,000 output tokens an hour, and 4,000,000 at 12:00 of the first day
         peak = with_peak and hour == 12
@@ -97,7 +118,7 @@ def built(tmp_path_factory) -> Project:
     project = Project(tmp_path_factory.mktemp("rent_vs_api"))
     (project.root / "prices" / "list_prices.csv").write_text(PRICES)
     (project.root / "gpus" / "offers.csv").write_text(OFFERS)
-    project.write_config(deployments="", extra=OPTIONS)
+    project.write_config(deployments=DEPLOYMENT, extra=OPTIONS)
     write_jsonl(project.usage / "2026-11-02.jsonl", day_calls("2026-11-02", with_peak=True))
     project.finops("run", "--date", "2026-11-02", check=True)
     # the other days are built without the first: its hours come from its published usage_hourly partition
@@ -190,3 +211,31 @@ def test_the_rent_vs_api_page_beside_the_showback(built: Project):
     assert len(rows) == 1 + 6
     half = "2026-W45,2026-11-01,half,true,803520000,1116000,1,lambda,2.7900,0.5000,24105.60,16070.40,30.0000,20.0000,"
     assert half + "8035.20,535680000" in rows
+
+
+def test_a_deployments_weekly_unit_cost_against_its_compared_api(built: Project):
+    # 2026-W45: 7 x 24 hours at $10 = $1,680.00, half of them busy ($840.00 allocated, $840.00 idle); 7 x 12 calls of
+    # 100,000 input and 50,000 output tokens: 8,400,000 and 4,200,000, $400.00 per 1M output; at gpt-5's rates
+    # 8.4 x 1.25 + 4.2 x 10.00 = $52.50: the deployment costs $1,627.50 more than the API would have
+    [row] = built.query(
+        """select week_start::varchar, days_published, hours, busy_hours, requests, input_tokens, output_tokens,
+                  allocated_usd, idle_usd, cost_usd, usd_per_million_output, compare_with, compare_api_cost_usd,
+                  savings_usd
+           from finance.self_hosted_unit_cost_weekly where deployment_id = 'llama-h100'"""
+    )
+    assert row == (
+        "2026-11-02",
+        7,
+        168,
+        84,
+        84,
+        8_400_000,
+        4_200_000,
+        840.00,
+        840.00,
+        1_680.00,
+        400.00,
+        "openai/gpt-5",
+        52.50,
+        -1_627.50,
+    )

@@ -228,12 +228,9 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         # every staged file has a quarantine file (maybe empty), and the config requires one usage file at least
         con.execute(f"create view raw.quarantine as select * from read_parquet({sql_list(quarantine_files)})")
         con.execute("""create table raw.deployments (deployment_id varchar, hourly_cost_usd double,
-                       gpu_model varchar, gpu_count integer, pricing_type varchar, output_weight double)""")
-        _insert(
-            con,
-            "raw.deployments",
-            [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments],
-        )
+                       gpu_model varchar, gpu_count integer, pricing_type varchar, output_weight double,
+                       compare_provider varchar, compare_model varchar)""")
+        _insert(con, "raw.deployments", deployment_rows(cfg))
         con.execute("""create table raw.self_host_options (option_id varchar, model varchar, gpu_model varchar,
                        gpu_count integer, output_tokens_per_second double, pricing_type varchar,
                        ops_usd_per_month double, max_utilisation double)""")
@@ -252,6 +249,14 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         _insert(con, "raw.usage_files", checked_usage_files(state, build.days))
         con.execute("create table raw.price_sources (source_name varchar, age_days double)")
         _insert(con, "raw.price_sources", [[name, age] for name, age in price_source_ages(cfg).items()])
+
+
+def deployment_rows(cfg: Config) -> list[list]:
+    """raw.deployments: one row per [[deployments]] entry; compare_with split into its provider and model."""
+    return [
+        [d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight, *(d.compare_with or (None, None))]
+        for d in cfg.deployments
+    ]
 
 
 def self_host_option_rows(cfg: Config) -> list[list]:

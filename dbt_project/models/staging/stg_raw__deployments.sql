@@ -12,7 +12,9 @@ renamed as (
         gpu_model,
         gpu_count,
         pricing_type,
-        output_weight
+        output_weight,
+        compare_provider,
+        compare_model
 
     from source
 

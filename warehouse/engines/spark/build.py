@@ -18,7 +18,14 @@ from core.config import Config
 from core.layout import Layout
 from ingest.fetched_sources import price_source_ages
 from ingest.usage_canonical import STAGED_SCHEMA
-from warehouse.build import Build, checked_usage_files, published_days, self_host_option_rows, self_host_replaces_rows
+from warehouse.build import (
+    Build,
+    checked_usage_files,
+    deployment_rows,
+    published_days,
+    self_host_option_rows,
+    self_host_replaces_rows,
+)
 from warehouse.engines.spark.usage import spark_str
 from warehouse.state import State
 
@@ -115,8 +122,10 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
             ("gpu_count", "int"),
             ("pricing_type", "string"),
             ("output_weight", "double"),
+            ("compare_provider", "string"),
+            ("compare_model", "string"),
         ],
-        [[d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight] for d in cfg.deployments],
+        deployment_rows(cfg),
     )
     values_view(
         spark,
