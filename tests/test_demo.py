@@ -29,6 +29,7 @@ def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
         "Top tasks",
         "Self-hosted deployments",
         "Computed vs billed",
+        "Rent vs API",
     ):
         assert title in proc.stdout
     # sample vendor bills beside the usage: one per provider, the self-hosted deployment's GPU invoice included
@@ -36,6 +37,8 @@ def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
     assert {"openai.csv", "anthropic.csv", "self_hosted.csv"} <= bills
     assert f"warehouse: {tmp_path / 'demo' / 'warehouse' / 'finops.duckdb'}" in proc.stdout
     assert "acme" in proc.stdout and "support-agent" in proc.stdout
+    # the two self-host options of the sample config, in the summary and on the rent vs API page
+    assert "gpt-oss-on-a100-spot" in proc.stdout and "deepseek-on-8xh100" in proc.stdout
     # and the report of the last complete week: its pages, CSV files and one email per owner, with their paths
     week = str(IsoWeek.last_complete())
     reports = tmp_path / "demo" / "warehouse" / "reports" / week
@@ -43,6 +46,7 @@ def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
     for path in (
         reports / "showback.html",
         reports / "anomalies.html",
+        reports / "rent_vs_api.html",
         reports / "cost_by_tenant.csv",
         outbox / "search.eml",
         outbox / "support.eml",

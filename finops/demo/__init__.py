@@ -43,6 +43,13 @@ SUMMARY_QUERIES = {
         select deployment_id, case when tenant_id = '__idle__' then 'idle' else 'allocated' end as booked_to,
                round(sum(cost_usd), 2) as cost_usd
         from finance.self_hosted_allocation group by 1, 2 order by 1, 2""",
+    "Rent vs API (the latest month; projected when not every day is published)": """
+        select option_id, month_start, is_projected, nodes_needed, round(api_cost_usd, 2) as api_cost_usd,
+               round(self_host_cost_usd, 2) as self_host_cost_usd, round(savings_usd, 2) as savings_usd,
+               round(utilisation, 4) as utilisation
+        from finance.rent_vs_api_monthly
+        where month_start = (select max(month_start) from finance.rent_vs_api_monthly)
+        order by option_id""",
     "Computed vs billed (last 7 days; billed NULL: awaiting bill)": """
         select provider, round(sum(computed_usd), 2) as computed_usd, round(sum(billed_usd), 2) as billed_usd,
                round(sum(difference_usd), 2) as difference_usd,
