@@ -61,9 +61,12 @@ def test_the_published_tables_come_from_the_manifest():
         "price_history": "dim_price_history",
         "published_days": "fct_published_days",
         "quarantine": "fct_quarantine",
+        "rent_vs_api_monthly": "rpt_rent_vs_api_monthly",
         "self_hosted_allocation": "fct_self_hosted_allocation",
+        "self_hosted_unit_cost_weekly": "agg_self_hosted_unit_cost_weekly",
         "showback_weekly": "agg_showback_weekly",
         "spend_daily": "agg_spend_daily",
+        "usage_hourly": "agg_usage_hourly",
     }
 
 
