@@ -195,7 +195,8 @@ def cost_against_volume(
     tokens_per_node), the current volume marked (a dashed line) and the break-even point (where the API line meets
     the first step)."""
     left, right, plot_top, plot_h = 80, WIDTH - 20, 44, 230
-    x_top = max(volume, _f(break_even), tokens_per_node) * 1.25 or 1.0
+    # twice the larger of the current volume and the break-even: both stand clear of the edges
+    x_top = 2 * max(volume, _f(break_even)) or tokens_per_node
     x_step = nice_step(x_top)
     x_top = x_step * math.ceil(x_top / x_step)
     steps = max(1, math.ceil(x_top / tokens_per_node))
