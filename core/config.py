@@ -2,7 +2,7 @@
 
 Every key is declared in SCHEMA below with its type and default. Unknown keys, wrong types and
 missing required keys raise ConfigError naming the file and the key (the CLI exits 2).
-Relative paths are resolved against the folder of the config file.
+Relative paths are resolved against the folder of the config file; an s3:// path is kept as a URL ([storage.s3]).
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ TOP_LEVEL = {
     "anomalies",
     "quality",
     "smtp",
+    "storage",
 }
 
 
@@ -202,7 +203,8 @@ class Source:
     kind: str
     name: str
     position: int  # order in the config; later sources win over earlier ones
-    path: Path | None = None
+    path: Path | None = None  # an s3:// path: where its objects are copied (ingest/object_store.py)
+    object_url: str | None = None  # the s3://bucket/key glob given as `path`
     effective_from: str | None = None
     mapping: UsageMapping | None = None  # vendor usage kinds only
     url: str | None = None
@@ -214,6 +216,19 @@ class Source:
     def files(self) -> list[Path]:
         """The files this source's path (a glob) matches now, sorted."""
         return sorted(Path(p) for p in glob.glob(str(self.path), recursive=True) if Path(p).is_file())
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """[storage.s3]: how s3:// paths are reached; the credentials are read from the environment variables named
+    here, at the run, never from the config."""
+
+    endpoint_url: str | None = None  # None: AWS S3; else an S3-compatible server, e.g. "http://127.0.0.1:9000"
+    region: str | None = None  # None: AWS_REGION, AWS_DEFAULT_REGION or us-east-1
+    url_style: str = "vhost"  # vhost (bucket.host/key) or path (host/bucket/key: most S3-compatible servers)
+    access_key_id_env: str = "AWS_ACCESS_KEY_ID"
+    secret_access_key_env: str = "AWS_SECRET_ACCESS_KEY"
+    session_token_env: str = "AWS_SESSION_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -305,6 +320,7 @@ class Config:
     max_calls_per_build: int = 10_000_000  # a run of more calls is built and published in several builds
     engine: str = "duckdb"  # duckdb | spark ([warehouse.spark]: core/spark_config.py)
     spark: SparkSettings | None = None
+    s3: S3Settings = S3Settings()
 
     @property
     def data_dir(self) -> Path:
@@ -356,7 +372,9 @@ def _array(doc: dict, dotted: str, cfg_path: Path) -> list[dict]:
     return [_check_table(f"{dotted}[{i}]", item, SCHEMA[dotted], cfg_path) for i, item in enumerate(value)]
 
 
-def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_path: Path) -> tuple[Source, ...]:
+def _sources(
+    doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_path: Path, data_dir: Path
+) -> tuple[Source, ...]:
     out = []
     for i, raw in enumerate(_array(doc, dotted, cfg_path)):
         where = f"{dotted}[{i}]"
@@ -372,19 +390,26 @@ def _sources(doc: dict, dotted: str, kinds: tuple[str, ...], base: Path, cfg_pat
                 "digits, '_', '-', '.', starting with a letter or digit): it names the source's "
                 "folders and files"
             )
-        path = resolve_path(base, raw["path"]) if raw["path"] else None
+        object_url = raw["path"] if raw["path"] and raw["path"].startswith("s3://") else None
+        if object_url is not None:
+            path = s3_copy_path(data_dir, object_url, f"{cfg_path}: key '{where}.path'")
+        else:
+            path = resolve_path(base, raw["path"]) if raw["path"] else None
         options = _fetched_source_options(raw, dotted, where, cfg_path) if dotted != "usage.sources" else {}
         src = Source(
             kind=raw["kind"],
             name=raw["name"] or f"{dotted.split('.')[0]}_{i}",
             position=i,
             path=path,
+            object_url=object_url,
             effective_from=raw["effective_from"],
             url=raw["url"],
             **options,
             mapping=_usage_mapping(raw, where, cfg_path) if dotted == "usage.sources" else None,
         )
-        if path is not None:
+        if src.object_url is not None:
+            pass  # listed at the run (ingest/object_store.py): no network while the config is read
+        elif path is not None:
             files = src.files()  # a recursive glob: once
             if not files:
                 raise ConfigError(f"{cfg_path}: key '{where}.path': no file matches {path}")
@@ -603,7 +628,7 @@ def load_config(path: str | Path) -> Config:
     landing = _check_table("landing", doc.get("landing", {}), SCHEMA["landing"], cfg_path)
     reports = _check_table("reports", doc.get("reports", {}), SCHEMA["reports"], cfg_path)
 
-    usage_sources = _sources(doc, "usage.sources", USAGE_KINDS, base, cfg_path)
+    usage_sources = _sources(doc, "usage.sources", USAGE_KINDS, base, cfg_path, data_dir_of(warehouse_path))
     if not usage_sources:
         raise ConfigError(f"{cfg_path}: at least one [[usage.sources]] is required")
 
@@ -657,9 +682,9 @@ def load_config(path: str | Path) -> Config:
                 )
         owners.append(owner)
 
-    price_sources = _sources(doc, "prices.sources", PRICE_KINDS, base, cfg_path)
-    gpu_sources = _sources(doc, "gpu.sources", GPU_KINDS, base, cfg_path)
-    billing_sources = _sources(doc, "billing.sources", BILLING_KINDS, base, cfg_path)
+    price_sources = _sources(doc, "prices.sources", PRICE_KINDS, base, cfg_path, data_dir_of(warehouse_path))
+    gpu_sources = _sources(doc, "gpu.sources", GPU_KINDS, base, cfg_path, data_dir_of(warehouse_path))
+    billing_sources = _sources(doc, "billing.sources", BILLING_KINDS, base, cfg_path, data_dir_of(warehouse_path))
     names = [s.name for s in price_sources + gpu_sources + billing_sources]
     if len(set(names)) != len(names):  # a source's name keys its landing folder and its stored rows
         raise ConfigError(
@@ -723,6 +748,7 @@ def load_config(path: str | Path) -> Config:
         max_calls_per_build=wh["max_calls_per_build"],
         engine=wh["engine"],
         spark=_spark(wh["spark"] or {}, base, warehouse_path, cfg_path) if wh["engine"] == "spark" else None,
+        s3=_storage_s3(doc.get("storage", {}), cfg_path),
     )
 
 
@@ -805,3 +831,41 @@ def _self_host_options(doc: dict, cfg_path: Path) -> tuple[SelfHostOption, ...]:
 def default_config_path() -> Path:
     """The bundled config that runs on the bundled sample data (used when --config is not given)."""
     return Path(__file__).resolve().parent.parent / "finops" / "bundled" / "finops.toml"
+
+
+S3_KEYS = {
+    "endpoint_url": (str, None),
+    "region": (str, None),
+    "url_style": (str, "vhost"),
+    "access_key_id_env": (str, "AWS_ACCESS_KEY_ID"),
+    "secret_access_key_env": (str, "AWS_SECRET_ACCESS_KEY"),
+    "session_token_env": (str, "AWS_SESSION_TOKEN"),
+}
+URL_STYLES = ("vhost", "path")
+S3_COPIES = "s3"  # <warehouse>.data/s3/<bucket>/<key>: the copies of s3:// objects (ingest/object_store.py)
+
+
+def _storage_s3(storage: object, cfg_path: Path) -> S3Settings:
+    """[storage.s3] (docs/spec.md#config); the defaults reach AWS S3 with the standard AWS_* variables."""
+    raw = _check_table("storage", storage, {"s3": (dict, None)}, cfg_path)["s3"]
+    s3 = _check_table("storage.s3", raw or {}, S3_KEYS, cfg_path)
+    if s3["url_style"] not in URL_STYLES:
+        raise ConfigError(
+            f"{cfg_path}: key 'storage.s3.url_style' is '{s3['url_style']}', expected one of: {', '.join(URL_STYLES)}"
+        )
+    endpoint = s3["endpoint_url"]
+    if endpoint is not None and not re.fullmatch(r"https?://[^/\s]+/?", endpoint):
+        raise ConfigError(
+            f"{cfg_path}: key 'storage.s3.endpoint_url' is '{endpoint}', expected http(s)://host[:port] "
+            '(e.g. "http://127.0.0.1:9000"); leave it out for AWS S3'
+        )
+    return S3Settings(**s3)
+
+
+def s3_copy_path(data_dir: Path, url: str, where: str) -> Path:
+    """Where the objects an s3://bucket/key glob matches are copied: <data_dir>/s3/<bucket>/<key glob>."""
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    parts = key.split("/")
+    if not bucket or not key or ".." in parts or "" in parts:
+        raise ConfigError(f"{where} is '{url}', expected s3://bucket/key (a glob such as s3://bucket/usage/*.jsonl.gz)")
+    return data_dir / S3_COPIES / bucket / key

@@ -3,6 +3,7 @@
 <warehouse>.duckdb                 the published catalog finance opens (small: views + small tables)
 <warehouse>.data/state.json        what was staged and built (warehouse/state.py)
 <warehouse>.data/staged/           inputs as read: usage by file and day, quarantine, prices, GPU offers, bills
+<warehouse>.data/s3/<bucket>/<key>  copies of the objects of s3:// source paths (ingest/object_store.py)
 <warehouse>.data/sources/          each url or scraped price/GPU source, each url bill: its rows and fetch status
 <warehouse>.data/tables/           immutable per-day Parquet partitions of the big finance tables
 <warehouse>.data/results/          data-quality results, one file per run (kept 7 days once published)

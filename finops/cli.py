@@ -274,12 +274,22 @@ def _sql(cfg: Config, query: str | None) -> int:
 def _bad_input_errors() -> tuple[type[Exception], ...]:
     """The errors that mean bad input or config (exit 2): each message names the file or the key."""
     from core.layout import WarehouseError
+    from ingest.object_store import StorageError
     from ingest.sheets import SheetError
     from ingest.usage_canonical import UsageFileError
     from reports.mailer import SendLogError
     from warehouse.readonly import WarehouseMissing
 
-    return BadArgument, ConfigError, SheetError, UsageFileError, WarehouseError, WarehouseMissing, SendLogError
+    return (
+        BadArgument,
+        ConfigError,
+        SheetError,
+        StorageError,
+        UsageFileError,
+        WarehouseError,
+        WarehouseMissing,
+        SendLogError,
+    )
 
 
 def _internal_error(cfg: Config | None) -> int:

@@ -2,7 +2,8 @@
 through ingest/fetched_sources.py) and keep what they read under <warehouse>.data/staged/. Usage files are
 read once: a file whose size and mtime did not change since it was staged, read by a source whose kind and
 lookups did not change, is not read again (unless it could not be read whole: a failed file is read at every run).
-A file is read once per run however many paths and sources match it."""
+A file is read once per run however many paths and sources match it. The objects of an s3:// path are first copied
+(when new or changed) beside the warehouse and read there (ingest/object_store.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from core.layout import Layout
 from core.staged_usage import StagedUsage, StagedUsageFile
 from ingest.fetched_sources import BILLED_ROW_SCHEMA, billing_source_rows, gpu_source_rows, price_source_rows
 from ingest.gpu_sheet import GPU_OFFER_SCHEMA
+from ingest.object_store import land_objects
 from ingest.price_sheet import PRICE_ROW_SCHEMA
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import StagedFile, UsageWindow, stage_failed_file, stage_usage_file, write_empty_usage
@@ -40,6 +42,7 @@ class UsageStaging:
 
 
 def stage_prices(cfg: Config, layout: Layout) -> pl.DataFrame:
+    land_objects(cfg, cfg.price_sources)
     rows = _stage_sources(
         PRICE_ROW_SCHEMA, [price_source_rows(cfg, layout, s) for s in cfg.price_sources], layout.staged_prices
     )
@@ -48,6 +51,7 @@ def stage_prices(cfg: Config, layout: Layout) -> pl.DataFrame:
 
 
 def stage_gpu_offers(cfg: Config, layout: Layout) -> pl.DataFrame:
+    land_objects(cfg, cfg.gpu_sources)
     offers = _stage_sources(
         GPU_OFFER_SCHEMA, [gpu_source_rows(cfg, layout, s) for s in cfg.gpu_sources], layout.staged_gpu_offers
     )
@@ -56,6 +60,7 @@ def stage_gpu_offers(cfg: Config, layout: Layout) -> pl.DataFrame:
 
 
 def stage_billing(cfg: Config, layout: Layout) -> pl.DataFrame:
+    land_objects(cfg, cfg.billing_sources)
     rows = _stage_sources(
         BILLED_ROW_SCHEMA, [billing_source_rows(cfg, layout, s) for s in cfg.billing_sources], layout.staged_billing
     )
@@ -97,6 +102,7 @@ def stage_usage(cfg: Config, layout: Layout, state: StagedUsage, canonical_reade
 
     A file that cannot be read whole is staged as a failed file (ingest.usage_canonical.stage_failed_file); a file
     gone before its turn came is skipped with a warning, as a removed file."""
+    land_objects(cfg, cfg.usage_sources)
     if not layout.empty_usage_file.exists():
         write_empty_usage(layout.empty_usage_file)
     window = UsageWindow(
