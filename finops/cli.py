@@ -175,10 +175,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_days(cfg: Config, days: list[date], allow_empty: bool) -> int:
+    from orchestration.history import record_published_days
     from warehouse.engines import engine_of
     from warehouse.pipeline import run_days
 
     outcome = run_days(cfg, days, allow_empty)
+    record_published_days(cfg, outcome.published_days, outcome.statuses, len(outcome.cost_changes))
     where = engine_of(cfg).where
     if not outcome.published:
         if outcome.published_days:

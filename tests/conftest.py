@@ -18,6 +18,8 @@ BUNDLED = ROOT / "finops" / "bundled"
 FINOPS = Path(sys.executable).parent / "finops"
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# each test project's CLI runs record their Dagster history beside its own warehouse (orchestration/history.py)
+os.environ.pop("DAGSTER_HOME", None)
 
 
 def event(

@@ -52,6 +52,38 @@ def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
     assert len(GATE_CHECKS) == len(GATE_SUITES) == 13 and all(spec.blocking for spec in GATE_CHECKS)
 
 
+def test_dbt_assets_are_grouped_by_layer_and_described_without_sql(defs):
+    graph = defs.resolve_asset_graph()
+    groups = {
+        key: graph.get(AssetKey.from_user_string(key)).group_name
+        for key in ("stg_raw__usage_events", "int_requests__costed", "finance/fct_llm_requests")
+    }
+    assert groups == {
+        "stg_raw__usage_events": "staging",
+        "int_requests__costed": "intermediate",
+        "finance/fct_llm_requests": "marts",
+    }
+    description = graph.get(AssetKey(["finance", "fct_llm_requests"])).description
+    assert description.startswith("One row per") and "select" not in description.lower()
+
+
+def test_a_cli_run_is_in_the_dagster_history_beside_the_warehouse(project: Project):
+    write_jsonl(project.usage / "a.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
+    proc = project.finops("run", "--date", "2026-11-02", check=True)
+    home = project.warehouse.parent / "dagster_home"
+    assert f"recorded in Dagster's history ({home}): 1 day(s) x " in proc.stderr
+    run_id = proc.stderr.split("recorded in Dagster's history")[1].split(", run ")[1].split()[0]
+    with DagsterInstance.from_config(str(home)) as instance:
+        for key in ("usage_events", "stg_raw__usage_events", "finance/fct_llm_requests", "published_warehouse"):
+            latest = instance.get_latest_materialization_event(AssetKey.from_user_string(key))
+            assert latest is not None, key
+            materialization = latest.asset_materialization
+            assert materialization.partition == "2026-11-02"
+            assert materialization.metadata["finops_run_id"].value == run_id
+            assert materialization.metadata["day_status"].value == "complete"
+        assert instance.get_materialized_partitions(AssetKey("published_warehouse")) == {"2026-11-02"}
+
+
 def tick(defs, name: str, at: datetime):
     """The schedule and the partition keys its tick at `at` requests."""
     schedule = defs.resolve_schedule_def(name)

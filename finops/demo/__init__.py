@@ -80,6 +80,7 @@ def write_demo_folder(folder: Path, days: int, events_per_day: int) -> tuple[Pat
 
 
 def run_demo(folder: Path, days: int, events_per_day: int) -> int:
+    from orchestration.history import dagster_home, record_published_days
     from warehouse.pipeline import run_days
     from warehouse.readonly import connect_read_only, format_table
 
@@ -87,6 +88,7 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
     print(f"wrote {config_path} and {days} days x {events_per_day} sample calls under {folder / 'usage'}")
     cfg = load_config(config_path)
     outcome = run_days(cfg, day_list)
+    record_published_days(cfg, outcome.published_days, outcome.statuses, len(outcome.cost_changes))
     if not outcome.published:
         print("the quality gate failed on the demo data; see the log above")
         return EXIT_GATE_FAILED
@@ -99,12 +101,14 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
     )
     cfg = load_config(config_path)
     outcome = run_days(cfg, day_list[-1:])
+    record_published_days(cfg, outcome.published_days, outcome.statuses, len(outcome.cost_changes))
     if not outcome.published:
         print("the quality gate failed on the demo data; see the log above")
         return EXIT_GATE_FAILED
     print(f"\nwarehouse: {cfg.warehouse_path}")
     print(f"quality:   {outcome.report}")
-    print(f'query it:  finops sql --config {config_path} "select * from finance.showback_weekly limit 10"\n')
+    print(f'query it:  finops sql --config {config_path} "select * from finance.showback_weekly limit 10"')
+    print(f"dagster:   DAGSTER_HOME={dagster_home(cfg)} FINOPS_CONFIG={config_path} dagster dev\n")
     con = connect_read_only(cfg.warehouse_path)
     for title, query in SUMMARY_QUERIES.items():
         relation = con.sql(query)

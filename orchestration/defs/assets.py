@@ -137,13 +137,25 @@ def usage_events(context: AssetExecutionContext, finops: FinopsConfig):
 
 class PublishedNames(DagsterDbtTranslator):
     """A dbt model's asset is the table it builds: a mart's is finance.<alias>, the name it is published under
-    (its model name says its kind: fct_, agg_, dim_, rpt_), so the asset and its history follow the published table."""
+    (its model name says its kind: fct_, agg_, dim_, rpt_), so the asset and its history follow the published table.
+    Models are grouped by their layer (the folder under models/: staging, intermediate, marts) and described by
+    their dbt description (dbt_project/models/**/_*.yml), without their SQL."""
 
     def get_asset_key(self, dbt_resource_props) -> AssetKey:
         key = super().get_asset_key(dbt_resource_props)
         if dbt_resource_props["resource_type"] != "model":
             return key
         return AssetKey([*key.path[:-1], dbt_resource_props["alias"]])
+
+    def get_group_name(self, dbt_resource_props):
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if dbt_resource_props["resource_type"] == "model" and len(fqn) > 2 else None
+
+    def get_description(self, dbt_resource_props):
+        return (
+            dbt_resource_props.get("description")
+            or f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
+        )
 
 
 @dbt_assets(
