@@ -16,6 +16,7 @@ from pathlib import Path
 from core.clock import utc_today
 from core.config import Config, ConfigError, default_config_path, load_config
 from core.exit_codes import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_SEND_FAILED
+from core.progress import CLEAR, on_terminal
 
 log = logging.getLogger("finops")
 
@@ -166,6 +167,11 @@ def _parser() -> argparse.ArgumentParser:
     quarantine.add_argument(
         "--format", choices=("table", "csv"), default="table", help="table (default, to read) or csv (to process)"
     )
+
+    docs = sub.add_parser(
+        "docs", help="the dbt docs of the finance tables (descriptions, column types, lineage) as one static page"
+    )
+    docs.add_argument("--config", type=Path, help=config_help)
 
     demo = sub.add_parser("demo", help="write a sample config and data to a folder and run the pipeline on it")
     demo.add_argument("--dir", type=Path, default=Path("finops-demo"), help="folder to write (default: finops-demo)")
@@ -322,7 +328,8 @@ def _internal_error(cfg: Config | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    start = CLEAR if on_terminal() else ""  # a log line first erases a progress line (core/progress.py)
+    logging.basicConfig(level=logging.INFO, format=f"{start}%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     # dagster-dbt logs every dbt command line (long --vars); GX logs its own set-up at INFO
     for noisy in ("dagster", "dagster.builtin", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -345,6 +352,11 @@ def main(argv: list[str] | None = None) -> int:
             return _report(cfg, args.week, args.resend, args.allow_partial)
         if args.command == "quarantine":
             return _quarantine(cfg, args.date, args.format)
+        if args.command == "docs":
+            from warehouse.docs_site import write_docs_site
+
+            print(write_docs_site(cfg))
+            return EXIT_OK
         return _sql(cfg, args.query)
     except bad_input as exc:
         print(f"finops: {exc}", file=sys.stderr)

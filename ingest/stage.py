@@ -22,6 +22,7 @@ import polars as pl
 
 from core.config import Config, Source
 from core.layout import Layout
+from core.progress import show_progress
 from core.staged_usage import StagedUsage, StagedUsageFile
 from ingest.fetched_sources import BILLED_ROW_SCHEMA, billing_source_rows, gpu_source_rows, price_source_rows
 from ingest.gpu_sheet import GPU_OFFER_SCHEMA
@@ -112,7 +113,9 @@ def stage_usage(cfg: Config, layout: Layout, state: StagedUsage, canonical_reade
     staged, quarantined = [], 0
     con = duckdb.connect(config={"memory_limit": cfg.memory_limit})
     read_canonical = canonical_reader or partial(stage_usage_file, con)
-    for src, path in usage_files(cfg):
+    files = usage_files(cfg)
+    for n, (src, path) in enumerate(files, 1):
+        show_progress(f"usage files: {n} of {len(files)} {path}")
         name = str(path)
         known = state.files.get(name)
         reading = _reading(src)
@@ -168,6 +171,7 @@ def stage_usage(cfg: Config, layout: Layout, state: StagedUsage, canonical_reade
                 len(result.rows_by_day),
                 result.quarantined,
             )
+    show_progress("")
     con.close()
     removed = [name for name in state.files if name not in seen]
     for name in removed:

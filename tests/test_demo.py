@@ -7,6 +7,7 @@ import subprocess
 from decimal import Decimal
 
 from conftest import FINOPS
+from dagster import AssetKey, DagsterInstance
 
 from reports.week import IsoWeek
 
@@ -39,6 +40,15 @@ def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
     assert "acme" in proc.stdout and "support-agent" in proc.stdout
     # the two self-host options of the sample config, in the summary and on the rent vs API page
     assert "gpt-oss-on-a100-spot" in proc.stdout and "deepseek-on-8xh100" in proc.stdout
+    # the dbt docs of the finance tables, linked; the Dagster history of the 14 days, with the line that opens it
+    docs = tmp_path / "demo" / "warehouse" / "reports" / "docs" / "index.html"
+    assert f"tables:    {docs.as_uri()}" in proc.stdout and "model.finops.fct_llm_requests" in docs.read_text()
+    home = tmp_path / "demo" / "warehouse" / "dagster_home"
+    assert (
+        f"dagster:   DAGSTER_HOME={home} FINOPS_CONFIG={tmp_path / 'demo' / 'finops.toml'} dagster dev" in proc.stdout
+    )
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert len(instance.get_materialized_partitions(AssetKey(["finance", "fct_llm_requests"]))) == 14
     # and the report of the last complete week: its pages, CSV files and one email per owner, with their paths
     week = str(IsoWeek.last_complete())
     reports = tmp_path / "demo" / "warehouse" / "reports" / week

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.progress import on_terminal, show_progress
 from core.vocabulary import DBT_VARS
 
 if TYPE_CHECKING:
@@ -61,10 +62,20 @@ def run_dbt(build: Build, target: str, env: dict[str, str], on_event: Callable[[
         str(build_dir / "logs"),
     ]
     callbacks = [lambda event: on_event(msg_to_dict(event))] if on_event else []
+    if on_terminal():
+        callbacks.append(_show_node_progress)
     with _environment(env), contextlib.redirect_stdout(sys.stderr):  # stdout is the command's own output
         result = dbtRunner(callbacks=callbacks).invoke(args)
+    show_progress("")
     if result.exception is not None:
         log.error("dbt stopped: %s", result.exception)
+
+
+def _show_node_progress(event) -> None:
+    """On a terminal: "dbt: 12 of 57 sql table model main.int_requests__costed" as each model or test starts."""
+    if event.info.name == "LogStartLine":
+        data = event.data
+        show_progress(f"dbt: {data.index} of {data.total} {data.description}")
 
 
 @contextlib.contextmanager
@@ -97,6 +108,21 @@ def parse_project(target_path: Path) -> None:
             str(target_path),
         ]
     )
+
+
+def generate_docs(database: Path, target_path: Path, empty_catalog: bool = False) -> Path:
+    """`dbt docs generate --static` on the DuckDB target opened on `database` (whose information schema gives the
+    catalog: each table's columns and types; empty_catalog: none); returns the one-page site it writes."""
+    from dbt.cli.main import dbtRunner
+
+    args = ["docs", "generate", "--static", "--quiet", "--project-dir", str(DBT_PROJECT_DIR)]
+    args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target", "duckdb", "--target-path", str(target_path)]
+    args += ["--log-path", str(target_path / "logs")] + (["--empty-catalog"] if empty_catalog else [])
+    with _environment({"FINOPS_BUILD_DB": str(database)}), contextlib.redirect_stdout(sys.stderr):
+        result = dbtRunner().invoke(args)
+    if not result.success:
+        raise RuntimeError(f"dbt docs generate failed: {result.exception or 'see the log above'}")
+    return target_path / "static_index.html"
 
 
 def manifest_is_stale() -> bool:

@@ -81,6 +81,7 @@ def write_demo_folder(folder: Path, days: int, events_per_day: int) -> tuple[Pat
 
 def run_demo(folder: Path, days: int, events_per_day: int) -> int:
     from orchestration.history import dagster_home, record_published_days
+    from warehouse.docs_site import write_docs_site
     from warehouse.pipeline import run_days
     from warehouse.readonly import connect_read_only, format_table
 
@@ -105,8 +106,10 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
     if not outcome.published:
         print("the quality gate failed on the demo data; see the log above")
         return EXIT_GATE_FAILED
+    docs = write_docs_site(cfg)
     print(f"\nwarehouse: {cfg.warehouse_path}")
     print(f"quality:   {outcome.report}")
+    print(f"tables:    {docs.as_uri()}  (the dbt docs of the finance tables: finops docs)")
     print(f'query it:  finops sql --config {config_path} "select * from finance.showback_weekly limit 10"')
     print(f"dagster:   DAGSTER_HOME={dagster_home(cfg)} FINOPS_CONFIG={config_path} dagster dev\n")
     con = connect_read_only(cfg.warehouse_path)

@@ -1,0 +1,44 @@
+"""`finops docs`: the dbt docs of the finance tables (each model's and column's description, the column types of the
+published tables, the lineage from the raw inputs through staging and intermediate models) as one static page,
+<reports>/docs/index.html, that opens from the disk in any browser (no server).
+
+The column types come from a copy of the published catalog (the DuckDB engine): dbt opens the copy, never the
+file finance reads. On Spark the page has the descriptions and the lineage, without the types.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from core.config import Config
+from core.files import write_atomically
+from warehouse.dbt_args import generate_docs
+from warehouse.readonly import WarehouseMissing
+
+log = logging.getLogger("finops")
+
+
+def docs_page(cfg: Config) -> Path:
+    return cfg.reports_dir / "docs" / "index.html"
+
+
+def write_docs_site(cfg: Config) -> Path:
+    """Generate the page (replacing the last one whole) and return its path."""
+    on_duckdb = cfg.engine == "duckdb"
+    if on_duckdb and not cfg.warehouse_path.exists():
+        raise WarehouseMissing(
+            f"{cfg.warehouse_path}: no published warehouse yet (run `finops run` or `finops backfill` first): "
+            "the docs take the finance tables' column types from it"
+        )
+    with tempfile.TemporaryDirectory(prefix="finops-docs-") as tmp:
+        database = Path(tmp) / "finops.duckdb"
+        if on_duckdb:
+            shutil.copyfile(cfg.warehouse_path, database)
+        page = generate_docs(database, Path(tmp) / "target", empty_catalog=not on_duckdb)
+        out = docs_page(cfg)
+        write_atomically(out, page.read_bytes())
+    log.info("dbt docs of the finance tables: %s", out)
+    return out
