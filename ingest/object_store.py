@@ -28,6 +28,7 @@ import duckdb_extension_httpfs
 from core.config import S3_COPIES, Config, S3Settings, Source, s3_copy_path
 from core.files import write_atomically
 from core.sql_literals import sql_str
+from core.vocabulary import GPU_KINDS, PRICE_KINDS, SHEET_KINDS
 
 log = logging.getLogger("finops")
 
@@ -97,6 +98,8 @@ def _land(con: duckdb.DuckDBPyConnection, cfg: Config, src: Source) -> None:
         raise StorageError(
             f"{where}: no object matches; check the bucket, the key pattern and [storage.s3] (endpoint_url, region)"
         )
+    if src.kind in (*PRICE_KINDS, *GPU_KINDS) and src.kind not in SHEET_KINDS and len(objects) > 1:
+        raise StorageError(f"{where}: kind '{src.kind}' reads one file, but {len(objects)} objects match")
     copies = {s3_copy_path(cfg.data_dir, obj.url, where): obj for obj in objects}
     copied = 0
     for path, obj in copies.items():

@@ -33,7 +33,7 @@ def test_finops_docs_writes_one_page_with_the_finance_tables_their_types_and_lin
     # the catalog: the published tables' column types, read from a copy of the warehouse
     columns = catalog["nodes"]["model.finops.fct_llm_requests"]["columns"]
     assert (columns["cost_usd"]["type"], columns["input_tokens"]["type"]) == ("DECIMAL(38,12)", "BIGINT")
-    assert {n.removeprefix("model.finops.") for n in catalog["nodes"]} == {t.table for t in finance_tables()}
+    assert {n.removeprefix("model.finops.") for n in catalog["nodes"]} == {t.model for t in finance_tables()}
     # and the page renders from the disk: headless Chromium shows the table's columns with their types
     rendered = rendered_without_scripts(f"{page.as_uri()}#!/model/model.finops.fct_llm_requests")
     assert '<span class="text-dark ng-binding">cost_usd</span>' in rendered

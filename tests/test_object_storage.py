@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import boto3
 import pytest
 from conftest import BUNDLED, Project, event
 from moto.server import ThreadedMotoServer
+
+from core.config import ConfigError, load_config
+from ingest.object_store import StorageError, land_objects
 
 KEY_ID, SECRET = "AKIAFINOPSTESTKEY123", "finops/test+Secret-0123456789abcdefghij"
 BUCKET = "finops-exports"
@@ -131,3 +135,69 @@ def test_no_object_matching_exits_2(project: Project, endpoint: str, s3):
     proc = project.finops("run", "--date", DAY)
     assert proc.returncode == 2, proc.stderr
     assert f"source 'usage_0' (s3://{BUCKET}/usage/**/*.jsonl.gz): no object matches" in proc.stderr
+
+
+def load(tmp_path, storage: str, path: str = f"s3://{BUCKET}/usage/**/*.jsonl.gz"):
+    config = tmp_path / "finops.toml"
+    config.write_text(
+        f'[warehouse]\npath = "wh/finops.duckdb"\n\n[[usage.sources]]\nkind = "canonical"\npath = "{path}"\n\n{storage}'
+    )
+    return load_config(config)
+
+
+@pytest.mark.unit
+def test_an_s3_path_is_kept_as_a_url_and_copied_under_the_data_folder(tmp_path):
+    cfg = load(tmp_path, '[storage.s3]\nendpoint_url = "http://127.0.0.1:9000"\nurl_style = "path"\n')
+    [src] = cfg.usage_sources
+    assert src.object_url == f"s3://{BUCKET}/usage/**/*.jsonl.gz"
+    assert src.path == tmp_path / "wh" / "finops.data" / "s3" / BUCKET / "usage" / "**" / "*.jsonl.gz"
+    assert (cfg.s3.endpoint_url, cfg.s3.url_style, cfg.s3.access_key_id_env) == (
+        "http://127.0.0.1:9000",
+        "path",
+        "AWS_ACCESS_KEY_ID",
+    )
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("storage", "path", "message"),
+    [
+        ('[storage.s3]\nurl_style = "virtual"\n', None, "key 'storage.s3.url_style' is 'virtual', expected one of: "),
+        (
+            '[storage.s3]\nendpoint_url = "minio:9000"\n',
+            None,
+            "key 'storage.s3.endpoint_url' is 'minio:9000', expected",
+        ),
+        ('[storage.s3]\nsecret_access_key = "x"\n', None, "unknown key 'storage.s3.secret_access_key'"),
+        ("", f"s3://{BUCKET}", f"key 'usage.sources[0].path' is 's3://{BUCKET}', expected s3://bucket/key"),
+    ],
+)
+def test_bad_storage_config_is_refused_naming_the_key(tmp_path, storage: str, path: str | None, message: str):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(tmp_path, storage, *([path] if path else []))
+
+
+def test_a_one_file_kind_matching_two_objects_is_refused(tmp_path, endpoint: str, s3):
+    for name in ("a.json", "b.json"):
+        s3.put_object(Bucket=BUCKET, Key=f"catalog/{name}", Body=b"{}")
+    storage = f"""
+[[prices.sources]]
+kind = "litellm_json"
+name = "litellm"
+path = "s3://{BUCKET}/catalog/*.json"
+
+[storage.s3]
+endpoint_url = "{endpoint}"
+url_style = "path"
+access_key_id_env = "FINOPS_S3_KEY"
+secret_access_key_env = "FINOPS_S3_SECRET"
+"""
+    cfg = load(tmp_path, storage)
+    with pytest.raises(
+        StorageError,
+        match=re.escape(
+            "source 'litellm' (s3://finops-exports/catalog/*.json): kind "
+            "'litellm_json' reads one file, but 2 objects match"
+        ),
+    ):
+        land_objects(cfg, cfg.price_sources)
