@@ -73,7 +73,11 @@ def s3_connection(s3: S3Settings) -> duckdb.DuckDBPyConnection:
         scheme, _, host = s3.endpoint_url.partition("://")
         options.update(ENDPOINT=host.rstrip("/"), USE_SSL="true" if scheme == "https" else "false")
     listed = ", ".join(f"{k} {v if k == 'USE_SSL' else sql_str(v)}" for k, v in options.items())
-    con.execute(f"create secret finops_s3 (type s3, {listed})")
+    try:
+        con.execute(f"create secret finops_s3 (type s3, {listed})")
+    except duckdb.Error as exc:  # (DuckDB may quote the statement: its credentials are replaced in _said)
+        con.close()
+        raise StorageError(f"[storage.s3]: cannot set up the S3 access: {_said(exc, s3)}") from None
     return con
 
 
