@@ -6,7 +6,7 @@ the days the CLI published as materialized partitions, beside the ones Dagster r
 The instance is $DAGSTER_HOME when it is set, else <warehouse folder>/dagster_home (beside the warehouse): start
 `dagster dev` with DAGSTER_HOME and FINOPS_CONFIG set to see the history of that warehouse (README, Dagster).
 Recording costs one SQLite write per asset and day (about 50 assets: seconds per day on a slow disk, as in a
-Dagster run of the same partitions). Recording happens after the publish: a failure to record is a warning, and the run's exit status stays that of the
+Dagster run of the same partitions); FINOPS_DAGSTER_HISTORY=0 turns it off. Recording happens after the publish: a failure to record is a warning, and the run's exit status stays that of the
 publish (the published numbers are the bill whether or not Dagster heard of them).
 """
 
@@ -21,6 +21,8 @@ from pathlib import Path
 from core.config import Config
 
 log = logging.getLogger("finops")
+
+HISTORY_ENV = "FINOPS_DAGSTER_HISTORY"  # "0": not recorded (a warehouse whose runs Dagster never shows; the tests)
 
 
 def dagster_home(cfg: Config) -> Path:

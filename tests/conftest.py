@@ -18,8 +18,15 @@ BUNDLED = ROOT / "finops" / "bundled"
 FINOPS = Path(sys.executable).parent / "finops"
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-# each test project's CLI runs record their Dagster history beside its own warehouse (orchestration/history.py)
+# a CLI run records its Dagster history beside its own warehouse (orchestration/history.py), a few seconds a day:
+# only the tests of it do (history_on)
 os.environ.pop("DAGSTER_HOME", None)
+os.environ["FINOPS_DAGSTER_HISTORY"] = "0"
+
+
+@pytest.fixture
+def history_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FINOPS_DAGSTER_HISTORY")
 
 
 def event(

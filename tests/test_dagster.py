@@ -67,7 +67,7 @@ def test_dbt_assets_are_grouped_by_layer_and_described_without_sql(defs):
     assert description.startswith("One row per") and "select" not in description.lower()
 
 
-def test_a_cli_run_is_in_the_dagster_history_beside_the_warehouse(project: Project):
+def test_a_cli_run_is_in_the_dagster_history_beside_the_warehouse(project: Project, history_on):
     write_jsonl(project.usage / "a.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
     proc = project.finops("run", "--date", "2026-11-02", check=True)
     home = project.warehouse.parent / "dagster_home"

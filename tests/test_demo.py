@@ -12,7 +12,7 @@ from dagster import AssetKey, DagsterInstance
 from reports.week import IsoWeek
 
 
-def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path):
+def test_demo_writes_a_project_builds_it_and_prints_a_summary(tmp_path, history_on):
     # 14 days ending yesterday always hold a complete ISO week, whatever the weekday today
     proc = subprocess.run(
         [str(FINOPS), "demo", "--dir", str(tmp_path / "demo"), "--days", "14", "--events-per-day", "300"],
