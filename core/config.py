@@ -83,12 +83,6 @@ SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MEMORY_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 
 
-def half_size(size: str) -> str:
-    """Half of a memory size ("3GB" -> "1.5GB")."""
-    number, unit = MEMORY_SIZE.fullmatch(size).groups()
-    return f"{float(number) / 2:g}{unit}"
-
-
 SCHEMA: dict[str, dict[str, tuple]] = {
     "warehouse": {
         "path": (str, REQUIRED),

@@ -1,51 +1,46 @@
-"""Run the expectation suites (expectations/suites.py) with Great Expectations on a build database.
+"""Run the expectation suites (expectations/suites.py) with Great Expectations on a build.
 
-Each suite's frame is fetched from the build's DuckDB file as a pandas DataFrame (GX's SQL datasource over
-duckdb_engine returns empty results on these versions; DataFrames work) and validated in memory.
+On DuckDB (`run_suites`) each suite's query is a query asset of a GX SQL datasource on the build's DuckDB file and
+GX's SQL execution engine validates it where the rows are: nothing is fetched but GX's metrics and, for an
+expectation that failed, a few failing rows. The Spark gate (warehouse/engines/spark/gate.py) validates Spark
+DataFrames the same way (`validate_batch`).
+
+Each suite is validated once for pass or fail, a column's uniqueness as its proportion of distinct values (one
+count distinct, instead of GX's row-level check of every value against the duplicated ones); only the expectations
+that failed are validated again, as the suite declares them, for their counts and failing rows.
 """
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import json
 import logging
 import math
 import os
-import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import duckdb
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+from duckdb_engine import ConnectionWrapper
 
 from expectations.results import CheckResult
 from expectations.suites import Suite
 
 log = logging.getLogger("finops")
 
-# Strings stay in Arrow memory (a 10M-row day as Python str objects would take gigabytes).
-# Strings as pandas' ArrowDtype: GX's uniqueness check (pandas `duplicated`) is fastest on it, ahead of
-# StringDtype("pyarrow") and Python objects (docs/performance.md).
-_ARROW_STRINGS = {pa.string(): pd.ArrowDtype(pa.string()), pa.large_string(): pd.ArrowDtype(pa.large_string())}
+_ROWS = "gate_rows"  # the gate's in-memory DuckDB database: the rows of the suites that are not read in place
 EXAMPLES = 5  # failing rows kept per expectation for the log, the report and data_quality_results
-PART_ROWS = 2_000_000  # rows validated at once (about 1 GB of pandas and GX columns for the calls' suite)
-_LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None  # the C library's functions: malloc_trim (glibc)
 _SHOWN_KWARGS = ("column", "column_A", "column_B", "column_list", "min_value", "max_value", "value_set", "or_equal")
 
 
-def gx_datasource(kind: str):
-    """A datasource for DataFrames ("pandas" or "spark") in an ephemeral GX context, progress bars off."""
+def gx_context():
+    """An ephemeral GX context, progress bars off."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return getattr(context.data_sources, f"add_{kind}")("build")
+    return context
 
 
 def not_fetched(suite: Suite, exc: Exception) -> CheckResult:
@@ -60,163 +55,107 @@ def not_fetched(suite: Suite, exc: Exception) -> CheckResult:
     )
 
 
-def validate_frame(datasource, suite: Suite, frame, started: float, rows: int | None = None) -> list[CheckResult]:
-    """Validate one suite on its frame (pandas or Spark); one CheckResult per expectation, and a log line.
-    rows: the frame's row count when known without a pass over it (else, for a suite that fails, GX's element count)."""
+class Untransacted(ConnectionWrapper):
+    """A cursor of the gate's read-only DuckDB connection as SQLAlchemy's DBAPI connection, with no transactions: GX
+    reads a query's result after handing its connection back to SQLAlchemy's pool, whose rollback on return would
+    make DuckDB drop that pending result (GX would see no rows)."""
+
+    def begin(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+
+def run_suites(db_path: str, suites: list[Suite], memory_limit: str | None = None) -> list[CheckResult]:
+    """Validate the suites on the build database at `db_path` with GX's SQL execution engine; one CheckResult per
+    expectation. `memory_limit` caps the gate's DuckDB."""
+    results: list[CheckResult] = []
+    context = gx_context()
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    # (a second duckdb.connect of the file in this process with another config fails: GX gets cursors of this one)
+    with duckdb.connect(db_path, read_only=True, config=config) as con:
+        con.execute(f"attach ':memory:' as {_ROWS} (read_only false)")  # (seen by the connection's cursors)
+        datasource = context.data_sources.add_sql(
+            "build", connection_string="duckdb:///:memory:", kwargs={"creator": lambda: Untransacted(con.cursor())}
+        )
+        for suite in suites:
+            started = time.perf_counter()
+            try:
+                query = _rows_query(con, suite)
+            except duckdb.Error as exc:  # a table the suite reads was not built (its dbt model failed)
+                results.append(not_fetched(suite, exc))
+                continue
+            asset = datasource.add_query_asset(suite.name, query=f"select * from ({query}) as {suite.name}")
+            results += validate_batch(asset.add_batch_definition_whole_table("all").get_batch(), suite, started)
+            datasource.delete_asset(suite.name)
+        datasource.get_engine().dispose()
+        context.data_sources.delete(datasource.name)
+    return results
+
+
+def _rows_query(con: duckdb.DuckDBPyConnection, suite: Suite) -> str:
+    """The query GX reads a suite's rows with; raises duckdb.Error for a table the build lacks. A per-call or
+    per-task table is read in place; every other suite's rows are computed once into a table of the gate's in-memory
+    database (few rows): GX runs a query per group of metrics, and one for the columns, each of which would compute
+    the suite's sums again."""
+    if suite.read_in_place:
+        con.sql(suite.query)  # (binds it, reads nothing)
+        return suite.query
+    con.execute(f"create table {_ROWS}.{suite.name} as {suite.query}")
+    return f"select * from {_ROWS}.{suite.name}"
+
+
+def validate_batch(batch, suite: Suite, started: float) -> list[CheckResult]:
+    """Validate one suite on its GX batch (a query on the DuckDB build, a Spark DataFrame); one CheckResult per
+    expectation, in the suite's order, and a log line."""
     import great_expectations as gx
 
-    batch = (
-        datasource.add_dataframe_asset(suite.name)
-        .add_batch_definition_whole_dataframe("all")
-        .get_batch(batch_parameters={"dataframe": frame})
+    checked = [_pass_or_fail_form(e) for e in suite.expectations]
+    first = batch.validate(
+        gx.ExpectationSuite(name=suite.name, expectations=checked), result_format={"result_format": "BOOLEAN_ONLY"}
     )
-    expectations = gx.ExpectationSuite(name=suite.name, expectations=list(suite.expectations))
-    # Pass or fail first: GX's counts and failing rows take a third of the time on a big frame. A suite that fails
-    # is validated again for them.
-    validation = batch.validate(expectations, result_format={"result_format": "BOOLEAN_ONLY"})
-    if not validation.success:
-        validation = batch.validate(
-            expectations,
+    passed = {_key(r.expectation_config) for r in first.results if r.success}
+    failing = [e for e, c in zip(suite.expectations, checked, strict=True) if _key(c.configuration) not in passed]
+    details = {}
+    if failing:
+        again = batch.validate(
+            gx.ExpectationSuite(name=suite.name, expectations=failing),
             result_format={
                 "result_format": "SUMMARY",
                 "partial_unexpected_count": EXAMPLES,
                 "unexpected_index_column_names": list(suite.example_columns),
             },
         )
-        if rows is None:
-            rows = next((r.result.get("element_count") for r in validation.results if r.result), 0) or 0
+        details = {_key(r.expectation_config): r for r in again.results}
+    results = [_check_result(suite, e, details.get(_key(e.configuration))) for e in suite.expectations]
+    rows = next((r.result.get("element_count") for r in details.values() if r.result), None)
     log.info(
         "gate: suite %s%s: %s in %.2fs",
         suite.name,
         "" if rows is None else f" on {rows} row(s)",
-        "passed" if validation.success else "FAILED",
+        "FAILED" if any(not r.success for r in results) else "passed",
         time.perf_counter() - started,
     )
-    datasource.delete_asset(suite.name)  # GX keeps the asset's batch, and so the frame, alive until then
-    return [_check_result(suite, r, rows) for r in validation.results]
+    return results
 
 
-def run_suites(
-    db_path: str, suites: list[Suite], part_rows: int = PART_ROWS, memory_limit: str | None = None
-) -> list[CheckResult]:
-    """Validate the suites on the build database at `db_path`; one CheckResult per expectation. `memory_limit`
-    caps DuckDB (the suites' queries, its cache of the tables read); the frames being validated come on top.
+def _pass_or_fail_form(expectation):
+    """The expectation as validated for pass or fail: a column's uniqueness as its proportion of distinct non-NULL
+    values being 1 (NULLs are not duplicates for either), the rest as declared."""
+    import great_expectations.expectations as gxe
 
-    A suite with a `split_by` key and more than `part_rows` rows is validated in parts, split on the hash of
-    that key: every row of a key falls in the same part, so uniqueness holds across parts, and memory stays
-    that of two parts, the one validated and the next, being fetched (a 10M-call day whole takes about 4.5 GB
-    of pandas and GX columns)."""
-    datasource = gx_datasource("pandas")
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX fingerprints every DataFrame under 1 GB with a full pandas hash of all its rows, twice per suite,
-    # for batch metadata we do not use: on a 10M-call day that is most of the gate's time. Skip it.
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    checks: dict[str, list[list[CheckResult]]] = {suite.name: [] for suite in suites}
-    rows = dict.fromkeys(checks, 0)
-    failed: dict[str, duckdb.Error] = {}
-    with (
-        duckdb.connect(db_path, read_only=True, config={"memory_limit": memory_limit} if memory_limit else {}) as con,
-        ThreadPoolExecutor(max_workers=1) as fetcher,
-    ):
-        parts: list[tuple[Suite, str]] = []
-        for suite in suites:
-            try:
-                parts += [(suite, query) for query in _part_queries(con, suite, part_rows)]
-            except duckdb.Error as exc:  # a table the suite reads was not built (its dbt model failed)
-                failed[suite.name] = exc
-        # Each part's rows are fetched while the part before is validated: DuckDB's fetch runs outside the GIL,
-        # GX's checks mostly in it. At most two parts are in memory (the one validated, the one fetched).
-        cursor = con.cursor()
-        next_frame = fetcher.submit(_fetch, cursor, parts[0][1]) if parts else None
-        for i, (suite, _) in enumerate(parts):
-            started = time.perf_counter()
-            try:
-                frame = next_frame.result()
-            except duckdb.Error as exc:
-                failed.setdefault(suite.name, exc)
-            next_frame = fetcher.submit(_fetch, cursor, parts[i + 1][1]) if i + 1 < len(parts) else None
-            if suite.name in failed:
-                continue
-            rows[suite.name] += len(frame)
-            checks[suite.name].append(validate_frame(datasource, suite, frame, started, rows=len(frame)))
-            del frame  # (GX's engine keeps it until the suite's next part replaces it; the last, until the end)
-            pa.default_memory_pool().release_unused()
-    datasource.data_context.data_sources.delete(datasource.name)
-    del datasource
-    _give_back_memory()
-    return [
-        result
-        for suite in suites
-        for result in (
-            [not_fetched(suite, failed[suite.name])]
-            if suite.name in failed
-            else [_merged(part_checks, rows[suite.name]) for part_checks in zip(*checks[suite.name], strict=True)]
-        )
-    ]
+    if isinstance(expectation, gxe.ExpectColumnValuesToBeUnique):
+        return gxe.ExpectColumnProportionOfUniqueValuesToBeBetween(column=expectation.column, min_value=1)
+    return expectation
 
 
-def _give_back_memory() -> None:
-    """Free what the gate leaves behind before the next build of a backfill runs in the same process: GX's
-    execution engine keeps the last frame of each suite until its datasource goes (held in reference cycles, so a
-    collection frees them), and glibc keeps the freed pandas columns in its heap until trimmed. Without this, a
-    backfill of several big builds grows by about a gate's frames with each build (docs/performance.md)."""
-    gc.collect()
-    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
-        _LIBC.malloc_trim(0)
-
-
-def _part_queries(con: duckdb.DuckDBPyConnection, suite: Suite, part_rows: int) -> list[str]:
-    """The queries of a suite's frame: the whole frame, or, for a suite with a `split_by` key and more than
-    `part_rows` rows, its parts split on the key's hash. The part's filter is the where clause of the suite's own
-    query (a plain select of one table), so that only the part's rows are projected (faster than filtering the
-    whole query's rows)."""
-    if suite.split_by is None:
-        return [suite.query]
-    rows = con.sql(f"select count(*) from ({suite.query})").fetchone()[0]
-    parts = max(1, math.ceil(rows / part_rows))
-    if parts == 1:
-        return [suite.query]
-    return [f"{suite.query}\n where hash({suite.split_by}) % {parts} = {part}" for part in range(parts)]
-
-
-def _fetch(cursor: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
-    return _frame(cursor.sql(query).to_arrow_table())
-
-
-def _merged(checks: tuple[CheckResult, ...], rows: int) -> CheckResult:
-    """One expectation's result over all the parts (`rows` in all) of a frame, or over its one part: the counts
-    and failing rows of every part."""
-    first = checks[0]
-    unexpected = sum(c.unexpected_count for c in checks)
-    error = next((c.message for c in checks if c.message.startswith("could not evaluate")), None)
-    success = all(c.success for c in checks)
-    examples = [row for c in checks if c.examples for row in json.loads(c.examples)][:EXAMPLES]
-    message = error or _count_message(success, unexpected, rows)
-    return CheckResult(
-        suite=first.suite,
-        expectation=first.expectation,
-        table=first.table,
-        success=success,
-        unexpected_count=unexpected,
-        message=message,
-        examples=json.dumps(examples) if examples else "",
-    )
-
-
-def _count_message(success: bool, unexpected: int, rows: int) -> str:
-    return "" if success else f"{unexpected} of {rows} row(s) unexpected"
-
-
-def _frame(table: pa.Table) -> pd.DataFrame:
-    """The suite's rows as a pandas DataFrame: strings stay in Arrow memory, and a string column with few
-    distinct values (a status, a tier, a day) becomes a categorical, one byte a row (on a 10M-call day that is
-    gigabytes less, and GX's set checks run on the categories)."""
-    for i, field in enumerate(table.schema):
-        if field.type in _ARROW_STRINGS and pc.count_distinct(table.column(i).slice(0, 10_000)).as_py() <= 100:
-            table = table.set_column(i, field.name, pc.dictionary_encode(table.column(i)))
-    # (each column's Arrow buffers are freed as it is converted, not after the whole table)
-    return table.to_pandas(types_mapper=_ARROW_STRINGS.get, split_blocks=True, self_destruct=True)
+def _key(config) -> str:
+    """An expectation of a suite by its configuration (a validation result names the expectation by it)."""
+    return describe(config.type, config.kwargs)
 
 
 def describe(expectation_type: str, kwargs: dict) -> str:
@@ -230,22 +169,29 @@ def describe(expectation_type: str, kwargs: dict) -> str:
     return f"{expectation_type}({', '.join(args)})"
 
 
-def _check_result(suite: Suite, result, rows: int | None) -> CheckResult:
-    config = result.expectation_config
-    detail = result.result or {}
+def _check_result(suite: Suite, expectation, result) -> CheckResult:
+    """The CheckResult of one expectation: passed (result None), or GX's result of validating it alone."""
+    config = expectation.configuration
+    detail = (result.result or {}) if result is not None else {}
     unexpected = int(detail.get("unexpected_count") or 0)
-    error = (result.exception_info or {}).get("exception_message") if result.exception_info else None
+    error = (result.exception_info or {}).get("exception_message") if result is not None else None
     message = (
         f"could not evaluate: {error}"
         if error
-        else _count_message(result.success, unexpected, detail.get("element_count", rows))
+        else ""
+        if result is None or result.success
+        else f"{unexpected} of {detail.get('element_count')} row(s) unexpected"
     )
-    examples = [_plain(row) for row in detail.get("partial_unexpected_index_list") or []][:EXAMPLES]
+    # (a multicolumn expectation on SQL gives its failing rows as values of its columns, with no index list)
+    rows = detail.get("partial_unexpected_index_list") or [
+        row for row in detail.get("partial_unexpected_list") or [] if isinstance(row, dict)
+    ]
+    examples = [_plain(row) for row in rows][:EXAMPLES]
     return CheckResult(
         suite=suite.label,
         expectation=describe(config.type, config.kwargs),
         table=suite.table,
-        success=bool(result.success),
+        success=result is None or bool(result.success),
         unexpected_count=unexpected,
         message=message,
         examples=json.dumps(examples) if examples else "",
@@ -253,12 +199,12 @@ def _check_result(suite: Suite, result, rows: int | None) -> CheckResult:
 
 
 def _plain(row: dict) -> dict:
-    """A failing row as JSON-ready values (numpy scalars to Python, NaN and pandas' NA to null)."""
+    """A failing row as JSON-ready values (numpy scalars to Python, NaN to null)."""
     out = {}
     for key, value in row.items():
         value = value.item() if hasattr(value, "item") else value
         value = float(value) if isinstance(value, Decimal) else value
-        if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        if isinstance(value, float) and math.isnan(value):
             value = None
         out[key] = value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
     return out

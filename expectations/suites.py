@@ -2,9 +2,9 @@
 
 One suite per finance table (keys, allowed values, signs, token arithmetic) and one per cross-table
 concern (sums agreeing, self-hosted cost balancing, unpriced and quarantined shares, price freshness,
-row counts). Each suite names the SQL that fetches its frame from the build database (all frames are
-small except the per-request and per-task tables, which are fetched with only the columns checked) and
-the Great Expectations expectations run on it. Money columns that may be NULL (unpriced) are fetched as
+row counts). Each suite names the SQL of the rows it validates in the build database (all few except the per-request and
+per-task tables, which are read with only the columns checked) and the Great Expectations expectations run on
+them. Money columns that may be NULL (unpriced) are fetched as
 `<column>_or_0` for the sign checks (no NULL filtering over 10M rows); NULL-ness is checked on its own.
 """
 
@@ -16,7 +16,7 @@ import great_expectations.expectations as gxe
 
 from core.vocabulary import PRICING_STATUSES, SERVICE_TIERS, STATUSES
 
-# Sums are DECIMAL(38,12) in the build: equal means equal; the frames carry them as doubles.
+# Sums are DECIMAL(38,12) in the build: equal means equal; the suites read them as doubles.
 SAME_AMOUNT = 1e-6
 
 
@@ -62,12 +62,12 @@ class Suite:
     name: str
     table: str  # the finance table it guards (its Dagster asset shows the check)
     guards: str  # what finance would otherwise see
-    query: str  # the frame to validate, from the build database
+    query: str  # the rows to validate, in the build database
     expectations: tuple
     example_columns: tuple[str, ...]  # the columns that identify a failing row in the report
-    # the key a big frame may be validated in parts on (expectations/gate.py), its query then a plain select of one
-    # table: the part's filter becomes its where clause
-    split_by: str | None = None
+    # a plain select of a per-call or per-task table: GX's queries read that table where it is (on DuckDB the rows of
+    # every other suite are computed once, before GX reads them: expectations/gate.py)
+    read_in_place: bool = False
 
     @property
     def label(self) -> str:
@@ -145,7 +145,7 @@ def build_suites(
                 gxe.ExpectColumnPairValuesToBeEqual(column_A="cost_is_null", column_B="is_unpriced"),
             ),
             ("event_id", "usage_date", "pricing_status"),
-            split_by="event_id",
+            read_in_place=True,
         ),
         Suite(
             "fct_llm_tasks",
@@ -172,7 +172,7 @@ def build_suites(
                 ),
             ),
             ("task_id", "usage_date"),
-            split_by="task_id",
+            read_in_place=True,
         ),
         Suite(
             "agg_cost_daily",

@@ -20,7 +20,7 @@ from conftest import SAMPLE_DEPLOYMENT, Project, event, write_jsonl
 
 from core.config import load_config
 from core.layout import Layout
-from expectations.gate import PART_ROWS, run_suites
+from expectations.gate import run_suites
 from expectations.suites import build_suites
 from finops.demo.sample_data import generate_usage
 from warehouse.pipeline import limits_of, plan_days, prepare_days, run_dbt, stage_inputs
@@ -42,9 +42,8 @@ def good_build(tmp_path_factory) -> tuple[str, object]:
     return build.db_path, limits_of(cfg)
 
 
-def planted(good_build, tmp_path: Path, *statements: str, part_rows: int = PART_ROWS) -> list:
-    """Copy the good build, run the SQL that plants a defect, and run every suite on it (the per-call and
-    per-task frames in parts of `part_rows` rows)."""
+def planted(good_build, tmp_path: Path, *statements: str) -> list:
+    """Copy the good build, run the SQL that plants a defect, and run every suite on it."""
     db_path, limits = good_build
     copy = tmp_path / "build.duckdb"
     copy.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +58,7 @@ def planted(good_build, tmp_path: Path, *statements: str, part_rows: int = PART_
             con.execute(f"alter table finance.{view}__rows rename to {view}")
         for sql in statements:
             con.execute(sql)
-    return run_suites(str(copy), build_suites(limits, DAYS), part_rows=part_rows)
+    return run_suites(str(copy), build_suites(limits, DAYS))
 
 
 def failures(results) -> dict[tuple[str, str], object]:
@@ -94,7 +93,7 @@ def test_no_frame_outlives_the_gate(good_build):
     """A backfill gates build after build in one process: the frames validated must be freed when the gate ends
     (GX's execution engine keeps the last frame of each suite until its datasource is gone)."""
     db_path, limits = good_build
-    assert all(r.success for r in run_suites(db_path, build_suites(limits, DAYS), part_rows=200))
+    assert all(r.success for r in run_suites(db_path, build_suites(limits, DAYS)))
     frames = [o for o in gc.get_objects() if isinstance(o, pd.DataFrame) and "cost_usd_or_0" in o.columns]
     assert frames == []
 
@@ -252,32 +251,30 @@ def test_each_planted_defect_is_caught_with_counts_and_examples(good_build, tmp_
     assert json.loads(check.examples), "the failing rows are shown"
 
 
-@pytest.mark.parametrize("defect", ["duplicate event_id", "missing event_id", "negative cost", "duplicate task"])
-def test_a_frame_validated_in_parts_fails_as_the_whole_frame_does(good_build, tmp_path, defect):
-    """About 600 calls in parts of 100 rows: a duplicate key still meets its twin (split on the key's hash),
-    and the counts and failing rows add up to the whole frame's."""
-    statements = DEFECTS[defect][0]
-    whole = planted(good_build, tmp_path / "whole", *statements)
-    parts = planted(good_build, tmp_path / "parts", *statements, part_rows=100)
-    assert len(whole) == len(parts)
-    for a, b in zip(whole, parts, strict=True):
-        assert (a.suite, a.expectation, a.success, a.unexpected_count, a.message) == (
-            b.suite,
-            b.expectation,
-            b.success,
-            b.unexpected_count,
-            b.message,
-        )
-        assert sorted(map(json.dumps, json.loads(a.examples or "[]"))) == sorted(
-            map(json.dumps, json.loads(b.examples or "[]"))
-        )
-    assert failures(parts), "the defect is caught"
+def test_a_missing_key_is_no_duplicate_and_an_empty_table_has_none(good_build, tmp_path):
+    """Uniqueness is first checked as a count of distinct values (expectations/gate.py), then row by row only when
+    that fails: a NULL event_id fails the not-null check alone, and an empty day's tables (no distinct value at all)
+    pass."""
+    missing = failures(planted(good_build, tmp_path / "missing", DEFECTS["missing event_id"][0][0]))
+    assert list(missing) == [("gx.fct_llm_requests", "expect_column_values_to_not_be_null(event_id)")]
+    empty = planted(
+        good_build, tmp_path / "empty", "delete from finance.fct_llm_requests", "delete from finance.fct_llm_tasks"
+    )
+    uniqueness = {
+        (r.suite, r.expectation): r.success
+        for r in empty
+        if r.expectation.startswith("expect_column_values_to_be_unique")
+    }
+    assert uniqueness == {
+        ("gx.fct_llm_requests", "expect_column_values_to_be_unique(event_id)"): True,
+        ("gx.fct_llm_tasks", "expect_column_values_to_be_unique(task_id)"): True,
+    }
 
 
 def test_a_table_the_build_lacks_fails_its_suites_and_the_others_still_run(good_build, tmp_path):
     """A dbt model that failed leaves its table out of the build: each suite reading it fails with the reason,
-    while the frames of the other suites are fetched and validated (one of them in parts of 100 rows)."""
-    results = planted(good_build, tmp_path, "drop table finance.agg_cost_daily", part_rows=100)
+    while the other suites are validated."""
+    results = planted(good_build, tmp_path, "drop table finance.agg_cost_daily")
     failed = failures(results)
     # (duplicate_events: the day's calls; row_counts reads the daily rows below the mart, which are still there)
     readers = ("gx.agg_cost_daily", "gx.sums_agree", "gx.duplicate_events")

@@ -1,5 +1,5 @@
 """engine = "duckdb": a build is a new DuckDB file with the staged inputs as dbt's sources (warehouse/build.py); dbt
-builds it on the profiles.yml target `duckdb`; the gate validates pandas frames fetched from it
+builds it on the profiles.yml target `duckdb`; GX's SQL execution engine validates the suites in it
 (expectations/gate.py); publishing exports its per-day Parquet partitions and swaps in a new catalog file with a
 rename, so finance's read-only connections never see a half-published warehouse (warehouse/publish.py)."""
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from core.config import Config, half_size
+from core.config import Config
 from core.layout import Layout
 from expectations.results import CheckResult
 from expectations.suites import DUCKDB, Suite
@@ -52,9 +52,7 @@ class DuckDBEngine:
     def run_suites(self, build: Build, suites: list[Suite]) -> list[CheckResult]:
         from expectations.gate import run_suites
 
-        # [warehouse] memory_limit is shared: half for DuckDB, half for the frames being validated (at most
-        # expectations.gate.PART_ROWS rows at a time)
-        return run_suites(build.db_path, suites, memory_limit=half_size(build.memory_limit))
+        return run_suites(build.db_path, suites, memory_limit=build.memory_limit)
 
     def repeated_events(self, build: Build) -> list[RepeatedEvents]:
         return repeated_events(build)
