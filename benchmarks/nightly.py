@@ -3,10 +3,11 @@ one hand-written DuckDB query over the same files (and the minimal tables: the l
 the calls, tasks and daily tables). Prints one line per figure, `ratio=...` last.
 
     python benchmarks/nightly.py [--events 10000000] [--format jsonl|parquet] [--engine duckdb|spark] [--keep]
-                                 [--vendor-records 1000000] [--vendor-only]
+                                 [--vendor-records 1000000] [--vendor-only] [--small-events 10000]
 
 It also stages N records of each vendor usage kind (benchmarks/vendor_exports.py) and the same calls as canonical
-JSONL, and prints the records/s of each.
+JSONL, and prints the records/s of each; and times a small day (10,000 calls) through `finops run` in a project
+of its own: the fixed cost every run pays.
 """
 
 from __future__ import annotations
@@ -189,6 +190,21 @@ def vendor_rates(work: Path, records: int) -> None:
     con.close()
 
 
+def small_day(work: Path, config: str, events: int, fmt: str) -> None:
+    """A day of `events` calls through `finops run` in a new project (nothing published before): its seconds and
+    steps, printed as small_day_*."""
+    project = work / "small"
+    for sub in ("prices", "gpus"):
+        shutil.copytree(BUNDLED / sub, project / sub)
+    (project / "finops.toml").write_text(config)
+    generate_usage(project / "usage", DAY1, 1, events, fmt=fmt)
+    seconds, _, steps = run_finops(project / "finops.toml", DAY1)
+    figure("small_day_events", str(events))
+    figure("small_day_seconds", f"{seconds:.2f}")
+    for step, step_seconds in steps.items():
+        figure(f"small_day_{step}_seconds", f"{step_seconds:.1f}")
+
+
 def _logged_at(stderr: str, pattern: str) -> datetime | None:
     """The time of the first log line of `finops run` matching pattern (the CLI logs `%(asctime)s ...`)."""
     for line in stderr.splitlines():
@@ -243,6 +259,9 @@ def main() -> int:
         "--vendor-records", type=int, default=1_000_000, help="records of each vendor kind staged (0: none)"
     )
     parser.add_argument("--vendor-only", action="store_true", help="only the vendor kinds' records/s")
+    parser.add_argument(
+        "--small-events", type=int, default=10_000, help="calls of the small day through finops run (0: none)"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="finops-bench-"))
@@ -261,6 +280,8 @@ def main() -> int:
         if args.vendor_only:
             return 0
         figure("engine", args.engine)
+        if args.small_events:
+            small_day(work, config, args.small_events, args.format)
         (work / "finops.toml").write_text(config)
         figure("events", str(args.events))
         figure("format", args.format)
