@@ -20,7 +20,7 @@ import soupsieve
 
 from core.bounds import PORT, Bounds
 from core.spark_config import ENGINES, SPARK_KEYS, SparkSettings, spark_settings
-from core.vocabulary import BILLING_KINDS, GPU_KINDS, PRICE_KINDS, PRICINGS, SHEET_KINDS, USAGE_KINDS
+from core.vocabulary import ALLOCATIONS, BILLING_KINDS, GPU_KINDS, PRICE_KINDS, PRICINGS, SHEET_KINDS, USAGE_KINDS
 
 
 class ConfigError(Exception):
@@ -105,6 +105,8 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "pricing": (str, "on_demand"),
         "output_weight": ((int, float), 1.0, Bounds(0)),
         "compare_with": (str, None),
+        "allocation": (str, "hourly_share"),
+        "rate_usd_per_million_weighted_tokens": ((int, float, str), None),
     },
     "self_host_options": {
         "id": (str, REQUIRED),
@@ -234,6 +236,15 @@ class Deployment:
     gpu_count: int | None = None
     pricing: str = "on_demand"
     compare_with: tuple[str, str] | None = None  # (provider, model): the API its tokens are priced at, for comparison
+    allocation: str = "hourly_share"  # hourly_share | rate_card (docs/decisions.md)
+    # rate_card: USD per 1M weighted tokens, or "auto" (the previous month's cost / its weighted tokens)
+    rate_usd_per_million_weighted_tokens: float | str | None = None
+
+    @property
+    def fixed_rate(self) -> float | None:
+        """The configured rate card rate (raw.deployments); None for hourly_share and for "auto"."""
+        rate = self.rate_usd_per_million_weighted_tokens
+        return None if rate is None or rate == "auto" else float(rate)
 
 
 @dataclass(frozen=True)
@@ -646,6 +657,7 @@ def load_config(path: str | Path) -> Config:
                 gpu_count=raw["gpu_count"],
                 pricing=raw["pricing"],
                 compare_with=_provider_model(raw["compare_with"], f"{where}.compare_with", cfg_path),
+                **_allocation(raw, where, cfg_path),
             )
         )
     ids = [d.id for d in deployments]
@@ -744,6 +756,28 @@ def load_config(path: str | Path) -> Config:
         spark=_spark(wh["spark"] or {}, base, warehouse_path, cfg_path) if wh["engine"] == "spark" else None,
         s3=_storage_s3(doc.get("storage", {}), cfg_path),
     )
+
+
+def _allocation(raw: dict, where: str, cfg_path: Path) -> dict:
+    """A deployment's allocation and rate card rate: hourly_share (no rate) or rate_card with a rate >= 0 or "auto"."""
+    allocation, rate = raw["allocation"], raw["rate_usd_per_million_weighted_tokens"]
+    if allocation not in ALLOCATIONS:
+        raise ConfigError(
+            f"{cfg_path}: key '{where}.allocation' is '{allocation}', expected one of: {', '.join(ALLOCATIONS)}"
+        )
+    key = f"'{where}.rate_usd_per_million_weighted_tokens'"
+    if allocation == "hourly_share":
+        if rate is not None:
+            raise ConfigError(f'{cfg_path}: key {key} goes with allocation = "rate_card", not "hourly_share"')
+        return {"allocation": allocation}
+    if rate is None:
+        raise ConfigError(
+            f'{cfg_path}: key {key} is required with allocation = "rate_card": USD per 1M weighted tokens '
+            '(e.g. 0.8) or "auto" (the previous month\'s cost / its weighted tokens)'
+        )
+    if rate != "auto" and (isinstance(rate, str) or not Bounds(0).allow(rate)):
+        raise ConfigError(f'{cfg_path}: key {key} is {rate!r}, expected a number >= 0 or "auto"')
+    return {"allocation": allocation, "rate_usd_per_million_weighted_tokens": rate}
 
 
 def _installed(module: str) -> bool:

@@ -14,8 +14,12 @@ PRICING_STATUSES = ("priced", "unpriced", "self_hosted")
 USAGE_TYPES = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
 # How a GPU is paid for (GPU offers' pricing_type, deployments' pricing).
 PRICINGS = ("on_demand", "spot", "reserved")
-# The parts of the whole bill (spend_daily.category).
-SPEND_CATEGORIES = ("api", "self_hosted_allocated", "self_hosted_idle")
+# How a deployment's cost is charged to its calls ([[deployments]] allocation, docs/decisions.md): each hour's cost
+# split over its calls by weighted tokens, or a fixed rate per 1M weighted tokens for the month.
+ALLOCATIONS = ("hourly_share", "rate_card")
+# The parts of the whole bill (spend_daily.category); self_hosted_unrecovered: the cost of a rate_card deployment's
+# busy hours that its calls did not pay at the rate (negative when they paid more).
+SPEND_CATEGORIES = ("api", "self_hosted_allocated", "self_hosted_idle", "self_hosted_unrecovered")
 # A published day's status (finance.published_days.status): complete; partial (today, not over, --partial);
 # empty (no usage record from any source).
 DAY_STATUSES = ("complete", "partial", "empty")
@@ -36,6 +40,7 @@ DBT_VARS = {
     "statuses": STATUSES,
     "usage_types": USAGE_TYPES,
     "pricings": PRICINGS,
+    "allocations": ALLOCATIONS,
     "spend_categories": SPEND_CATEGORIES,
     "anomaly_dimensions": ANOMALY_DIMENSIONS,
     "day_statuses": DAY_STATUSES,

@@ -211,9 +211,11 @@ def build_suites(
         Suite(
             "self_hosted_allocation",
             "self_hosted_allocation",
-            "an hour booked twice to the same tenant and feature, negative allocations",
+            "an hour booked twice to the same tenant and feature, negative allocations (only __unrecovered__, what "
+            "a rate_card deployment's calls paid over its cost, may be negative)",
             f"""select deployment_id, cast(hour_start as string) as hour_start, tenant_id, feature,
-                      cast(cost_usd as double) as cost_usd, weighted_tokens
+                      cast(case when tenant_id <> '__unrecovered__' then cost_usd end as double) as cost_usd,
+                      weighted_tokens
                from {finance}.self_hosted_allocation""",
             (
                 *_keys("deployment_id", "hour_start", "tenant_id", "feature"),
@@ -275,7 +277,7 @@ def build_suites(
             "self_hosted_balance",
             "self_hosted_allocation",
             "self-hosted cost that is lost or invented: each deployment hour's allocations (tenants + "
-            "__idle__) must add up to the hour's cost, to the cent",
+            "__unrecovered__ + __idle__) must add up to the hour's cost, to the cent",
             f"""with booked as (
                    select deployment_id, hour_start, sum(cost_usd) as cost
                    from {finance}.self_hosted_allocation group by 1, 2)

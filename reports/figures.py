@@ -160,7 +160,7 @@ def totals(con: Reader, week: IsoWeek, scope: Scope, *, compared: bool) -> dict:
 
 
 def whole_bill(con: Reader, week: IsoWeek, *, compared: bool) -> dict:
-    """The week's whole bill from spend_daily: its total (API + self-hosted allocated + self-hosted idle), each
+    """The week's whole bill from spend_daily: its total (API + self-hosted allocated + idle + unrecovered), each
     part, and the prior week's total when it is `compared`. A total is 0 when the week has no row, NULL when
     every row is unpriced."""
     this_week, prior_week = "usage_date >= $start", "usage_date < $start"
@@ -177,7 +177,9 @@ def whole_bill(con: Reader, week: IsoWeek, *, compared: bool) -> dict:
                 coalesce(sum(cost_usd) filter (where {this_week} and category = 'self_hosted_allocated'), 0)
                                                                                              as allocated_usd,
                 coalesce(sum(cost_usd) filter (where {this_week} and category = 'self_hosted_idle'), 0)
-                                                                                             as idle_usd
+                                                                                             as idle_usd,
+                coalesce(sum(cost_usd) filter (where {this_week} and category = 'self_hosted_unrecovered'), 0)
+                                                                                             as unrecovered_usd
             from finance.spend_daily
             where usage_date >= $prior_start and usage_date < $end
         ),
@@ -193,6 +195,7 @@ def whole_bill(con: Reader, week: IsoWeek, *, compared: bool) -> dict:
             api_usd,
             allocated_usd,
             idle_usd,
+            unrecovered_usd,
             prior_week_cost_usd,
             cost_usd - prior_week_cost_usd                                                   as change_usd,
             cast(cost_usd - prior_week_cost_usd as double) / nullif(prior_week_cost_usd, 0)  as change_ratio
@@ -245,13 +248,15 @@ def top_tasks(con: Reader, week: IsoWeek, scope: Scope, limit: int = 10) -> list
 
 
 def self_hosted(con: Reader, week: IsoWeek) -> list[dict]:
-    """Per deployment: the cost booked to calls (allocated) and to idle hours, and how busy it was."""
+    """Per deployment: the cost charged to calls (allocated), what rate_card calls did not pay of the busy hours
+    (unrecovered), the idle hours, and how busy it was (utilisation: the busy hours' share of the cost)."""
     return _rows(
         con,
         """
         with hours as (
             select deployment_id, hour_start, bool_or(tenant_id <> '__idle__') as busy,
-                   sum(cost_usd) filter (where tenant_id <> '__idle__') as allocated_usd,
+                   sum(cost_usd) filter (where tenant_id not in ('__idle__', '__unrecovered__')) as allocated_usd,
+                   sum(cost_usd) filter (where tenant_id = '__unrecovered__') as unrecovered_usd,
                    sum(cost_usd) filter (where tenant_id = '__idle__') as idle_usd,
                    sum(requests) as requests
             from finance.self_hosted_allocation
@@ -260,9 +265,11 @@ def self_hosted(con: Reader, week: IsoWeek) -> list[dict]:
         )
         select deployment_id,
                coalesce(sum(allocated_usd), 0) as allocated_usd,
+               coalesce(sum(unrecovered_usd), 0) as unrecovered_usd,
                coalesce(sum(idle_usd), 0) as idle_usd,
-               sum(coalesce(allocated_usd, 0) + coalesce(idle_usd, 0)) as total_usd,
-               cast(sum(allocated_usd) as double) / nullif(sum(coalesce(allocated_usd, 0) + coalesce(idle_usd, 0)), 0)
+               sum(coalesce(allocated_usd, 0) + coalesce(unrecovered_usd, 0) + coalesce(idle_usd, 0)) as total_usd,
+               cast(sum(coalesce(allocated_usd, 0) + coalesce(unrecovered_usd, 0)) as double)
+                   / nullif(sum(coalesce(allocated_usd, 0) + coalesce(unrecovered_usd, 0) + coalesce(idle_usd, 0)), 0)
                    as utilisation,
                count(*) filter (where busy) as busy_hours,
                count(*) as hours,

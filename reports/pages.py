@@ -206,6 +206,7 @@ def showback_page(
             [
                 Column("deployment_id", "Deployment"),
                 Column("allocated_usd", "Allocated to calls", "usd"),
+                Column("unrecovered_usd", "Unrecovered", "usd"),
                 Column("idle_usd", "Idle", "usd"),
                 Column("total_usd", "Total", "usd"),
                 Column("utilisation", "Utilisation", "pct"),
@@ -215,9 +216,10 @@ def showback_page(
             ],
             deployments,
             empty="No self-hosted deployment this week.",
-            note="Allocated cost is inside the tenant and feature figures above (split by tokens per hour); "
-            "idle hours are charged to no tenant or owner: they are in the week's total (the summary) and "
-            "here. Utilisation = allocated / total.",
+            note="Allocated cost is inside the tenant and feature figures above (hourly_share: split by tokens "
+            "per hour; rate_card: tokens at the month's rate); unrecovered (what rate_card calls did not pay of "
+            "the busy hours, negative when they paid more) and idle hours are charged to no tenant or owner: "
+            "they are in the week's total (the summary) and here. Utilisation = (allocated + unrecovered) / total.",
         ),
         Table(
             "billing",

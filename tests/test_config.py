@@ -216,6 +216,40 @@ def test_a_number_out_of_its_range_exits_2_naming_the_key_and_the_range(project:
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        (
+            'allocation = "fair"',
+            "key 'deployments[0].allocation' is 'fair', expected one of: hourly_share, rate_card",
+        ),
+        (
+            'allocation = "rate_card"',
+            "key 'deployments[0].rate_usd_per_million_weighted_tokens' is required with allocation = \"rate_card\"",
+        ),
+        (
+            'allocation = "rate_card"\nrate_usd_per_million_weighted_tokens = "previous"',
+            "key 'deployments[0].rate_usd_per_million_weighted_tokens' is 'previous', expected a number >= 0 or \"auto\"",
+        ),
+        (
+            'allocation = "rate_card"\nrate_usd_per_million_weighted_tokens = nan',
+            "key 'deployments[0].rate_usd_per_million_weighted_tokens' is nan, expected a number >= 0 or \"auto\"",
+        ),
+        (
+            "rate_usd_per_million_weighted_tokens = 0.8",
+            "key 'deployments[0].rate_usd_per_million_weighted_tokens' goes with allocation = \"rate_card\"",
+        ),
+    ],
+    ids=["unknown-allocation", "rate_card-without-rate", "rate-not-auto", "rate-nan", "rate-without-rate_card"],
+)
+def test_a_bad_allocation_exits_2_naming_the_key(project: Project, keys, message):
+    project.write_config(deployments=f"{FIXED_DEPLOYMENT}hourly_cost_usd = 2\n{keys}\n")
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in proc.stderr and str(project.config) in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("name", ["../escaped", "a/b", "..", ".hidden", "with space"])
 def test_a_source_name_that_is_not_a_simple_name_exits_2(project: Project, name):
     project.write_config(

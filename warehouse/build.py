@@ -123,7 +123,25 @@ def day_fingerprints(cfg: Config, layout: Layout, state: State, days: set[str]) 
     for day in days:
         doc = json.dumps([shared, state.files_for_day(day), priced[day], offered[day]])
         out[day] = hashlib.sha256(doc.encode()).hexdigest()[:24]
+    if any(d.rate_usd_per_million_weighted_tokens == "auto" for d in cfg.deployments):
+        # an "auto" rate card rate is the previous month's cost / its weighted tokens: a day depends on that month
+        out = {
+            day: hashlib.sha256(
+                json.dumps([fp, sorted(out[d] for d in out if month_start(d) == previous_month(day))]).encode()
+            ).hexdigest()[:24]
+            for day, fp in out.items()
+        }
     return out
+
+
+def month_start(day: str) -> str:
+    """'2026-11-09' -> '2026-11-01'."""
+    return day[:8] + "01"
+
+
+def previous_month(day: str) -> str:
+    """The first day of the month before the day's: '2026-11-09' -> '2026-10-01'."""
+    return month_start((date.fromisoformat(month_start(day)) - timedelta(days=1)).isoformat())
 
 
 def day_status(day: str, calls: int, today: date) -> str:
@@ -182,6 +200,7 @@ def plan_build(
     agg = state.partitions["agg_cost_daily"]
     spend = state.partitions["spend_daily"]
     hourly = state.partitions["usage_hourly"]
+    self_hosted = state.partitions["self_hosted_allocation"]
     build_dir = layout.builds_dir / build_id
     build_vars = {
         "partitions_dir": str(build_dir / "partitions"),
@@ -191,6 +210,11 @@ def plan_build(
         "history_spend_daily_files": [layout.partition_location(spend[d]) for d in sorted(spend) if d not in day_set],
         "history_usage_hourly_files": [
             layout.partition_location(hourly[d]) for d in sorted(hourly) if d not in day_set
+        ],
+        "history_self_hosted_files": [
+            layout.partition_location(self_hosted[d])
+            for d in sorted(self_hosted)
+            if d not in day_set and month_start(d) in {previous_month(day) for day in days}
         ],
         "anomaly_ratio": cfg.anomaly_ratio,
         "anomaly_min_usd": cfg.anomaly_min_usd,
@@ -229,7 +253,8 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         con.execute(f"create view raw.quarantine as select * from read_parquet({sql_list(quarantine_files)})")
         con.execute("""create table raw.deployments (deployment_id varchar, hourly_cost_usd double,
                        gpu_model varchar, gpu_count integer, pricing_type varchar, output_weight double,
-                       compare_provider varchar, compare_model varchar)""")
+                       compare_provider varchar, compare_model varchar, allocation varchar,
+                       rate_usd_per_million_weighted_tokens double)""")
         _insert(con, "raw.deployments", deployment_rows(cfg))
         con.execute("""create table raw.self_host_options (option_id varchar, model varchar, gpu_model varchar,
                        gpu_count integer, output_tokens_per_second double, pricing_type varchar,
@@ -252,9 +277,20 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
 
 
 def deployment_rows(cfg: Config) -> list[list]:
-    """raw.deployments: one row per [[deployments]] entry; compare_with split into its provider and model."""
+    """raw.deployments: one row per [[deployments]] entry; compare_with split into its provider and model; a rate
+    card's rate is NULL when it is "auto" (computed by dbt)."""
     return [
-        [d.id, d.hourly_cost_usd, d.gpu, d.gpu_count, d.pricing, d.output_weight, *(d.compare_with or (None, None))]
+        [
+            d.id,
+            d.hourly_cost_usd,
+            d.gpu,
+            d.gpu_count,
+            d.pricing,
+            d.output_weight,
+            *(d.compare_with or (None, None)),
+            d.allocation,
+            d.fixed_rate,
+        ]
         for d in cfg.deployments
     ]
 

@@ -1,8 +1,9 @@
 -- One row per usage_date, category, provider, account_id, deployment_id, tenant_id, feature of the build days: the
 -- whole bill (the rows of the mart spend_daily).
 -- api: the calls priced per token; self_hosted_allocated: the deployments' hours booked to their calls;
--- self_hosted_idle: the hours with no call (tenant_id and feature '__idle__'). A day's total is its API cost
--- plus every deployment's full hourly cost.
+-- self_hosted_idle: the hours with no call (tenant_id and feature '__idle__'); self_hosted_unrecovered: what a
+-- rate_card deployment's calls did not pay of its busy hours (tenant_id and feature '__unrecovered__', negative when
+-- they paid more). A day's total is its API cost plus every deployment's full hourly cost.
 with api as (
 
     select
@@ -24,7 +25,11 @@ self_hosted as (
 
     select
         usage_date,
-        case when tenant_id = '__idle__' then 'self_hosted_idle' else 'self_hosted_allocated' end as category,
+        case tenant_id
+            when '__idle__' then 'self_hosted_idle'
+            when '__unrecovered__' then 'self_hosted_unrecovered'
+            else 'self_hosted_allocated'
+        end as category,
         'self_hosted' as provider,  -- noqa: RF04
         cast(null as {{ dbt.type_string() }}) as account_id,
         deployment_id,

@@ -14,7 +14,9 @@ renamed as (
         pricing_type,
         output_weight,
         compare_provider,
-        compare_model
+        compare_model,
+        allocation,
+        rate_usd_per_million_weighted_tokens
 
     from source
 

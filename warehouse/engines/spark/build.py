@@ -124,6 +124,8 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
             ("output_weight", "double"),
             ("compare_provider", "string"),
             ("compare_model", "string"),
+            ("allocation", "string"),
+            ("rate_usd_per_million_weighted_tokens", "double"),
         ],
         deployment_rows(cfg),
     )
