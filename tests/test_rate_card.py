@@ -18,6 +18,8 @@ balances, charged + unrecovered = $10.00.
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from conftest import Project, event, write_jsonl
 
@@ -38,7 +40,10 @@ hourly_cost_usd = 10.0
 allocation = "rate_card"
 rate_usd_per_million_weighted_tokens = "auto"
 """
-TENANT_TOKENS = {"2026-11-02": {"acme": 1_000_000, "globex": 3_000_000}, "2026-11-03": {"acme": 1_000_000, "globex": 6_000_000}}
+TENANT_TOKENS = {
+    "2026-11-02": {"acme": 1_000_000, "globex": 3_000_000},
+    "2026-11-03": {"acme": 1_000_000, "globex": 6_000_000},
+}
 
 
 def self_hosted(event_id: str, at: str, tenant: str, deployment: str, tokens: int) -> dict:
@@ -58,7 +63,7 @@ def self_hosted(event_id: str, at: str, tenant: str, deployment: str, tokens: in
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Project:
     project = Project(tmp_path_factory.mktemp("rate_card") / "project")
-    project.write_config(deployments=DEPLOYMENTS)
+    project.write_config('[reports]\ndir = "out/reports"\n', deployments=DEPLOYMENTS)
     write_jsonl(
         project.usage / "october.jsonl",
         [self_hosted("oct", "2026-10-31T10:00:00Z", "acme", "llama-auto", 240_000_000)],
@@ -71,7 +76,7 @@ def built(tmp_path_factory) -> Project:
         for minute, (tenant, tokens) in enumerate(tenants.items())
     ]
     write_jsonl(project.usage / "november.jsonl", calls)
-    project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-03", check=True)
+    project.finops("backfill", "--from", "2026-11-02", "--to", "2026-11-08", "--allow-empty", check=True)
     return project
 
 
@@ -121,21 +126,32 @@ def test_an_auto_rate_is_the_previous_month_cost_over_its_tokens(built):
 
 
 def test_every_deployment_day_balances_to_the_cent_and_spend_daily_is_the_whole_bill(built):
-    assert built.query("""select deployment_id, usage_date::varchar, sum(cost_usd) from finance.self_hosted_allocation
-                          group by 1, 2 order by 1, 2""") == [
-        ("llama-auto", "2026-10-31", 240.00),
-        ("llama-auto", "2026-11-02", 240.00),
-        ("llama-auto", "2026-11-03", 240.00),
-        ("llama-card", "2026-10-31", 240.00),
-        ("llama-card", "2026-11-02", 240.00),
-        ("llama-card", "2026-11-03", 240.00),
-        ("llama-share", "2026-10-31", 240.00),
-        ("llama-share", "2026-11-02", 240.00),
-        ("llama-share", "2026-11-03", 240.00),
-    ]
+    # 3 deployments x 8 days (2026-10-31, 2026-11-02 .. 2026-11-08), each $240.00
+    assert built.query("""select count(*), min(cost_usd), max(cost_usd) from (
+                              select deployment_id, usage_date, sum(cost_usd) as cost_usd
+                              from finance.self_hosted_allocation group by 1, 2)""") == [(24, 240.00, 240.00)]
     assert built.query("""select category, sum(cost_usd) from finance.spend_daily
                           where usage_date = '2026-11-03' group by 1 order by 1""") == [
         ("self_hosted_allocated", 10.00 + 14.00 + 7.00),
         ("self_hosted_idle", 3 * 230.00),
         ("self_hosted_unrecovered", -4.00 + 3.00),
     ]
+
+
+def test_the_showback_shows_what_rate_cards_did_not_recover(built):
+    built.finops("report", "--week", "2026-W45", check=True)
+    reports = built.root / "out" / "reports" / "2026-W45"
+    # unrecovered in W45: llama-card 2.00 - 4.00, llama-auto 6.00 + 3.00
+    assert (
+        "+ self-hosted busy hours not recovered by rate cards <strong>$7.00</strong>"
+        in (reports / "showback.html").read_text()
+    )
+    with (reports / "self_hosted.csv").open() as f:
+        rows = {r["deployment_id"]: r for r in csv.DictReader(f)}
+    # 7 days x 24 hours x $10.00 = $1,680.00 a deployment; 2 busy hours
+    assert {k: rows["llama-card"][k] for k in ("allocated_usd", "unrecovered_usd", "idle_usd", "total_usd")} == {
+        "allocated_usd": "22.00",
+        "unrecovered_usd": "-2.00",
+        "idle_usd": "1660.00",
+        "total_usd": "1680.00",
+    }
