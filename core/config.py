@@ -36,6 +36,7 @@ PRICE_UNITS = ("1M", "1K")  # a bare price in an html_table is USD per million (
 # must be given.
 REQUIRED = object()
 SHARE = Bounds(0, 1)
+ALERT_LEVEL = Bounds(0, 10, low_excluded=True)  # a budget's alert level: 0.8 = 80% of it, up to 10 x
 _SOURCE_KEYS = {
     "kind": (str, REQUIRED),
     "path": (str, None),
@@ -120,6 +121,19 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "max_utilisation": ((int, float), 1.0, Bounds(0, 1, low_excluded=True)),
     },
     "owners": {"email": (str, REQUIRED), "name": (str, REQUIRED), "features": (list, []), "tenants": (list, [])},
+    "budgets": {
+        "name": (str, REQUIRED),
+        "tenant_id": (str, None),
+        "feature": (str, None),
+        "owner": (str, None),
+        "monthly_usd": ((int, float), REQUIRED, Bounds(0, low_excluded=True)),
+        "alert_at": (list, [0.8, 1.0]),
+    },
+    "alerts": {
+        "webhook_url": (str, None),
+        "token_env": (str, None),
+        "timeout_seconds": ((int, float), 10.0, Bounds(0, 300, low_excluded=True)),
+    },
     "anomalies": {"ratio": ((int, float), 1.5, Bounds(1)), "min_usd": ((int, float), 10.0, Bounds(0))},
     "quality": {
         "max_unpriced_share": ((int, float), 0.05, SHARE),
@@ -154,6 +168,8 @@ TOP_LEVEL = {
     "deployments",
     "self_host_options",
     "owners",
+    "budgets",
+    "alerts",
     "anomalies",
     "quality",
     "smtp",
@@ -276,6 +292,27 @@ class Owner:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """A monthly budget on the spend of a tenant, a feature and/or an owner's scope (all of the bill when none)."""
+
+    name: str
+    monthly_usd: float
+    tenant_id: str | None = None
+    feature: str | None = None
+    owner: str | None = None  # the name of an [[owners]] entry: its features and tenants; alerts go to its email
+    alert_at: tuple[float, ...] = (0.8, 1.0)  # shares of monthly_usd, ascending
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """Where budget alerts are POSTed (JSON {"text": ...}); the bearer token comes from the env var token_env."""
+
+    webhook_url: str | None = None
+    token_env: str | None = None
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class Smtp:
     host: str
     port: int = 25
@@ -304,6 +341,8 @@ class Config:
     self_host_options: tuple[SelfHostOption, ...] = ()
     billing_sources: tuple[Source, ...] = ()
     owners: tuple[Owner, ...] = ()
+    budgets: tuple[Budget, ...] = ()
+    alerts: Alerts = Alerts()
     anomaly_ratio: float = 1.5
     anomaly_min_usd: float = 10.0
     max_unpriced_share: float = 0.05
@@ -737,6 +776,8 @@ def load_config(path: str | Path) -> Config:
         self_host_options=_self_host_options(doc, cfg_path),
         billing_sources=billing_sources,
         owners=tuple(owners),
+        budgets=_budgets(doc, owners, cfg_path),
+        alerts=_alerts(doc, cfg_path),
         anomaly_ratio=float(anomalies["ratio"]),
         anomaly_min_usd=float(anomalies["min_usd"]),
         max_unpriced_share=float(quality["max_unpriced_share"]),
@@ -756,6 +797,55 @@ def load_config(path: str | Path) -> Config:
         spark=_spark(wh["spark"] or {}, base, warehouse_path, cfg_path) if wh["engine"] == "spark" else None,
         s3=_storage_s3(doc.get("storage", {}), cfg_path),
     )
+
+
+def _budgets(doc: dict, owners: list[Owner], cfg_path: Path) -> tuple[Budget, ...]:
+    """The [[budgets]]: unique names, an owner that is an [[owners]] name, alert levels ascending shares > 0."""
+    budgets = []
+    for i, raw in enumerate(_array(doc, "budgets", cfg_path)):
+        where = f"budgets[{i}]"
+        if raw["owner"] is not None and raw["owner"] not in {o.name for o in owners}:
+            names = ", ".join(o.name for o in owners) or "none configured"
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.owner' is '{raw['owner']}', expected the name of an [[owners]] entry "
+                f"({names})"
+            )
+        levels = raw["alert_at"]
+        if (
+            not levels
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) and ALERT_LEVEL.allow(v) for v in levels)
+            or list(levels) != sorted(set(levels))
+        ):
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.alert_at' is {levels!r}, expected ascending shares of the budget "
+                f"{ALERT_LEVEL}, e.g. [0.8, 1.0]"
+            )
+        if raw["name"] in {b.name for b in budgets} or not raw["name"].strip():
+            raise ConfigError(
+                f"{cfg_path}: key '{where}.name' is '{raw['name']}': budget names must be unique, not empty"
+            )
+        budgets.append(
+            Budget(
+                name=raw["name"],
+                monthly_usd=float(raw["monthly_usd"]),
+                tenant_id=raw["tenant_id"],
+                feature=raw["feature"],
+                owner=raw["owner"],
+                alert_at=tuple(float(v) for v in levels),
+            )
+        )
+    return tuple(budgets)
+
+
+def _alerts(doc: dict, cfg_path: Path) -> Alerts:
+    """[alerts]: an http(s) webhook_url; token_env names an environment variable (the token never sits in the file)."""
+    raw = _check_table("alerts", doc.get("alerts", {}), SCHEMA["alerts"], cfg_path)
+    url = raw["webhook_url"]
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{cfg_path}: key 'alerts.webhook_url' is '{url}', expected an http:// or https:// URL")
+    if raw["token_env"] is not None and url is None:
+        raise ConfigError(f"{cfg_path}: key 'alerts.token_env' goes with 'alerts.webhook_url' (the token it sends)")
+    return Alerts(webhook_url=url, token_env=raw["token_env"], timeout_seconds=float(raw["timeout_seconds"]))
 
 
 def _allocation(raw: dict, where: str, cfg_path: Path) -> dict:

@@ -20,6 +20,9 @@ ALLOCATIONS = ("hourly_share", "rate_card")
 # The parts of the whole bill (spend_daily.category); self_hosted_unrecovered: the cost of a rate_card deployment's
 # busy hours that its calls did not pay at the rate (negative when they paid more).
 SPEND_CATEGORIES = ("api", "self_hosted_allocated", "self_hosted_idle", "self_hosted_unrecovered")
+# A budget's status on a day (finance.budget_status_daily.status): spent below the budget and forecast below its
+# lowest alert level; forecast at or above it; spent at or above the budget.
+BUDGET_STATUSES = ("ok", "at_risk", "over")
 # A published day's status (finance.published_days.status): complete; partial (today, not over, --partial);
 # empty (no usage record from any source).
 DAY_STATUSES = ("complete", "partial", "empty")
@@ -44,4 +47,5 @@ DBT_VARS = {
     "spend_categories": SPEND_CATEGORIES,
     "anomaly_dimensions": ANOMALY_DIMENSIONS,
     "day_statuses": DAY_STATUSES,
+    "budget_statuses": BUDGET_STATUSES,
 }

@@ -223,7 +223,20 @@ def _run_days(cfg: Config, days: list[date], allow_empty: bool) -> int:
         print(f"re-costed {len(outcome.cost_changes)} published day(s) whose inputs changed:")
         for change in outcome.cost_changes:
             print(f"  {change}")
+    _budget_alerts(cfg)
     return EXIT_OK
+
+
+def _budget_alerts(cfg: Config) -> None:
+    """After a publish: the budget alerts not sent before (reports/budget_alerts.py). One not sent is said on stderr
+    and does not change the exit code (the numbers are published; a failed one is tried again after the next)."""
+    from reports.budget_alerts import send_budget_alerts
+
+    for send in send_budget_alerts(cfg).sends:
+        if send.status == "sent":
+            print(f"budget alert sent to {send.to} ({send.eml.name})")
+        elif send.status != "already sent":
+            print(f"budget alert to {send.to} {send.status}: {send.detail} ({send.eml})", file=sys.stderr)
 
 
 def _report(cfg: Config, week, resend: list[str] | None, allow_partial: bool) -> int:

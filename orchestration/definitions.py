@@ -4,6 +4,7 @@ from dagster import Definitions
 
 from orchestration.defs.assets import (
     billed_costs,
+    budget_alerts,
     finops_dbt_assets,
     gpu_offer_rows,
     price_rows,
@@ -23,6 +24,7 @@ defs = Definitions(
         usage_events,
         finops_dbt_assets,
         published_warehouse,
+        budget_alerts,
         weekly_report,
     ],
     asset_checks=[quality_gate],

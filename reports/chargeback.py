@@ -16,6 +16,8 @@ from reports import figures as fig
 from reports.figures import Scope
 from reports.formatting import one_line, usd, usd_signed
 from reports.pages import (
+    BUDGET_COLUMNS,
+    BUDGET_NOTE,
     FLAGGED_COLUMNS,
     PREMIUM_COLUMNS,
     UNPRICED_COLUMNS,
@@ -63,7 +65,9 @@ def owner_week(
     owner: Owner,
     bill: dict,
     partial_days: list[str] = (),
+    budgets: tuple[str, ...] = (),
 ) -> OwnerWeek:
+    """`budgets`: the names of the [[budgets]] the owner is alerted for (their status is a table of the email)."""
     scope = Scope.of_owner(owner)
     compared = prior.compared
     cost = cost_columns(prior)
@@ -127,6 +131,10 @@ def owner_week(
             note=UNPRICED_NOTE,
         ),
     }
+    if budgets:
+        tables["budgets"] = Table(
+            "budgets", "Your budgets", BUDGET_COLUMNS, fig.budget_status(con, week, budgets), note=BUDGET_NOTE
+        )
     lines_table = Table(
         "lines",
         "Every line",

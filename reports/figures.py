@@ -374,3 +374,20 @@ def premium_model_names(con: Reader, week: IsoWeek) -> list[str]:
             {"start": week.start, "prior_start": week.prior.start},
         )
     ]
+
+
+def budget_status(con: Reader, week: IsoWeek, budgets: tuple[str, ...] | None = None) -> list[dict]:
+    """Each budget's finance.budget_status_daily row as of the week's last published day (its month to that day);
+    `budgets`: only these names (None: every budget)."""
+    rows = _rows(
+        con,
+        """
+        select budget, month, as_of_date, budget_usd, spent_usd, forecast_month_usd, spent_share, forecast_share,
+               status
+        from finance.budget_status_daily
+        where as_of_date = (select max(as_of_date) from finance.budget_status_daily
+                            where as_of_date >= $start and as_of_date < $end)
+        order by budget""",
+        {"start": week.start, "end": week.end},
+    )
+    return [r for r in rows if budgets is None or r["budget"] in budgets]

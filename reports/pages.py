@@ -42,6 +42,23 @@ COST = [
 SHARE = [Column("share_of_cost", "Share", "pct")]
 
 
+BUDGET_COLUMNS = [
+    Column("budget", "Budget"),
+    Column("as_of_date", "As of", "date"),
+    Column("budget_usd", "Budget", "usd"),
+    Column("spent_usd", "Spent", "usd"),
+    Column("spent_share", "Spent %", "pct"),
+    Column("forecast_month_usd", "Forecast", "usd"),
+    Column("forecast_share", "Forecast %", "pct"),
+    Column("status", "Status"),
+]
+BUDGET_NOTE = (
+    "Month to date as of the week's last published day, and the month's forecast: month to date + the mean of the "
+    "last 7 days x the days left (finance.budget_status_daily). at_risk: the forecast reaches the first alert level; "
+    "over: spent reaches the budget."
+)
+
+
 def cost_columns(prior: PriorWeek) -> list[Column]:
     """Cost, and the prior week's cost and the change when the prior week is compared (all its days published)."""
     return COST if prior.compared else COST[:1]
@@ -222,6 +239,14 @@ def showback_page(
             "they are in the week's total (the summary) and here. Utilisation = (allocated + unrecovered) / total.",
         ),
         Table(
+            "budgets",
+            "Budgets",
+            BUDGET_COLUMNS,
+            fig.budget_status(con, week),
+            empty="No [[budgets]] configured.",
+            note=BUDGET_NOTE,
+        ),
+        Table(
             "billing",
             "Computed vs billed",
             [
@@ -288,6 +313,7 @@ def showback_page(
             Column("unpriced_requests", "Unpriced calls", "count"),
             Column("unpriced_tokens", "Unpriced tokens", "count"),
             Column("quarantined_records", "Quarantined records", "count"),
+            Column("unrecovered_usd", "Self-hosted unrecovered", "usd"),
         ],
         [summary],
     )

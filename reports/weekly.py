@@ -72,7 +72,12 @@ def run_weekly_report(
         partial_days = [day.isoformat() for day in require_published(cfg, week, allow_partial)]
         prior = prior_week(cfg, week)
         bill = fig.whole_bill(con, week, compared=prior.compared)
-        owners = [owner_week(con, week, prior, owner, bill, partial_days) for owner in cfg.owners]
+        owners = [
+            owner_week(
+                con, week, prior, owner, bill, partial_days, tuple(b.name for b in cfg.budgets if b.owner == owner.name)
+            )
+            for owner in cfg.owners
+        ]
         flagged = fig.anomalies(con, week, Scope.all())  # both pages show them: fetched once
         premium_models = fig.premium_model_names(con, week)
         pages = [

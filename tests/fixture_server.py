@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 for the fetch tests: serves pages set by the test, with ETag /
 Last-Modified and 304 Not Modified, a delay (a slow server), a status, a body without Content-Length
 (the size is only known while streaming), or a response trickled a few bytes a second (its body, or its
-status line and headers too). Every request's path and headers are kept."""
+status line and headers too). Every request's path and headers are kept; a POST to a served path (a webhook)
+is answered with the page's status and its body kept in `posts`."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class FixtureServer:
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
         self.requests: list[tuple[str, dict[str, str], int]] = []  # (path, request headers, status sent)
+        self.posts: list[tuple[str, dict[str, str], bytes]] = []  # (path, request headers, body) of each POST
         self.closed = threading.Event()
         server = self
 
@@ -60,6 +62,20 @@ class FixtureServer:
                     BrokenPipeError, ConnectionResetError
                 ):  # the client gave up (size cap, timeout)
                     self.wfile.write(page.body)
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                page = server.pages.get(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = self._status(page)
+                server.requests.append((self.path, dict(self.headers), status))
+                if status >= 400:
+                    self.send_error(status)
+                    return
+                server.posts.append((self.path, dict(self.headers), body))
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
 
             def _trickle(self, page: Page) -> None:
                 """Send the response a few bytes a second, until it is sent, the client goes or the server closes."""

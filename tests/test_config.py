@@ -250,6 +250,40 @@ def test_a_bad_allocation_exits_2_naming_the_key(project: Project, keys, message
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        (
+            '[[budgets]]\nname = "b"\nowner = "Nobody"\nmonthly_usd = 10',
+            "key 'budgets[0].owner' is 'Nobody', expected the name of an [[owners]] entry (none configured)",
+        ),
+        (
+            '[[budgets]]\nname = "b"\nmonthly_usd = 10\nalert_at = [1.0, 0.8]',
+            "key 'budgets[0].alert_at' is [1.0, 0.8], expected ascending shares of the budget > 0 and <= 10",
+        ),
+        (
+            '[[budgets]]\nname = "b"\nmonthly_usd = 0',
+            "key 'budgets[0].monthly_usd' is 0, expected a number > 0",
+        ),
+        (
+            '[[budgets]]\nname = "b"\nmonthly_usd = 10\n[[budgets]]\nname = "b"\nmonthly_usd = 20',
+            "key 'budgets[1].name' is 'b': budget names must be unique, not empty",
+        ),
+        (
+            '[alerts]\nwebhook_url = "hooks.example.com/x"',
+            "key 'alerts.webhook_url' is 'hooks.example.com/x', expected an http:// or https:// URL",
+        ),
+    ],
+    ids=["unknown-owner", "alert_at-descending", "budget-0", "duplicate-name", "webhook-not-http"],
+)
+def test_a_bad_budget_or_alerts_key_exits_2_naming_it(project: Project, section, message):
+    project.write_config(section)
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert message in proc.stderr and str(project.config) in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("name", ["../escaped", "a/b", "..", ".hidden", "with space"])
 def test_a_source_name_that_is_not_a_simple_name_exits_2(project: Project, name):
     project.write_config(

@@ -38,6 +38,7 @@ def test_the_published_tables_come_from_the_manifest():
     )
     assert whole_tables() == (
         "billing_reconciliation",
+        "budget_status_daily",
         "cost_anomalies",
         "cost_anomaly_drivers",
         "gpu_offers",
@@ -49,10 +50,12 @@ def test_the_published_tables_come_from_the_manifest():
         "rent_vs_api_monthly",
         "self_hosted_unit_cost_weekly",
         "showback_weekly",
+        "spend_forecast_daily",
     )
     assert built_as_partitions() == {"fct_llm_requests": "int_requests__costed", "fct_llm_tasks": "int_tasks__rebuilt"}
     assert {t.table: t.model for t in finance_tables() if t.table != t.model} == {
         "billing_reconciliation": "rpt_billing_reconciliation",
+        "budget_status_daily": "rpt_budget_status_daily",
         "cost_anomalies": "rpt_cost_anomalies",
         "cost_anomaly_drivers": "rpt_cost_anomaly_drivers",
         "gpu_offers": "dim_gpu_offers",
@@ -67,6 +70,7 @@ def test_the_published_tables_come_from_the_manifest():
         "showback_weekly": "agg_showback_weekly",
         "spend_daily": "agg_spend_daily",
         "usage_hourly": "agg_usage_hourly",
+        "spend_forecast_daily": "agg_spend_forecast_daily",
     }
 
 

@@ -262,6 +262,11 @@ def prepare_build_db(cfg: Config, layout: Layout, state: State, build: Build) ->
         _insert(con, "raw.self_host_options", self_host_option_rows(cfg))
         con.execute("create table raw.self_host_replaces (option_id varchar, provider varchar, model varchar)")
         _insert(con, "raw.self_host_replaces", self_host_replaces_rows(cfg))
+        con.execute("""create table raw.budgets (budget varchar, monthly_usd double, tenant_id varchar,
+                       feature varchar, owner varchar, first_alert_at double)""")
+        _insert(con, "raw.budgets", budget_rows(cfg))
+        con.execute("create table raw.owner_scopes (owner varchar, feature varchar, tenant_id varchar)")
+        _insert(con, "raw.owner_scopes", owner_scope_rows(cfg))
         con.execute("create table raw.build_days (usage_date date)")
         _insert(con, "raw.build_days", [[d] for d in build.days])
         con.execute(
@@ -315,6 +320,18 @@ def self_host_option_rows(cfg: Config) -> list[list]:
 def self_host_replaces_rows(cfg: Config) -> list[list]:
     """raw.self_host_replaces: one row per option and provider/model whose usage it would take over."""
     return [[o.id, provider, model] for o in cfg.self_host_options for provider, model in o.replaces]
+
+
+def budget_rows(cfg: Config) -> list[list]:
+    """raw.budgets: the [[budgets]], with their lowest alert level (the forecast share at which one is at risk)."""
+    return [[b.name, b.monthly_usd, b.tenant_id, b.feature, b.owner, b.alert_at[0]] for b in cfg.budgets]
+
+
+def owner_scope_rows(cfg: Config) -> list[list]:
+    """raw.owner_scopes: one row per [[owners]] feature (tenant_id NULL) and tenant (feature NULL)."""
+    return [[o.name, f, None] for o in cfg.owners for f in o.features] + [
+        [o.name, None, t] for o in cfg.owners for t in o.tenants
+    ]
 
 
 def published_days(state: State, build: Build) -> list[list]:

@@ -35,6 +35,7 @@ from ingest.stage import stage_billing, stage_gpu_offers, stage_prices
 from orchestration.defs.dbt_events import dbt_events
 from orchestration.defs.partitions import daily, weekly
 from orchestration.defs.resources import FinopsConfig, dbt_project
+from reports.budget_alerts import send_budget_alerts
 from reports.readiness import WeekNotPublished
 from reports.week import IsoWeek
 from reports.weekly import run_weekly_report
@@ -273,6 +274,31 @@ def published_warehouse(context: AssetExecutionContext, finops: FinopsConfig) ->
             "first_day": build.days[0],
             "last_day": build.days[-1],
             "recosted_days": [str(c) for c in changes],
+        }
+    )
+
+
+@asset(
+    partitions_def=daily,
+    backfill_policy=SINGLE_RUN,
+    group_name="publish",
+    deps=[published_warehouse],
+    description="The budget alerts after the publish: each [[budgets]] level reached this month (by spend or "
+    "forecast) emailed to the budget's owner and POSTed to [alerts] webhook_url, once: what `finops run` does.",
+)
+def budget_alerts(finops: FinopsConfig) -> MaterializeResult:
+    outcome = send_budget_alerts(finops.load())
+    if outcome.failed_sends:
+        raise Failure(
+            description=f"{len(outcome.failed_sends)} budget alert(s) not sent: "
+            + "; ".join(f"{s.to}: {s.status} {s.detail}" for s in outcome.failed_sends)
+        )
+    statuses = [s.status for s in outcome.sends]
+    return MaterializeResult(
+        metadata={
+            "levels_reached": len(outcome.alerts),
+            "sent": statuses.count("sent"),
+            "already_sent": statuses.count("already sent"),
         }
     )
 

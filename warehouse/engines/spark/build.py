@@ -20,8 +20,10 @@ from ingest.fetched_sources import price_source_ages
 from ingest.usage_canonical import STAGED_SCHEMA
 from warehouse.build import (
     Build,
+    budget_rows,
     checked_usage_files,
     deployment_rows,
+    owner_scope_rows,
     published_days,
     self_host_option_rows,
     self_host_replaces_rows,
@@ -149,6 +151,25 @@ def prepare_spark_build(spark: SparkSession, cfg: Config, layout: Layout, state:
         f"{raw}.self_host_replaces",
         [("option_id", "string"), ("provider", "string"), ("model", "string")],
         self_host_replaces_rows(cfg),
+    )
+    values_view(
+        spark,
+        f"{raw}.budgets",
+        [
+            ("budget", "string"),
+            ("monthly_usd", "double"),
+            ("tenant_id", "string"),
+            ("feature", "string"),
+            ("owner", "string"),
+            ("first_alert_at", "double"),
+        ],
+        budget_rows(cfg),
+    )
+    values_view(
+        spark,
+        f"{raw}.owner_scopes",
+        [("owner", "string"), ("feature", "string"), ("tenant_id", "string")],
+        owner_scope_rows(cfg),
     )
     values_view(spark, f"{raw}.build_days", [("usage_date", "date")], [[d] for d in build.days])
     values_view(
