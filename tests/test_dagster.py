@@ -3,11 +3,13 @@ dbt tests as asset checks, and a real materialization of a partition through Dag
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from conftest import Project, event, write_jsonl
 from dagster import AssetKey, DagsterInstance, build_schedule_context
+from fixture_server import FixtureServer
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +122,29 @@ def test_materializing_a_partition_publishes_the_day(defs, project: Project, mon
         assert check_results and all(e.event_specific_data.passed for e in check_results)
     assert project.query("select event_id, cost_usd from finance.fct_llm_requests") == [("d1", 3.0)]
     assert project.query("select count(*) from finance.quarantine") == [(1,)]
+
+
+def test_the_budget_alerts_asset_posts_each_level_reached_once(defs, project: Project, monkeypatch):
+    """$3.00 on 2026-11-02 against a $10 budget: forecast 3.00 + 3.00 / 7 x 28 = $15.00, 150%: both levels (80%,
+    100%) reached by forecast, each posted once; materializing the day again posts nothing."""
+    hook = FixtureServer()
+    url = hook.serve("/hook", b"")
+    write_jsonl(
+        project.usage / "d.jsonl", [event("d1", "2026-11-02T10:00:00Z", input_tokens=1_000_000, output_tokens=0)]
+    )
+    project.write_config(f'[[budgets]]\nname = "all"\nmonthly_usd = 10\n\n[alerts]\nwebhook_url = "{url}"\n')
+    monkeypatch.setenv("FINOPS_CONFIG", str(project.config))
+    job = defs.resolve_job_def("nightly")
+    try:
+        with DagsterInstance.ephemeral() as instance:
+            assert job.execute_in_process(partition_key="2026-11-02", instance=instance).success
+            assert job.execute_in_process(partition_key="2026-11-02", instance=instance).success
+        assert [json.loads(body)["text"].split(".")[0] for _, _, body in hook.posts] == [
+            "Budget all: 80% of $10",
+            "Budget all: 100% of $10",
+        ]
+    finally:
+        hook.close()
 
 
 def test_a_failed_check_blocks_publishing(defs, project: Project, monkeypatch):
