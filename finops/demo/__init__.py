@@ -16,7 +16,7 @@ from finops.demo.sample_bills import BILLING_SOURCE, WRONG_PRICE, WRONG_PRICE_FA
 from finops.demo.sample_data import generate_usage
 
 SUMMARY_QUERIES = {
-    "The whole bill (last 7 days): API + self-hosted allocated + self-hosted idle": """
+    "The whole bill (last 7 days): API + self-hosted allocated + idle + unrecovered": """
         select coalesce(category, 'total') as category, round(sum(cost_usd), 2) as cost_usd,
                sum(requests) as requests
         from finance.spend_daily
@@ -40,7 +40,9 @@ SUMMARY_QUERIES = {
         where usage_date > (select max(usage_date) from finance.fct_llm_tasks) - 7
         order by cost_usd desc nulls last limit 5""",
     "Self-hosted deployments (all days)": """
-        select deployment_id, case when tenant_id = '__idle__' then 'idle' else 'allocated' end as booked_to,
+        select deployment_id,
+               case tenant_id when '__idle__' then 'idle' when '__unrecovered__' then 'unrecovered'
+                              else 'allocated' end as booked_to,
                round(sum(cost_usd), 2) as cost_usd
         from finance.self_hosted_allocation group by 1, 2 order by 1, 2""",
     "Rent vs API (the latest month; projected when not every day is published)": """
@@ -50,6 +52,12 @@ SUMMARY_QUERIES = {
         from finance.rent_vs_api_monthly
         where month_start = (select max(month_start) from finance.rent_vs_api_monthly)
         order by option_id""",
+    "Budgets (as of the last day; at_risk: the month's forecast reaches the first alert level)": """
+        select budget, month, round(budget_usd, 2) as budget_usd, round(spent_usd, 2) as spent_usd,
+               round(forecast_month_usd, 2) as forecast_month_usd, round(forecast_share, 3) as forecast_share, status
+        from finance.budget_status_daily
+        where as_of_date = (select max(as_of_date) from finance.budget_status_daily)
+        order by budget""",
     "Computed vs billed (last 7 days; billed NULL: awaiting bill)": """
         select provider, round(sum(computed_usd), 2) as computed_usd, round(sum(billed_usd), 2) as billed_usd,
                round(sum(difference_usd), 2) as difference_usd,
@@ -82,6 +90,7 @@ def write_demo_folder(folder: Path, days: int, events_per_day: int) -> tuple[Pat
 def run_demo(folder: Path, days: int, events_per_day: int) -> int:
     from orchestration.history import dagster_home, record_published_days
     from warehouse.docs_site import write_docs_site
+    from reports.budget_alerts import send_budget_alerts
     from warehouse.pipeline import run_days
     from warehouse.readonly import connect_read_only, format_table
 
@@ -118,6 +127,12 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
         print(title)
         print(format_table(relation.columns, relation.fetchall()))
     con.close()
+    alerts = send_budget_alerts(cfg)
+    if alerts.alerts:
+        print(
+            f"budget alerts ({len(alerts.alerts)} level(s) reached this month; no [smtp]: written, not sent): "
+            f"{cfg.outbox_dir / 'alerts'}\n"
+        )
     return report_last_week(cfg, day_list)
 
 
