@@ -13,7 +13,7 @@ with deployments as (
 
 build_months as (
 
-    select distinct cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month
+    select distinct cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month  -- noqa: RF04
     from {{ ref('stg_raw__build_days') }}
 
 ),
@@ -38,7 +38,7 @@ monthly as (
 
     select
         deployment_id,
-        cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month,
+        cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month,  -- noqa: RF04
         sum(cost_usd) as cost_usd,
         sum(weighted_tokens) as weighted_tokens
     from daily

@@ -29,8 +29,9 @@ hour_totals as (
 
 select
     calls.*,
-    case when rates.rate_usd_per_million_weighted_tokens is not null
-        then {{ money("calls.weighted_tokens * rates.rate_usd_per_million_weighted_tokens / 1000000") }}
+    case
+        when rates.rate_usd_per_million_weighted_tokens is not null
+            then {{ money("calls.weighted_tokens * rates.rate_usd_per_million_weighted_tokens / 1000000") }}
         else {{ money("hourly.hourly_cost_usd * case
             when hour_totals.hour_weighted_tokens > 0 then calls.weighted_tokens / hour_totals.hour_weighted_tokens
             else 1.0 / hour_totals.hour_calls

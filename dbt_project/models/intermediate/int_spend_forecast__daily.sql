@@ -15,7 +15,7 @@ days as (
 
     select
         usage_date as as_of_date,
-        cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month,
+        cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month,  -- noqa: RF04
         cast({{ dbt.last_day('usage_date', 'month') }} as date) as month_end,
         cast({{ dbt.dateadd('day', -6, 'usage_date') }} as date) as week_start
     from {{ ref('stg_raw__published_days') }}
@@ -34,8 +34,8 @@ windowed as (
         sum(case when spend.usage_date >= days.week_start then spend.cost_usd end) as last_7_days_usd
     from days
     inner join spend
-        on spend.usage_date <= days.as_of_date
-            and (spend.usage_date >= days.month or spend.usage_date >= days.week_start)
+        on days.as_of_date >= spend.usage_date
+            and (days.month <= spend.usage_date or days.week_start <= spend.usage_date)
     group by days.as_of_date, days.month, days.month_end, spend.tenant_id, spend.feature
 
 )

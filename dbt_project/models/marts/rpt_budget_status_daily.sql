@@ -19,8 +19,8 @@ in_scope as (
     select distinct budgets.budget, forecast.*
     from budgets
     inner join forecast
-        on (budgets.tenant_id is null or forecast.tenant_id = budgets.tenant_id)
-            and (budgets.feature is null or forecast.feature = budgets.feature)
+        on (budgets.tenant_id is null or budgets.tenant_id = forecast.tenant_id)
+            and (budgets.feature is null or budgets.feature = forecast.feature)
     left join {{ ref('stg_raw__owner_scopes') }} as owners
         on budgets.owner = owners.owner
             and (forecast.feature = owners.feature or forecast.tenant_id = owners.tenant_id)
@@ -32,7 +32,7 @@ days as (
 
     select
         usage_date as as_of_date,
-        cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month
+        cast({{ dbt.date_trunc('month', 'usage_date') }} as date) as month  -- noqa: RF04
     from {{ ref('stg_raw__published_days') }}
 
 ),
