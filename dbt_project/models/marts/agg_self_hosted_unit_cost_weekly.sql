@@ -1,6 +1,7 @@
 -- One row per week (Monday) with a published day and configured deployment with a cost that week: what the
--- deployment cost (allocated + idle hours), its tokens and busy hours, its cost per 1M output tokens, and the same
--- tokens priced at the API it is compared with ([[deployments]] compare_with, standard rates): what it saves.
+-- deployment cost (allocated + unrecovered + idle hours), its tokens and busy hours, its cost per 1M output tokens,
+-- and the same tokens priced at the API it is compared with ([[deployments]] compare_with, standard rates): what it
+-- saves.
 with deployments as (
 
     select * from {{ ref('stg_raw__deployments') }}
@@ -29,13 +30,15 @@ costs as (
     select
         days.week_start,
         spend.deployment_id,
-        sum(case when spend.category = 'self_hosted_allocated' then spend.cost_usd end) as allocated_usd,
+        -- the busy hours' cost: charged to calls, and with a rate_card what the calls did not pay of it
+        sum(case when spend.category in ('self_hosted_allocated', 'self_hosted_unrecovered') then spend.cost_usd end)
+            as allocated_usd,
         sum(case when spend.category = 'self_hosted_idle' then spend.cost_usd end) as idle_usd,
         -- NULL when an hour of the week has no known cost (a GPU without an offer): never $0
         case when count(*) = count(spend.cost_usd) then sum(spend.cost_usd) end as cost_usd
     from {{ ref('int_spend_daily__all_days') }} as spend
     inner join days on spend.usage_date = days.usage_date
-    where spend.category in ('self_hosted_allocated', 'self_hosted_idle')
+    where spend.category in ('self_hosted_allocated', 'self_hosted_unrecovered', 'self_hosted_idle')
     group by days.week_start, spend.deployment_id
 
 ),
