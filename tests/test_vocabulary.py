@@ -54,7 +54,7 @@ def test_the_accepted_values_tests_read_the_vocabularies():
         for path in sorted((DBT_PROJECT / "models").rglob("*.yml"))
         for values in _accepted_values(yaml.safe_load(path.read_text()))
     ]
-    assert len(found) == 21
+    assert len(found) == 22
     assert [(name, values) for name, values in found if values not in [f"{{{{ var('{v}') }}}}" for v in DBT_VARS]] == []
 
 
