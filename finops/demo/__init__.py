@@ -89,8 +89,8 @@ def write_demo_folder(folder: Path, days: int, events_per_day: int) -> tuple[Pat
 
 def run_demo(folder: Path, days: int, events_per_day: int) -> int:
     from orchestration.history import dagster_home, record_published_days
-    from warehouse.docs_site import write_docs_site
     from reports.budget_alerts import send_budget_alerts
+    from warehouse.docs_site import write_docs_site
     from warehouse.pipeline import run_days
     from warehouse.readonly import connect_read_only, format_table
 
