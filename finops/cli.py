@@ -9,25 +9,33 @@ import logging
 import os
 import sys
 import tempfile
+import textwrap
 import traceback
 from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 
 from core.clock import utc_today
 from core.config import Config, ConfigError, default_config_path, load_config
-from core.exit_codes import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_SEND_FAILED
+from core.exit_codes import (
+    EXIT_BAD_INPUT,
+    EXIT_GATE_FAILED,
+    EXIT_INTERNAL_ERROR,
+    EXIT_OK,
+    EXIT_SEND_FAILED,
+    MEANINGS,
+)
 from core.progress import CLEAR, on_terminal
+from warehouse.sql_output import FORMATS
 
 log = logging.getLogger("finops")
 
-EXIT_CODES = """exit codes:
-  0  done: published, or the report written and its emails sent
-  1  the quality gate failed (nothing of the failed build published); `report`: a day of the week not
-     published, failed, or partial (without --allow-partial); `sql`: a SQL error or a refused statement
-  2  bad input or config: one line naming the file or the key and what to do
-  3  `report`: an email not sent (failed, or unconfirmed: it may have arrived; named with the --resend to run)
-  4  an internal error (a bug in finops): one line, and the traceback in <warehouse>.data/errors/
-     (the temp folder before the config is read); FINOPS_DEBUG=1 prints it on stderr instead"""
+EXPORT_FORMATS = ("csv", "parquet")
+
+EXIT_CODES = "exit codes:\n" + "\n".join(
+    textwrap.fill(meaning, 116, initial_indent=f"  {code}  ", subsequent_indent="     ")
+    for code, meaning in MEANINGS.items()
+)
 
 
 class BadArgument(Exception):
@@ -87,6 +95,8 @@ def _check_arguments(args: argparse.Namespace, cfg: Config) -> None:
         _check_day("--to", args.end, cfg, args.partial)
         if args.end < args.start:
             raise BadArgument(f"--to {args.end} is before --from {args.start}")
+    if args.command == "export":
+        _check_export(args)
     if args.command == "report" and args.week is not None:
         if args.week.start < cfg.earliest_usage_date:
             raise BadArgument(
@@ -115,11 +125,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"finops {version('finops')}")
     config_help = "config file (TOML); default: the bundled sample config"
+    parser.add_argument("--config", type=Path, default=None, help=config_help)
+    sub = parser.add_subparsers(dest="command", required=True)
+    # --config after the subcommand too (given there, it wins over one before it: its default does not overwrite)
 
     run = sub.add_parser("run", help="the nightly job for one usage day (default: yesterday, UTC)")
-    run.add_argument("--config", type=Path, help=config_help)
+    run.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
     run.add_argument("--date", type=_date, default=None, help="usage day YYYY-MM-DD (default: yesterday, UTC)")
     partial_help = "build today (UTC), published marked partial until a run after the day ends rebuilds it"
     empty_help = (
@@ -130,14 +143,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-empty", action="store_true", help=empty_help)
 
     backfill = sub.add_parser("backfill", help="the nightly job for every day of a range, in one pass")
-    backfill.add_argument("--config", type=Path, help=config_help)
+    backfill.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
     backfill.add_argument("--from", dest="start", type=_date, required=True, help="first day YYYY-MM-DD")
     backfill.add_argument("--to", dest="end", type=_date, required=True, help="last day YYYY-MM-DD (included)")
     backfill.add_argument("--partial", action="store_true", help=partial_help)
     backfill.add_argument("--allow-empty", action="store_true", help=empty_help)
 
     report = sub.add_parser("report", help="weekly showback, anomaly report and chargeback emails for an ISO week")
-    report.add_argument("--config", type=Path, help=config_help)
+    report.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
     report.add_argument(
         "--week", type=_iso_week, default=None, help="ISO week YYYY-Www (default: the last complete week, UTC)"
     )
@@ -156,13 +169,30 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sql = sub.add_parser("sql", help="read-only SQL on the published warehouse (no QUERY: interactive)")
-    sql.add_argument("--config", type=Path, help=config_help)
+    sql.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
     sql.add_argument("query", nargs="?", help="a SQL query; without it, statements are read from stdin")
+    sql.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default, to read: money rounded to cents), csv, json or parquet (exact; parquet needs --out)",
+    )
+    sql.add_argument("--out", type=Path, help="write the result to this file (replaced whole) instead of stdout")
+
+    export = sub.add_parser("export", help="a finance table's rows of a range of days, to CSV or Parquet (exact)")
+    export.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
+    export.add_argument("table", help="a finance table (finops sql, then .tables, lists them)")
+    export.add_argument("--from", dest="start", type=_date, help="first day YYYY-MM-DD (default: every row)")
+    export.add_argument("--to", dest="end", type=_date, help="last day YYYY-MM-DD (included)")
+    export.add_argument(
+        "--format", choices=EXPORT_FORMATS, help="csv or parquet (default: the --out file's suffix, else csv)"
+    )
+    export.add_argument("--out", type=Path, help="the file to write (replaced whole); default: CSV on stdout")
 
     quarantine = sub.add_parser(
         "quarantine", help="the usage records quarantined for a usage day, from the staging area (published or not)"
     )
-    quarantine.add_argument("--config", type=Path, help=config_help)
+    quarantine.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
     quarantine.add_argument("--date", type=_date, required=True, help="usage day YYYY-MM-DD")
     quarantine.add_argument(
         "--format", choices=("table", "csv"), default="table", help="table (default, to read) or csv (to process)"
@@ -171,13 +201,39 @@ def _parser() -> argparse.ArgumentParser:
     docs = sub.add_parser(
         "docs", help="the dbt docs of the finance tables (descriptions, column types, lineage) as one static page"
     )
-    docs.add_argument("--config", type=Path, help=config_help)
+    docs.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
 
     demo = sub.add_parser("demo", help="write a sample config and data to a folder and run the pipeline on it")
     demo.add_argument("--dir", type=Path, default=Path("finops-demo"), help="folder to write (default: finops-demo)")
     demo.add_argument("--days", type=_count, default=28, help="days of sample usage, ending yesterday (default 28)")
     demo.add_argument("--events-per-day", type=_count, default=2000, help="sample calls per day (default 2000)")
     return parser
+
+
+def _check_export(args: argparse.Namespace) -> None:
+    """The table, the days and the format of `finops export`, before anything is read."""
+    from warehouse.finance_tables import finance_table, finance_tables
+
+    table = finance_table(args.table.removeprefix("finance."))
+    if table is None:
+        names = ", ".join(t.table for t in finance_tables())
+        raise BadArgument(f"export {args.table}: not a finance table; give one of: {names}")
+    if (args.start is None) != (args.end is None):
+        raise BadArgument(f"export {table.table}: give both --from and --to (the first and last day), or neither")
+    if args.start is not None and table.date_column is None:
+        raise BadArgument(
+            f"export {table.table}: the table has no day column (it is exported whole); drop --from and --to"
+        )
+    if args.start is not None and args.end < args.start:
+        raise BadArgument(f"--to {args.end} is before --from {args.start}")
+    if args.format is None:
+        suffix = args.out.suffix.lstrip(".").lower() if args.out else "csv"
+        if suffix not in EXPORT_FORMATS:
+            raise BadArgument(f"--out {args.out}: give --format csv or parquet (the file's suffix names neither)")
+        args.format = suffix
+    if args.format == "parquet" and args.out is None:
+        raise BadArgument("--format parquet writes a file: give --out FILE")
+    args.table = table
 
 
 def _run_days(cfg: Config, days: list[date], allow_empty: bool) -> int:
@@ -286,10 +342,22 @@ def _quarantine(cfg: Config, day: date, fmt: str) -> int:
     return EXIT_OK
 
 
-def _sql(cfg: Config, query: str | None) -> int:
+def _sql(cfg: Config, args: argparse.Namespace) -> int:
     from warehouse.engines import engine_of
 
-    return engine_of(cfg).run_sql(query, sys.stdin)
+    if args.format == "parquet" and args.out is None:
+        raise BadArgument("--format parquet writes a file: give --out FILE")
+    return engine_of(cfg).run_sql(args.query, sys.stdin, args.format, args.out)
+
+
+def _export(cfg: Config, args: argparse.Namespace) -> int:
+    from warehouse.engines import engine_of
+
+    rows = engine_of(cfg).export(args.table, args.start, args.end, args.format, args.out)
+    days = f" {args.start} .. {args.end}" if args.start else ""
+    where = f" to {args.out}" if args.out else ""
+    print(f"finance.{args.table.table}{days}: {rows} row(s) written{where}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _bad_input_errors() -> tuple[type[Exception], ...]:
@@ -370,7 +438,9 @@ def main(argv: list[str] | None = None) -> int:
 
             print(write_docs_site(cfg))
             return EXIT_OK
-        return _sql(cfg, args.query)
+        if args.command == "export":
+            return _export(cfg, args)
+        return _sql(cfg, args)
     except bad_input as exc:
         print(f"finops: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -138,7 +138,7 @@ path = "gpus/offers.csv"
     def finops(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
         """Run the real `finops` console script with this project's config."""
         cmd = [str(FINOPS), *args]
-        if args and args[0] in ("run", "backfill", "report", "sql", "quarantine", "docs"):
+        if args and args[0] in ("run", "backfill", "report", "sql", "quarantine", "docs", "export"):
             cmd += ["--config", str(self.config)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root, timeout=600)
         if check and proc.returncode != 0:
@@ -153,7 +153,7 @@ path = "gpus/offers.csv"
             "from finops.cli import main; sys.exit(main(sys.argv[1:]))"
         )
         cmd = [sys.executable, "-c", clock, when, *args]
-        if args and args[0] in ("run", "backfill", "report", "sql", "quarantine", "docs"):
+        if args and args[0] in ("run", "backfill", "report", "sql", "quarantine", "docs", "export"):
             cmd += ["--config", str(self.config)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root, timeout=600)
         if check and proc.returncode != 0:

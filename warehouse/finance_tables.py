@@ -20,6 +20,9 @@ class FinanceTable:
     model: str  # the dbt mart (a node name: fct_, agg_, dim_, rpt_)
     publish: str  # PER_DAY or WHOLE
     built_as_partitions: str | None  # the model whose Parquet partitions of the build days publishing moves
+    date_column: str | None  # the day (or week) each row belongs to, what `finops export --from/--to` filters on
+    description: str  # the mart's dbt description
+    columns: tuple[tuple[str, str], ...]  # (column, its dbt description), in the yml's order
 
 
 @functools.cache
@@ -31,9 +34,21 @@ def finance_tables() -> tuple[FinanceTable, ...]:
         finance = node.get("config", {}).get("meta", {}).get("finance") if node["resource_type"] == "model" else None
         if finance:
             tables.append(
-                FinanceTable(node["alias"], node["name"], finance["publish"], finance.get("built_as_partitions"))
+                FinanceTable(
+                    node["alias"],
+                    node["name"],
+                    finance["publish"],
+                    finance.get("built_as_partitions"),
+                    finance.get("date_column"),
+                    " ".join(node["description"].split()),
+                    tuple((c["name"], " ".join(c["description"].split())) for c in node["columns"].values()),
+                )
             )
     return tuple(sorted(tables, key=lambda t: t.table))
+
+
+def finance_table(name: str) -> FinanceTable | None:
+    return next((t for t in finance_tables() if t.table == name), None)
 
 
 def per_day_tables() -> tuple[str, ...]:

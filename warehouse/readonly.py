@@ -11,6 +11,7 @@ switch that back. DuckDB still lets a statement write into a folder it may read 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from pathlib import Path
@@ -19,8 +20,10 @@ from typing import TextIO
 import duckdb
 
 from core.config import data_dir_of
+from core.exit_codes import EXIT_BAD_INPUT, EXIT_GATE_FAILED, EXIT_OK
 from core.layout import Layout
 from core.sql_literals import sql_list
+from warehouse.sql_output import format_table, write_result
 
 # SELECT is also WITH, FROM, VALUES, TABLE, SHOW, DESCRIBE, SUMMARIZE and PIVOT; SET is also USE and SET VARIABLE
 # (a setting itself is locked). Not: COPY, EXPORT, ATTACH, DETACH, INSTALL / LOAD, PREPARE / EXECUTE, EXPLAIN
@@ -60,14 +63,17 @@ class DuckDBReader:
         self.con.close()
 
 
-def run_queries(con: duckdb.DuckDBPyConnection, text: str, out: TextIO = sys.stdout) -> int:
-    """Run the statements of `text` and print each result as a table; 1 on a SQL error or when a statement is not
-    a query (then none of them runs)."""
+def run_queries(
+    con: duckdb.DuckDBPyConnection, text: str, fmt: str = "table", out: Path | None = None, stdout: TextIO = sys.stdout
+) -> int:
+    """Run the statements of `text` and write each result in `fmt` (warehouse/sql_output.py) to `out` or stdout; 1 on
+    a SQL error or when a statement is not a query (then none of them runs), 2 when a format that holds one result
+    (csv, json, parquet) is given several queries."""
     try:
         statements = con.extract_statements(text)
     except duckdb.Error as exc:
         print(f"finops sql: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_GATE_FAILED
     refused = [s for s in statements if s.type not in QUERY_STATEMENTS]
     if refused:
         print(
@@ -76,58 +82,95 @@ def run_queries(con: duckdb.DuckDBPyConnection, text: str, out: TextIO = sys.std
             "attach databases or change settings (docs/warehouse.md)",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_GATE_FAILED
+    queries = [s for s in statements if s.type == duckdb.StatementType.SELECT]
+    if fmt != "table" and len(queries) > 1:
+        print(
+            f"finops sql: --format {fmt} writes one result and the input has {len(queries)} queries: give one "
+            "query (SET VARIABLE and USE before it are fine), or use --format table",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     for statement in statements:
         try:
             relation = con.sql(statement.query)
             if relation is not None:
-                out.write(format_table(relation.columns, relation.fetchall()))
+                write_result(relation.columns, relation.fetchall(), relation.fetch_arrow_table, fmt, out, stdout)
         except duckdb.Error as exc:
             print(f"finops sql: {exc}", file=sys.stderr)
-            return 1
-    return 0
+            return EXIT_GATE_FAILED
+    return EXIT_OK
 
 
-def format_table(columns: list[str], rows: list[tuple], max_rows: int = 200) -> str:
-    def cell(value: object) -> str:
-        if value is None:
-            return "NULL"
-        if isinstance(value, float):
-            return f"{value:.6f}".rstrip("0").rstrip(".") if abs(value) < 1e15 else f"{value:g}"
-        return str(value)
-
-    shown = [[cell(v) for v in row] for row in rows[:max_rows]]
-    widths = [max([len(c)] + [len(r[i]) for r in shown]) for i, c in enumerate(columns)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)), "-+-".join("-" * w for w in widths)]
-    lines += [
-        " | ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in shown
-    ]
-    more = f"({len(rows)} rows, {max_rows} shown)" if len(rows) > max_rows else f"({len(rows)} rows)"
-    return "\n".join(lines + [more]) + "\n"
-
-
-def _numeric(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
-def run_shell(con: duckdb.DuckDBPyConnection, stream: TextIO) -> int:
-    """Read statements ending with ';' from stream and print each result; returns 1 if any failed."""
+def run_shell(con: duckdb.DuckDBPyConnection, stream: TextIO, history: Path) -> int:
+    """Read statements ending with ';' from stream and print each result; returns 1 if any failed. A line `.tables` or
+    `.schema TABLE` lists the finance tables or a table's columns with their dbt descriptions. On a terminal, the
+    prompt has line editing and a history kept in `history`."""
     interactive = stream.isatty()
+    if interactive:
+        _load_history(history)
     status, buffer = 0, ""
     while True:
-        if interactive:
-            print("finops> " if not buffer else "   ...> ", end="", flush=True)
-        line = stream.readline()
+        try:
+            line = (input("finops> " if not buffer else "   ...> ") + "\n") if interactive else stream.readline()
+        except EOFError:
+            print()
+            line = ""
         if not line:
             break
+        if not buffer.strip() and line.strip().startswith("."):
+            status |= dot_command(con, line.strip())
+            continue
         buffer += line
         if buffer.strip().endswith(";"):
             status |= run_queries(con, buffer)
             buffer = ""
+    if interactive:
+        _save_history(history)
     if buffer.strip():
         status |= run_queries(con, buffer)
     return status
+
+
+def dot_command(con: duckdb.DuckDBPyConnection, line: str, out: TextIO = sys.stdout) -> int:
+    """`.tables`: the finance tables and what each holds; `.schema TABLE`: its columns, types and descriptions (the
+    dbt descriptions of dbt_project/models/marts/_finance.yml)."""
+    from warehouse.finance_tables import finance_table, finance_tables
+
+    command, *args = line.split()
+    if command == ".tables" and not args:
+        out.write(format_table(["table", "description"], [(t.table, t.description) for t in finance_tables()], 1000))
+        return EXIT_OK
+    if command == ".schema" and len(args) == 1:
+        name = args[0].removeprefix("finance.")
+        table = finance_table(name)
+        if table is None:
+            names = ", ".join(t.table for t in finance_tables())
+            print(f"finops sql: .schema {args[0]}: not a finance table (the tables: {names})", file=sys.stderr)
+            return EXIT_GATE_FAILED
+        described = dict(table.columns)
+        types = con.execute(f"describe finance.{table.table}").fetchall()
+        rows = [(column, kind, described.get(column, "")) for column, kind, *_ in types]
+        out.write(f"finance.{table.table}: {table.description}\n")
+        out.write(format_table(["column", "type", "description"], rows, 1000))
+        return EXIT_OK
+    print(
+        f"finops sql: {line}: the commands are .tables and .schema TABLE (a statement ends with ';')", file=sys.stderr
+    )
+    return EXIT_GATE_FAILED
+
+
+def _load_history(history: Path) -> None:
+    import readline
+
+    readline.set_history_length(1000)
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+
+
+def _save_history(history: Path) -> None:
+    import readline
+
+    with contextlib.suppress(OSError):
+        history.parent.mkdir(parents=True, exist_ok=True)
+        readline.write_history_file(history)

@@ -92,7 +92,8 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
     from reports.budget_alerts import send_budget_alerts
     from warehouse.docs_site import write_docs_site
     from warehouse.pipeline import run_days
-    from warehouse.readonly import connect_read_only, format_table
+    from warehouse.readonly import connect_read_only
+    from warehouse.sql_output import format_table
 
     config_path, day_list = write_demo_folder(folder, days, events_per_day)
     print(f"wrote {config_path} and {days} days x {events_per_day} sample calls under {folder / 'usage'}")

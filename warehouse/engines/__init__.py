@@ -15,12 +15,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
+    from datetime import date
+    from pathlib import Path
+
     from core.config import Config
     from core.layout import Layout
     from expectations.results import CheckResult
     from expectations.suites import Relations, Suite
     from warehouse.build import Build
     from warehouse.build_summary import DayCostChange, RepeatedEvents
+    from warehouse.finance_tables import FinanceTable
     from warehouse.state import Published, State
 
 
@@ -62,8 +66,12 @@ class Engine(Protocol):
     def reader(self) -> Reader:
         """A read-only Reader on what is published, for the reports (reports/weekly.py)."""
 
-    def run_sql(self, query: str | None, stdin: TextIO) -> int:
-        """`finops sql`: read-only queries on what is published (None: statements from stdin); 1 if one failed."""
+    def run_sql(self, query: str | None, stdin: TextIO, fmt: str, out: Path | None) -> int:
+        """`finops sql`: read-only queries on what is published (None: statements from stdin), each result written in
+        `fmt` (warehouse/sql_output.py) to `out` or stdout; 1 if one failed."""
+
+    def export(self, table: FinanceTable, start: date | None, end: date | None, fmt: str, out: Path) -> int:
+        """`finops export`: a finance table's rows of the days [start, end] to `out`; the number of rows written."""
 
 
 def engine_of(cfg: Config) -> Engine:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -19,6 +20,7 @@ from warehouse.build import Build, prepare_build_db
 from warehouse.build_summary import DayCostChange, RepeatedEvents, cost_changes, repeated_events
 from warehouse.dbt_args import run_dbt
 from warehouse.engines import Reader
+from warehouse.finance_tables import FinanceTable
 from warehouse.publish import export_partitions, write_catalog
 from warehouse.retention import collect_garbage
 from warehouse.state import Published, State, catalog_state, load_state
@@ -73,11 +75,20 @@ class DuckDBEngine:
 
         return DuckDBReader(connect_read_only(self.cfg.warehouse_path))
 
-    def run_sql(self, query: str | None, stdin: TextIO = sys.stdin) -> int:
+    def run_sql(self, query: str | None, stdin: TextIO = sys.stdin, fmt: str = "table", out: Path | None = None) -> int:
         from warehouse.readonly import connect_read_only, run_queries, run_shell
 
         con = connect_read_only(self.cfg.warehouse_path)
-        return run_shell(con, stdin) if query is None else run_queries(con, query)
+        if query is None and fmt == "table" and out is None:
+            return run_shell(con, stdin, Path.home() / ".finops_sql_history")
+        return run_queries(con, stdin.read() if query is None else query, fmt, out)
+
+    def export(self, table: FinanceTable, start: date | None, end: date | None, fmt: str, out: Path) -> int:
+        from warehouse.export import export_table
+        from warehouse.readonly import connect_read_only
+
+        with connect_read_only(self.cfg.warehouse_path) as con:
+            return export_table(con, table, start, end, fmt, out)
 
 
 def _close_dbt_duckdb() -> None:

@@ -75,7 +75,19 @@ class SparkEngine:
             'engine = "spark" yet (query the Spark tables with `finops sql`; docs/spark.md)'
         )
 
-    def run_sql(self, query: str | None, stdin: TextIO = sys.stdin) -> int:
+    def export(self, table, start, end, fmt, out) -> int:
+        raise WarehouseError(
+            'finops export reads the published DuckDB warehouse; it is not available with engine = "spark" yet '
+            "(query the Spark tables with `finops sql`; docs/spark.md)"
+        )
+
+    def run_sql(self, query: str | None, stdin: TextIO = sys.stdin, fmt: str = "table", out=None) -> int:
         from warehouse.engines.spark.readonly import run_spark_sql
+
+        if fmt != "table" or out is not None:
+            raise WarehouseError(
+                'finops sql --format and --out read the published DuckDB warehouse; with engine = "spark" the '
+                "results are printed as a table (docs/spark.md)"
+            )
 
         return run_spark_sql(self.settings, [query] if query is not None else stdin.read().split(";"))

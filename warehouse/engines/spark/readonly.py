@@ -12,7 +12,7 @@ import sys
 from typing import TextIO
 
 from core.spark_config import SparkSettings
-from warehouse.readonly import format_table
+from warehouse.sql_output import format_table
 
 _READING = re.compile(r"\s*(select|with|show|describe|desc|explain)\b", re.IGNORECASE)
 _COMMENTS = re.compile(r"(--[^\n]*|/\*.*?\*/)", re.DOTALL)
