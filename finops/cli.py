@@ -49,6 +49,13 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
 
 
+def _month(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a month YYYY-MM") from None
+
+
 def _iso_week(text: str):
     from reports.week import IsoWeek
 
@@ -181,13 +188,18 @@ def _parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="a finance table's rows of a range of days, to CSV or Parquet (exact)")
     export.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
-    export.add_argument("table", help="a finance table (finops sql, then .tables, lists them)")
+    export.add_argument(
+        "table", help="a finance table (finops sql, then .tables, lists them), or focus: a month as FOCUS 1.2 rows"
+    )
+    export.add_argument("--month", type=_month, help="focus: the month YYYY-MM (UTC days)")
     export.add_argument("--from", dest="start", type=_date, help="first day YYYY-MM-DD (default: every row)")
     export.add_argument("--to", dest="end", type=_date, help="last day YYYY-MM-DD (included)")
     export.add_argument(
         "--format", choices=EXPORT_FORMATS, help="csv or parquet (default: the --out file's suffix, else csv)"
     )
-    export.add_argument("--out", type=Path, help="the file to write (replaced whole); default: CSV on stdout")
+    export.add_argument(
+        "--out", type=Path, help="the file to write (replaced whole); default: CSV on stdout, focus-YYYY-MM.parquet"
+    )
 
     quarantine = sub.add_parser(
         "quarantine", help="the usage records quarantined for a usage day, from the staging area (published or not)"
@@ -211,21 +223,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_export(args: argparse.Namespace) -> None:
-    """The table, the days and the format of `finops export`, before anything is read."""
+    """The table (a FinanceTable in args.table, or "focus"), the days and the format of `finops export`, before
+    anything is read."""
     from warehouse.finance_tables import finance_table, finance_tables
 
-    table = finance_table(args.table.removeprefix("finance."))
-    if table is None:
-        names = ", ".join(t.table for t in finance_tables())
-        raise BadArgument(f"export {args.table}: not a finance table; give one of: {names}")
-    if (args.start is None) != (args.end is None):
-        raise BadArgument(f"export {table.table}: give both --from and --to (the first and last day), or neither")
-    if args.start is not None and table.date_column is None:
-        raise BadArgument(
-            f"export {table.table}: the table has no day column (it is exported whole); drop --from and --to"
-        )
-    if args.start is not None and args.end < args.start:
-        raise BadArgument(f"--to {args.end} is before --from {args.start}")
+    if args.table == "focus":
+        if args.month is None or args.start is not None or args.end is not None:
+            raise BadArgument("export focus: give --month YYYY-MM (a FOCUS export is a billing period: a month)")
+        args.out = args.out or Path(f"focus-{args.month:%Y-%m}.parquet")
+    else:
+        table = finance_table(args.table.removeprefix("finance."))
+        if table is None:
+            names = ", ".join(t.table for t in finance_tables())
+            raise BadArgument(f"export {args.table}: not a finance table; give one of: {names}, or focus")
+        if args.month is not None:
+            raise BadArgument(f"export {table.table}: --month is for `export focus`; give --from and --to")
+        if (args.start is None) != (args.end is None):
+            raise BadArgument(f"export {table.table}: give both --from and --to (the first and last day), or neither")
+        if args.start is not None and table.date_column is None:
+            raise BadArgument(
+                f"export {table.table}: the table has no day column (it is exported whole); drop --from and --to"
+            )
+        if args.start is not None and args.end < args.start:
+            raise BadArgument(f"--to {args.end} is before --from {args.start}")
+        args.table = table
     if args.format is None:
         suffix = args.out.suffix.lstrip(".").lower() if args.out else "csv"
         if suffix not in EXPORT_FORMATS:
@@ -233,7 +254,6 @@ def _check_export(args: argparse.Namespace) -> None:
         args.format = suffix
     if args.format == "parquet" and args.out is None:
         raise BadArgument("--format parquet writes a file: give --out FILE")
-    args.table = table
 
 
 def _run_days(cfg: Config, days: list[date], allow_empty: bool) -> int:
@@ -350,8 +370,35 @@ def _sql(cfg: Config, args: argparse.Namespace) -> int:
     return engine_of(cfg).run_sql(args.query, sys.stdin, args.format, args.out)
 
 
+def _check_focus(path: Path) -> int:
+    """The FOCUS 1.2 conformance suite on the written file (expectations/focus.py); 1 when a check failed."""
+    from expectations.focus import check_focus_file
+
+    checks = check_focus_file(path)
+    failed = [check for check in checks if not check.success]
+    print(f"FOCUS 1.2 conformance (GX): {len(checks)} check(s), {len(failed)} failed")
+    for check in failed:
+        print(f"  {check.expectation}: {check.unexpected_count} unexpected {check.message}", file=sys.stderr)
+    return EXIT_GATE_FAILED if failed else EXIT_OK
+
+
 def _export(cfg: Config, args: argparse.Namespace) -> int:
     from warehouse.engines import engine_of
+
+    if args.table == "focus":
+        from warehouse.focus import FOCUS_VERSION
+
+        done = engine_of(cfg).export_focus(args.month, args.format, args.out)
+        print(
+            f"FOCUS {FOCUS_VERSION} {args.month:%Y-%m}: {done.rows} row(s) written to {args.out}; BilledCost "
+            f"${done.billed_usd:,.2f}, the month's bill (finance.spend_daily) ${done.bill_usd:,.2f}"
+        )
+        if done.unpriced_requests:
+            print(
+                f"  {done.unpriced_requests} unpriced call(s) of the month are not in it (no price in force: their "
+                "cost is unknown, not $0; see finance.fct_llm_requests where cost_usd is null)"
+            )
+        return _check_focus(args.out)
 
     rows = engine_of(cfg).export(args.table, args.start, args.end, args.format, args.out)
     days = f" {args.start} .. {args.end}" if args.start else ""

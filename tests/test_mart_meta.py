@@ -32,6 +32,7 @@ def test_the_published_tables_come_from_the_manifest():
         "agg_cost_daily",
         "fct_llm_requests",
         "fct_llm_tasks",
+        "focus_cost_daily",
         "self_hosted_allocation",
         "spend_daily",
         "usage_hourly",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from warehouse.build import Build
     from warehouse.build_summary import DayCostChange, RepeatedEvents
     from warehouse.finance_tables import FinanceTable
+    from warehouse.focus import FocusExport
     from warehouse.state import Published, State
 
 
@@ -72,6 +73,9 @@ class Engine(Protocol):
 
     def export(self, table: FinanceTable, start: date | None, end: date | None, fmt: str, out: Path) -> int:
         """`finops export`: a finance table's rows of the days [start, end] to `out`; the number of rows written."""
+
+    def export_focus(self, month: date, fmt: str, out: Path) -> FocusExport:
+        """`finops export focus`: the month's bill as FOCUS rows to `out` (warehouse/focus.py)."""
 
 
 def engine_of(cfg: Config) -> Engine:

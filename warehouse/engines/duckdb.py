@@ -90,6 +90,13 @@ class DuckDBEngine:
         with connect_read_only(self.cfg.warehouse_path) as con:
             return export_table(con, table, start, end, fmt, out)
 
+    def export_focus(self, month: date, fmt: str, out: Path):
+        from warehouse.focus import export_focus
+        from warehouse.readonly import connect_read_only
+
+        with connect_read_only(self.cfg.warehouse_path) as con:
+            return export_focus(con, month, fmt, out)
+
 
 def _close_dbt_duckdb() -> None:
     """Close the build file dbt-duckdb keeps open in this process after dbt ran: the gate opens the file read-only

@@ -81,6 +81,9 @@ class SparkEngine:
             "(query the Spark tables with `finops sql`; docs/spark.md)"
         )
 
+    def export_focus(self, month, fmt, out):
+        return self.export(None, None, None, fmt, out)
+
     def run_sql(self, query: str | None, stdin: TextIO = sys.stdin, fmt: str = "table", out=None) -> int:
         from warehouse.engines.spark.readonly import run_spark_sql
 

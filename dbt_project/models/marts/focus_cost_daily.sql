@@ -1,0 +1,115 @@
+{{ config(materialized='table') }}
+
+-- The rows of `finops export focus` (docs/focus.md): one per usage_date, provider, model, service_tier, account_id,
+-- tenant_id, feature, token type and rate of the build days' priced API calls (a token type's tokens times its
+-- rate in force; cost_usd sums to the calls' cost), and one per self-hosted deployment, hour, tenant and feature
+-- (int_self_hosted__allocation: allocated and idle). Unpriced usage has no row (its cost is NULL, not 0: the export
+-- counts it from fct_llm_requests). The FOCUS column names and constants are the export's (warehouse/focus.py).
+with calls as (
+
+    select
+        usage_date,
+        provider,
+        model,
+        service_tier,
+        account_id,
+        tenant_id,
+        feature,
+        uncached_input_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
+        cache_write_1h_tokens,
+        output_tokens,
+        input_usd_per_million,
+        cache_read_usd_per_million,
+        cache_write_usd_per_million,
+        cache_write_1h_usd_per_million,
+        output_usd_per_million,
+        list_input_usd_per_million,
+        list_output_usd_per_million
+    from {{ ref('int_requests__api_priced') }}
+    where cost_usd is not null
+
+),
+
+token_types as (
+
+    select *, 'input' as token_type, uncached_input_tokens as tokens, input_usd_per_million as usd_per_million,
+        list_input_usd_per_million as list_usd_per_million
+    from calls
+    union all
+    select *, 'cache_read', cache_read_tokens, cache_read_usd_per_million, list_input_usd_per_million
+    from calls
+    union all
+    select *, 'cache_write_5m', cache_write_tokens, cache_write_usd_per_million, list_input_usd_per_million
+    from calls
+    union all
+    select *, 'cache_write_1h', cache_write_1h_tokens, cache_write_1h_usd_per_million, list_input_usd_per_million
+    from calls
+    union all
+    select *, 'output', output_tokens, output_usd_per_million, list_output_usd_per_million
+    from calls
+
+),
+
+api as (
+
+    select
+        usage_date,
+        cast(usage_date as timestamp) as charge_period_start,
+        cast({{ dbt.dateadd('day', 1, 'usage_date') }} as timestamp) as charge_period_end,
+        'api' as category,
+        provider,
+        model,
+        service_tier,
+        token_type,
+        account_id,
+        cast(null as {{ dbt.type_string() }}) as deployment_id,
+        tenant_id,
+        feature,
+        cast(sum(tokens) as {{ dbt.type_bigint() }}) as tokens,
+        cast(null as double) as hours,
+        {{ money('usd_per_million') }} as unit_price_usd,
+        {{ money('list_usd_per_million') }} as list_unit_price_usd,
+        {{ money('sum(tokens) * usd_per_million / 1e6') }} as cost_usd,
+        {{ money('sum(tokens) * list_usd_per_million / 1e6') }} as list_cost_usd
+    from token_types
+    group by
+        usage_date, provider, model, service_tier, token_type, account_id, tenant_id, feature, usd_per_million,
+        list_usd_per_million
+    having sum(tokens) > 0
+
+),
+
+self_hosted as (
+
+    select
+        allocation.usage_date,
+        allocation.hour_start as charge_period_start,
+        {{ dbt.dateadd('hour', 1, 'allocation.hour_start') }} as charge_period_end,
+        case when allocation.tenant_id = '__idle__' then 'self_hosted_idle' else 'self_hosted_allocated' end
+            as category,
+        'self_hosted' as provider,
+        allocation.deployment_id as model,
+        'standard' as service_tier,
+        cast(null as {{ dbt.type_string() }}) as token_type,
+        cast(null as {{ dbt.type_string() }}) as account_id,
+        allocation.deployment_id,
+        allocation.tenant_id,
+        allocation.feature,
+        cast(null as {{ dbt.type_bigint() }}) as tokens,
+        cast(allocation.cost_usd / nullif(hours.hourly_cost_usd, 0) as double) as hours,
+        hours.hourly_cost_usd as unit_price_usd,
+        hours.hourly_cost_usd as list_unit_price_usd,
+        allocation.cost_usd,
+        allocation.cost_usd as list_cost_usd
+    from {{ ref('int_self_hosted__allocation') }} as allocation
+    inner join {{ ref('int_self_hosted__hourly_cost') }} as hours
+        on allocation.deployment_id = hours.deployment_id and allocation.hour_start = hours.hour_start
+    where allocation.cost_usd is not null
+
+)
+
+select * from api
+union all
+select * from self_hosted
