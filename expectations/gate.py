@@ -38,6 +38,9 @@ def gx_context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX sets this module's logger to INFO when imported, over the level the CLI gives its loggers: its line
+    # "Created temporary directory ... for ephemeral docs site" is noise in a run's log
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context

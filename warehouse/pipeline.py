@@ -269,19 +269,7 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
         state = current_state(cfg, layout)
         state.failed_days.update(dict.fromkeys(build.days, build.build_id))
         state.save(layout.state_file)
-        log.error(
-            "quality gate failed: %d check(s); nothing published, %s kept as it was", len(failed), layout.warehouse
-        )
-        for r in failed:
-            log.error(
-                "  %s / %s on %s: %d unexpected %s %s",
-                r.suite,
-                r.expectation,
-                r.table,
-                r.unexpected_count,
-                r.message,
-                r.examples,
-            )
+        # the failed checks are told once, by the caller: the CLI's summary, Dagster's Failure
     return results
 
 
