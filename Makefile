@@ -8,15 +8,20 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: demo test check unit-tests dbt-unit-tests lint lint-python lint-sql sqlfix constraints bench setup clean
 
+# `make demo` installs finops alone; the tests, lint and the Spark engine need the dev and spark extras (`setup`).
 $(BIN)/finops: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,spark]"
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $(BIN)/finops
 
-setup: $(BIN)/finops
+$(VENV)/.dev-extras: $(BIN)/finops
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,spark]"
+	touch $(VENV)/.dev-extras
 
-demo: setup
+setup: $(VENV)/.dev-extras
+
+demo: $(BIN)/finops
 	$(BIN)/finops demo --dir finops-demo
 
 # The report tests render the pages in Debian's headless Chromium, the Spark tests need Java 17 (both installed here

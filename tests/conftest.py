@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "finops" / "bundled"
+FIXTURES = ROOT / "tests" / "fixtures"
 FINOPS = Path(sys.executable).parent / "finops"
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -81,7 +82,9 @@ class Project:
         self.usage.mkdir(parents=True, exist_ok=True)
         (root / "prices").mkdir(exist_ok=True)
         (root / "gpus").mkdir(exist_ok=True)
-        shutil.copy(BUNDLED / "prices" / "list_prices.csv", root / "prices" / "list_prices.csv")
+        # the reference articles' 2026 figures (the tests' hand-computed costs use them; some are not today's list
+        # prices: gpt-5 at $5 / $20 where OpenAI lists $1.25 / $10)
+        shutil.copy(FIXTURES / "prices" / "article_prices.csv", root / "prices" / "list_prices.csv")
         shutil.copy(BUNDLED / "gpus" / "offers.csv", root / "gpus" / "offers.csv")
         self.config = root / "finops.toml"
         self.warehouse = root / "warehouse" / "finops.duckdb"

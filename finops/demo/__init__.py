@@ -107,7 +107,7 @@ def run_demo(folder: Path, days: int, events_per_day: int) -> int:
         bills = write_sample_bills(con, folder)
     config_path.write_text(config_path.read_text() + BILLING_SOURCE)
     print(
-        f"\nwrote sample vendor bills under {bills} ({WRONG_PRICE[1]} billed at {WRONG_PRICE_FACTOR:g}x the sheet's "
+        f"\nwrote sample vendor bills under {bills} ({WRONG_PRICE[1]} billed at {WRONG_PRICE_FACTOR:g}x its list "
         "price, the last day not billed yet); running the last day again to reconcile them"
     )
     cfg = load_config(config_path)

@@ -3,7 +3,7 @@
 
 The bills are the sample's own computed cost per provider and day (finance.agg_cost_daily; self_hosted: each
 deployment's allocated + idle hours from finance.spend_daily, as a GPU cloud's invoice per deployment), except that
-the vendor billed WRONG_PRICE's model at a price WRONG_PRICE_FACTOR times the bundled sheet's (a price the sheet has
+the vendor billed WRONG_PRICE's model at a price WRONG_PRICE_FACTOR times the bundled prices' (a price the catalog has
 wrong), and the last AWAITING_DAYS days have no bill yet (vendors report a day or more late)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-WRONG_PRICE = ("openai", "gpt-5")  # the model whose price on the bundled sheet is "wrong" for this demo
-WRONG_PRICE_FACTOR = 1.08  # the vendor billed it 8% above the sheet
+WRONG_PRICE = ("openai", "gpt-5")  # the model whose bundled price is "wrong" for this demo
+WRONG_PRICE_FACTOR = 1.08  # the vendor billed it 8% above the bundled price
 AWAITING_DAYS = 1
 
 BILLING_SOURCE = """
