@@ -34,20 +34,74 @@ with calls as (
 
 token_types as (
 
-    select *, 'input' as token_type, uncached_input_tokens as tokens, input_usd_per_million as usd_per_million,
+    select
+        usage_date,
+        provider,
+        model,
+        service_tier,
+        account_id,
+        tenant_id,
+        feature,
+        'input' as token_type,
+        uncached_input_tokens as tokens,
+        input_usd_per_million as usd_per_million,
         list_input_usd_per_million as list_usd_per_million
     from calls
     union all
-    select *, 'cache_read', cache_read_tokens, cache_read_usd_per_million, list_input_usd_per_million
+    select
+        usage_date,
+        provider,
+        model,
+        service_tier,
+        account_id,
+        tenant_id,
+        feature,
+        'cache_read' as token_type,
+        cache_read_tokens as tokens,
+        cache_read_usd_per_million as usd_per_million,
+        list_input_usd_per_million as list_usd_per_million
     from calls
     union all
-    select *, 'cache_write_5m', cache_write_tokens, cache_write_usd_per_million, list_input_usd_per_million
+    select
+        usage_date,
+        provider,
+        model,
+        service_tier,
+        account_id,
+        tenant_id,
+        feature,
+        'cache_write_5m' as token_type,
+        cache_write_tokens as tokens,
+        cache_write_usd_per_million as usd_per_million,
+        list_input_usd_per_million as list_usd_per_million
     from calls
     union all
-    select *, 'cache_write_1h', cache_write_1h_tokens, cache_write_1h_usd_per_million, list_input_usd_per_million
+    select
+        usage_date,
+        provider,
+        model,
+        service_tier,
+        account_id,
+        tenant_id,
+        feature,
+        'cache_write_1h' as token_type,
+        cache_write_1h_tokens as tokens,
+        cache_write_1h_usd_per_million as usd_per_million,
+        list_input_usd_per_million as list_usd_per_million
     from calls
     union all
-    select *, 'output', output_tokens, output_usd_per_million, list_output_usd_per_million
+    select
+        usage_date,
+        provider,
+        model,
+        service_tier,
+        account_id,
+        tenant_id,
+        feature,
+        'output' as token_type,
+        output_tokens as tokens,
+        output_usd_per_million as usd_per_million,
+        list_output_usd_per_million as list_usd_per_million
     from calls
 
 ),
@@ -89,8 +143,8 @@ self_hosted as (
         {{ dbt.dateadd('hour', 1, 'allocation.hour_start') }} as charge_period_end,
         case when allocation.tenant_id = '__idle__' then 'self_hosted_idle' else 'self_hosted_allocated' end
             as category,
-        'self_hosted' as provider,
-        allocation.deployment_id as model,
+        'self_hosted' as provider,  -- noqa: RF04
+        allocation.deployment_id as model,  -- noqa: RF04
         'standard' as service_tier,
         cast(null as {{ dbt.type_string() }}) as token_type,
         cast(null as {{ dbt.type_string() }}) as account_id,
@@ -98,14 +152,14 @@ self_hosted as (
         allocation.tenant_id,
         allocation.feature,
         cast(null as {{ dbt.type_bigint() }}) as tokens,
-        cast(allocation.cost_usd / nullif(hours.hourly_cost_usd, 0) as double) as hours,
-        hours.hourly_cost_usd as unit_price_usd,
-        hours.hourly_cost_usd as list_unit_price_usd,
+        cast(allocation.cost_usd / nullif(hourly.hourly_cost_usd, 0) as double) as hours,
+        hourly.hourly_cost_usd as unit_price_usd,
+        hourly.hourly_cost_usd as list_unit_price_usd,
         allocation.cost_usd,
         allocation.cost_usd as list_cost_usd
     from {{ ref('int_self_hosted__allocation') }} as allocation
-    inner join {{ ref('int_self_hosted__hourly_cost') }} as hours
-        on allocation.deployment_id = hours.deployment_id and allocation.hour_start = hours.hour_start
+    inner join {{ ref('int_self_hosted__hourly_cost') }} as hourly
+        on allocation.deployment_id = hourly.deployment_id and allocation.hour_start = hourly.hour_start
     where allocation.cost_usd is not null
 
 )
