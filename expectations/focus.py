@@ -13,10 +13,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import duckdb
 import great_expectations.expectations as gxe
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from expectations.results import CheckResult
 from expectations.suites import Suite
@@ -230,11 +229,13 @@ def custom_column_problems(columns: list[str]) -> list[str]:
 
 def read_as_text(path: Path) -> pd.DataFrame:
     """A written FOCUS file as the text a tool reads: CSV fields as they are (an empty field is null), Parquet values
-    cast to text (a decimal with its scale)."""
-    if path.suffix.lower() == ".parquet":
-        table = pq.read_table(path)
-        return table.cast(pa.schema([(name, pa.string()) for name in table.column_names])).to_pandas()
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    as DuckDB prints them (a decimal in fixed point with its scale: 0.000000000000, not Arrow's 0E-12)."""
+    with duckdb.connect() as con:
+        if path.suffix.lower() == ".parquet":
+            relation = con.read_parquet(str(path))
+        else:
+            relation = con.read_csv(str(path), all_varchar=True, header=True)
+        return relation.project(", ".join(f'cast("{c}" as varchar) as "{c}"' for c in relation.columns)).df()
 
 
 def check_focus_file(path: Path) -> list[CheckResult]:

@@ -50,12 +50,36 @@ def exported(tmp_path_factory) -> tuple[Project, object]:
             event("unpriced", "2026-11-03T09:00:00Z", provider="openai", model="mystery-1"),
             event("plain", "2026-11-03T10:00:00Z"),
             event("october", "2026-10-31T09:00:00Z"),
+            # two calls of the self-hosted llama-fixed ($10 an hour) in one hour: the one with no tokens is booked $0
+            event("hosted", "2026-11-02T12:00:00Z", provider="meta", model="llama", deployment_id="llama-fixed"),
+            event(
+                "empty",
+                "2026-11-02T12:30:00Z",
+                provider="meta",
+                model="llama",
+                deployment_id="llama-fixed",
+                tenant="initech",
+                input_tokens=0,
+                output_tokens=0,
+            ),
         ],
     )
     project.finops("backfill", "--from", "2026-10-31", "--to", "2026-11-03", "--allow-empty", check=True)
     out = project.root / "focus-2026-11.csv"
     proc = project.finops("export", "focus", "--month", "2026-11", "--out", str(out))
     return project, proc
+
+
+def test_the_parquet_export_passes_the_suite_too(exported):
+    project, _ = exported
+    proc = project.finops("export", "focus", "--month", "2026-11")  # default: focus-2026-11.parquet, here
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "written to focus-2026-11.parquet" in proc.stdout and ", 0 failed" in proc.stdout
+    frame = pd.read_parquet(project.root / "focus-2026-11.parquet")
+    assert str(frame["BilledCost"].dtype) == "object" and isinstance(frame["BilledCost"][0], Decimal)
+    # the call with no tokens: $0, written 0E-12 by Arrow's text and 0.000000000000 by DuckDB's (before: the suite
+    # read Arrow's and failed the decimal check)
+    assert Decimal(0) in set(frame["BilledCost"])
 
 
 def test_the_export_is_the_month_s_bill_in_focus_rows(exported):
@@ -105,9 +129,16 @@ def test_the_export_is_the_month_s_bill_in_focus_rows(exported):
     )
     assert batch["ChargePeriodStart"] == "2026-11-02T00:00:00Z" and batch["BillingPeriodEnd"] == "2026-12-01T00:00:00Z"
     # the self-hosted deployments: one row per idle hour of 1, 2 and 3 November, each of the two deployments
-    hosted = rows[rows["x_CostCategory"] == "self_hosted_idle"]
-    assert len(hosted) == 3 * 24 * 2 and set(hosted["ConsumedQuantity"]) == {"1.000000000000"}
-    assert len(rows) == len(api) + len(hosted)
+    idle = rows[rows["x_CostCategory"] == "self_hosted_idle"]
+    assert len(idle) == 3 * 24 * 2 - 1 and set(idle["ConsumedQuantity"]) == {"1.000000000000"}
+    allocated = rows[rows["x_CostCategory"] == "self_hosted_allocated"]
+    assert sorted(
+        zip(allocated["x_TenantId"], allocated["BilledCost"], allocated["ConsumedQuantity"], strict=True)
+    ) == [
+        ("acme", "10.000000000000", "1.000000000000"),
+        ("initech", "0.000000000000", "0.000000000000"),
+    ]
+    assert len(rows) == len(api) + len(idle) + len(allocated)
 
 
 def test_the_suite_rejects_a_file_that_breaks_focus_rules(exported, tmp_path):
