@@ -59,6 +59,7 @@ def test_the_published_tables_come_from_the_manifest():
         "budget_status_daily": "rpt_budget_status_daily",
         "cost_anomalies": "rpt_cost_anomalies",
         "cost_anomaly_drivers": "rpt_cost_anomaly_drivers",
+        "focus_cost_daily": "agg_focus_cost_daily",
         "gpu_offers": "dim_gpu_offers",
         "model_mix_weekly": "agg_model_mix_weekly",
         "premium_share_weekly": "agg_premium_share_weekly",

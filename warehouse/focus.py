@@ -1,7 +1,7 @@
 """`finops export focus --month YYYY-MM`: a month of the bill as a FOCUS 1.2 cost and usage dataset (the FinOps
 Foundation's FinOps Open Cost and Usage Specification), for FinOps tools (docs/focus.md).
 
-The rows are finance.focus_cost_daily's (dbt_project/models/marts/focus_cost_daily.sql: one per day, provider,
+The rows are finance.focus_cost_daily's (dbt_project/models/marts/agg_focus_cost_daily.sql: one per day, provider,
 model, service tier, account, tenant, feature, token type and rate of the priced API calls; one per self-hosted
 deployment, hour, tenant and feature, allocated and idle). This module names them in FOCUS: COLUMNS, each FOCUS
 column and its SQL over that table, declared once; the GX suite of the export (expectations/focus.py) checks the
