@@ -152,7 +152,7 @@ self_hosted as (
         allocation.tenant_id,
         allocation.feature,
         cast(null as {{ dbt.type_bigint() }}) as tokens,
-        cast(allocation.cost_usd / nullif(hourly.hourly_cost_usd, 0) as double) as hours,
+        cast(allocation.cost_usd as double) / nullif(cast(hourly.hourly_cost_usd as double), 0) as hours,
         hourly.hourly_cost_usd as unit_price_usd,
         hourly.hourly_cost_usd as list_unit_price_usd,
         allocation.cost_usd,
