@@ -230,7 +230,8 @@ def test_dot_commands_list_the_finance_tables_and_their_columns(published: Proje
     )
     assert shell.returncode == 0, shell.stderr[-2000:]
     lines = [line.rstrip() for line in shell.stdout.splitlines()]
-    assert "agg_cost_daily         | One row per usage_date, tenant_id, feature, provider, model." in lines
+    cells = [[cell.strip() for cell in line.split(" | ")] for line in lines]
+    assert ["agg_cost_daily", "One row per usage_date, tenant_id, feature, provider, model."] in cells
     schema = next(i for i, line in enumerate(lines) if line.startswith("finance.spend_daily: "))
     assert lines[schema].startswith("finance.spend_daily: The whole bill, one row per usage_date")
     assert [[cell.strip() for cell in line.split(" | ")[:2]] for line in lines[schema + 3 : schema + 5]] == [
