@@ -240,11 +240,18 @@ def read_as_text(path: Path) -> pd.DataFrame:
 
 def check_focus_file(path: Path) -> list[CheckResult]:
     """Validate a written FOCUS file: one CheckResult per expectation, and one per custom column not prefixed x_."""
-    from expectations.gate import gx_datasource, validate_frame
+    from expectations.gate import gx_context, validate_batch
 
     frame = read_as_text(path)
     suite = focus_suite(list(frame.columns))
-    results = validate_frame(gx_datasource("pandas"), suite, frame, time.perf_counter(), rows=len(frame))
+    batch = (
+        gx_context()
+        .data_sources.add_pandas("focus_export")
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    results = validate_batch(batch, suite, time.perf_counter())
     return results + [
         CheckResult(suite.label, "custom column prefixed x_", suite.table, False, 1, f"{c}: not a FOCUS 1.2 column")
         for c in custom_column_problems(list(frame.columns))
