@@ -84,8 +84,8 @@ class AlertOutcome:
 def budget_status(con: Reader) -> dict[str, dict]:
     """budget -> its finance.budget_status_daily row of the latest published day."""
     rows = con.rows(
-        """select * from finance.budget_status_daily
-           where as_of_date = (select max(as_of_date) from finance.budget_status_daily)""",
+        """select * from budget_status_daily
+           where as_of_date = (select max(as_of_date) from budget_status_daily)""",
         {},
     )
     return {row["budget"]: row for row in rows}

@@ -1,5 +1,6 @@
-"""The figures of a week, read from the published warehouse with SQL over the finance.* marts, through the engine's
-Reader (warehouse/engines/__init__.py).
+"""The figures of a week, read from the published warehouse with SQL over the finance tables, through the engine's
+Reader (warehouse/engines/__init__.py), on either engine: the SQL is what DuckDB and Spark SQL both run (`$name`
+parameters of single values, tables named without their schema: the Reader reads them where they are published).
 
 Every cost rule is in dbt; these queries select a week, sum the marts' rows up to what a table shows, put the
 prior week beside it and derive the figures shown from those sums (change and change %, share of cost, cost per
@@ -45,25 +46,41 @@ class Scope:
         return {
             "everything": self.everything,
             "negate": self.negate,
-            "features": list(self.features),
-            "tenants": list(self.tenants),
+            **_values("feature", self.features),
+            **_values("tenant", self.tenants),
         }
 
+    def rows(self) -> str:
+        """A row of agg_cost_daily / fct_llm_tasks in the scope."""
+        in_features, in_tenants = (
+            _one_of("feature", "feature", self.features),
+            _one_of("tenant_id", "tenant", self.tenants),
+        )
+        return f"($everything or (({in_features} or {in_tenants}) <> $negate))"
 
-_IN_FEATURES = "list_contains(cast($features as varchar[]), {column})"
-_IN_TENANTS = "list_contains(cast($tenants as varchar[]), {column})"
-# a row of agg_cost_daily / fct_llm_tasks in the scope
-ROW_IN_SCOPE = (
-    f"($everything or (({_IN_FEATURES.format(column='feature')} or "
-    f"{_IN_TENANTS.format(column='tenant_id')}) <> $negate))"
-)
-# a tenant-level row (model mix) in the scope: only an owner's own tenants
-TENANT_IN_SCOPE = f"($everything or ({_IN_TENANTS.format(column='tenant_id')} <> $negate))"
-# an anomaly in the scope: a flagged feature or tenant of the owner (model anomalies: the pages only)
-ANOMALY_IN_SCOPE = (
-    f"($everything or (((dimension = 'feature' and {_IN_FEATURES.format(column='dimension_value')}) "
-    f"or (dimension = 'tenant' and {_IN_TENANTS.format(column='dimension_value')})) <> $negate))"
-)
+    def tenant_rows(self) -> str:
+        """A tenant-level row (model mix) in the scope: only an owner's own tenants."""
+        return f"($everything or ({_one_of('tenant_id', 'tenant', self.tenants)} <> $negate))"
+
+    def anomalies(self) -> str:
+        """An anomaly in the scope: a flagged feature or tenant of the owner (model anomalies: the pages only)."""
+        in_features = _one_of("dimension_value", "feature", self.features)
+        in_tenants = _one_of("dimension_value", "tenant", self.tenants)
+        return (
+            f"($everything or (((dimension = 'feature' and {in_features}) "
+            f"or (dimension = 'tenant' and {in_tenants})) <> $negate))"
+        )
+
+
+def _values(name: str, values: tuple[str, ...] | list[str]) -> dict:
+    """The parameters $<name>_0, $<name>_1, ... of a list of values (_one_of)."""
+    return {f"{name}_{i}": value for i, value in enumerate(values)}
+
+
+def _one_of(column: str, name: str, values: tuple[str, ...] | list[str]) -> str:
+    """`column` is one of the values, given as the parameters of _values (no list parameter: Spark SQL has none
+    DuckDB reads); false for no value."""
+    return f"{column} in ({', '.join(f'${name}_{i}' for i in range(len(values)))})" if values else "false"
 
 
 def _rows(con: Reader, sql: str, params: dict) -> list[dict]:
@@ -83,7 +100,8 @@ def _week_params(week: IsoWeek, scope: Scope, compared: bool = False) -> dict:
 # the prior week's cost of a row of sums: NULL when the prior week is not compared (not complete), 0 when it had
 # no row, NULL when every row was unpriced
 PRIOR_COST = (
-    f"case when not $compared then null when rows_prior_week = 0 then cast(0 as {MONEY}) else prior_week_cost_usd end"
+    f"case when not $compared then null when rows_prior_week = 0 then cast(0 as {MONEY}) "
+    "else summed_prior_week_cost_usd end"
 )
 
 
@@ -101,8 +119,8 @@ def breakdown(con: Reader, week: IsoWeek, scope: Scope, by: tuple[str, ...] = ()
                 {keys}
                 count(*) filter (where {this_week})                          as rows_this_week,
                 count(*) filter (where {prior_week})                         as rows_prior_week,
-                sum(cost_usd) filter (where {this_week})                     as cost_usd,
-                sum(cost_usd) filter (where {prior_week})                    as prior_week_cost_usd,
+                sum(cost_usd) filter (where {this_week})                     as summed_cost_usd,
+                sum(cost_usd) filter (where {prior_week})                    as summed_prior_week_cost_usd,
                 coalesce(sum(requests) filter (where {this_week}), 0)        as requests,
                 coalesce(sum(tasks) filter (where {this_week}), 0)           as tasks,
                 coalesce(sum(input_tokens) filter (where {this_week}), 0)    as input_tokens,
@@ -111,14 +129,14 @@ def breakdown(con: Reader, week: IsoWeek, scope: Scope, by: tuple[str, ...] = ()
                 coalesce(sum(retry_cost_usd) filter (where {this_week}), 0)  as retry_cost_usd,
                 coalesce(sum(unpriced_requests) filter (where {this_week}), 0) as unpriced_requests,
                 coalesce(sum(unpriced_tokens) filter (where {this_week}), 0) as unpriced_tokens
-            from finance.agg_cost_daily
-            where usage_date >= $prior_start and usage_date < $end and {ROW_IN_SCOPE}
+            from agg_cost_daily
+            where usage_date >= $prior_start and usage_date < $end and {scope.rows()}
             {group_by}
         ),
         costed as (
             select
-                * exclude (cost_usd, prior_week_cost_usd),
-                case when rows_this_week = 0 then cast(0 as {MONEY}) else cost_usd end            as cost_usd,
+                *,
+                case when rows_this_week = 0 then cast(0 as {MONEY}) else summed_cost_usd end     as cost_usd,
                 {PRIOR_COST}                                                                      as prior_week_cost_usd
             from grouped
         )
@@ -131,7 +149,7 @@ def breakdown(con: Reader, week: IsoWeek, scope: Scope, by: tuple[str, ...] = ()
             cast(cost_usd as double) / nullif(sum(cost_usd) over (), 0)                      as share_of_cost,
             requests,
             tasks,
-            cast(cost_usd / nullif(tasks, 0) as {MONEY})                                     as cost_per_task_usd,
+            cast(cast(cost_usd as double) / nullif(tasks, 0) as {MONEY})                     as cost_per_task_usd,
             cast(cache_read_tokens as double) / nullif(input_tokens, 0)                      as cache_hit_rate,
             cache_savings_usd,
             retry_cost_usd,
@@ -151,8 +169,8 @@ def totals(con: Reader, week: IsoWeek, scope: Scope, *, compared: bool) -> dict:
             f"""
         select count(*) filter (where not succeeded) as failed_tasks,
                cast(count(*) filter (where not succeeded) as double) / nullif(count(*), 0) as failed_task_share
-        from finance.fct_llm_tasks
-        where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}""",
+        from fct_llm_tasks
+        where usage_date >= $start and usage_date < $end and {scope.rows()}""",
             _week_params(week, scope),
         )[0]
     )
@@ -171,8 +189,8 @@ def whole_bill(con: Reader, week: IsoWeek, *, compared: bool) -> dict:
             select
                 count(*) filter (where {this_week})                                          as rows_this_week,
                 count(*) filter (where {prior_week})                                         as rows_prior_week,
-                sum(cost_usd) filter (where {this_week})                                     as cost_usd,
-                sum(cost_usd) filter (where {prior_week})                                    as prior_week_cost_usd,
+                sum(cost_usd) filter (where {this_week})                                     as summed_cost_usd,
+                sum(cost_usd) filter (where {prior_week})                                    as summed_prior_week_cost_usd,
                 coalesce(sum(cost_usd) filter (where {this_week} and category = 'api'), 0)   as api_usd,
                 coalesce(sum(cost_usd) filter (where {this_week} and category = 'self_hosted_allocated'), 0)
                                                                                              as allocated_usd,
@@ -180,13 +198,13 @@ def whole_bill(con: Reader, week: IsoWeek, *, compared: bool) -> dict:
                                                                                              as idle_usd,
                 coalesce(sum(cost_usd) filter (where {this_week} and category = 'self_hosted_unrecovered'), 0)
                                                                                              as unrecovered_usd
-            from finance.spend_daily
+            from spend_daily
             where usage_date >= $prior_start and usage_date < $end
         ),
         costed as (
             select
-                * exclude (cost_usd, prior_week_cost_usd),
-                case when rows_this_week = 0 then cast(0 as {MONEY}) else cost_usd end            as cost_usd,
+                *,
+                case when rows_this_week = 0 then cast(0 as {MONEY}) else summed_cost_usd end     as cost_usd,
                 {PRIOR_COST}                                                                      as prior_week_cost_usd
             from sums
         )
@@ -209,8 +227,8 @@ def daily_by_feature(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
         con,
         f"""
         select usage_date, feature, sum(cost_usd) as cost_usd
-        from finance.agg_cost_daily
-        where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}
+        from agg_cost_daily
+        where usage_date >= $start and usage_date < $end and {scope.rows()}
         group by usage_date, feature
         order by usage_date, feature""",
         _week_params(week, scope),
@@ -218,20 +236,32 @@ def daily_by_feature(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
 
 
 def unpriced_by_model(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
-    """Calls with no price in force: how many, their tokens, and which features and tenants made them."""
-    return _rows(
+    """Calls with no price in force: how many, their tokens, and which features and tenants made them (listed here:
+    DuckDB and Spark SQL spell an ordered list of distinct values differently)."""
+    rows = _rows(
         con,
         f"""
-        select provider || '/' || model as model, sum(unpriced_requests) as unpriced_requests,
-               sum(unpriced_tokens) as unpriced_tokens,
-               string_agg(distinct feature, ', ' order by feature) as features,
-               string_agg(distinct tenant_id, ', ' order by tenant_id) as tenants
-        from finance.agg_cost_daily
-        where usage_date >= $start and usage_date < $end and unpriced_requests > 0 and {ROW_IN_SCOPE}
-        group by provider, model
-        order by unpriced_requests desc, model""",
+        select provider || '/' || model as model, feature, tenant_id, sum(unpriced_requests) as unpriced_requests,
+               sum(unpriced_tokens) as unpriced_tokens
+        from agg_cost_daily
+        where usage_date >= $start and usage_date < $end and unpriced_requests > 0 and {scope.rows()}
+        group by provider, model, feature, tenant_id""",
         _week_params(week, scope),
     )
+    models: dict[str, dict] = {}
+    for row in rows:
+        model = models.setdefault(
+            row["model"],
+            {"model": row["model"], "unpriced_requests": 0, "unpriced_tokens": 0, "features": set(), "tenants": set()},
+        )
+        model["unpriced_requests"] += row["unpriced_requests"]
+        model["unpriced_tokens"] += row["unpriced_tokens"]
+        model["features"].add(row["feature"])
+        model["tenants"].add(row["tenant_id"])
+    return [
+        {**m, "features": ", ".join(sorted(m["features"])), "tenants": ", ".join(sorted(m["tenants"]))}
+        for m in sorted(models.values(), key=lambda m: (-m["unpriced_requests"], m["model"]))
+    ]
 
 
 def top_tasks(con: Reader, week: IsoWeek, scope: Scope, limit: int = 10) -> list[dict]:
@@ -239,8 +269,8 @@ def top_tasks(con: Reader, week: IsoWeek, scope: Scope, limit: int = 10) -> list
         con,
         f"""
         select task_id, tenant_id, feature, started_at, requests, retries, succeeded, cost_usd, retry_cost_usd
-        from finance.fct_llm_tasks
-        where usage_date >= $start and usage_date < $end and {ROW_IN_SCOPE}
+        from fct_llm_tasks
+        where usage_date >= $start and usage_date < $end and {scope.rows()}
         order by cost_usd desc nulls last, task_id
         limit {int(limit)}""",
         _week_params(week, scope),
@@ -259,7 +289,7 @@ def self_hosted(con: Reader, week: IsoWeek) -> list[dict]:
                    sum(cost_usd) filter (where tenant_id = '__unrecovered__') as unrecovered_usd,
                    sum(cost_usd) filter (where tenant_id = '__idle__') as idle_usd,
                    sum(requests) as requests
-            from finance.self_hosted_allocation
+            from self_hosted_allocation
             where usage_date >= $start and usage_date < $end
             group by deployment_id, hour_start
         )
@@ -294,7 +324,7 @@ def billing(con: Reader, week: IsoWeek) -> list[dict]:
                cast(sum(difference_usd) as double) / nullif(cast(sum(billed_usd) as double), 0) as difference_share,
                count(billed_usd) as days_billed,
                count(*) - count(billed_usd) as days_awaiting_bill
-        from finance.billing_reconciliation
+        from billing_reconciliation
         where account_id is null and usage_date >= $start and usage_date < $end
         group by provider
         order by provider""",
@@ -307,8 +337,8 @@ def anomalies(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
         con,
         f"""
         select usage_date, dimension, dimension_value, observed_usd, baseline_usd, ratio, increase_usd
-        from finance.cost_anomalies
-        where usage_date >= $start and usage_date < $end and {ANOMALY_IN_SCOPE}
+        from cost_anomalies
+        where usage_date >= $start and usage_date < $end and {scope.anomalies()}
         order by usage_date, increase_usd desc, dimension, dimension_value""",
         _week_params(week, scope),
     )
@@ -321,9 +351,9 @@ def anomaly_drivers(con: Reader, week: IsoWeek, scope: Scope, top: int = 3) -> l
         f"""
         select usage_date, dimension, dimension_value, driver_dimension, driver_value, observed_usd, baseline_usd,
                increase_usd, share_of_increase, driver_rank
-        from finance.cost_anomaly_drivers
+        from cost_anomaly_drivers
         where usage_date >= $start and usage_date < $end and increase_usd > 0 and driver_rank <= {int(top)}
-          and {ANOMALY_IN_SCOPE}
+          and {scope.anomalies()}
         order by usage_date, dimension, dimension_value, driver_dimension, driver_rank""",
         _week_params(week, scope),
     )
@@ -336,8 +366,8 @@ def premium_shares(con: Reader, week: IsoWeek, scope: Scope) -> list[dict]:
         f"""
         select tenant_id, cost_usd, premium_cost_usd, premium_share, prior_week_premium_share,
                premium_share_change, is_alert
-        from finance.premium_share_weekly
-        where week_start = $start and {TENANT_IN_SCOPE}
+        from premium_share_weekly
+        where week_start = $start and {scope.tenant_rows()}
         order by is_alert desc, premium_share_change desc nulls last, tenant_id""",
         _week_params(week, scope),
     )
@@ -347,18 +377,17 @@ def premium_models(con: Reader, week: IsoWeek, tenants: list[str]) -> list[dict]
     """The premium models of some tenants, this week against the week before (what moved their share)."""
     return _rows(
         con,
-        """
+        f"""
         select tenant_id, provider || '/' || model as model,
                coalesce(sum(cost_usd) filter (where week_start = $start), 0) as cost_usd,
                coalesce(sum(cost_usd) filter (where week_start = $prior_start), 0) as prior_week_cost_usd,
                coalesce(sum(cost_usd) filter (where week_start = $start), 0)
                  - coalesce(sum(cost_usd) filter (where week_start = $prior_start), 0) as change_usd
-        from finance.model_mix_weekly
-        where is_premium and week_start in ($start, $prior_start)
-          and list_contains(cast($tenants as varchar[]), tenant_id)
+        from model_mix_weekly
+        where is_premium and week_start in ($start, $prior_start) and {_one_of("tenant_id", "tenant", tenants)}
         group by tenant_id, provider, model
         order by tenant_id, change_usd desc, model""",
-        {"start": week.start, "prior_start": week.prior.start, "tenants": tenants},
+        {"start": week.start, "prior_start": week.prior.start, **_values("tenant", tenants)},
     )
 
 
@@ -369,7 +398,7 @@ def premium_model_names(con: Reader, week: IsoWeek) -> list[str]:
         for r in _rows(
             con,
             """
-        select distinct provider || '/' || model as model from finance.model_mix_weekly
+        select distinct provider || '/' || model as model from model_mix_weekly
         where is_premium and week_start in ($start, $prior_start) order by model""",
             {"start": week.start, "prior_start": week.prior.start},
         )
@@ -384,8 +413,8 @@ def budget_status(con: Reader, week: IsoWeek, budgets: tuple[str, ...] | None = 
         """
         select budget, month, as_of_date, budget_usd, spent_usd, forecast_month_usd, spent_share, forecast_share,
                status
-        from finance.budget_status_daily
-        where as_of_date = (select max(as_of_date) from finance.budget_status_daily
+        from budget_status_daily
+        where as_of_date = (select max(as_of_date) from budget_status_daily
                             where as_of_date >= $start and as_of_date < $end)
         order by budget""",
         {"start": week.start, "end": week.end},

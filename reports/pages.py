@@ -16,14 +16,13 @@ from reports import charts
 from reports import figures as fig
 from reports.figures import Scope
 from reports.formatting import day, pct, pct_signed, ratio_x, usd_signed
-from reports.readiness import PriorWeek
+from reports.readiness import PriorWeek, published_state
 from reports.render import render, svg
 from reports.tables import Column, Table
 from reports.week import IsoWeek
 from warehouse.dbt_args import DBT_PROJECT_DIR
 from warehouse.engines import Reader
 from warehouse.quarantine import quarantined_records
-from warehouse.state import catalog_state, load_state
 
 
 @dataclass
@@ -116,9 +115,7 @@ def owner_covers(features: tuple[str, ...], tenants: tuple[str, ...]) -> str:
 def quarantined_in(cfg: Config, week: IsoWeek) -> dict:
     """The records quarantined from the usage files read for the week's days, and in how many files (from the
     staging area: warehouse/quarantine.py)."""
-    layout = Layout.of(cfg)
-    state = load_state(layout, catalog_state(layout.warehouse))
-    records = quarantined_records(layout, state, [d.isoformat() for d in week.days])
+    records = quarantined_records(Layout.of(cfg), published_state(cfg), [d.isoformat() for d in week.days])
     return {"quarantined_records": len(records), "quarantined_files": len({r.file for r in records})}
 
 

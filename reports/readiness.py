@@ -10,7 +10,8 @@ from core.config import Config
 from core.layout import Layout
 from expectations.quality_report import quality_report_path
 from reports.week import IsoWeek
-from warehouse.state import catalog_state, load_state
+from warehouse.engines import engine_of
+from warehouse.state import State, load_state
 
 
 class WeekNotPublished(Exception):
@@ -56,10 +57,15 @@ class PriorWeek:
         return f"{self.week}: {self.days_published} of 7 days, not compared"
 
 
+def published_state(cfg: Config) -> State:
+    """The pipeline's state as published, through the engine (the DuckDB catalog's copy, or the Spark table's), or
+    state.json when it is newer (warehouse/state.py load_state)."""
+    return load_state(Layout.of(cfg), engine_of(cfg).published_state())
+
+
 def prior_week(cfg: Config, week: IsoWeek) -> PriorWeek:
     """The week before `week`, with how many of its days are published (whatever their status)."""
-    layout = Layout.of(cfg)
-    state = load_state(layout, catalog_state(layout.warehouse))
+    state = published_state(cfg)
     prior = week.prior
     return PriorWeek(prior, sum(day.isoformat() in state.days for day in prior.days))
 
@@ -71,8 +77,7 @@ def require_published(cfg: Config, week: IsoWeek, allow_partial: bool = False) -
     not ready; a failed day is named with its quality report; a partial day (published before it ended) is ready
     only with allow_partial. A day built with no calls is published (status empty: a quiet day is real data).
     Returns the week's partial days (allowed)."""
-    layout = Layout.of(cfg)
-    state = load_state(layout, catalog_state(layout.warehouse))
+    state = published_state(cfg)
     partial = [day for day in week.days if state.status(day.isoformat()) == "partial"]
     days = [
         day

@@ -48,10 +48,12 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 class DuckDBReader:
-    """A Reader (warehouse/engines/__init__.py) on a read-only connection (connect_read_only)."""
+    """A Reader (warehouse/engines/__init__.py) on a read-only connection (connect_read_only): the finance tables
+    are named without their schema."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
+        con.execute("use finance")
 
     def rows(self, sql: str, params: dict) -> list[dict]:
         used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}  # DuckDB refuses unused ones

@@ -30,11 +30,13 @@ if TYPE_CHECKING:
 
 
 class Reader(Protocol):
-    """Queries on what is published, all on the snapshot it opened (a publish meanwhile is not seen): what the
-    reports read the marts through (reports/figures.py)."""
+    """Queries on what is published: what the reports read the finance tables through (reports/figures.py), named
+    without their schema (DuckDB: finance; Spark: [warehouse.spark] database). On DuckDB every query reads the
+    snapshot it opened (a publish meanwhile is not seen); on Spark each query reads the tables as they are then."""
 
     def rows(self, sql: str, params: dict) -> list[dict]:
-        """The rows of `sql`, each a dict by column name; `params` are its $name parameters (those it uses)."""
+        """The rows of `sql`, each a dict by column name; `params` are its $name parameters of single values (those
+        it uses)."""
 
     def close(self) -> None: ...
 

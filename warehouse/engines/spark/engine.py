@@ -8,6 +8,7 @@ an optional extra).
     gate       the dbt tests + the same expectation suites, validated by GX on Spark DataFrames (gate.py)
     publish    the build's days replace their partitions of the published Spark tables (publish.py)
     sql        `finops sql`: reading statements only, on the published tables (readonly.py)
+    read       the reports' queries on the published tables (readonly.py SparkReader)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import partial
 from typing import TextIO
 
 from core.config import Config
-from core.layout import Layout, WarehouseError
+from core.layout import Layout
 from expectations.results import CheckResult
 from expectations.suites import Suite
 from warehouse.build import Build
@@ -70,10 +71,12 @@ class SparkEngine:
         return publish_spark(self.spark, self.settings, layout, build)
 
     def reader(self):
-        raise WarehouseError(
-            "finops report reads the published DuckDB warehouse; the reports are not available with "
-            'engine = "spark" yet (query the Spark tables with `finops sql`; docs/spark.md)'
-        )
+        from warehouse.engines.spark.readonly import SparkReader
+        from warehouse.readonly import WarehouseMissing
+
+        if not self.spark.catalog.databaseExists(self.settings.database):
+            raise WarehouseMissing(f"{self.where}: nothing published yet (run `finops run` or `finops backfill` first)")
+        return SparkReader(self.spark, self.settings.database)
 
     def export(self, table, start, end, fmt, out) -> int:
         raise WarehouseError(

@@ -18,6 +18,26 @@ _READING = re.compile(r"\s*(select|with|show|describe|desc|explain)\b", re.IGNOR
 _COMMENTS = re.compile(r"(--[^\n]*|/\*.*?\*/)", re.DOTALL)
 
 
+class SparkReader:
+    """A Reader (warehouse/engines/__init__.py) on the published Spark tables: the finance tables are named without
+    their database, and the $name parameters become Spark's :name parameter markers."""
+
+    def __init__(self, spark, database: str):
+        self.spark = spark
+        spark.catalog.setCurrentDatabase(database)
+
+    def rows(self, sql: str, params: dict) -> list[dict]:
+        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+        frame = self.spark.sql(_PARAMETER.sub(r":\1", sql), args=used)
+        return [row.asDict() for row in frame.collect()]
+
+    def close(self) -> None:
+        """Nothing to close: the SparkSession is the process's."""
+
+
+_PARAMETER = re.compile(r"\$(\w+)\b")
+
+
 def run_spark_sql(settings: SparkSettings, statements: list[str], out: TextIO = sys.stdout) -> int:
     """Run each statement and print its rows; 1 if any failed or was refused."""
     from pyspark.errors import PySparkException
