@@ -80,7 +80,7 @@ def _values(name: str, values: tuple[str, ...] | list[str]) -> dict:
 def _one_of(column: str, name: str, values: tuple[str, ...] | list[str]) -> str:
     """`column` is one of the values, given as the parameters of _values (no list parameter: Spark SQL has none
     DuckDB reads); false for no value."""
-    return f"{column} in ({', '.join(f'${name}_{i}' for i in range(len(values)))})" if values else "false"
+    return f"({column} in ({', '.join(f'${name}_{i}' for i in range(len(values)))}))" if values else "false"
 
 
 def _rows(con: Reader, sql: str, params: dict) -> list[dict]:
