@@ -1,6 +1,6 @@
 """engine = "spark": the same sample usage through DuckDB and through Spark gives the same finance tables, row for
-row; the same planted defect fails the gate on both engines and publishes nothing; publishing a day replaces only
-that day's partitions of the Spark tables.
+row, and `finops report` writes the same CSV files from them; the same planted defect fails the gate on both engines
+and publishes nothing; publishing a day replaces only that day's partitions of the Spark tables.
 
 Both engines backfill through the real `finops` CLI (Spark in its own driver process). The test process then opens
 one SparkSession on the same metastore (module-scoped: a Spark driver takes seconds to start) to read the tables
@@ -45,7 +45,19 @@ TABLES = {  # every finance table and the columns that order its rows
     "focus_cost_daily": "usage_date, charge_period_start, category, provider, model, service_tier, "
     "token_type nulls first, account_id nulls first, deployment_id nulls first, tenant_id, feature, unit_price_usd",
 }
-NOT_COMPARED = {"ingested_at", "run_id", "published_at"}  # when the run read the record; which run published a day
+NOT_COMPARED = {"ingested_at", "run_id", "published_at"}
+REPORT_WEEK = "2026-W45"  # DAYS[0] .. DAYS[6]
+OWNERS = """
+[[owners]]
+email = "search@example.com"
+name = "Search"
+features = ["search", "rerank"]
+
+[[owners]]
+email = "platform@example.com"
+name = "Platform"
+tenants = ["initech"]
+"""  # when the run read the record; which run published a day
 
 
 class Engines:
@@ -62,6 +74,7 @@ class Engines:
             deployments=SAMPLE_DEPLOYMENT,
             quality="max_quarantined_share = 0.2\nmax_conflicting_share = 0.5",
             usage='[[usage.sources]]\nkind = "canonical"\npath = "usage/**/*.*"\n',
+            extra=OWNERS,
         )
         self.duckdb = self.project.write_config(
             warehouse='path = "duck/finops.duckdb"', to=root / "duckdb.toml", **common
@@ -81,6 +94,7 @@ conf = {{ "spark.sql.shuffle.partitions" = "1" }}   # a few hundred rows a day""
         )
 
     sql = None  # what `finops sql` printed after the Spark backfill
+    reports: dict  # each engine's `finops report` of REPORT_WEEK, by config name
 
     def finops(self, config: Path, *args: str):
         return subprocess.run(
@@ -165,6 +179,10 @@ def engines(tmp_path_factory) -> Engines:
         "sql",
         "select usage_date, count(*) as calls from finance.fct_llm_requests group by 1 order by 1 limit 2",
     )
+    engines.reports = {
+        config.stem: engines.finops(config, "report", "--week", REPORT_WEEK)
+        for config in (engines.duckdb, engines.spark)
+    }
     return engines
 
 
@@ -238,8 +256,22 @@ def test_finops_sql_reads_the_spark_tables_and_refuses_writes(engines):
     secret.write_text("the-secret-value\n")
     by_path = engines.finops(engines.spark, "sql", f"select * from text.`{secret}`")
     assert by_path.returncode == 1 and "the-secret-value" not in by_path.stdout
-    report = engines.finops(engines.spark, "report", "--week", "2026-W45")
-    assert report.returncode == 2 and 'engine = "spark"' in report.stderr
+
+
+def test_finops_report_on_spark_writes_the_same_figures_as_on_duckdb(engines):
+    """The reports read the marts through the engine's Reader: the same week gives the same CSV files (the summary,
+    the breakdowns, the anomalies) and the same chargeback emails' figures on both engines."""
+    for name, report in engines.reports.items():
+        assert report.returncode == 0, (name, report.stderr[-3000:])
+    duck, spark = (engines.root / name / "reports" / REPORT_WEEK for name in ("duck", "spark"))
+    csv_files = sorted(p.name for p in duck.glob("*.csv"))
+    assert "summary.csv" in csv_files and sorted(p.name for p in spark.glob("*.csv")) == csv_files
+    for name in csv_files:
+        assert (spark / name).read_text() == (duck / name).read_text(), name
+    summary = (duck / "summary.csv").read_text().splitlines()
+    assert len(summary) == 2 and summary[1].startswith(f"{REPORT_WEEK},")  # a header and the week's row
+    emails = [sorted((root.parent.parent / "outbox" / REPORT_WEEK).glob("*.eml")) for root in (duck, spark)]
+    assert [p.name for p in emails[0]] == [p.name for p in emails[1]] and len(emails[0]) == 2
 
 
 def test_the_same_planted_defect_fails_the_gate_on_both_engines_and_publishes_nothing(engines, spark):
