@@ -37,7 +37,7 @@ def months_to(con: Reader, week: IsoWeek) -> list[dict]:
     """Every option's rows of the months up to the one the week ends in, by option and month."""
     return con.rows(
         """
-        select * from finance.rent_vs_api_monthly
+        select * from rent_vs_api_monthly
         where month_start <= $last_day
         order by option_id, month_start""",
         {"last_day": week.end - timedelta(days=1)},
