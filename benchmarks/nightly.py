@@ -37,6 +37,14 @@ from ingest.usage_exports import stage_export_file  # noqa: E402
 from warehouse.engines import engine_of  # noqa: E402
 
 BUNDLED = ROOT / "finops" / "bundled"
+# The run and the floor price from the same one sheet (every model of the generated calls, article figures): the
+# bundled config's LiteLLM catalog source is left out of the bench's config.
+PRICES = ROOT / "tests" / "fixtures" / "prices" / "article_prices.csv"
+LITELLM_SOURCE = """[[prices.sources]]                        # the base: LiteLLM's price catalog as of 2026-12-07 (a dated copy;
+kind = "litellm_json"                    # `url` instead of `path` reads the live one)
+name = "litellm"
+path = "prices/litellm_catalog_2026-12-07.json"
+"""
 DAY1, DAY2 = date(2026, 11, 2), date(2026, 11, 3)
 
 RATES_SQL = """
@@ -145,7 +153,7 @@ def sql_seconds(files: list[Path], fmt: str, db: Path, statements: list[str], co
     con = duckdb.connect(str(db))
     start = time.perf_counter()
     for statement in statements:
-        con.execute(statement.format(prices=BUNDLED / "prices" / "list_prices.csv", reader=reader))
+        con.execute(statement.format(prices=PRICES, reader=reader))
     elapsed = time.perf_counter() - start
     con.close()
     db.unlink()
@@ -195,7 +203,7 @@ def small_day(work: Path, config: str, events: int, fmt: str) -> None:
     steps, printed as small_day_*."""
     project = work / "small"
     for sub in ("prices", "gpus"):
-        shutil.copytree(BUNDLED / sub, project / sub)
+        shutil.copytree(work / sub, project / sub)
     (project / "finops.toml").write_text(config)
     generate_usage(project / "usage", DAY1, 1, events, fmt=fmt)
     seconds, _, steps = run_finops(project / "finops.toml", DAY1)
@@ -268,7 +276,13 @@ def main() -> int:
     try:
         for sub in ("prices", "gpus"):
             shutil.copytree(BUNDLED / sub, work / sub)
+        shutil.copyfile(PRICES, work / "prices" / "list_prices.csv")
         config = (BUNDLED / "finops.toml").read_text()
+        if LITELLM_SOURCE not in config:
+            raise SystemExit(
+                "benchmarks/nightly.py: the bundled config's LiteLLM price source changed; update LITELLM_SOURCE"
+            )
+        config = config.replace(LITELLM_SOURCE, "")
         config = config.replace('path = "../../finops-data/finops.duckdb"', 'path = "warehouse/finops.duckdb"')
         config = config.replace('path = "usage/*.jsonl.gz"', f'path = "usage/*.{args.format}"')
         config = config.replace(
