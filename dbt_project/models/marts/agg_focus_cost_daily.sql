@@ -5,6 +5,15 @@
 -- rate in force; cost_usd sums to the calls' cost), and one per self-hosted deployment, hour, tenant and feature
 -- (int_self_hosted__allocation: allocated and idle). Unpriced usage has no row (its cost is NULL, not 0: the export
 -- counts it from fct_llm_requests). The FOCUS column names and constants are the export's (warehouse/focus.py).
+{#- the token types of an API call: (token_type, its tokens, its rate, its list rate), one select each #}
+{%- set token_types = [
+    ('input', 'uncached_input_tokens', 'input_usd_per_million', 'list_input_usd_per_million'),
+    ('cache_read', 'cache_read_tokens', 'cache_read_usd_per_million', 'list_input_usd_per_million'),
+    ('cache_write_5m', 'cache_write_tokens', 'cache_write_usd_per_million', 'list_input_usd_per_million'),
+    ('cache_write_1h', 'cache_write_1h_tokens', 'cache_write_1h_usd_per_million', 'list_input_usd_per_million'),
+    ('output', 'output_tokens', 'output_usd_per_million', 'list_output_usd_per_million'),
+] %}
+
 with calls as (
 
     select
@@ -33,76 +42,25 @@ with calls as (
 ),
 
 token_types as (
+    {%- for token_type, tokens, rate, list_rate in token_types %}
 
-    select
-        usage_date,
-        provider,
-        model,
-        service_tier,
-        account_id,
-        tenant_id,
-        feature,
-        'input' as token_type,
-        uncached_input_tokens as tokens,
-        input_usd_per_million as usd_per_million,
-        list_input_usd_per_million as list_usd_per_million
-    from calls
-    union all
-    select
-        usage_date,
-        provider,
-        model,
-        service_tier,
-        account_id,
-        tenant_id,
-        feature,
-        'cache_read' as token_type,
-        cache_read_tokens as tokens,
-        cache_read_usd_per_million as usd_per_million,
-        list_input_usd_per_million as list_usd_per_million
-    from calls
-    union all
-    select
-        usage_date,
-        provider,
-        model,
-        service_tier,
-        account_id,
-        tenant_id,
-        feature,
-        'cache_write_5m' as token_type,
-        cache_write_tokens as tokens,
-        cache_write_usd_per_million as usd_per_million,
-        list_input_usd_per_million as list_usd_per_million
-    from calls
-    union all
-    select
-        usage_date,
-        provider,
-        model,
-        service_tier,
-        account_id,
-        tenant_id,
-        feature,
-        'cache_write_1h' as token_type,
-        cache_write_1h_tokens as tokens,
-        cache_write_1h_usd_per_million as usd_per_million,
-        list_input_usd_per_million as list_usd_per_million
-    from calls
-    union all
-    select
-        usage_date,
-        provider,
-        model,
-        service_tier,
-        account_id,
-        tenant_id,
-        feature,
-        'output' as token_type,
-        output_tokens as tokens,
-        output_usd_per_million as usd_per_million,
-        list_output_usd_per_million as list_usd_per_million
-    from calls
+        select
+            usage_date,
+            provider,
+            model,
+            service_tier,
+            account_id,
+            tenant_id,
+            feature,
+            '{{ token_type }}' as token_type,
+            {{ tokens }} as tokens,
+            {{ rate }} as usd_per_million,
+            {{ list_rate }} as list_usd_per_million
+        from calls
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 
 ),
 
