@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import uuid
+import warnings
 from pathlib import Path
 
 from core.config import Config
@@ -34,10 +35,13 @@ def record_published_days(cfg: Config, days: list[str], statuses: dict[str, str]
     """Record each published day as a materialized partition of every daily asset of the nightly job."""
     if not days:
         return
-    from dagster import AssetMaterialization, DagsterInstance, MetadataValue
+    from dagster import AssetMaterialization, BetaWarning, DagsterInstance, MetadataValue
 
-    from orchestration.definitions import defs
-    from orchestration.defs.partitions import daily
+    # the assets' backfill_policy is a Dagster beta: its warning is no news for a finops user
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BetaWarning)
+        from orchestration.definitions import defs
+        from orchestration.defs.partitions import daily
 
     home = dagster_home(cfg)
     run_id = uuid.uuid4().hex
@@ -46,9 +50,8 @@ def record_published_days(cfg: Config, days: list[str], statuses: dict[str, str]
     keys = sorted((k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == daily), key=str)
     try:
         home.mkdir(parents=True, exist_ok=True)
-        (
-            home / "dagster.yaml"
-        ).touch()  # the default instance (SQLite in this folder), said so: Dagster warns otherwise
+        # the default instance (SQLite in this folder), said so: Dagster warns otherwise
+        (home / "dagster.yaml").touch()
         with DagsterInstance.from_config(str(home)) as instance:
             for day in days:
                 metadata = {
