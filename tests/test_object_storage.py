@@ -2,7 +2,7 @@
 real `finops run` from a real S3-compatible server on localhost (moto in server mode), with credentials from the
 environment that no output ever shows.
 
-Anthropic claude-sonnet-4-6 at the bundled sheet's $3.00 per million input and $15.00 per million output tokens:
+Anthropic claude-sonnet-4-6 at the article sheet's $3.00 per million input and $15.00 per million output tokens:
     1000 input + 100 output = $0.003 + $0.0015 = $0.0045 a call
     2000 input              = $0.006
 """
@@ -15,7 +15,7 @@ import re
 
 import boto3
 import pytest
-from conftest import BUNDLED, Project, event
+from conftest import FIXTURES, Project, event
 from moto.server import ThreadedMotoServer
 
 from core.config import ConfigError, load_config
@@ -80,7 +80,7 @@ def costs(project: Project) -> list[tuple]:
 
 def test_usage_and_prices_are_read_from_s3_once_and_again_when_changed(project: Project, endpoint: str, s3):
     s3.put_object(
-        Bucket=BUCKET, Key="prices/list_prices.csv", Body=(BUNDLED / "prices" / "list_prices.csv").read_bytes()
+        Bucket=BUCKET, Key="prices/list_prices.csv", Body=(FIXTURES / "prices" / "article_prices.csv").read_bytes()
     )
     put_usage(s3, "usage/team-a/day.jsonl.gz", [event("a1", f"{DAY}T09:00:00Z")])
     put_usage(s3, "usage/team-b/day.jsonl.gz", [event("b1", f"{DAY}T10:00:00Z", input_tokens=2000, output_tokens=0)])
@@ -129,7 +129,7 @@ def test_a_missing_bucket_exits_2_naming_the_source_and_path_without_the_secret(
 
 def test_no_object_matching_exits_2(project: Project, endpoint: str, s3):
     s3.put_object(
-        Bucket=BUCKET, Key="prices/list_prices.csv", Body=(BUNDLED / "prices" / "list_prices.csv").read_bytes()
+        Bucket=BUCKET, Key="prices/list_prices.csv", Body=(FIXTURES / "prices" / "article_prices.csv").read_bytes()
     )
     configure(project, endpoint)
     proc = project.finops("run", "--date", DAY)
