@@ -18,7 +18,7 @@ from functools import partial
 from typing import TextIO
 
 from core.config import Config
-from core.layout import Layout
+from core.layout import Layout, WarehouseError
 from expectations.results import CheckResult
 from expectations.suites import Suite
 from warehouse.build import Build
