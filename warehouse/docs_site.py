@@ -9,14 +9,13 @@ file finance reads. On Spark the page has the descriptions and the lineage, with
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from pathlib import Path
 
 from core.config import Config
 from core.files import write_atomically
 from warehouse.dbt_args import generate_docs
-from warehouse.readonly import WarehouseMissing
+from warehouse.engines import engine_of
 
 log = logging.getLogger("finops")
 
@@ -27,17 +26,10 @@ def docs_page(cfg: Config) -> Path:
 
 def write_docs_site(cfg: Config) -> Path:
     """Generate the page (replacing the last one whole) and return its path."""
-    on_duckdb = cfg.engine == "duckdb"
-    if on_duckdb and not cfg.warehouse_path.exists():
-        raise WarehouseMissing(
-            f"{cfg.warehouse_path}: no published warehouse yet (run `finops run` or `finops backfill` first): "
-            "the docs take the finance tables' column types from it"
-        )
     with tempfile.TemporaryDirectory(prefix="finops-docs-") as tmp:
         database = Path(tmp) / "finops.duckdb"
-        if on_duckdb:
-            shutil.copyfile(cfg.warehouse_path, database)
-        page = generate_docs(database, Path(tmp) / "target", empty_catalog=not on_duckdb)
+        copied = engine_of(cfg).copy_for_docs(database)
+        page = generate_docs(database, Path(tmp) / "target", empty_catalog=not copied)
         out = docs_page(cfg)
         write_atomically(out, page.read_bytes())
     log.info("dbt docs of the finance tables: %s", out)

@@ -79,6 +79,10 @@ class Engine(Protocol):
     def export_focus(self, month: date, fmt: str, out: Path) -> FocusExport:
         """`finops export focus`: the month's bill as FOCUS rows to `out` (warehouse/focus.py)."""
 
+    def copy_for_docs(self, database: Path) -> bool:
+        """`finops docs`: copy the published tables to the DuckDB file `database` for dbt's catalog (their column
+        types); False when the engine cannot (the page then has no column types)."""
+
 
 def engine_of(cfg: Config) -> Engine:
     """The engine [warehouse] engine names; Spark's modules are imported only then (pyspark is an optional extra)."""

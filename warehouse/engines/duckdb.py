@@ -22,6 +22,7 @@ from warehouse.dbt_args import run_dbt
 from warehouse.engines import Reader
 from warehouse.finance_tables import FinanceTable
 from warehouse.publish import export_partitions, write_catalog
+from warehouse.readonly import WarehouseMissing
 from warehouse.retention import collect_garbage
 from warehouse.state import Published, State, catalog_state, load_state
 
@@ -89,6 +90,15 @@ class DuckDBEngine:
 
         with connect_read_only(self.cfg.warehouse_path) as con:
             return export_table(con, table, start, end, fmt, out)
+
+    def copy_for_docs(self, database: Path) -> bool:
+        if not self.cfg.warehouse_path.exists():
+            raise WarehouseMissing(
+                f"{self.cfg.warehouse_path}: no published warehouse yet (run `finops run` or `finops backfill` "
+                "first): the docs take the finance tables' column types from it"
+            )
+        shutil.copyfile(self.cfg.warehouse_path, database)
+        return True
 
     def export_focus(self, month: date, fmt: str, out: Path):
         from warehouse.focus import export_focus

@@ -84,6 +84,9 @@ class SparkEngine:
             "(query the Spark tables with `finops sql`; docs/spark.md)"
         )
 
+    def copy_for_docs(self, database):
+        return False
+
     def export_focus(self, month, fmt, out):
         return self.export(None, None, None, fmt, out)
 
