@@ -13,7 +13,7 @@ import yaml
 
 from core import vocabulary
 from core.vocabulary import DBT_VARS
-from warehouse.dbt_args import dbt_build_args
+from warehouse.dbt_args import build_env, dbt_build_args
 
 pytestmark = pytest.mark.unit  # no pipeline run: part of `make check`
 
@@ -28,11 +28,15 @@ def test_dbt_defaults_are_the_python_vocabularies():
     assert {name: defaults.get(name) for name in DBT_VARS} == {name: list(v) for name, v in DBT_VARS.items()}
 
 
-def test_every_build_passes_the_vocabularies():
-    args = dbt_build_args({"start_date": "2026-11-02"})
+def test_every_build_passes_the_vocabularies_as_vars_and_its_own_context_in_the_environment():
+    args = dbt_build_args()
     passed = json.loads(args[args.index("--vars") + 1])
-    assert {name: passed[name] for name in DBT_VARS} == {name: list(v) for name, v in DBT_VARS.items()}
-    assert passed["start_date"] == "2026-11-02"
+    assert passed == {name: list(v) for name, v in DBT_VARS.items()}
+    context = build_env({"history_task_files": ["/w/tasks/usage_date=2026-11-01/part.parquet"], "anomaly_ratio": 1.5})
+    assert context == {
+        "FINOPS_VAR_HISTORY_TASK_FILES": '["/w/tasks/usage_date=2026-11-01/part.parquet"]',
+        "FINOPS_VAR_ANOMALY_RATIO": "1.5",
+    }
 
 
 def _accepted_values(node):

@@ -223,7 +223,7 @@ def plan_build(
         build_id=build_id,
         days=days,
         fingerprints=fingerprints,
-        db_path=str(build_dir / "build.duckdb"),
+        db_path=str(build_dir / "build.duckdb"),  # the DuckDB target's database, dbt running in build_dir
         target_path=str(build_dir / "target"),
         vars=build_vars,
         memory_limit=cfg.memory_limit,

@@ -44,11 +44,9 @@ class DuckDBEngine:
         prepare_build_db(self.cfg, layout, state, build)
 
     def run_dbt(self, build: Build, on_event=None) -> None:
-        # the build file and DuckDB's memory limit, read by the target
+        # DuckDB's memory limit, read by the target (whose database is build.duckdb in the build's folder, build.db_path)
         try:
-            run_dbt(
-                build, "duckdb", {"FINOPS_BUILD_DB": build.db_path, "FINOPS_MEMORY_LIMIT": build.memory_limit}, on_event
-            )
+            run_dbt(build, "duckdb", {"FINOPS_MEMORY_LIMIT": build.memory_limit}, on_event)
         finally:
             _close_dbt_duckdb()
 

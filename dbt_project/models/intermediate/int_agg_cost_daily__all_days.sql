@@ -4,7 +4,7 @@
     ~ 'cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_usd, list_cost_usd, '
     ~ 'retry_cost_usd, cache_savings_usd, cache_hit_rate, unpriced_requests, unpriced_tokens, self_hosted_requests' %}
 select {{ columns }} from {{ ref('int_agg_cost_daily__build_days') }}
-{%- set files = var('history_agg_daily_files') %}
+{%- set files = build_var('history_agg_daily_files') %}
 {%- if files | length > 0 %}
 union all
 select {{ columns }} from {{ read_partitions(files) }}

@@ -1,8 +1,8 @@
 -- One row per flagged usage_date, dimension ('tenant' | 'feature' | 'model'), dimension_value: a day whose
 -- cost exceeds anomaly_ratio x the mean of the 7 days before it and by at least anomaly_min_usd.
 -- The baseline needs 7 earlier days of data in the warehouse; a value with no cost on one of them counts 0.
-{%- set ratio = var('anomaly_ratio') %}
-{%- set min_usd = var('anomaly_min_usd') %}
+{%- set ratio = build_var('anomaly_ratio') %}
+{%- set min_usd = build_var('anomaly_min_usd') %}
 with daily as (
 
     select * from {{ ref('int_agg_cost_daily__all_days') }}

@@ -3,7 +3,7 @@
 -- allocated, unrecovered and idle) / its weighted tokens, over that month's days that this build computes or that
 -- are published (history_self_hosted_files); NULL when that month had no weighted tokens or its cost is unknown
 -- (int_self_hosted__request_shares then charges that month by hourly share).
-{%- set files = var('history_self_hosted_files') %}
+{%- set files = build_var('history_self_hosted_files') %}
 with deployments as (
 
     select * from {{ ref('stg_raw__deployments') }}

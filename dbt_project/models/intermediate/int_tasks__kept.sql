@@ -3,7 +3,7 @@
 -- unchanged, with the rebuilt tasks (int_tasks__rebuilt; the mart fct_llm_tasks is both); read from the published
 -- partitions, not recomputed from their calls. (history_task_files also holds the build days' own published
 -- partitions: those are rebuilt whole.)
-{%- set task_files = var('history_task_files') %}
+{%- set task_files = build_var('history_task_files') %}
 {%- set columns = 'task_id, tenant_id, feature, started_at, ended_at, usage_date, requests, failed_requests, retries,
                    succeeded, cost_usd, retry_cost_usd, cache_savings_usd, input_tokens, output_tokens,
                    unpriced_requests' %}

@@ -7,8 +7,8 @@
 -- history_task_files the published tasks of the build days and those neighbours: warehouse/build.py plan_build).
 -- A small table (the tasks that cross midnight), so the semi-join against the build's task ids is done once, not
 -- by each reader of int_tasks__requests.
-{%- set files = var('history_request_files') %}
-{%- set task_files = var('history_task_files') %}
+{%- set files = build_var('history_request_files') %}
+{%- set task_files = build_var('history_task_files') %}
 {%- if files | length > 0 %}
 with build_days as (
 

@@ -3,7 +3,7 @@
 {%- set columns = 'usage_date, hour_start, provider, model, deployment_id, requests, input_tokens, output_tokens, '
     ~ 'cost_usd, unpriced_requests' %}
 select {{ columns }} from {{ ref('int_usage_hourly__build_days') }}
-{%- set files = var('history_usage_hourly_files') %}
+{%- set files = build_var('history_usage_hourly_files') %}
 {%- if files | length > 0 %}
 union all
 select {{ columns }} from {{ read_partitions(files) }}

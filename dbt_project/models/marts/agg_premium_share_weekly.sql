@@ -48,7 +48,7 @@ select
     this_week.premium_share - prior_week.premium_share as premium_share_change,
     coalesce(
         this_week.premium_share - prior_week.premium_share >= {{ var('premium_share_jump') }}
-        and this_week.premium_cost_usd - prior_week.premium_cost_usd >= {{ var('anomaly_min_usd') }},
+        and this_week.premium_cost_usd - prior_week.premium_cost_usd >= {{ build_var('anomaly_min_usd') }},
         false
     ) as is_alert
 
