@@ -458,8 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     start = CLEAR if on_terminal() else ""  # a log line first erases a progress line (core/progress.py)
     logging.basicConfig(level=logging.INFO, format=f"{start}%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    # dagster-dbt logs every dbt command line (long --vars); GX logs its own set-up at INFO
-    for noisy in ("dagster", "dagster.builtin", "great_expectations"):
+    # dagster-dbt logs every dbt command line; GX, and alembic (the Dagster history's SQLite set-up), log their own
+    # set-up at INFO
+    for noisy in ("dagster", "dagster.builtin", "great_expectations", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     cfg, bad_input = None, ()
     try:

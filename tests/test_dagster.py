@@ -75,6 +75,7 @@ def test_a_cli_run_is_in_the_dagster_history_beside_the_warehouse(project: Proje
     home = project.warehouse.parent / "dagster_home"
     assert f"recorded in Dagster's history ({home}): 1 day(s) x " in proc.stderr
     assert "BetaWarning" not in proc.stderr  # Dagster's notes on its own API are no news for a finops user
+    assert "alembic" not in proc.stderr  # nor its database set-up ("INFO setup plugin alembic...", 30 lines)
     run_id = proc.stderr.split("recorded in Dagster's history")[1].split(", run ")[1].split()[0]
     with DagsterInstance.from_config(str(home)) as instance:
         for key in ("usage_events", "stg_raw__usage_events", "finance/fct_llm_requests", "published_warehouse"):
