@@ -32,8 +32,9 @@ def dagster_home(cfg: Config) -> Path:
 
 
 def record_published_days(cfg: Config, days: list[str], statuses: dict[str, str], recosted: int) -> None:
-    """Record each published day as a materialized partition of every daily asset of the nightly job."""
-    if not days:
+    """Record each published day as a materialized partition of every daily asset of the nightly job (not when
+    $FINOPS_DAGSTER_HISTORY is "0")."""
+    if not days or os.environ.get(HISTORY_ENV) == "0":
         return
     from dagster import AssetMaterialization, BetaWarning, DagsterInstance, MetadataValue
 

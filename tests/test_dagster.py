@@ -88,6 +88,14 @@ def test_a_cli_run_is_in_the_dagster_history_beside_the_warehouse(project: Proje
         assert instance.get_materialized_partitions(AssetKey("published_warehouse")) == {"2026-11-02"}
 
 
+def test_no_history_when_it_is_turned_off(project: Project):
+    # tests/conftest.py sets FINOPS_DAGSTER_HISTORY=0 for every test but those of the history
+    write_jsonl(project.usage / "a.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
+    proc = project.finops("run", "--date", "2026-11-02", check=True)
+    assert "Dagster's history" not in proc.stderr
+    assert not (project.warehouse.parent / "dagster_home").exists()
+
+
 def tick(defs, name: str, at: datetime):
     """The schedule and the partition keys its tick at `at` requests."""
     schedule = defs.resolve_schedule_def(name)
