@@ -25,11 +25,7 @@ self_hosted as (
 
     select
         usage_date,
-        case tenant_id
-            when '__idle__' then 'self_hosted_idle'
-            when '__unrecovered__' then 'self_hosted_unrecovered'
-            else 'self_hosted_allocated'
-        end as category,
+        {{ self_hosted_category('tenant_id') }} as category,
         'self_hosted' as provider,  -- noqa: RF04
         cast(null as {{ dbt.type_string() }}) as account_id,
         deployment_id,

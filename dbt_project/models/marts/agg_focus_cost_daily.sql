@@ -99,11 +99,7 @@ self_hosted as (
         allocation.usage_date,
         allocation.hour_start as charge_period_start,
         {{ dbt.dateadd('hour', 1, 'allocation.hour_start') }} as charge_period_end,
-        case allocation.tenant_id
-            when '__idle__' then 'self_hosted_idle'
-            when '__unrecovered__' then 'self_hosted_unrecovered'
-            else 'self_hosted_allocated'
-        end as category,
+        {{ self_hosted_category('allocation.tenant_id') }} as category,
         'self_hosted' as provider,  -- noqa: RF04
         allocation.deployment_id as model,  -- noqa: RF04
         'standard' as service_tier,
