@@ -42,6 +42,7 @@ TABLES = {  # every finance table and the columns that order its rows
     "gpu_offers": "observed_on, provider, gpu_model, gpu_count, pricing_type, region, source_name",
     "quarantine": "file, line",
     "published_days": "usage_date",
+    "usage_hourly": "usage_date, hour_start, provider, model, deployment_id nulls first",
     "focus_cost_daily": "usage_date, charge_period_start, category, provider, model, service_tier, "
     "token_type nulls first, account_id nulls first, deployment_id nulls first, tenant_id, feature, unit_price_usd",
 }
