@@ -41,7 +41,7 @@ def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record | 
                         values=None, find=lambda f: None, raw=json.dumps(span), error="not a valid JSON object"
                     )
                     continue
-                attrs = attributes(span.get("attributes") or [])
+                attrs = attributes(get_list(span, "attributes"))
                 operation = attrs.get("gen_ai.operation.name")
                 counted = "gen_ai.usage.input_tokens" in attrs or "gen_ai.usage.prompt_tokens" in attrs
                 if operation not in MODEL_CALLS and (operation is not None or not counted):
@@ -61,8 +61,8 @@ def get_list(obj: object, *keys: str) -> list:
 
 
 def attributes(pairs: list) -> dict[str, object]:
-    """OTLP key/value attributes -> {key: Python value}."""
-    return {p["key"]: any_value(p.get("value")) for p in pairs if isinstance(p, dict) and "key" in p}
+    """OTLP key/value attributes -> {key: Python value}; a pair whose key is not text is not an attribute."""
+    return {p["key"]: any_value(p.get("value")) for p in pairs if isinstance(p, dict) and isinstance(p.get("key"), str)}
 
 
 def any_value(value: object) -> object:
@@ -90,7 +90,7 @@ def _span(span: dict, attrs: dict[str, object]) -> dict[str, object]:
         "provider": provider_name(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")),
         "model": attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model"),
         "service_tier": service_tier(attrs.get("openai.response.service_tier")),
-        "status": "error" if (span.get("status") or {}).get("code") in _ERROR else "success",
+        "status": "error" if _status_code(span) in _ERROR else "success",
         "input_tokens": _first_count(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"),
         "cache_read_tokens": _count(attrs, "gen_ai.usage.cache_read.input_tokens"),
         # no lifetime split in the conventions: every cache write is priced as a 5-minute write
@@ -101,6 +101,12 @@ def _span(span: dict, attrs: dict[str, object]) -> dict[str, object]:
         or 0,
         "reasoning_tokens": _count(attrs, "gen_ai.usage.reasoning.output_tokens"),
     }
+
+
+def _status_code(span: dict) -> object:
+    """The span status's code; a status that is not an object has none."""
+    status = span.get("status")
+    return status.get("code") if isinstance(status, dict) else None
 
 
 def _count(attrs: dict[str, object], name: str) -> int | None:

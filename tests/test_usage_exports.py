@@ -462,6 +462,25 @@ def test_an_otel_embeddings_span_has_input_tokens_only(tmp_path: Path):
     assert [(line, reason) for line, reason, _ in quarantine] == [(2, "missing gen_ai.usage.output_tokens")]
 
 
+@pytest.mark.unit
+def test_otel_spans_of_unexpected_shapes_are_read_without_a_traceback(tmp_path: Path):
+    """A status that is not an object has no error code (a success); attributes that are not a list are none;
+    an attribute whose key is not text is not one (each was an AttributeError or TypeError traceback)."""
+    spans = [
+        {**otel_span("0000000000000001", "chat", "gpt-4o", input_tokens=10, output_tokens=2), "status": "ERROR"},
+        {**otel_span("0000000000000002", "chat", "gpt-4o", input_tokens=10, output_tokens=2), "attributes": 5},
+        otel_span("0000000000000003", "chat", "gpt-4o", input_tokens=30, output_tokens=4),
+    ]
+    spans[2]["attributes"].insert(0, {"key": ["gen_ai.usage.input_tokens"], "value": {"intValue": "1"}})
+    (tmp_path / "spans.json").write_text(json.dumps(otel_export(*spans)))
+    rows, quarantine = stage(tmp_path, "otel_genai", tmp_path / "spans.json", mapping(**CONSTANT))
+    assert quarantine == []
+    assert [(r["line_no"], r["status"], r["input_tokens"], r["output_tokens"]) for r in rows] == [
+        (1, "success", 10, 2),
+        (3, "success", 30, 4),  # span 2, without attributes, is not a model call: skipped
+    ]
+
+
 BATCH_RESULTS = [  # anthropic_batch_results.jsonl: the succeeded results, read as Messages responses
     ("msg_01BatchSonnet00000000001", "batch", 2000, 0, 0, None, 500, None),  # usage without service_tier
     ("msg_01BatchSonnet00000000002", "batch", 300 + 1700, 1700, 0, 0, 40, None),
