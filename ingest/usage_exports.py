@@ -29,6 +29,7 @@ import polars as pl
 
 from core.config import Lookup, UsageMapping
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
+from ingest.otel_sql import mapped_spans_sql
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
 from ingest.usage_canonical import COLUMNS, StagedFile, UsageFileError, UsageWindow, stage_relation
 from ingest.vendor_records import REQUIRED, BadRecord, Record, Skipped, as_time
@@ -71,7 +72,7 @@ def stage_export_file(
     con.execute(f"create or replace temp table export_rows ({columns})")
     skipped: Counter[str] = Counter()
     try:
-        documents = _documents_left_by_sql(con, path, kind, mapping)
+        documents = _documents_left_by_sql(con, path, kind, mapping, skipped)
     except NotInSql:
         documents = _documents(path, kind)
     rows = _rows(documents, kind, mapping, str(path), skipped)
@@ -97,14 +98,18 @@ def stage_export_file(
 
 
 def _documents_left_by_sql(
-    con: duckdb.DuckDBPyConnection, path: Path, kind: str, mapping: UsageMapping
+    con: duckdb.DuckDBPyConnection, path: Path, kind: str, mapping: UsageMapping, skipped: Counter[str]
 ) -> Iterator[tuple[int | None, object, str]]:
-    """Map the lines of a JSON lines export in DuckDB (ingest/vendor_sql.py) into export_rows, and return the
-    lines it leaves to the kind's reader, as _documents does. Raises NotInSql when the file is not JSON lines or
-    the kind or mapping cannot be said in SQL: the reader then reads the whole file."""
+    """Map the lines of a JSON lines export in DuckDB (ingest/vendor_sql.py, ingest/otel_sql.py) into export_rows,
+    count the spans it skips (not model calls, as usage_otel does), and return the lines it leaves to the kind's
+    reader, as _documents does. Raises NotInSql when the file is not JSON lines or the kind or mapping cannot be
+    said in SQL: the reader then reads the whole file."""
     if not path.name.lower().removesuffix(".gz").endswith(LINE_FILES):
         raise NotInSql(path.name)
-    mapped = mapped_lines_sql(kind, mapping, "export_lines")
+    if kind == "otel_genai":
+        mapped = mapped_spans_sql(mapping, "export_lines")
+    else:
+        mapped = mapped_lines_sql(kind, mapping, "export_lines")
     left: list[tuple[int, str]] = []
     for numbers, lines in _line_blocks(path):
         con.register("export_lines", pl.DataFrame({"line_no": numbers, "line": lines}))
@@ -112,8 +117,10 @@ def _documents_left_by_sql(
         con.unregister("export_lines")
         con.execute(
             f"insert into export_rows select line_no, line, null, {', '.join(COLUMNS)} from export_mapped"
-            " where accepted"
+            " where accepted and not skipped"
         )
+        if spans := con.execute("select count(*) from export_mapped where skipped").fetchone()[0]:
+            skipped[usage_otel.NOT_MODEL_CALLS] += spans
         left += con.execute("select line_no, line from export_mapped where not accepted").fetchall()
     con.execute("drop table if exists export_mapped")
     return (_json_line(n, line) for n, line in sorted(left))

@@ -25,6 +25,7 @@ from ingest.vendor_records import (
 )
 
 MODEL_CALLS = ("chat", "generate_content", "text_completion", "embeddings")
+NOT_MODEL_CALLS = "spans that are not model calls"  # what the log counts of the spans skipped
 _ERROR = (2, "2", "STATUS_CODE_ERROR")  # span status code ERROR (an enum: a number in OTLP JSON)
 
 
@@ -45,7 +46,7 @@ def records(doc: object, mapping: UsageMapping, file: str) -> Iterator[Record | 
                 operation = attrs.get("gen_ai.operation.name")
                 counted = "gen_ai.usage.input_tokens" in attrs or "gen_ai.usage.prompt_tokens" in attrs
                 if operation not in MODEL_CALLS and (operation is not None or not counted):
-                    yield Skipped("spans that are not model calls")
+                    yield Skipped(NOT_MODEL_CALLS)
                     continue
                 yield record(
                     lambda s=span, a=attrs: _span(s, a),

@@ -8,8 +8,7 @@ way: text as JSON strings, counts as JSON whole numbers >= 0, times as the reade
 count as text or negative, a missing required count, a lookup value that needs trimming or is not in its map, a
 batch result, a cache hit, a JSON array of records) is left to the reader, so every record comes out exactly as the
 reader would make it (mapped_lines_sql: `accepted` says which lines were mapped, and each canonical column is
-VARCHAR as the reader's values are). An `otel_genai` export (a span's raw text is Python's JSON of it) is the
-reader's.
+VARCHAR as the reader's values are). The spans of an `otel_genai` export are mapped by ingest/otel_sql.py.
 
 Each kind declares the fields it reads (paths in the log record, or in the response at response_field) and the SQL
 of each canonical column; the config's lookups (core.config.Lookup) become SQL the same way for every kind.
@@ -355,8 +354,9 @@ KINDS: dict[str, Callable[[Fields, Callable[[str], str]], Mapped]] = {
 PER_RESPONSE = ("openai_usage", "anthropic_usage", "gemini_usage")  # the response sits at response_field
 
 
-def lookup_sql(f: Fields, column: str, lookup: Lookup) -> tuple[str, str]:
-    """(ok, value) of one config lookup, like usage_exports._looked_up: the lines it cannot say are the reader's."""
+def lookup_sql(at: Callable[[str], str], column: str, lookup: Lookup) -> tuple[str, str]:
+    """(ok, value) of one config lookup, like usage_exports._looked_up, where `at` names the value of the lookup's
+    field (Fields.at): the lines it cannot say are the reader's."""
     if lookup.value is not None:
         value = lookup.value
         if column == "occurred_at":
@@ -365,7 +365,7 @@ def lookup_sql(f: Fields, column: str, lookup: Lookup) -> tuple[str, str]:
             except BadRecord:
                 raise NotInSql(column) from None
         return "true", sql_str(value)
-    x = f.at(lookup.field)
+    x = at(lookup.field)
     if lookup.prefix is not None:
         items = f"(case when {x}_t = 'ARRAY' then json_extract({x}_j, '$[*]') else [{x}_j] end)"
         picked = (
@@ -395,7 +395,8 @@ def lookup_sql(f: Fields, column: str, lookup: Lookup) -> tuple[str, str]:
 
 
 def mapped_lines_sql(kind: str, mapping: UsageMapping, lines: str) -> str:
-    """SQL over `lines` (line_no, line) giving line_no, line, accepted and every canonical column as VARCHAR.
+    """SQL over `lines` (line_no, line) giving line_no, line, accepted, skipped (never: a log line is one record)
+    and every canonical column as VARCHAR.
     Raises NotInSql when the kind or the mapping cannot be said in SQL."""
     if kind not in KINDS:
         raise NotInSql(kind)
@@ -413,7 +414,7 @@ def mapped_lines_sql(kind: str, mapping: UsageMapping, lines: str) -> str:
                 f"and {f.type_of(batch('result.type'))} <> '{MISSING}')"
             )
     for column, lookup in mapping.lookups.items():
-        lookup_ok, values[column] = lookup_sql(f, column, lookup)
+        lookup_ok, values[column] = lookup_sql(f.at, column, lookup)
         ok.append(lookup_ok)
     columns = ", ".join(f"cast({values.get(c, 'null')} as varchar) as {c}" for c in COLUMNS)
     extracted, counts = f.columns()
@@ -428,7 +429,8 @@ def mapped_lines_sql(kind: str, mapping: UsageMapping, lines: str) -> str:
     for name, sql in mapped.steps:
         read = f"select *, {sql} as {name} from ({read})"
     return f"""
-        select line_no, line, coalesce(t[1] = 'OBJECT' and {accepted}, false) as accepted, {columns}
+        select line_no, line, coalesce(t[1] = 'OBJECT' and {accepted}, false) as accepted,
+               false as skipped, {columns}
         from ({read})"""
 
 

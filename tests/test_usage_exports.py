@@ -9,16 +9,18 @@ import gzip
 import json
 import shutil
 import zlib
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from conftest import Project
 
 from core.config import ConfigError, Lookup, UsageMapping, load_config
 from core.layout import Layout
 from ingest import usage_exports
+from ingest.otel_sql import mapped_spans_sql
 from ingest.stage import stage_usage
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import UsageFileError, UsageWindow
@@ -1127,7 +1129,8 @@ def _same_as_the_reader(tmp: Path, kind: str, lookups: UsageMapping, records: li
     for name in ("export.jsonl", "export.json"):
         (tmp / name).write_text(text, encoding="utf-8", newline="")
         rows, quarantine = stage(tmp / name.replace(".", "_"), kind, tmp / name, lookups)
-        staged[name] = ([{k: v for k, v in r.items() if k != "file"} for r in rows], quarantine)
+        rows = sorted(rows, key=lambda r: (r["line_no"], r["event_id"]))  # the records of a line in any order
+        staged[name] = ([{k: v for k, v in r.items() if k != "file"} for r in rows], sorted(quarantine))
     assert staged["export.jsonl"] == staged["export.json"]
     return staged["export.jsonl"][1]
 
@@ -1305,3 +1308,189 @@ def test_anthropic_gemini_and_litellm_lines_mapped_in_sql_are_the_readers_record
         r["event_id"]: r["account_id"] for r in rows if r["event_id"] in ("l1", "l13", "l14", "l15", "l16", "l17")
     }
     assert accounts == {"l1": None, "l13": "team-search", "l14": "hash-2", "l15": "hash-3", "l16": "7", "l17": None}
+
+
+def _otel_line(*spans: dict, tenant: dict | None = None, **resource: dict) -> dict:
+    """One OTLP export (a line of an OpenTelemetry Collector file): one resource, with tenant.id when given."""
+    attributes = {**({"tenant.id": tenant} if tenant else {}), **resource}
+    export = otel_export(*spans)
+    export["resourceSpans"][0]["resource"]["attributes"] = [{"key": k, "value": v} for k, v in attributes.items()]
+    return export
+
+
+def _otel_span(n: int, *pairs: tuple, **changes: object) -> dict:
+    """A chat span with 100 input and 20 output tokens, then the attribute pairs (key, AnyValue) added after them,
+    then the span's changed fields."""
+    span = otel_span(f"{n:016x}", "chat", "gpt-4o", input_tokens=100, output_tokens=20)
+    span["attributes"] += [{"key": k, "value": v} for k, v in pairs]
+    return {**span, **changes}
+
+
+def _attr(span: dict, key: str, value: object) -> dict:
+    """The span with the attribute `key` given this AnyValue (replaced where it is, else added)."""
+    pairs = [p for p in span["attributes"] if p["key"] != key]
+    return {**span, "attributes": [*pairs, {"key": key, "value": value}]}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("block", [usage_exports.LINE_BLOCK, 7])  # 7 characters: lines cut across blocks
+def test_otel_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path, monkeypatch, caplog, block: int):
+    monkeypatch.setattr(usage_exports, "LINE_BLOCK", block)
+    sample = json.loads((FIXTURES / "otel_genai_spans.json").read_text())
+    for resource_spans in sample["resourceSpans"]:
+        resource_spans["resource"]["attributes"].append({"key": "tenant.id", "value": {"stringValue": "a"}})
+    s = _otel_span
+    tool = {**s(90), "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "execute_tool"}}]}
+    older = {
+        **s(91),
+        "attributes": [
+            {"key": "gen_ai.system", "value": {"stringValue": "openai"}},
+            {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+            {"key": "gen_ai.usage.prompt_tokens", "value": {"intValue": 70}},
+            {"key": "gen_ai.usage.completion_tokens", "value": {"intValue": "9"}},
+        ],
+    }
+    a = {"stringValue": "a"}
+    records = [
+        sample,  # several resources, scopes and spans on one line
+        _otel_line(s(1), s(2, ("tenant.id", {"stringValue": "b"})), tenant=a),  # the span's attribute first
+        _otel_line(s(3), tool, older, tenant=a),  # a tool span (skipped), an instrumentation older than operation
+        _otel_line({**s(4), "attributes": []}, {**s(5)} | {"attributes": None}, tenant=a),  # not model calls
+        _otel_line(_attr(s(6), "gen_ai.usage.input_tokens", {"intValue": 100}), tenant=a),  # intValue a number
+        _otel_line(_attr(s(7), "gen_ai.usage.input_tokens", {"intValue": " 100"}), tenant=a),
+        _otel_line(_attr(s(8), "gen_ai.usage.input_tokens", {"intValue": "-1"}), tenant=a),
+        _otel_line(_attr(s(9), "gen_ai.usage.input_tokens", {"intValue": None}), tenant=a),  # missing
+        _otel_line(_attr(s(10), "gen_ai.usage.input_tokens", {}), s(11), tenant=a),  # a bad span, then a good one
+        _otel_line(s(12, ("gen_ai.usage.prompt_tokens", {"intValue": "5"})), tenant=a),  # input_tokens wins
+        _otel_line(_attr(s(13), "gen_ai.usage.output_tokens", {"doubleValue": 20.0}), tenant=a),
+        _otel_line(_attr(s(14), "gen_ai.operation.name", {"stringValue": "embeddings"}), tenant=a),
+        _otel_line(
+            _attr(
+                {**s(15), "attributes": [p for p in s(15)["attributes"] if "output" not in p["key"]]},
+                "gen_ai.operation.name",
+                {"stringValue": "embeddings"},
+            ),
+            tenant=a,
+        ),  # no output count: 0
+        _otel_line({**s(16), "attributes": s(16)["attributes"][:3]}, tenant=a),  # chat without counts
+        _otel_line(s(17, status={"code": 2}), s(18, status={"code": "STATUS_CODE_ERROR"}), tenant=a),
+        _otel_line(s(19, status={"code": 2.0}), s(20, status={"code": 1}), s(21, status="ERROR"), tenant=a),
+        _otel_line(s(22, startTimeUnixNano=1793613600123456789), s(23, startTimeUnixNano=None), tenant=a),
+        _otel_line(s(24, startTimeUnixNano="1793613600.5"), tenant=a),
+        _otel_line(s(25, startTimeUnixNano="17936136001234567890"), tenant=a),  # 20 digits: year 2538
+        _otel_line(s(26, startTimeUnixNano=" 1793613600000000000"), tenant=a),
+        _otel_line(s(27, startTimeUnixNano="0"), tenant=a),  # 1970: before the window
+        _otel_line(_attr(s(28), "gen_ai.response.model", {"stringValue": "modèle"}), tenant=a),  # not ASCII
+        _otel_line(_attr(s(29), "gen_ai.response.model", {"stringValue": 'gpt "4o"'}), tenant=a),
+        _otel_line(s(30, ("llm.temperature", {"doubleValue": 0.5})), tenant=a),  # a fraction in the span
+        _otel_line(s(31, ("openai.response.service_tier", {"stringValue": "priority"})), tenant=a),
+        _otel_line(s(32, ("openai.response.service_tier", {"stringValue": "scale"})), tenant=a),
+        _otel_line(s(33, ("openai.response.service_tier", {"stringValue": " Flex"})), tenant=a),
+        _otel_line(_attr(s(34), "gen_ai.provider.name", {"stringValue": "Vertex_AI"}), tenant=a),
+        _otel_line(_attr(s(35), "gen_ai.provider.name", {"stringValue": ""}), s(36), tenant=a),
+        _otel_line(s(37, ("gen_ai.response.model", {"stringValue": ""})), tenant=a),  # "" or the request model
+        _otel_line(_attr(s(38), "gen_ai.request.model", {"intValue": "4"}), tenant=a),
+        _otel_line(s(39, traceId=""), s(40, spanId=None), s(41, traceId=7), tenant=a),
+        _otel_line(s(42), "not a span", tenant=a),
+        _otel_line(s(43), tenant={"intValue": "7"}),
+        _otel_line(s(44), tenant={"intValue": 7}),
+        _otel_line(s(45), tenant={"stringValue": "zz"}),  # not in the map
+        _otel_line(s(46), tenant={"stringValue": " a"}),
+        _otel_line(s(47), tenant={"arrayValue": {"values": [a]}}),
+        _otel_line(s(48)),  # no tenant
+        _otel_line(s(49, ("tenant.id", None)), tenant=a),  # the span's key, with no value: no tenant
+        _otel_line(s(50, ("tenant.id", {"stringValue": "b"}), ("tenant.id", a)), tenant=a),  # the last pair
+        _otel_line(s(51), tenant=a, **{"app.feature": {"kvlistValue": {"values": []}}}),
+        _otel_line(_attr(s(52), "gen_ai.operation.name", {"arrayValue": None}), tenant=a),  # a list: skipped
+        _otel_line(s(53, attributes=5), tenant=a),
+        _otel_line(s(54, ("tenant.id", {"stringValue": "b", "intValue": "7"})), tenant=a),  # the first kind
+        _otel_line(
+            _attr(s(55), "gen_ai.usage.cache_read.input_tokens", {"intValue": "99999999999999999999"}), tenant=a
+        ),
+        {**_otel_line(s(56), tenant=a), "resourceSpans": [5, *_otel_line(s(57), tenant=a)["resourceSpans"]]},
+        {"resourceSpans": [{"scopeSpans": {"spans": [s(58)]}}]},  # scopeSpans not a list: no spans
+        {"resourceSpans": {}},
+        {"resourceSpans": []},
+        [_otel_line(s(59), tenant=a)],
+        "   ",
+        "{not json",
+        json.dumps(_otel_line(_attr(s(60), "gen_ai.usage.output_tokens", {"intValue": 0}), tenant=a)).replace(
+            '{"intValue": 0}', '{"intValue": -0}'
+        ),
+        json.dumps(_otel_line(_attr(s(61), "gen_ai.usage.input_tokens", {"intValue": 100}), tenant=a)).replace(
+            '{"intValue": 100}', '{"intValue": 1E2}'
+        ),
+    ]
+    lookups = mapping(
+        tenant_id={"field": "tenant.id", "map": {"a": "acme", "b": "globex", "7": "x"}},
+        feature={"value": "assistant"},
+        account_id={"field": "service.name"},
+    )
+    with caplog.at_level("INFO", logger="finops"):
+        quarantine = _same_as_the_reader(tmp_path, "otel_genai", lookups, records)
+    skipped = [m.split(": ", 1)[1] for m in caplog.messages if "skipped" in m]
+    assert skipped == ["skipped 5 spans that are not model calls"] * 2  # the .jsonl file, then the .json file
+    assert [(line, reason) for line, reason, _ in quarantine] == [
+        (7, "gen_ai.usage.input_tokens -1 is negative"),
+        (8, "missing gen_ai.usage.input_tokens"),
+        (9, "missing gen_ai.usage.input_tokens"),
+        (14, "missing gen_ai.usage.input_tokens"),
+        (17, "missing occurred_at"),  # (mapped in SQL, as the three below: the raw text is Python's JSON of the span)
+        (18, "occurred_at '1970-01-01T00:00:01.793614+00:00' is before 2000-01-01 ([quality] earliest_usage_date)"),
+        (
+            19,
+            f"occurred_at '2538-05-17T04:00:01.234567+00:00' is after {date.today() + timedelta(days=1)} "
+            f"([quality] max_usage_days_ahead: 1 day(s) after the day of the run, {date.today()})",
+        ),
+        (21, "occurred_at '1970-01-01T00:00:00+00:00' is before 2000-01-01 ([quality] earliest_usage_date)"),
+        (26, "service_tier 'scale' is not one of standard, batch, flex, priority"),
+        (29, "missing provider"),
+        (32, "missing traceId or spanId"),
+        (32, "missing traceId or spanId"),
+        (33, "not a valid JSON object"),
+        (36, "tenant_id: tenant.id 'zz' is not in usage.sources[0].tenant_id.map"),
+        (38, "tenant_id: 'tenant.id' is not a single value (key 'usage.sources[0].tenant_id')"),
+        (39, "missing tenant_id: no 'tenant.id' in the record (key 'usage.sources[0].tenant_id')"),
+        (40, "missing tenant_id: no 'tenant.id' in the record (key 'usage.sources[0].tenant_id')"),
+        (46, "cache_read_tokens '99999999999999999999' is not a whole number"),
+        (49, "not an OTLP JSON export (no resourceSpans)"),
+        (51, "not an OTLP JSON export (no resourceSpans)"),
+        (53, "not a valid JSON object"),
+    ]
+    # the lines SQL leaves to the reader: the others (1-5, 10, 12, 13, 15, 17, ...) were mapped in SQL
+    text = (tmp_path / "export.jsonl").read_text()
+    lines = [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line.strip()]
+    con = duckdb.connect()
+    con.register("lines", pl.DataFrame(lines, schema=["line_no", "line"], orient="row"))
+    left = con.execute(
+        f"select distinct line_no from ({mapped_spans_sql(lookups, 'lines')}) where not accepted order by 1"
+    ).fetchall()
+    assert [n for (n,) in left] == [
+        6,
+        7,
+        8,
+        9,
+        11,
+        14,
+        16,
+        18,
+        19,
+        20,
+        22,
+        23,
+        24,
+        27,
+        32,
+        33,
+        36,
+        37,
+        38,
+        39,
+        40,
+        43,
+        46,
+        49,
+        51,
+        53,
+        55,
+    ]
