@@ -3,12 +3,12 @@ a JSON lines export is an OTLP export (resourceSpans / scopeSpans / spans) and e
 record exactly as ingest/usage_otel.py makes it; the other spans are skipped and counted.
 
 A line is mapped here only when the reader would read every span in it the same way: each span is a JSON object
-whose text is ASCII without a backslash or a fractional number (so that Python's JSON of it, the raw text its
-quarantined record shows, is that text with ", " and ": " between items), with traceId and spanId non-empty text,
+whose compact text (DuckDB's) has no fractional number (see raw_ok), with traceId and spanId non-empty text,
 startTimeUnixNano digits (as text or a number), and the attributes read as text, as whole numbers (intValue digits
 in text or a JSON number) or nothing (not an array or key/value list). Any other line is the reader's, whole, so
 quarantine reasons, lines and raw text stay the reader's. The SQL gives one row per span of a mapped line and one
-row per line left to the reader (mapped_spans_sql).
+row per line left to the reader (mapped_spans_sql). A mapped span's raw text is its compact text: a quarantined
+record shows Python's JSON of it, as the reader's (usage_exports.RAW_TEXT).
 """
 
 from __future__ import annotations
@@ -84,19 +84,12 @@ class Attributes:
         )
 
 
-def python_json(x: str) -> str:
-    """SQL of Python's json.dumps of compact JSON text x without a backslash: ", " and ": " between items, marked
-    (chr(1)) after every string and separator first, so that text inside strings is left as it is."""
-    marked = f"regexp_replace({x}, '(\"[^\"]*\")|([,:])', '\\1\\2' || chr(1), 'g')"
-    return f"replace(replace(replace({marked}, ',' || chr(1), ', '), ':' || chr(1), ': '), chr(1), '')"
-
-
 def raw_ok(x: str) -> str:
-    """Compact JSON text x whose Python JSON python_json gives: ASCII, no backslash, no fractional number."""
-    return (
-        f"(strlen({x}) = length({x}) and not contains({x}, '\\') and "
-        f"not regexp_matches(regexp_replace({x}, '\"[^\"]*\"', '', 'g'), '[0-9][.eE]'))"
-    )
+    """Compact JSON text x (DuckDB's) that Python's json.loads reads as it reads the span's own text: no number
+    written with a fraction or an exponent (a float, or an integer too large for 64 bits: DuckDB writes those as
+    doubles), no escaped UTF-16 surrogate. (A number-like text in a string after ':' or ',' sends its line to the
+    reader too: it is only slower.)"""
+    return f"not regexp_matches({x}, '[:,\\[]-?[0-9]+[.eE]|\\\\u[dD][89a-fA-F]')"
 
 
 def _first_count(a: Attributes, name: str, deprecated: str, *, required: str) -> tuple[str, str]:
@@ -208,7 +201,7 @@ def mapped_spans_sql(mapping: UsageMapping, lines: str) -> str:
         ),
         checked as (select *, {span_ok} as span_ok from span_rows),
         left_lines as (select distinct line_no from checked where not span_ok)
-        select line_no, {python_json("span")} as line, true as accepted, not {model_call} as skipped, {columns}
+        select line_no, cast(span as varchar) as line, true as accepted, not {model_call} as skipped, {columns}
         from checked
         where line_no not in (select line_no from left_lines)
         union all

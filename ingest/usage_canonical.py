@@ -493,12 +493,14 @@ def stage_relation(
     quarantine_file: Path,
     window: UsageWindow,
     parts: int = 1,
+    raw_text: str = "raw",
 ) -> StagedFile:
     """Check the records of one file and stage them.
 
     raw_sql selects line_no, raw, rec (a struct of every canonical column as VARCHAR) and read_error; window: the
     days a record may fall on. Every row is written under usage_dir, partitioned by usage_date (hive folders), with
-    `reason` NULL when valid; the bad rows (reason and raw text) are then copied to quarantine_file.
+    `reason` NULL when valid; the bad rows (reason and raw text) are then copied to quarantine_file. raw_text: SQL
+    of a bad row's raw text from raw_sql's raw and read_error, computed for the bad rows only.
 
     parts > 1: the records are checked and written by that many statements side by side, each on its own thread,
     part k taking the records whose line_no % parts = k. Each reads all of raw_sql, so this is for a reader that
@@ -519,7 +521,7 @@ def stage_relation(
     )
     copies = [
         f"""copy (select {staged_cols}, reason,
-                               case when reason is not null then coalesce(raw, to_json(rec)::varchar) end as raw
+                               case when reason is not null then coalesce({raw_text}, to_json(rec)::varchar) end as raw
                         from ({sql}))
                   to {sql_str(str(usage_dir))} (format parquet, partition_by (usage_date), overwrite_or_ignore true,
                                                 filename_pattern 'part{k}_{{i}}')"""

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from duckdb.sqltypes import VARCHAR
 
 from core.config import Lookup, UsageMapping
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
@@ -49,6 +50,9 @@ ROW_SCHEMA = {"line_no": pl.Int64, "raw": pl.Utf8, "read_error": pl.Utf8, **dict
 CHUNK_ROWS = 50_000
 LINE_BLOCK = 64 * 2**20  # characters of JSON lines mapped by DuckDB in one statement (ingest/vendor_sql.py)
 LINE_FILES = (".jsonl", ".ndjson")
+# a quarantined span's raw text: Python's JSON of it, from DuckDB's compact text when mapped in SQL (the reader's
+# own text, and a line's, are left as they are: json.loads and json.dumps give back the reader's)
+RAW_TEXT = {"otel_genai": "case when read_error is null then python_json(raw) else raw end"}
 _NOT_JSON = object()
 
 
@@ -83,6 +87,11 @@ def stage_export_file(
     for why, n in skipped.items():
         log.info("%s: skipped %d %s", path, n, why)
     rec = ", ".join(f"{c} := {c}" for c in COLUMNS)
+    if (
+        kind in RAW_TEXT
+        and not con.execute("select count(*) from duckdb_functions() where function_name = 'python_json'").fetchone()[0]
+    ):
+        con.create_function("python_json", lambda text: json.dumps(json.loads(text)), [VARCHAR], VARCHAR)
     staged = stage_relation(
         con,
         f"select line_no, raw, read_error, struct_pack({rec}) as rec from export_rows",
@@ -92,6 +101,7 @@ def stage_export_file(
         usage_dir=usage_dir,
         quarantine_file=quarantine_file,
         window=window,
+        raw_text=RAW_TEXT.get(kind, "raw"),
     )
     con.execute("drop table export_rows")
     return staged
