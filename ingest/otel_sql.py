@@ -39,6 +39,7 @@ class Attributes:
     field reads the span's attribute, else the resource's (usage_otel.records' find)."""
 
     names: list[tuple[str, bool]] = field(default_factory=list)  # (attribute name, then the resource's)
+    counted: set[str] = field(default_factory=set)  # the names of those read as counts (<a>_n)
 
     def at(self, name: str, *, resource: bool = False) -> str:
         if any(c in name for c in '"\\') or not name.isprintable():
@@ -46,6 +47,11 @@ class Attributes:
         if (name, resource) not in self.names:
             self.names.append((name, resource))
         return f"a{self.names.index((name, resource)) + 1}"
+
+    def count_at(self, name: str) -> str:
+        """`at` of an attribute read as a count."""
+        self.counted.add(self.at(name))
+        return self.at(name)
 
     def lookup(self, name: str) -> str:
         return self.at(name, resource=True)
@@ -72,9 +78,9 @@ class Attributes:
 
     def counts(self) -> str:
         return ", ".join(
-            f"case when a{i}_t = 'UBIGINT' then try_cast(a{i}_s as bigint) when a{i}_t = 'VARCHAR' and "
-            f"regexp_full_match(a{i}_s, '[0-9]{{1,18}}') then cast(a{i}_s as bigint) end as a{i}_n"
-            for i in range(1, len(self.names) + 1)
+            f"case when {a}_t = 'UBIGINT' then try_cast({a}_s as bigint) when {a}_t = 'VARCHAR' and "
+            f"regexp_full_match({a}_s, '[0-9]{{1,18}}') then cast({a}_s as bigint) end as {a}_n"
+            for a in sorted(self.counted)
         )
 
     def plain(self) -> str:
@@ -94,7 +100,7 @@ def raw_ok(x: str) -> str:
 
 def _first_count(a: Attributes, name: str, deprecated: str, *, required: str) -> tuple[str, str]:
     """(ok, value) of usage_otel._first_count: the count under its name, else under its deprecated name."""
-    x, old = a.at(name), a.at(deprecated)
+    x, old = a.count_at(name), a.count_at(deprecated)
     use_old = f"({old}_p and not {x}_p)"
     ok_x = f"(case when {required} then {count_ok(x, required=True)} else {count_ok(x)} end)"
     ok_old = f"(case when {required} then {count_ok(old, required=True)} else {count_ok(old)} end)"
@@ -123,9 +129,9 @@ def mapped_spans_sql(mapping: UsageMapping, lines: str) -> str:
         a, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", required=f"not {embeddings}"
     )
     optional = {
-        "cache_read_tokens": a.at("gen_ai.usage.cache_read.input_tokens"),
-        "cache_write_tokens": a.at("gen_ai.usage.cache_creation.input_tokens"),
-        "reasoning_tokens": a.at("gen_ai.usage.reasoning.output_tokens"),
+        "cache_read_tokens": a.count_at("gen_ai.usage.cache_read.input_tokens"),
+        "cache_write_tokens": a.count_at("gen_ai.usage.cache_creation.input_tokens"),
+        "reasoning_tokens": a.count_at("gen_ai.usage.reasoning.output_tokens"),
     }
     texts = [
         a.at(n) for n in ("gen_ai.provider.name", "gen_ai.system", "gen_ai.response.model", "gen_ai.request.model")
