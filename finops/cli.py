@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import logging
@@ -456,12 +457,33 @@ def _internal_error(cfg: Config | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    start = CLEAR if on_terminal() else ""  # a log line first erases a progress line (core/progress.py)
-    logging.basicConfig(level=logging.INFO, format=f"{start}%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     # dagster-dbt logs every dbt command line; GX, and alembic (the Dagster history's SQLite set-up), log their own
     # set-up at INFO
     for noisy in ("dagster", "dagster.builtin", "great_expectations", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    with _logging_to_stderr():
+        return _command(args)
+
+
+@contextlib.contextmanager
+def _logging_to_stderr():
+    """Log records of INFO and above to the command's stderr, one line each, for the command's time: main called
+    again in one process (a test, a Python caller) logs to the sys.stderr of that call, and logging is left as found."""
+    start = CLEAR if on_terminal() else ""  # a log line first erases a progress line (core/progress.py)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{start}%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def _command(args: argparse.Namespace) -> int:
     cfg, bad_input = None, ()
     try:
         bad_input = _bad_input_errors()

@@ -1,7 +1,10 @@
-"""Shared test helpers: a finops project in a temp folder, the CLI as a real subprocess, warehouse queries."""
+"""Shared test helpers: a finops project in a temp folder, the CLI run in the test process (or as a real subprocess
+where a test needs one), warehouse queries."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import time_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "finops" / "bundled"
@@ -23,6 +27,58 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # only the tests of it do (history_on)
 os.environ.pop("DAGSTER_HOME", None)
 os.environ["FINOPS_DAGSTER_HISTORY"] = "0"
+
+# what libraries set in os.environ themselves, the same in every process: polars on import, GX on each SQL engine
+LIBRARY_SET = {"_RJEM_MALLOC_CONF", "SF_PARTNER"}
+
+
+def run_cli(args: list[str], cwd: Path, check: bool = False) -> subprocess.CompletedProcess:
+    """`finops ARGS` as the console script runs it (finops.cli.main), but in this process: the imports (Great
+    Expectations, dbt, Dagster: about 10 s a process) are paid once per pytest worker. The working folder is `cwd`
+    for the call, stdout and stderr are captured, stdin is empty; the result is the subprocess's (returncode, stdout,
+    stderr). A run that leaves os.environ changed fails the test: the next run would not start as a new process."""
+    from finops.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    environ = dict(os.environ)
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with (
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+            _stdin(io.StringIO()),
+        ):
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse: --help, a bad option
+                code = _exit_status(exc, stderr)
+    finally:
+        os.chdir(here)
+    proc = subprocess.CompletedProcess(["finops", *args], code, stdout.getvalue(), stderr.getvalue())
+    leaked = {k for k in environ.keys() | os.environ.keys() - LIBRARY_SET if environ.get(k) != os.environ.get(k)}
+    if leaked:
+        raise AssertionError(f"finops {' '.join(args)} left os.environ changed: {sorted(leaked)}")
+    if check and proc.returncode != 0:
+        raise AssertionError(f"finops {args} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+@contextlib.contextmanager
+def _stdin(stream: io.StringIO):
+    before, sys.stdin = sys.stdin, stream
+    try:
+        yield
+    finally:
+        sys.stdin = before
+
+
+def _exit_status(exc: SystemExit, stderr: io.StringIO) -> int:
+    """The status a process exits with on `exc` (a message instead of a number: printed, status 1)."""
+    if exc.code is None or isinstance(exc.code, int):
+        return exc.code or 0
+    print(exc.code, file=stderr)
+    return 1
 
 
 @pytest.fixture
@@ -139,29 +195,28 @@ path = "gpus/offers.csv"
         return path
 
     def finops(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-        """Run the real `finops` console script with this project's config."""
-        cmd = [str(FINOPS), *args]
-        if args and args[0] in ("run", "backfill", "report", "sql", "quarantine", "docs", "export"):
-            cmd += ["--config", str(self.config)]
+        """`finops ARGS` with this project's config, run in this process (run_cli)."""
+        return run_cli(self._with_config(args), self.root, check=check)
+
+    def finops_at(self, when: str, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        """`finops` as run at `when` (an ISO UTC time, e.g. the day after a partial day): the clock time-machine moves
+        there for the run (and keeps ticking)."""
+        with time_machine.travel(when, tick=True):
+            return run_cli(self._with_config(args), self.root, check=check)
+
+    def finops_subprocess(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        """The real `finops` console script in a process of its own: for what a run in this process cannot show
+        (the script itself, an exit on a signal, runs and readers at the same time)."""
+        cmd = [str(FINOPS), *self._with_config(args)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root, timeout=600)
         if check and proc.returncode != 0:
             raise AssertionError(f"{cmd} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
         return proc
 
-    def finops_at(self, when: str, *args: str, check: bool = False) -> subprocess.CompletedProcess:
-        """`finops` as run at `when` (an ISO UTC time, e.g. the day after a partial day): the real CLI in a
-        subprocess whose clock time-machine moves there (and keeps ticking)."""
-        clock = (
-            "import sys, time_machine; time_machine.travel(sys.argv.pop(1), tick=True).start(); "
-            "from finops.cli import main; sys.exit(main(sys.argv[1:]))"
-        )
-        cmd = [sys.executable, "-c", clock, when, *args]
+    def _with_config(self, args: tuple[str, ...]) -> list[str]:
         if args and args[0] in ("run", "backfill", "report", "sql", "quarantine", "docs", "export"):
-            cmd += ["--config", str(self.config)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root, timeout=600)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"{cmd} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-        return proc
+            return [*args, "--config", str(self.config)]
+        return list(args)
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         """Rows of a query on the published warehouse (money, a DECIMAL there, as float)."""
