@@ -71,7 +71,9 @@ def test_dbt_assets_are_grouped_by_layer_and_described_without_sql(defs):
 
 def test_a_cli_run_is_in_the_dagster_history_beside_the_warehouse(project: Project, history_on):
     write_jsonl(project.usage / "a.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
-    proc = project.finops("run", "--date", "2026-11-02", check=True)
+    # a process of its own: Python prints a warning on the stderr of the process (under pytest, its warnings plugin
+    # takes it)
+    proc = project.finops_subprocess("run", "--date", "2026-11-02", check=True)
     home = project.warehouse.parent / "dagster_home"
     assert f"recorded in Dagster's history ({home}): 1 day(s) x " in proc.stderr
     assert "BetaWarning" not in proc.stderr  # Dagster's notes on its own API are no news for a finops user

@@ -65,10 +65,9 @@ class DuckDBReader:
         self.con.close()
 
 
-def run_queries(
-    con: duckdb.DuckDBPyConnection, text: str, fmt: str = "table", out: Path | None = None, stdout: TextIO = sys.stdout
-) -> int:
-    """Run the statements of `text` and write each result in `fmt` (warehouse/sql_output.py) to `out` or stdout; 1 on
+def run_queries(con: duckdb.DuckDBPyConnection, text: str, fmt: str = "table", out: Path | None = None) -> int:
+    """Run the statements of `text` and write each result in `fmt` (warehouse/sql_output.py) to `out` or stdout (the
+    sys.stdout of the call: a caller's redirect_stdout holds); 1 on
     a SQL error or when a statement is not a query (then none of them runs), 2 when a format that holds one result
     (csv, json, parquet) is given several queries."""
     try:
@@ -97,7 +96,7 @@ def run_queries(
         try:
             relation = con.sql(statement.query)
             if relation is not None:
-                write_result(relation.columns, relation.fetchall(), relation.fetch_arrow_table, fmt, out, stdout)
+                write_result(relation.columns, relation.fetchall(), relation.fetch_arrow_table, fmt, out, sys.stdout)
         except duckdb.Error as exc:
             print(f"finops sql: {exc}", file=sys.stderr)
             return EXIT_GATE_FAILED
@@ -134,14 +133,16 @@ def run_shell(con: duckdb.DuckDBPyConnection, stream: TextIO, history: Path) -> 
     return status
 
 
-def dot_command(con: duckdb.DuckDBPyConnection, line: str, out: TextIO = sys.stdout) -> int:
+def dot_command(con: duckdb.DuckDBPyConnection, line: str) -> int:
     """`.tables`: the finance tables and what each holds; `.schema TABLE`: its columns, types and descriptions (the
     dbt descriptions of dbt_project/models/marts/_finance.yml)."""
     from warehouse.finance_tables import finance_table, finance_tables
 
     command, *args = line.split()
     if command == ".tables" and not args:
-        out.write(format_table(["table", "description"], [(t.table, t.description) for t in finance_tables()], 1000))
+        sys.stdout.write(
+            format_table(["table", "description"], [(t.table, t.description) for t in finance_tables()], 1000)
+        )
         return EXIT_OK
     if command == ".schema" and len(args) == 1:
         name = args[0].removeprefix("finance.")
@@ -153,8 +154,8 @@ def dot_command(con: duckdb.DuckDBPyConnection, line: str, out: TextIO = sys.std
         described = dict(table.columns)
         types = con.execute(f"describe finance.{table.table}").fetchall()
         rows = [(column, kind, described.get(column, "")) for column, kind, *_ in types]
-        out.write(f"finance.{table.table}: {table.description}\n")
-        out.write(format_table(["column", "type", "description"], rows, 1000))
+        sys.stdout.write(f"finance.{table.table}: {table.description}\n")
+        sys.stdout.write(format_table(["column", "type", "description"], rows, 1000))
         return EXIT_OK
     print(
         f"finops sql: {line}: the commands are .tables and .schema TABLE (a statement ends with ';')", file=sys.stderr

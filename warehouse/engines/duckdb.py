@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import sys
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -74,7 +73,7 @@ class DuckDBEngine:
 
         return DuckDBReader(connect_read_only(self.cfg.warehouse_path))
 
-    def run_sql(self, query: str | None, stdin: TextIO = sys.stdin, fmt: str = "table", out: Path | None = None) -> int:
+    def run_sql(self, query: str | None, stdin: TextIO, fmt: str, out: Path | None) -> int:
         from warehouse.readonly import connect_read_only, run_queries, run_shell
 
         con = connect_read_only(self.cfg.warehouse_path)

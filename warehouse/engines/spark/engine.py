@@ -13,8 +13,8 @@ an optional extra).
 
 from __future__ import annotations
 
-import sys
 from functools import partial
+from pathlib import Path
 from typing import TextIO
 
 from core.config import Config
@@ -90,7 +90,7 @@ class SparkEngine:
     def export_focus(self, month, fmt, out):
         return self.export(None, None, None, fmt, out)
 
-    def run_sql(self, query: str | None, stdin: TextIO = sys.stdin, fmt: str = "table", out=None) -> int:
+    def run_sql(self, query: str | None, stdin: TextIO, fmt: str, out: Path | None) -> int:
         from warehouse.engines.spark.readonly import run_spark_sql
 
         if fmt != "table" or out is not None:

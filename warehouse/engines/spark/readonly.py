@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import TextIO
 
 from core.spark_config import SparkSettings
 from warehouse.sql_output import format_table
@@ -38,7 +37,7 @@ class SparkReader:
 _PARAMETER = re.compile(r"\$(\w+)\b")
 
 
-def run_spark_sql(settings: SparkSettings, statements: list[str], out: TextIO = sys.stdout) -> int:
+def run_spark_sql(settings: SparkSettings, statements: list[str]) -> int:
     """Run each statement and print its rows; 1 if any failed or was refused."""
     from pyspark.errors import PySparkException
 
@@ -62,7 +61,7 @@ def run_spark_sql(settings: SparkSettings, statements: list[str], out: TextIO = 
             spark.conf.set("spark.sql.runSQLOnFiles", "false")
         try:
             frame = spark.sql(text)
-            out.write(format_table(frame.columns, [tuple(row) for row in frame.collect()]))
+            sys.stdout.write(format_table(frame.columns, [tuple(row) for row in frame.collect()]))
         except PySparkException as exc:
             print(f"finops sql: {str(exc).splitlines()[0]}", file=sys.stderr)
             status = 1
