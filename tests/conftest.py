@@ -36,11 +36,12 @@ def run_cli(args: list[str], cwd: Path, check: bool = False) -> subprocess.Compl
     """`finops ARGS` as the console script runs it (finops.cli.main), but in this process: the imports (Great
     Expectations, dbt, Dagster: about 10 s a process) are paid once per pytest worker. The working folder is `cwd`
     for the call, stdout and stderr are captured, stdin is empty; the result is the subprocess's (returncode, stdout,
-    stderr). A run that leaves os.environ changed fails the test: the next run would not start as a new process."""
+    stderr). A run that leaves os.environ changed or a DuckDB file open fails the test: the next run would not start as
+    in a new process."""
     from finops.cli import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
-    environ = dict(os.environ)
+    environ, opened = dict(os.environ), open_duckdb_files()
     here = os.getcwd()
     os.chdir(cwd)
     try:
@@ -59,9 +60,23 @@ def run_cli(args: list[str], cwd: Path, check: bool = False) -> subprocess.Compl
     leaked = {k for k in environ.keys() | os.environ.keys() - LIBRARY_SET if environ.get(k) != os.environ.get(k)}
     if leaked:
         raise AssertionError(f"finops {' '.join(args)} left os.environ changed: {sorted(leaked)}")
+    left_open = open_duckdb_files() - opened
+    if left_open:
+        raise AssertionError(f"finops {' '.join(args)} left DuckDB files open: {sorted(left_open)}")
     if check and proc.returncode != 0:
         raise AssertionError(f"finops {args} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
+
+
+def open_duckdb_files() -> set[str]:
+    """The DuckDB files (database, write-ahead log) this process has open (Linux: /proc/self/fd)."""
+    found = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):  # the folder's own descriptor, gone when read
+            target = os.readlink(fd)
+            if ".duckdb" in target:
+                found.add(target)
+    return found
 
 
 @contextlib.contextmanager
