@@ -149,11 +149,25 @@ def generate_docs(database: Path, target_path: Path, empty_catalog: bool = False
     args = ["docs", "generate", "--static", "--quiet", "--project-dir", str(DBT_PROJECT_DIR)]
     args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target", "duckdb", "--target-path", str(target_path)]
     args += ["--log-path", str(target_path / "logs")] + (["--empty-catalog"] if empty_catalog else [])
-    with _environment({"FINOPS_BUILD_DB": str(database)}), contextlib.redirect_stdout(sys.stderr):
-        result = dbtRunner().invoke(args)
+    try:
+        with _environment({"FINOPS_BUILD_DB": str(database)}), contextlib.redirect_stdout(sys.stderr):
+            result = dbtRunner().invoke(args)
+    finally:
+        close_dbt_duckdb()
     if not result.success:
         raise RuntimeError(f"dbt docs generate failed: {result.exception or 'see the log above'}")
     return target_path / "static_index.html"
+
+
+def close_dbt_duckdb() -> None:
+    """Close the database file dbt-duckdb keeps open in this process after dbt ran on the duckdb target (until the
+    next dbt run replaces it), after each build and each docs generation: the gate opens the build file read-only
+    next, and DuckDB refuses a second connection to one file with another configuration."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with contextlib.suppress(Exception):  # dbt stopped before it connected: nothing open
+        DuckDBConnectionManager.env().close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def manifest_is_stale() -> bool:

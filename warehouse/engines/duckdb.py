@@ -5,7 +5,6 @@ rename, so finance's read-only connections never see a half-published warehouse 
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from datetime import date
 from pathlib import Path
@@ -17,7 +16,7 @@ from expectations.results import CheckResult
 from expectations.suites import DUCKDB, Suite
 from warehouse.build import Build, prepare_build_db
 from warehouse.build_summary import DayCostChange, RepeatedEvents, cost_changes, repeated_events
-from warehouse.dbt_args import run_dbt
+from warehouse.dbt_args import close_dbt_duckdb, run_dbt
 from warehouse.engines import Reader
 from warehouse.finance_tables import FinanceTable
 from warehouse.publish import export_partitions, write_catalog
@@ -47,7 +46,7 @@ class DuckDBEngine:
         try:
             run_dbt(build, "duckdb", {"FINOPS_MEMORY_LIMIT": build.memory_limit}, on_event)
         finally:
-            _close_dbt_duckdb()
+            close_dbt_duckdb()
 
     def run_suites(self, build: Build, suites: list[Suite]) -> list[CheckResult]:
         from expectations.gate import run_suites
@@ -103,13 +102,3 @@ class DuckDBEngine:
 
         with connect_read_only(self.cfg.warehouse_path) as con:
             return export_focus(con, month, fmt, out)
-
-
-def _close_dbt_duckdb() -> None:
-    """Close the build file dbt-duckdb keeps open in this process after dbt ran: the gate opens the file read-only
-    next, and DuckDB refuses a second connection to one file with another configuration."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with contextlib.suppress(Exception):  # dbt stopped before it connected: nothing open
-        DuckDBConnectionManager.env().close()
-    DuckDBConnectionManager.close_all_connections()
