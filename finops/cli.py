@@ -429,7 +429,7 @@ def _bad_input_errors() -> tuple[type[Exception], ...]:
     )
 
 
-def _internal_error(cfg: Config | None) -> int:
+def _internal_error(cfg: Config | None, argv: list[str]) -> int:
     """An exception finops did not expect (a bug): one line on stderr, the traceback in a file under the warehouse's
     data folder (or the temp folder when no config was read), or on stderr with FINOPS_DEBUG=1."""
     exc = sys.exc_info()[1]
@@ -442,7 +442,7 @@ def _internal_error(cfg: Config | None) -> int:
         path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.txt"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"finops {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+            path.write_text(f"finops {' '.join(argv)}\n\n{traceback.format_exc()}")
             where = f"in {path}"
         except OSError:
             traceback.print_exc()
@@ -456,13 +456,15 @@ def _internal_error(cfg: Config | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`finops ARGV` (default: this process's command line); returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     # dagster-dbt logs every dbt command line; GX, and alembic (the Dagster history's SQLite set-up), log their own
     # set-up at INFO
     for noisy in ("dagster", "dagster.builtin", "great_expectations", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     with _logging_to_stderr():
-        return _command(args)
+        return _command(args, argv)
 
 
 @contextlib.contextmanager
@@ -483,7 +485,7 @@ def _logging_to_stderr():
         root.setLevel(level)
 
 
-def _command(args: argparse.Namespace) -> int:
+def _command(args: argparse.Namespace, argv: list[str]) -> int:
     cfg, bad_input = None, ()
     try:
         bad_input = _bad_input_errors()
@@ -515,7 +517,7 @@ def _command(args: argparse.Namespace) -> int:
         print(f"finops: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception:
-        return _internal_error(cfg)
+        return _internal_error(cfg, argv)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,3 +147,26 @@ def test_an_internal_error_exits_4_with_one_line_and_the_traceback_in_a_file(pro
     )
     assert debug.returncode == 4
     assert "Traceback" in debug.stderr and "ZeroDivisionError: planted bug" in debug.stderr
+
+
+class PlantedBug:
+    """A bug in the pipeline's code, in this process: importing it fails."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "warehouse.pipeline":
+            raise ZeroDivisionError("planted bug")
+        return None
+
+
+def test_an_internal_error_in_main_called_from_python_names_the_command_of_the_call(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+):
+    """finops.cli.main(argv) called in a process of another program (here pytest's, as Project.finops does): the
+    traceback file names the command main was given, not the process's own command line."""
+    write_jsonl(project.usage / "u.jsonl", [event("e1", "2026-11-02T10:00:00Z")])
+    monkeypatch.delitem(sys.modules, "warehouse.pipeline", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [PlantedBug(), *sys.meta_path])
+    proc = project.finops("run", "--date", "2026-11-02")
+    assert proc.returncode == 4, proc.stderr
+    written = Path(proc.stderr.split("traceback is in ")[1].split()[0])
+    assert written.read_text().splitlines()[0] == f"finops run --date 2026-11-02 --config {project.config}"
