@@ -57,7 +57,7 @@ def run_cli(args: list[str], cwd: Path, check: bool = False) -> subprocess.Compl
     finally:
         os.chdir(here)
     proc = subprocess.CompletedProcess(["finops", *args], code, stdout.getvalue(), stderr.getvalue())
-    leaked = {k for k in environ.keys() | os.environ.keys() - LIBRARY_SET if environ.get(k) != os.environ.get(k)}
+    leaked = {k for k in (environ.keys() | os.environ.keys()) - LIBRARY_SET if environ.get(k) != os.environ.get(k)}
     if leaked:
         raise AssertionError(f"finops {' '.join(args)} left os.environ changed: {sorted(leaked)}")
     left_open = open_duckdb_files() - opened
