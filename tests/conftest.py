@@ -60,7 +60,7 @@ def run_cli(args: list[str], cwd: Path, check: bool = False) -> subprocess.Compl
     leaked = {k for k in (environ.keys() | os.environ.keys()) - LIBRARY_SET if environ.get(k) != os.environ.get(k)}
     if leaked:
         raise AssertionError(f"finops {' '.join(args)} left os.environ changed: {sorted(leaked)}")
-    left_open = open_duckdb_files() - opened
+    left_open = {target for fd, target in open_duckdb_files().items() if fd not in opened}
     if left_open:
         raise AssertionError(f"finops {' '.join(args)} left DuckDB files open: {sorted(left_open)}")
     if check and proc.returncode != 0:
@@ -68,14 +68,15 @@ def run_cli(args: list[str], cwd: Path, check: bool = False) -> subprocess.Compl
     return proc
 
 
-def open_duckdb_files() -> set[str]:
-    """The DuckDB files (database, write-ahead log) this process has open (Linux: /proc/self/fd)."""
-    found = set()
+def open_duckdb_files() -> dict[str, str]:
+    """The DuckDB files (database, write-ahead log) this process has open, by file descriptor (Linux: /proc/self/fd;
+    a file open before a run and replaced by it reads "<path> (deleted)" after it)."""
+    found = {}
     for fd in Path("/proc/self/fd").iterdir():
         with contextlib.suppress(OSError):  # the folder's own descriptor, gone when read
             target = os.readlink(fd)
             if ".duckdb" in target:
-                found.add(target)
+                found[fd.name] = target
     return found
 
 
