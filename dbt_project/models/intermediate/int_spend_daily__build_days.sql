@@ -1,9 +1,13 @@
+{{ config(materialized='table') }}
+
 -- One row per usage_date, category, provider, account_id, deployment_id, tenant_id, feature of the build days: the
 -- whole bill (the rows of the mart spend_daily).
 -- api: the calls priced per token; self_hosted_allocated: the deployments' hours booked to their calls;
 -- self_hosted_idle: the hours with no call (tenant_id and feature '__idle__'); self_hosted_unrecovered: what a
 -- rate_card deployment's calls did not pay of its busy hours (tenant_id and feature '__unrecovered__', negative when
 -- they paid more). A day's total is its API cost plus every deployment's full hourly cost.
+-- A table: the mart, its tests and the models after it (billing, forecasts, budgets) read it, rather than each
+-- deduplicating and pricing the calls again (a view cost one pass over the day's calls per reader).
 with api as (
 
     select
