@@ -122,9 +122,11 @@ def _documents_left_by_sql(
         mapped = mapped_lines_sql(kind, mapping, "export_lines")
     left: list[tuple[int, str]] = []
     for numbers, lines in _line_blocks(path):
-        con.register("export_lines", pl.DataFrame({"line_no": numbers, "line": lines}))
+        # copied into a table first: DuckDB maps a table's rows on every core, a registered frame's on one
+        con.register("export_block", pl.DataFrame({"line_no": numbers, "line": lines}))
+        con.execute("create or replace temp table export_lines as select * from export_block")
+        con.unregister("export_block")
         con.execute(f"create or replace temp table export_mapped as {mapped}")
-        con.unregister("export_lines")
         con.execute(
             f"insert into export_rows select line_no, line, null, {', '.join(COLUMNS)} from export_mapped"
             " where accepted and not skipped"
@@ -133,6 +135,7 @@ def _documents_left_by_sql(
             skipped[usage_otel.NOT_MODEL_CALLS] += spans
         left += con.execute("select line_no, line from export_mapped where not accepted").fetchall()
     con.execute("drop table if exists export_mapped")
+    con.execute("drop table if exists export_lines")
     return (_json_line(n, line) for n, line in sorted(left))
 
 
