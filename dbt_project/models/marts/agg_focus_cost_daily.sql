@@ -16,6 +16,8 @@
 
 with calls as (
 
+    -- the priced calls summed per day, dimensions and rates first: the token types below then unpivot a few
+    -- thousand rows, not every call five times
     select
         usage_date,
         provider,
@@ -24,11 +26,11 @@ with calls as (
         account_id,
         tenant_id,
         feature,
-        uncached_input_tokens,
-        cache_read_tokens,
-        cache_write_tokens,
-        cache_write_1h_tokens,
-        output_tokens,
+        sum(uncached_input_tokens) as uncached_input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(cache_write_tokens) as cache_write_tokens,
+        sum(cache_write_1h_tokens) as cache_write_1h_tokens,
+        sum(output_tokens) as output_tokens,
         input_usd_per_million,
         cache_read_usd_per_million,
         cache_write_usd_per_million,
@@ -38,6 +40,10 @@ with calls as (
         list_output_usd_per_million
     from {{ ref('int_requests__api_priced') }}
     where cost_usd is not null
+    group by
+        usage_date, provider, model, service_tier, account_id, tenant_id, feature, input_usd_per_million,
+        cache_read_usd_per_million, cache_write_usd_per_million, cache_write_1h_usd_per_million,
+        output_usd_per_million, list_input_usd_per_million, list_output_usd_per_million
 
 ),
 
