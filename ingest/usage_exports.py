@@ -77,8 +77,12 @@ def stage_export_file(
     skipped: Counter[str] = Counter()
     try:
         documents = _documents_left_by_sql(con, path, kind, mapping, skipped)
+        mapped = (
+            f"select line_no, line as raw, cast(null as varchar) as read_error, {', '.join(COLUMNS)} from export_mapped"
+            " where accepted and not skipped union all "
+        )
     except NotInSql:
-        documents = _documents(path, kind)
+        documents, mapped = _documents(path, kind), ""
     rows = _rows(documents, kind, mapping, str(path), skipped)
     while chunk := list(islice(rows, CHUNK_ROWS)):
         con.register("export_chunk", pl.DataFrame(chunk, schema=ROW_SCHEMA, orient="row"))
@@ -94,7 +98,7 @@ def stage_export_file(
         con.create_function("python_json", lambda text: json.dumps(json.loads(text)), [VARCHAR], VARCHAR)
     staged = stage_relation(
         con,
-        f"select line_no, raw, read_error, struct_pack({rec}) as rec from export_rows",
+        f"select line_no, raw, read_error, struct_pack({rec}) as rec from ({mapped}select * from export_rows)",
         file=str(path),
         source=source,
         file_seq=file_seq,
@@ -103,16 +107,16 @@ def stage_export_file(
         window=window,
         raw_text=RAW_TEXT.get(kind, "raw"),
     )
-    con.execute("drop table export_rows")
+    con.execute("drop table export_rows; drop table if exists export_mapped")
     return staged
 
 
 def _documents_left_by_sql(
     con: duckdb.DuckDBPyConnection, path: Path, kind: str, mapping: UsageMapping, skipped: Counter[str]
 ) -> Iterator[tuple[int | None, object, str]]:
-    """Map the lines of a JSON lines export in DuckDB (ingest/vendor_sql.py, ingest/otel_sql.py) into export_rows,
-    count the spans it skips (not model calls, as usage_otel does), and return the lines it leaves to the kind's
-    reader, as _documents does. Raises NotInSql when the file is not JSON lines or the kind or mapping cannot be
+    """Map the lines of a JSON lines export in DuckDB (ingest/vendor_sql.py, ingest/otel_sql.py) into the table
+    export_mapped (its rows `accepted and not skipped` are staged), count the spans it skips (not model calls, as
+    usage_otel does), and return the lines it leaves to the kind's reader, as _documents does. Raises NotInSql when the file is not JSON lines or the kind or mapping cannot be
     said in SQL: the reader then reads the whole file."""
     if not path.name.lower().removesuffix(".gz").endswith(LINE_FILES):
         raise NotInSql(path.name)
@@ -120,23 +124,19 @@ def _documents_left_by_sql(
         mapped = mapped_spans_sql(mapping, "export_lines")
     else:
         mapped = mapped_lines_sql(kind, mapping, "export_lines")
-    left: list[tuple[int, str]] = []
+    con.execute("create or replace temp table export_lines (line_no bigint, line varchar)")
+    con.execute(f"create or replace temp table export_mapped as {mapped}")  # (no lines yet: its columns)
     for numbers, lines in _line_blocks(path):
         # copied into a table first: DuckDB maps a table's rows on every core, a registered frame's on one
         con.register("export_block", pl.DataFrame({"line_no": numbers, "line": lines}))
         con.execute("create or replace temp table export_lines as select * from export_block")
         con.unregister("export_block")
-        con.execute(f"create or replace temp table export_mapped as {mapped}")
-        con.execute(
-            f"insert into export_rows select line_no, line, null, {', '.join(COLUMNS)} from export_mapped"
-            " where accepted and not skipped"
-        )
-        if spans := con.execute("select count(*) from export_mapped where skipped").fetchone()[0]:
-            skipped[usage_otel.NOT_MODEL_CALLS] += spans
-        left += con.execute("select line_no, line from export_mapped where not accepted").fetchall()
-    con.execute("drop table if exists export_mapped")
-    con.execute("drop table if exists export_lines")
-    return (_json_line(n, line) for n, line in sorted(left))
+        con.execute(f"insert into export_mapped {mapped}")
+    con.execute("drop table export_lines")
+    if spans := con.execute("select count(*) from export_mapped where skipped").fetchone()[0]:
+        skipped[usage_otel.NOT_MODEL_CALLS] += spans
+    left = con.execute("select line_no, line from export_mapped where not accepted order by line_no").fetchall()
+    return (_json_line(n, line) for n, line in left)
 
 
 def _line_blocks(path: Path) -> Iterator[tuple[list[int], list[str]]]:
