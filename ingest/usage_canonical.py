@@ -178,10 +178,10 @@ def _csv_sql(p: str, header: CsvHeader, options: str = "") -> str:
 CSV_REJECTS = ", store_rejects = true, rejects_table = 'csv_reject_errors', rejects_scan = 'csv_reject_scans'"
 
 
-def _lines_sql(p: str) -> str:
+def lines_sql(p: str) -> str:
     """The file's lines as they are (`line`, NULL for an empty one), numbered from 1 (`ordinality`)."""
     return (
-        f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\\x1f', quote='', escape='',"
+        f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\x1f', quote='', escape='',"
         f" auto_detect=false, strict_mode=false) with ordinality"
     )
 
@@ -452,7 +452,7 @@ def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quara
     Record n is on line n + (the blank lines before it): a blank line that follows k records is before record n
     when k < n. One pass over the lines picks the blank ones and the lines the records would be on without any;
     a second pass is needed only when a blank line comes before a quarantined record."""
-    lines = _lines_sql(sql_str(str(path)))
+    lines = lines_sql(sql_str(str(path)))
     # (trim only the lines that start with white space: trimming every line of a big file takes seconds)
     blank = "line is null or (left(line, 1) in (' ', '\t', '\r') and trim(line, ' \t\r') = '')"
     con.execute(

@@ -153,6 +153,15 @@ def test_blank_lines_are_skipped_but_keep_line_numbers(tmp_path: Path):
     assert [(line, reason) for line, reason, _ in quarantine] == [(3, "not a valid JSON object")]
 
 
+def test_a_quarantined_line_keeps_its_whole_text_with_a_backslash_x1f_in_it(tmp_path: Path):
+    # the line reader's field delimiter is the character U+001F, not the text \x1f (it cut this line in two)
+    line = json.dumps({**GOOD, "feature": "C:\\x1f", "output_tokens": -1})
+    path = tmp_path / "u.jsonl"
+    path.write_text(json.dumps(GOOD) + "\n" + line + "\n")
+    _, quarantine, _ = stage(path, tmp_path)
+    assert quarantine == [(2, "output_tokens -1 is negative", line)]
+
+
 def test_time_zones_are_converted_to_utc_days(tmp_path: Path):
     path = write_jsonl(
         tmp_path / "u.jsonl", [event("late", "2026-11-02T23:30:00-02:00"), event("naive", "2026-11-02 23:30:00")]
