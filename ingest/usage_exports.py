@@ -29,10 +29,11 @@ import polars as pl
 from duckdb.sqltypes import VARCHAR
 
 from core.config import Lookup, UsageMapping
+from core.sql_literals import sql_str
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
 from ingest.otel_sql import mapped_spans_sql
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
-from ingest.usage_canonical import COLUMNS, StagedFile, UsageFileError, UsageWindow, stage_relation
+from ingest.usage_canonical import COLUMNS, StagedFile, UsageFileError, UsageWindow, lines_sql, stage_relation
 from ingest.vendor_records import REQUIRED, BadRecord, Record, Skipped, as_time
 from ingest.vendor_sql import NotInSql, mapped_lines_sql
 
@@ -124,6 +125,36 @@ def _documents_left_by_sql(
         mapped = mapped_spans_sql(mapping, "export_lines")
     else:
         mapped = mapped_lines_sql(kind, mapping, "export_lines")
+    if _plain_lines(path):
+        try:  # DuckDB's line reader, numbering every line (a blank one is NULL)
+            con.execute(
+                "create or replace temp table export_lines as select ordinality as line_no, line"
+                f" from {lines_sql(sql_str(str(path)))} where line is not null"
+            )
+            con.execute(f"create or replace temp table export_mapped as {mapped}")
+        except duckdb.Error:  # (a line longer than DuckDB's line reader takes: split in Python)
+            _map_line_blocks(con, path, mapped)
+    else:
+        _map_line_blocks(con, path, mapped)
+    con.execute("drop table export_lines")
+    if spans := con.execute("select count(*) from export_mapped where skipped").fetchone()[0]:
+        skipped[usage_otel.NOT_MODEL_CALLS] += spans
+    left = con.execute("select line_no, line from export_mapped where not accepted order by line_no").fetchall()
+    return (_json_line(n, line) for n, line in left if line.strip())  # (white space only: not a record)
+
+
+def _plain_lines(path: Path) -> bool:
+    """True when the file has no \\r (a line end to Python, which DuckDB's line reader reads otherwise) and no
+    \\x1f (that reader's field delimiter): then DuckDB's reader splits and numbers its lines as _line_blocks does."""
+    with gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb") as f:
+        while chunk := f.read(LINE_BLOCK):
+            if b"\r" in chunk or b"\x1f" in chunk:
+                return False
+    return True
+
+
+def _map_line_blocks(con: duckdb.DuckDBPyConnection, path: Path, mapped: str) -> None:
+    """Map the file's lines into export_mapped, LINE_BLOCK characters at a time, split in Python (_line_blocks)."""
     con.execute("create or replace temp table export_lines (line_no bigint, line varchar)")
     con.execute(f"create or replace temp table export_mapped as {mapped}")  # (no lines yet: its columns)
     for numbers, lines in _line_blocks(path):
@@ -132,11 +163,6 @@ def _documents_left_by_sql(
         con.execute("create or replace temp table export_lines as select * from export_block")
         con.unregister("export_block")
         con.execute(f"insert into export_mapped {mapped}")
-    con.execute("drop table export_lines")
-    if spans := con.execute("select count(*) from export_mapped where skipped").fetchone()[0]:
-        skipped[usage_otel.NOT_MODEL_CALLS] += spans
-    left = con.execute("select line_no, line from export_mapped where not accepted order by line_no").fetchall()
-    return (_json_line(n, line) for n, line in left)
 
 
 def _line_blocks(path: Path) -> Iterator[tuple[list[int], list[str]]]:

@@ -1162,8 +1162,15 @@ def _openai(n: int, tenant: object = "a", **changes: object) -> dict:
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("block", [usage_exports.LINE_BLOCK, 7])  # 7 characters: lines and \r\n cut across blocks
-def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path, monkeypatch, block: int):
+@pytest.mark.parametrize(
+    ("endings", "block"),
+    [
+        (["\n"], usage_exports.LINE_BLOCK),  # lines split and numbered by DuckDB's line reader
+        (["\n", "\r\n", "\r"], usage_exports.LINE_BLOCK),  # \r: split in Python (_line_blocks)
+        (["\n", "\r\n", "\r"], 7),  # 7 characters: lines and \r\n cut across blocks
+    ],
+)
+def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path, monkeypatch, endings: list, block: int):
     monkeypatch.setattr(usage_exports, "LINE_BLOCK", block)
     usage = OPENAI["usage"]
     records = [
@@ -1202,11 +1209,42 @@ def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path, monk
         feature={"field": "feature"},
         account_id={"field": "project"},
     )
-    quarantine = _same_as_the_reader(tmp_path, "openai_usage", lookups, records, endings=["\n", "\r\n", "\r"])
+    quarantine = _same_as_the_reader(tmp_path, "openai_usage", lookups, records, endings=endings)
     assert [line for line, _, _ in quarantine] == [3, 7, 10, 11, 12, 14, 16, 17, 21, 23, 25]
     rows, _ = stage(tmp_path / "again", "openai_usage", tmp_path / "export.jsonl", lookups)
     accounts = {r["event_id"]: r["account_id"] for r in rows if r["account_id"] is not None}
     assert accounts == {"chatcmpl-23": "proj_search", "chatcmpl-24": "42", "chatcmpl-25": "proj_padded"}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "odd",
+    ["\x1f", "\u00a0", "\x0c", "\u2028"],  # DuckDB's line reader's delimiter; what Python's strip() takes as blank
+)
+def test_odd_lines_are_numbered_as_the_reader_numbers_them(tmp_path: Path, odd: str):
+    """A byte-order mark, blank lines, lines of white space or of a character DuckDB's line reader splits at: each
+    record keeps its line, and each line the reader skips is skipped."""
+    records = [
+        "\ufeff" + json.dumps(_openai(1)),
+        "",
+        odd,
+        _openai(2, model="C:\\x1f"),  # the text \x1f (not the character)
+        f"{odd}{json.dumps(_openai(3))}",
+        "   ",
+        _openai(4),
+    ]
+    records += [f"{json.dumps(_openai(5))}{odd}", "{not json", _openai(6)]
+    lookups = mapping("response", tenant_id={"field": "tenant"}, feature={"field": "feature"})
+    quarantine = _same_as_the_reader(tmp_path, "openai_usage", lookups, records)
+    rows, _ = stage(tmp_path / "again", "openai_usage", tmp_path / "export.jsonl", lookups)
+    # a line of the odd character alone is blank to the reader (str.strip), one with a record too is not JSON to it
+    assert sorted((r["line_no"], r["event_id"]) for r in rows) == [
+        (1, "chatcmpl-1"),
+        (4, "chatcmpl-2"),
+        (7, "chatcmpl-4"),
+        (10, "chatcmpl-6"),
+    ]
+    assert [line for line, _, _ in quarantine] == [5, 8, 9]
 
 
 @pytest.mark.unit
