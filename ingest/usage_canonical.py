@@ -178,11 +178,18 @@ def _csv_sql(p: str, header: CsvHeader, options: str = "") -> str:
 CSV_REJECTS = ", store_rejects = true, rejects_table = 'csv_reject_errors', rejects_scan = 'csv_reject_scans'"
 
 
+# The line reader's field delimiter: two control characters, never in a JSON document (nor in text but binary
+# data); a line with it in it is read up to it (and its text after it is not checked for UTF-8).
+LINE_DELIMITER = "\x1f\x1e"
+# the longest line read: that of read_json's longest JSON document (its maximum_object_size), not read_csv's 2 MB
+MAX_LINE_BYTES = 16 * 2**20
+
+
 def lines_sql(p: str) -> str:
     """The file's lines as they are (`line`, NULL for an empty one), numbered from 1 (`ordinality`)."""
     return (
-        f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='\x1f', quote='', escape='',"
-        f" auto_detect=false, strict_mode=false) with ordinality"
+        f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='{LINE_DELIMITER}', quote='', escape='',"
+        f" auto_detect=false, strict_mode=false, max_line_size={MAX_LINE_BYTES}) with ordinality"
     )
 
 

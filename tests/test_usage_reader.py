@@ -162,6 +162,17 @@ def test_a_quarantined_line_keeps_its_whole_text_with_a_backslash_x1f_in_it(tmp_
     assert quarantine == [(2, "output_tokens -1 is negative", line)]
 
 
+def test_a_line_longer_than_2_mb_does_not_stop_the_quarantine_from_finding_its_lines(tmp_path: Path):
+    # (DuckDB's line reader stops at 2 MB lines by default: the file failed whole as "cannot be read")
+    long = json.dumps({**GOOD, "event_id": "long", "note": "x" * 3_000_000})
+    bad = json.dumps({**GOOD, "event_id": "bad", "output_tokens": -1})
+    path = tmp_path / "u.jsonl"
+    path.write_text(long + "\n" + bad + "\n")
+    result, quarantine, _ = stage(path, tmp_path)
+    assert result.rows_by_day == {"2026-11-02": 1}
+    assert quarantine == [(2, "output_tokens -1 is negative", bad)]
+
+
 def test_time_zones_are_converted_to_utc_days(tmp_path: Path):
     path = write_jsonl(
         tmp_path / "u.jsonl", [event("late", "2026-11-02T23:30:00-02:00"), event("naive", "2026-11-02 23:30:00")]
