@@ -33,7 +33,15 @@ from core.sql_literals import sql_str
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
 from ingest.otel_sql import mapped_spans_sql
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
-from ingest.usage_canonical import COLUMNS, StagedFile, UsageFileError, UsageWindow, lines_sql, stage_relation
+from ingest.usage_canonical import (
+    COLUMNS,
+    LINE_DELIMITER,
+    StagedFile,
+    UsageFileError,
+    UsageWindow,
+    lines_sql,
+    stage_relation,
+)
 from ingest.vendor_records import REQUIRED, BadRecord, Record, Skipped, as_time
 from ingest.vendor_sql import NotInSql, mapped_lines_sql
 
@@ -144,12 +152,15 @@ def _documents_left_by_sql(
 
 
 def _plain_lines(path: Path) -> bool:
-    """True when the file has no \\r (a line end to Python, which DuckDB's line reader reads otherwise) and no
-    \\x1f (that reader's field delimiter): then DuckDB's reader splits and numbers its lines as _line_blocks does."""
+    """True when the file has no \\r (a line end to Python, which DuckDB's line reader reads otherwise) and not
+    that reader's field delimiter: then DuckDB's reader splits and numbers its lines as _line_blocks does."""
+    delimiter = LINE_DELIMITER.encode()
     with gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb") as f:
+        rest = b""
         while chunk := f.read(LINE_BLOCK):
-            if b"\r" in chunk or b"\x1f" in chunk:
+            if b"\r" in chunk or delimiter in rest + chunk[: len(delimiter) - 1] or delimiter in chunk:
                 return False
+            rest = chunk[-(len(delimiter) - 1) :]
     return True
 
 
