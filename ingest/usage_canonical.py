@@ -15,6 +15,7 @@ hand them to `stage_relation`, so every kind goes through these rules and this s
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import shutil
@@ -25,6 +26,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import polars as pl
 
 from core.sql_literals import sql_str
 from core.vocabulary import SERVICE_TIERS, STATUSES
@@ -176,21 +179,6 @@ def _csv_sql(p: str, header: CsvHeader, options: str = "") -> str:
 
 # A CSV read a second time, its malformed rows set aside (see stage_usage_file): DuckDB keeps them in these tables.
 CSV_REJECTS = ", store_rejects = true, rejects_table = 'csv_reject_errors', rejects_scan = 'csv_reject_scans'"
-
-
-# The line reader's field delimiter: two control characters, never in a JSON document (nor in text but binary
-# data); a line with it in it is read up to it (and its text after it is not checked for UTF-8).
-LINE_DELIMITER = "\x1f\x1e"
-# the longest line read: that of read_json's longest JSON document (its maximum_object_size), not read_csv's 2 MB
-MAX_LINE_BYTES = 16 * 2**20
-
-
-def lines_sql(p: str) -> str:
-    """The file's lines as they are (`line`, NULL for an empty one), numbered from 1 (`ordinality`)."""
-    return (
-        f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='{LINE_DELIMITER}', quote='', escape='',"
-        f" auto_detect=false, strict_mode=false, max_line_size={MAX_LINE_BYTES}) with ordinality"
-    )
 
 
 def _raw_relation_sql(con: duckdb.DuckDBPyConnection, path: Path, csv_options: str = "") -> str:
@@ -454,39 +442,86 @@ def stage_failed_file(
 
 def _restore_quarantined_lines(con: duckdb.DuckDBPyConnection, path: Path, quarantine_file: Path) -> None:
     """Rewrite a JSONL file's quarantine with each record's line number and raw line (it holds record numbers,
-    see _raw_relation_sql); a line that is not a JSON object gets that reason.
-
-    Record n is on line n + (the blank lines before it): a blank line that follows k records is before record n
-    when k < n. One pass over the lines picks the blank ones and the lines the records would be on without any;
-    a second pass is needed only when a blank line comes before a quarantined record."""
-    lines = lines_sql(sql_str(str(path)))
-    # (trim only the lines that start with white space: trimming every line of a big file takes seconds)
-    blank = "line is null or (left(line, 1) in (' ', '\t', '\r') and trim(line, ' \t\r') = '')"
-    con.execute(
-        f"create or replace temp table quarantined as select * from read_parquet({sql_str(str(quarantine_file))})"
+    see _raw_relation_sql); a line that is not a JSON object gets that reason."""
+    q = sql_str(str(quarantine_file))
+    records = [n for (n,) in con.execute(f"select distinct line_no from read_parquet({q})").fetchall()]
+    found = _lines_of_records(path, records)
+    con.register(
+        "record_lines",
+        pl.DataFrame(
+            [(n, line, raw) for n, (line, raw) in found.items()],
+            schema={"record": pl.Int64, "file_line": pl.Int64, "line": pl.Utf8},
+            orient="row",
+        ),
     )
-    con.execute(f"""create or replace temp table picked as   -- the blank lines, and the records' lines if none
-                    select ordinality, line, {blank} as blank from {lines}
-                    where {blank} or ordinality in (select line_no from quarantined)""")
-    con.execute("""create or replace temp table blank_lines as
-                   select ordinality - row_number() over (order by ordinality) as records_before
-                   from picked where blank""")
-    con.execute("""create or replace temp table located as
-                   select q.*, q.line_no + (select count(*) from blank_lines as b where b.records_before < q.line_no)
-                                   as file_line
-                   from quarantined as q""")
-    if con.execute("select count(*) from located where file_line <> line_no").fetchone()[0]:
-        con.execute(f"""create or replace temp table picked as
-                        select ordinality, line from {lines} where ordinality in (select file_line from located)""")
-    con.execute(f"""copy (select q.source, q.file, q.file_line as line_no,
+    con.execute(f"""copy (select q.source, q.file, coalesce(l.file_line, q.line_no) as line_no,
                                  case when not json_valid(l.line) or json_type(l.line) <> 'OBJECT'
                                       then 'not a valid JSON object' else q.reason end as reason,
                                  l.line as raw, q.ingested_at
-                          from located as q
-                          join picked as l on l.ordinality = q.file_line
-                          order by q.file_line)
-                    to {sql_str(str(quarantine_file))} (format parquet)""")
-    con.execute("drop table quarantined; drop table picked; drop table blank_lines; drop table located")
+                          from read_parquet({q}) as q
+                          left join record_lines as l on l.record = q.line_no
+                          order by 3)
+                    to {q} (format parquet)""")
+    con.unregister("record_lines")
+
+
+RECORD_LINES_BLOCK = 64 * 2**20  # bytes of a JSONL file scanned at a time for the quarantined records' lines
+_BLANK_FIRST_BYTES = np.frombuffer(b"\n \t\r", dtype=np.uint8)  # how a blank line starts
+
+
+def _lines_of_records(path: Path, records: list[int]) -> dict[int, tuple[int, str]]:
+    """{record number: (its line, its text)} of a JSONL file, for the given record numbers: record n is the n-th line
+    that is not blank (empty or only spaces, tabs and \\r: the lines DuckDB's JSON reader skips). A line ends at
+    \\n (a \\r before it is not its text) and a UTF-8 byte-order mark is not text, as DuckDB's JSON reader reads
+    them. The file is read in blocks of whole lines, its line ends found by numpy; only the lines that start like a
+    blank one are looked at in Python. Raises UnreadableUsageFile when a record's line is not UTF-8 or the gzip
+    stream breaks (read_to_the_end says where)."""
+    wanted = sorted(set(records))
+    found: dict[int, tuple[int, str]] = {}
+    lines_before = records_before = 0
+    rest, head = b"", True
+    try:
+        with gzip.open(path, "rb") if is_gzip(path) else open(path, "rb") as f:
+            while len(found) < len(wanted):
+                chunk = f.read(RECORD_LINES_BLOCK)
+                data = rest + chunk if rest else chunk
+                if head:
+                    data, head = data.removeprefix(codecs.BOM_UTF8), False
+                ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+                end = int(ends[-1]) + 1 if len(ends) else 0
+                if chunk:  # whole lines only, but at the end of the file
+                    rest, size, lines = data[end:], end, len(ends)
+                else:
+                    size, lines = len(data), len(ends) + (len(data) > end)
+                if lines:
+                    blank = _blank_lines(data, ends, lines, size)
+                    for record in wanted[len(found) :]:
+                        if record > records_before + lines - len(blank):
+                            break  # (in a block after this one)
+                        index = record - records_before - 1  # the record's line in the block, were no line blank
+                        for b in blank:
+                            index += b <= index
+                        start = int(ends[index - 1]) + 1 if index else 0
+                        stop = int(ends[index]) if index < len(ends) else size
+                        text = data[start:stop].removesuffix(b"\r").decode("utf-8")
+                        found[record] = (lines_before + index + 1, text)
+                    lines_before, records_before = lines_before + lines, records_before + lines - len(blank)
+                if not chunk:
+                    break
+    except (UnicodeDecodeError, EOFError, OSError, zlib.error):  # not UTF-8, a broken gzip stream: says where
+        read_to_the_end(path, utf8=True)
+        raise
+    return found
+
+
+def _blank_lines(data: bytes, ends: np.ndarray, lines: int, size: int) -> list[int]:
+    """The indexes of the blank lines among the first `lines` lines of data (its first `size` bytes), whose line
+    ends are at `ends`: only the lines that start with a line end, a space, a tab or a \\r are looked at."""
+    starts = np.concatenate(([0], ends[: lines - 1] + 1))
+    first = np.frombuffer(data, dtype=np.uint8)[np.minimum(starts, len(data) - 1)]
+    maybe = np.flatnonzero(np.isin(first, _BLANK_FIRST_BYTES) | (starts >= size))
+    limits = ends if lines == len(ends) else np.append(ends, size)  # (a last line with no line end)
+    return [int(i) for i in maybe if not data[starts[i] : limits[i]].strip(b" \t\r")]
 
 
 def stage_relation(

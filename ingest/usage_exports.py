@@ -33,15 +33,7 @@ from core.sql_literals import sql_str
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
 from ingest.otel_sql import mapped_spans_sql
 from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
-from ingest.usage_canonical import (
-    COLUMNS,
-    LINE_DELIMITER,
-    StagedFile,
-    UsageFileError,
-    UsageWindow,
-    lines_sql,
-    stage_relation,
-)
+from ingest.usage_canonical import COLUMNS, StagedFile, UsageFileError, UsageWindow, stage_relation
 from ingest.vendor_records import REQUIRED, BadRecord, Record, Skipped, as_time
 from ingest.vendor_sql import NotInSql, mapped_lines_sql
 
@@ -63,6 +55,20 @@ LINE_FILES = (".jsonl", ".ndjson")
 # own text, and a line's, are left as they are: json.loads and json.dumps give back the reader's)
 RAW_TEXT = {"otel_genai": "case when read_error is null then python_json(raw) else raw end"}
 _NOT_JSON = object()
+
+# DuckDB's line reader (_lines_sql): its field delimiter is two control characters, in no JSON document (nor in text,
+# but binary data); a line that has it is read up to it. Its longest line is read_json's longest JSON document (its
+# maximum_object_size), not read_csv's 2 MB.
+LINE_DELIMITER = "\x1f\x1e"
+MAX_LINE_BYTES = 16 * 2**20
+
+
+def _lines_sql(p: str) -> str:
+    """The file's lines as they are (`line`, NULL for an empty one), numbered from 1 (`ordinality`)."""
+    return (
+        f"read_csv({p}, columns={{'line': 'VARCHAR'}}, header=false, delim='{LINE_DELIMITER}', quote='', escape='',"
+        f" auto_detect=false, strict_mode=false, max_line_size={MAX_LINE_BYTES}) with ordinality"
+    )
 
 
 def stage_export_file(
@@ -137,7 +143,7 @@ def _documents_left_by_sql(
         try:  # DuckDB's line reader, numbering every line (a blank one is NULL)
             con.execute(
                 "create or replace temp table export_lines as select ordinality as line_no, line"
-                f" from {lines_sql(sql_str(str(path)))} where line is not null"
+                f" from {_lines_sql(sql_str(str(path)))} where line is not null"
             )
             con.execute(f"create or replace temp table export_mapped as {mapped}")
         except duckdb.Error:  # (a line longer than DuckDB's line reader takes: split in Python)

@@ -19,7 +19,7 @@ from conftest import Project
 
 from core.config import ConfigError, Lookup, UsageMapping, load_config
 from core.layout import Layout
-from ingest import usage_canonical, usage_exports
+from ingest import usage_exports
 from ingest.otel_sql import mapped_spans_sql
 from ingest.stage import stage_usage
 from ingest.unreadable import UnreadableUsageFile
@@ -1219,7 +1219,7 @@ def test_openai_lines_mapped_in_sql_are_the_readers_records(tmp_path: Path, monk
 @pytest.mark.unit
 @pytest.mark.parametrize(
     "odd",
-    [usage_canonical.LINE_DELIMITER, "\x1f", "\u00a0", "\x0c", "\u2028"],  # DuckDB's line reader's delimiter; blank
+    [usage_exports.LINE_DELIMITER, "\x1f", "\u00a0", "\x0c", "\u2028"],  # DuckDB's line reader's delimiter; blank
     # to Python's strip()
 )
 def test_odd_lines_are_numbered_as_the_reader_numbers_them(tmp_path: Path, odd: str):
@@ -1250,7 +1250,7 @@ def test_odd_lines_are_numbered_as_the_reader_numbers_them(tmp_path: Path, odd: 
 
 @pytest.mark.unit
 def test_a_line_longer_than_duckdbs_line_reader_takes_is_read_all_the_same(tmp_path: Path):
-    long = {**_openai(2), "note": "x" * (usage_canonical.MAX_LINE_BYTES + 1)}  # the lines are split in Python
+    long = {**_openai(2), "note": "x" * (usage_exports.MAX_LINE_BYTES + 1)}  # the lines are split in Python
     lookups = mapping("response", tenant_id={"field": "tenant"}, feature={"field": "feature"})
     assert _same_as_the_reader(tmp_path, "openai_usage", lookups, [_openai(1), long, _openai(3, usage=None)]) == [
         (3, "no usage object", json.dumps(_openai(3, usage=None)))

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import event, write_jsonl
 
+from ingest import usage_canonical
 from ingest.unreadable import UnreadableUsageFile
 from ingest.usage_canonical import COLUMNS, UsageFileError, UsageWindow, stage_usage_file
 
@@ -171,6 +172,40 @@ def test_a_line_longer_than_2_mb_does_not_stop_the_quarantine_from_finding_its_l
     result, quarantine, _ = stage(path, tmp_path)
     assert result.rows_by_day == {"2026-11-02": 1}
     assert quarantine == [(2, "output_tokens -1 is negative", bad)]
+
+
+@pytest.mark.parametrize("block", [5, 64, usage_canonical.RECORD_LINES_BLOCK])  # bytes read at a time
+@pytest.mark.parametrize("name", ["u.jsonl", "u.jsonl.gz"])
+def test_quarantined_records_get_their_lines_across_blank_lines_and_blocks(tmp_path: Path, monkeypatch, block, name):
+    monkeypatch.setattr(usage_canonical, "RECORD_LINES_BLOCK", block)
+
+    def bad(n: int) -> str:
+        return json.dumps({**GOOD, "event_id": f"bad-{n}", "output_tokens": -n})
+
+    lines = [
+        "\ufeff" + json.dumps(GOOD),
+        "",
+        "  \t",
+        bad(1),
+        "\r",
+        json.dumps(GOOD),
+        "not json",
+        "",
+        bad(2),
+        " ",
+        bad(3),
+    ]
+    data = ("\n".join(lines[:5]) + "\r\n" + "\n".join(lines[5:])).encode()  # a \r\n, no line end at the end
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    result, quarantine, _ = stage(path, tmp_path)
+    assert result.rows_by_day == {"2026-11-02": 2}
+    assert quarantine == [
+        (4, "output_tokens -1 is negative", bad(1)),
+        (7, "not a valid JSON object", "not json"),
+        (9, "output_tokens -2 is negative", bad(2)),
+        (11, "output_tokens -3 is negative", bad(3)),
+    ]
 
 
 def test_time_zones_are_converted_to_utc_days(tmp_path: Path):
