@@ -3,14 +3,15 @@ litellm_spend_logs) into canonical records and stage them with the canonical rul
 
 A file is JSON lines (.jsonl, .ndjson: a document a line), one JSON document (.json; a .json file of JSON lines
 is read as lines) or, for litellm_spend_logs, CSV; each optionally .gz. The per-request log lines of a JSON lines
-file are mapped by DuckDB into the staged rows (ingest/vendor_sql.py); the lines it leaves, and every other file,
-go through the kind's reader, which turns each parsed document into Records (ingest/usage_<vendor>.py), the source's lookups fill the columns the export does not
-carry (tenant_id, feature, ...), and the rows go through polars into a DuckDB table that
-ingest.usage_canonical.stage_relation checks and stages exactly like a canonical file: same rules, same
-quarantine, same staged layout. A record that cannot be mapped is quarantined with the reason, its line (for a
-single JSON document: its position in it, 1 = the first record) and its raw text. A file that cannot be read whole
-(a broken gzip stream, text that is not UTF-8, a .json file that is neither a JSON document nor JSON lines) raises
-UnreadableUsageFile before any of it is staged.
+file are read by DuckDB's line reader (split in Python when the file has a \r) and mapped by DuckDB into the staged
+rows (ingest/vendor_sql.py, ingest/otel_sql.py); the lines it leaves, and every other file, go through the kind's
+reader, which turns each parsed document into Records (ingest/usage_<vendor>.py), the source's lookups fill the
+columns the export does not carry (tenant_id, feature, ...), and the rows go through polars into a DuckDB table.
+Both are checked and staged by ingest.usage_canonical.stage_relation exactly like a canonical file: same rules,
+same quarantine, same staged layout. A record that cannot be mapped is quarantined with the reason, its line (for
+a single JSON document: its position in it, 1 = the first record) and its raw text. A file that cannot be read
+whole (a broken gzip stream, text that is not UTF-8, a .json file that is neither a JSON document nor JSON lines)
+raises UnreadableUsageFile before any of it is staged.
 """
 
 from __future__ import annotations
@@ -131,8 +132,9 @@ def _documents_left_by_sql(
 ) -> Iterator[tuple[int | None, object, str]]:
     """Map the lines of a JSON lines export in DuckDB (ingest/vendor_sql.py, ingest/otel_sql.py) into the table
     export_mapped (its rows `accepted and not skipped` are staged), count the spans it skips (not model calls, as
-    usage_otel does), and return the lines it leaves to the kind's reader, as _documents does. Raises NotInSql when the file is not JSON lines or the kind or mapping cannot be
-    said in SQL: the reader then reads the whole file."""
+    usage_otel does), and return the lines it leaves to the kind's reader, as _documents does. Raises NotInSql
+    when the file is not JSON lines or the kind or mapping cannot be said in SQL: the reader then reads the whole
+    file."""
     if not path.name.lower().removesuffix(".gz").endswith(LINE_FILES):
         raise NotInSql(path.name)
     if kind == "otel_genai":
