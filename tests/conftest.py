@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -247,3 +248,22 @@ path = "gpus/offers.csv"
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return Project(tmp_path / "project")
+
+
+class Prebuilt:
+    """A project built once (`build` runs the CLI on it), then restored as built for each test that starts from
+    it: the tests of a module that each ran the same pipeline first share one run. Restored at its own path, as the
+    published catalog names its Parquet files by absolute path (a copy elsewhere would read the original's), with
+    the files' mtimes (shutil.copytree), so the staged usage files read as unchanged, as in the project as built. A
+    test may change the project as it likes: the next restore starts over."""
+
+    def __init__(self, root: Path, build: Callable[[Project], object]):
+        self._project = Project(root)
+        build(self._project)
+        self._built = root.with_name(f"{root.name}.built")
+        shutil.copytree(root, self._built, symlinks=True)
+
+    def restore(self) -> Project:
+        shutil.rmtree(self._project.root)
+        shutil.copytree(self._built, self._project.root, symlinks=True)
+        return self._project

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
-from conftest import FINOPS, Project, event, write_jsonl
+from conftest import FINOPS, Prebuilt, Project, event, write_jsonl
 
 FINANCE_TABLES = {
     "fct_llm_requests": "event_id",
@@ -42,6 +43,37 @@ def day_events(day: str, n: int, prefix: str, **extra) -> list[dict]:
 
 def snapshot(project: Project) -> dict[str, list[tuple]]:
     return {t: project.table(t, order) for t, order in FINANCE_TABLES.items()}
+
+
+def published_day(root: Path, calls: int) -> Prebuilt:
+    """`calls` calls of 2026-11-02 (prefix "a", in usage/d1.jsonl) published by `finops run` (the test config:
+    max_unpriced_share 0.2): built once for the module, restored for each test that starts from it."""
+
+    def publish(project: Project) -> None:
+        write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", calls, "a"))
+        project.finops("run", "--date", "2026-11-02", check=True)
+
+    return Prebuilt(root, publish)
+
+
+@pytest.fixture(scope="module")
+def ten_calls_built(tmp_path_factory) -> Prebuilt:
+    return published_day(tmp_path_factory.mktemp("ten_calls") / "project", 10)
+
+
+@pytest.fixture
+def ten_calls(ten_calls_built: Prebuilt) -> Project:
+    return ten_calls_built.restore()
+
+
+@pytest.fixture(scope="module")
+def five_calls_built(tmp_path_factory) -> Prebuilt:
+    return published_day(tmp_path_factory.mktemp("five_calls") / "project", 5)
+
+
+@pytest.fixture
+def five_calls(five_calls_built: Prebuilt) -> Project:
+    return five_calls_built.restore()
 
 
 def test_rerunning_a_day_leaves_the_finance_tables_identical(project: Project):
@@ -94,9 +126,8 @@ def test_a_backfill_of_more_calls_than_a_build_takes_is_built_in_batches(tmp_pat
     assert split.query("select requests from finance.fct_llm_tasks where task_id = 'night-2026-11-02'") == [(2,)]
 
 
-def test_a_run_while_a_reader_holds_a_read_only_connection(project: Project):
-    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
-    project.finops("run", "--date", "2026-11-02", check=True)
+def test_a_run_while_a_reader_holds_a_read_only_connection(ten_calls: Project):
+    project = ten_calls
     reader = subprocess.Popen(
         [
             sys.executable,
@@ -127,9 +158,8 @@ def test_a_run_while_a_reader_holds_a_read_only_connection(project: Project):
     assert out.split() == ["10", "17"]
 
 
-def test_finops_sql_reads_the_published_warehouse(project: Project):
-    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 5, "a"))
-    project.finops("run", "--date", "2026-11-02", check=True)
+def test_finops_sql_reads_the_published_warehouse(five_calls: Project):
+    project = five_calls
     proc = project.finops("sql", "select count(*) as n from finance.fct_llm_requests")
     assert proc.returncode == 0 and proc.stdout.split()[:3] == ["n", "-", "5"]
     bad = project.finops("sql", "select nope from finance.fct_llm_requests")
@@ -144,10 +174,8 @@ def test_finops_sql_reads_the_published_warehouse(project: Project):
     assert shell.returncode == 0 and "42" in shell.stdout
 
 
-def test_a_failed_gate_publishes_nothing_and_the_next_good_day_publishes(project: Project):
-    project.write_config()  # max_unpriced_share 0.2 from the test config
-    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
-    project.finops("run", "--date", "2026-11-02", check=True)
+def test_a_failed_gate_publishes_nothing_and_the_next_good_day_publishes(ten_calls: Project):
+    project = ten_calls  # max_unpriced_share 0.2 from the test config
     before = project.warehouse.read_bytes()
     # a day where half the calls have no price: above [quality].max_unpriced_share
     write_jsonl(
@@ -224,13 +252,12 @@ def test_a_task_crossing_midnight_is_one_task(project: Project):
     assert project.query(tasks) == [("2026-11-02", "night", 1), ("2026-11-02", "solo", 1), ("2026-11-03", "morning", 1)]
 
 
-def test_a_reader_of_the_old_catalog_still_reads_after_an_old_day_is_rebuilt(project: Project):
+def test_a_reader_of_the_old_catalog_still_reads_after_an_old_day_is_rebuilt(ten_calls: Project):
     """A partition is kept 7 days from when a publish superseded it, not from when it was written: a day published
     8 days ago and rebuilt now keeps its old partition for the readers of the old catalog."""
     import duckdb
 
-    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
-    project.finops("run", "--date", "2026-11-02", check=True)
+    project = ten_calls
     data = project.warehouse.with_name("finops.data")
     old = list((data / "tables").glob("*/*/usage_date=2026-11-02/*.parquet"))
     week_ago = time.time() - 8 * 24 * 3600
@@ -298,13 +325,12 @@ def test_a_second_run_says_for_whom_it_waits(project: Project):
     assert project.query("select count(*) from finance.fct_llm_requests") == [(5,)]
 
 
-def test_a_run_killed_mid_build_is_cleaned_up_by_the_next_run(project: Project):
+def test_a_run_killed_mid_build_is_cleaned_up_by_the_next_run(ten_calls: Project):
     """kill -9 while dbt builds: the published warehouse is untouched; the next run removes the killed run's build
     folder (and a temporary catalog, as a run killed while writing it leaves) and publishes the day."""
     import signal
 
-    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 10, "a"))
-    project.finops("run", "--date", "2026-11-02", check=True)
+    project = ten_calls
     published = project.warehouse.read_bytes()
     write_jsonl(project.usage / "d2.jsonl", day_events("2026-11-03", 7, "b"))
     builds = project.warehouse.with_name("finops.data") / "builds"
@@ -329,11 +355,10 @@ def test_a_run_killed_mid_build_is_cleaned_up_by_the_next_run(project: Project):
     assert project.query("select count(*) from finance.fct_llm_requests") == [(17,)]
 
 
-def test_results_files_are_kept_a_week_and_their_rows_stay_in_the_catalog(project: Project):
+def test_results_files_are_kept_a_week_and_their_rows_stay_in_the_catalog(five_calls: Project):
+    project = five_calls
     results = project.warehouse.with_name("finops.data") / "results"
     runs = "select count(distinct run_id) from finance.data_quality_results"
-    write_jsonl(project.usage / "d1.jsonl", day_events("2026-11-02", 5, "a"))
-    project.finops("run", "--date", "2026-11-02", check=True)
     [first] = results.glob("*.parquet")
     first_rows = project.query(f"select count(*) from finance.data_quality_results where run_id = '{first.stem}'")
     assert first_rows[0][0] > 20
@@ -377,6 +402,16 @@ def published_tasks(project: Project) -> list[tuple]:
                             from finance.fct_llm_tasks order by all""")
 
 
+def backfill_night(project: Project) -> None:
+    write_night(project)
+    project.finops("backfill", "--from", NIGHT[0], "--to", NIGHT[1], check=True)
+
+
+@pytest.fixture(scope="module")
+def night_built(tmp_path_factory) -> Prebuilt:
+    return Prebuilt(tmp_path_factory.mktemp("night") / "project", backfill_night)
+
+
 @pytest.mark.parametrize(
     "order",
     [
@@ -385,8 +420,13 @@ def published_tasks(project: Project) -> list[tuple]:
         ["backfill", "2026-11-03", "2026-11-02", "backfill"],
     ],
 )
-def test_a_task_crossing_midnight_is_counted_once_whatever_the_order_of_its_days(project: Project, order):
-    write_night(project)
+def test_a_task_crossing_midnight_is_counted_once_whatever_the_order_of_its_days(
+    project: Project, night_built: Prebuilt, order
+):
+    if order[0] == "backfill":  # its first step is the module's backfilled night
+        project = night_built.restore()
+    else:
+        write_night(project)
     # the tasks published once both days are built: the night's task is one task, on the day of its first call
     both = [("2026-11-02", "night", 2, 0.0105), ("2026-11-02", "solo-1", 1, 0.0075), ("2026-11-03", "solo-2", 1, 0.009)]
     # one day alone: its half of the night's task is all there is of it so far
@@ -397,7 +437,8 @@ def test_a_task_crossing_midnight_is_counted_once_whatever_the_order_of_its_days
     built: set[str] = set()
     for step, day in enumerate(order, 1):
         args = ["backfill", "--from", NIGHT[0], "--to", NIGHT[1]] if day == "backfill" else ["run", "--date", day]
-        project.finops(*args, check=True)
+        if (step, day) != (1, "backfill"):
+            project.finops(*args, check=True)
         built |= set(NIGHT) if day == "backfill" else {day}
         expected = both if len(built) == 2 else alone[day]
         assert published_tasks(project) == expected, f"after step {step} ({day})"
@@ -406,11 +447,10 @@ def test_a_task_crossing_midnight_is_counted_once_whatever_the_order_of_its_days
         assert project.query("select round(sum(cost_usd), 9) from finance.fct_llm_requests") == [(total,)]
 
 
-def test_a_task_whose_first_day_loses_its_call_moves_to_the_day_after(project: Project):
+def test_a_task_whose_first_day_loses_its_call_moves_to_the_day_after(night_built: Prebuilt):
     """The night's task is published on 2026-11-02; the day's file is corrected without the task's call there:
     rebuilding that day alone moves the task, with its call of the day after, to 2026-11-03 (not lost)."""
-    write_night(project)
-    project.finops("backfill", "--from", NIGHT[0], "--to", NIGHT[1], check=True)
+    project = night_built.restore()  # write_night, backfilled
     write_jsonl(project.usage / "d1.jsonl", [event("s1", "2026-11-02T10:00:00Z", task_id="solo-1", output_tokens=300)])
     project.finops("run", "--date", NIGHT[0], check=True)
     assert published_tasks(project) == [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Project, event, write_jsonl
+from conftest import Prebuilt, Project, event, write_jsonl
 
 DAYS = [f"2026-11-{d:02d}" for d in range(2, 8)]  # six published days
 
@@ -15,9 +15,7 @@ def calls_by_day(project: Project) -> dict[str, int]:
     return dict(project.query("select usage_date::varchar, count(*) from finance.fct_llm_requests group by 1"))
 
 
-@pytest.fixture
-def six_days(project: Project) -> Project:
-    """Six days published, 3 calls each (one file per day); the seventh day's file written, not yet run."""
+def publish_six_days(project: Project) -> None:
     for n, day in enumerate(DAYS + ["2026-11-08"]):
         write_jsonl(
             project.usage / f"{day}.jsonl",
@@ -25,7 +23,18 @@ def six_days(project: Project) -> Project:
         )
     project.finops("backfill", "--from", DAYS[0], "--to", DAYS[-1], check=True)
     assert calls_by_day(project) == dict.fromkeys(DAYS, 3)
-    return project
+
+
+@pytest.fixture(scope="module")
+def six_days_built(tmp_path_factory) -> Prebuilt:
+    return Prebuilt(tmp_path_factory.mktemp("state_recovery") / "project", publish_six_days)
+
+
+@pytest.fixture
+def six_days(six_days_built: Prebuilt) -> Project:
+    """Six days published, 3 calls each (one file per day); the seventh day's file written, not yet run (one
+    backfill for the module, restored for each test)."""
+    return six_days_built.restore()
 
 
 def state_file(project: Project):
