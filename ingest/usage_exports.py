@@ -33,7 +33,7 @@ from core.config import Lookup, UsageMapping
 from core.sql_literals import sql_str
 from ingest import usage_anthropic, usage_gemini, usage_litellm, usage_openai, usage_otel
 from ingest.otel_sql import mapped_spans_sql
-from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, read_to_the_end
+from ingest.unreadable import STAGED_NOTHING, UnreadableUsageFile, is_gzip, read_to_the_end
 from ingest.usage_canonical import COLUMNS, StagedFile, UsageFileError, UsageWindow, stage_relation
 from ingest.vendor_records import REQUIRED, BadRecord, Record, Skipped, as_time
 from ingest.vendor_sql import NotInSql, mapped_lines_sql
@@ -163,12 +163,13 @@ def _plain_lines(path: Path) -> bool:
     """True when the file has no \\r (a line end to Python, which DuckDB's line reader reads otherwise) and not
     that reader's field delimiter: then DuckDB's reader splits and numbers its lines as _line_blocks does."""
     delimiter = LINE_DELIMITER.encode()
-    with gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb") as f:
-        rest = b""
+    with gzip.open(path, "rb") if is_gzip(path) else open(path, "rb") as f:
+        edge = len(delimiter) - 1
+        last = b""  # the end of the chunk before: the delimiter may straddle two chunks
         while chunk := f.read(LINE_BLOCK):
-            if b"\r" in chunk or delimiter in rest + chunk[: len(delimiter) - 1] or delimiter in chunk:
+            if b"\r" in chunk or delimiter in chunk or delimiter in last + chunk[:edge]:
                 return False
-            rest = chunk[-(len(delimiter) - 1) :]
+            last = chunk[-edge:]
     return True
 
 
@@ -330,7 +331,7 @@ def _documents(path: Path, kind: str) -> Iterator[tuple[int | None, object, str]
 
 def _opened(path: Path):
     """The file as text, its lines split at \\n, \\r\\n and \\r (a UTF-8 byte-order mark at the start is not text)."""
-    if path.name.lower().endswith(".gz"):
+    if is_gzip(path):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return open(path, encoding="utf-8-sig", newline="")
 
