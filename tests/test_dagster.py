@@ -36,7 +36,7 @@ def test_the_asset_graph_has_raw_dbt_and_publish_assets(defs):
     assert graph.get(AssetKey("usage_events")).partitions_def is not None
     # every dbt test is an asset check, shown on the asset it checks
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    assert ("finance/fct_llm_requests", "not_null_columns_fct_llm_requests") in checks
+    assert ("finance/fct_llm_requests", "rules_fct_llm_requests") in checks
     # a mart's asset is its published table (the alias), not its model name (agg_spend_daily)
     assert ("finance/spend_daily", "assert_spend_daily_is_the_whole_bill") in checks
     assert not any(key.startswith(("finance/agg_spend", "finance/rpt_", "finance/dim_")) for key in keys)

@@ -89,6 +89,53 @@ def test_the_good_build_passes_every_suite(good_build, tmp_path):
     assert failures(results) == {}
 
 
+def test_a_models_rules_test_counts_each_broken_rule(good_build, tmp_path):
+    """The generic test `rules` (dbt_project/macros/generic_tests.sql), run by dbt on a copy of the good build with
+    spend_daily's rules broken: a duplicated key, and one row with a NULL feature, a negative request count, an
+    unknown category and a negative cost. Its failures are the broken (row, rule) pairs, and its rows name the
+    rules."""
+    from dbt.cli.main import dbtRunner
+
+    from warehouse.dbt_args import DBT_PROJECT_DIR
+
+    db_path, _ = good_build
+    copy = tmp_path / "build.duckdb"  # the same file name: the compiled SQL names the catalog "build"
+    shutil.copy(db_path, copy)
+    with duckdb.connect(str(copy)) as con:
+        # the build's spend_daily is a view of the partitions it wrote (planted: a table of its rows)
+        con.execute("create table finance.spend_daily__rows as select * from finance.spend_daily")
+        con.execute("drop view finance.spend_daily")
+        con.execute("alter table finance.spend_daily__rows rename to spend_daily")
+        con.execute("insert into finance.spend_daily select * from finance.spend_daily where category = 'api' limit 1")
+        con.execute(
+            """insert into finance.spend_daily select * replace ('bogus' as category, null as feature,
+            -1 as requests, -5.0 as cost_usd) from finance.spend_daily where category = 'api' limit 1"""
+        )
+    target = tmp_path / "target"
+    args = ["test", "--select", "rules_agg_spend_daily", "--project-dir", str(DBT_PROJECT_DIR)]
+    args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--quiet"]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FINOPS_BUILD_DB", str(copy))
+        result = dbtRunner().invoke(args)
+    (test,) = result.result.results
+    assert (test.status, test.failures) == ("fail", 5)
+
+    compiled = next((target / "compiled").rglob("rules_agg_spend_daily.sql")).read_text()
+    # (dbt keeps its connection to the copy open in this process: its rows are read from a copy of the copy)
+    again = tmp_path / "again" / "build.duckdb"
+    again.parent.mkdir()
+    shutil.copy(copy, again)
+    with duckdb.connect(str(again), read_only=True) as con:
+        broken = dict(con.execute(compiled).fetchall())
+    assert broken == {
+        "duplicate (usage_date, category, provider, account_id, deployment_id, tenant_id, feature)": 1,
+        "feature is null": 1,
+        "requests < 0": 1,
+        "category not in (api, self_hosted_allocated, self_hosted_idle, self_hosted_unrecovered)": 1,
+        "not (cost_usd >= 0 or category = self_hosted_unrecovered)": 1,
+    }
+
+
 def test_no_frame_outlives_the_gate(good_build):
     """A backfill gates build after build in one process: the frames validated must be freed when the gate ends
     (GX's execution engine keeps the last frame of each suite until its datasource is gone)."""

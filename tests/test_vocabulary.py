@@ -1,5 +1,5 @@
 """Each vocabulary (service tiers, statuses, usage types, pricings, ...) is declared once, in core/vocabulary.py:
-dbt's defaults in dbt_project.yml are the same lists, every build passes them, the yml accepted_values tests read
+dbt's defaults in dbt_project.yml are the same lists, every build passes them, the yml accepted values read
 them with var(), and no other Python file declares a copy."""
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ def test_every_build_passes_the_vocabularies_as_vars_and_its_own_context_in_the_
 
 
 def _accepted_values(node):
-    """Every `accepted_values` test's values in a parsed yml document."""
+    """The values of every column's accepted values (the `rules` tests' accepted_values) in a parsed yml document."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "accepted_values":
-                yield value.get("arguments", value)["values"]
+                yield from value.values()
             else:
                 yield from _accepted_values(value)
     elif isinstance(node, list):
