@@ -22,13 +22,12 @@ from decimal import Decimal
 import duckdb
 from duckdb_engine import ConnectionWrapper
 
-from expectations.results import CheckResult
+from expectations.results import EXAMPLES, CheckResult
 from expectations.suites import Suite
 
 log = logging.getLogger("finops")
 
 _ROWS = "gate_rows"  # the gate's in-memory DuckDB database: the rows of the suites that are not read in place
-EXAMPLES = 5  # failing rows kept per expectation for the log, the report and data_quality_results
 _SHOWN_KWARGS = ("column", "column_A", "column_B", "column_list", "min_value", "max_value", "value_set", "or_equal")
 
 

@@ -3,11 +3,15 @@ finance.data_quality_results."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+
+EXAMPLES = 5  # failing rows kept per check for the log, the report and data_quality_results
 
 RESULT_SCHEMA = {
     "run_id": pl.String,
@@ -33,8 +37,12 @@ class CheckResult:
     examples: str = ""  # a JSON list of a few failing rows
 
 
-def dbt_results(run_results: dict, manifest: dict | None) -> list[CheckResult]:
-    """One CheckResult per dbt test, plus one per model that failed to build."""
+def dbt_results(
+    run_results: dict, manifest: dict | None, failing_rows: Callable[[str], list[dict]] | None = None
+) -> list[CheckResult]:
+    """One CheckResult per dbt test, plus one per model that failed to build. failing_rows: the first EXAMPLES rows
+    of a query on the build (the engine's), for a failed test's examples: its compiled SQL run again (a `rules`
+    test's rows name the broken rules and count the rows that break each)."""
     nodes = (manifest or {}).get("nodes", {})
     out = []
     for result in run_results.get("results", []):
@@ -54,6 +62,7 @@ def dbt_results(run_results: dict, manifest: dict | None) -> list[CheckResult]:
                     success=result["status"] == "pass",
                     unexpected_count=int(result.get("failures") or 0),
                     message=(result.get("message") or "") if result["status"] != "pass" else "",
+                    examples=_examples(failing_rows, result.get("compiled_code")) if result["status"] == "fail" else "",
                 )
             )
         elif result["status"] == "error":
@@ -68,6 +77,14 @@ def dbt_results(run_results: dict, manifest: dict | None) -> list[CheckResult]:
                 )
             )
     return out
+
+
+def _examples(failing_rows: Callable[[str], list[dict]] | None, sql: str | None) -> str:
+    """A failed dbt test's first rows as JSON (its SQL ran on the build a moment ago: it runs again)."""
+    if failing_rows is None or not sql:
+        return ""
+    rows = failing_rows(sql)
+    return json.dumps(rows, default=str) if rows else ""
 
 
 def _relation(nodes: dict, uid: str) -> str:

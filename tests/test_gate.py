@@ -21,8 +21,10 @@ from conftest import SAMPLE_DEPLOYMENT, Project, event, write_jsonl
 from core.config import load_config
 from core.layout import Layout
 from expectations.gate import run_suites
+from expectations.results import EXAMPLES, dbt_results
 from expectations.suites import build_suites
 from finops.demo.sample_data import generate_usage
+from warehouse.build_summary import build_rows
 from warehouse.pipeline import limits_of, plan_days, prepare_days, run_dbt, stage_inputs
 
 DAYS = ["2026-11-09", "2026-11-10"]
@@ -92,8 +94,8 @@ def test_the_good_build_passes_every_suite(good_build, tmp_path):
 def test_a_models_rules_test_counts_each_broken_rule(good_build, tmp_path):
     """The generic test `rules` (dbt_project/macros/generic_tests.sql), run by dbt on a copy of the good build with
     spend_daily's rules broken: a duplicated key, and one row with a NULL feature, a negative request count, an
-    unknown category and a negative cost. Its failures are the broken (row, rule) pairs, and its rows name the
-    rules."""
+    unknown category and a negative cost. Its failures are the broken (row, rule) pairs, and its rows, the gate's
+    examples of it, name the rules."""
     from dbt.cli.main import dbtRunner
 
     from warehouse.dbt_args import DBT_PROJECT_DIR
@@ -120,13 +122,20 @@ def test_a_models_rules_test_counts_each_broken_rule(good_build, tmp_path):
     (test,) = result.result.results
     assert (test.status, test.failures) == ("fail", 5)
 
-    compiled = next((target / "compiled").rglob("rules_agg_spend_daily.sql")).read_text()
-    # (dbt keeps its connection to the copy open in this process: its rows are read from a copy of the copy)
+    # the gate's check of it: its examples are its rows on the build, from the compiled SQL dbt recorded (dbt keeps
+    # its connection to the copy open in this process: they are read from a copy of the copy)
     again = tmp_path / "again" / "build.duckdb"
     again.parent.mkdir()
     shutil.copy(copy, again)
-    with duckdb.connect(str(again), read_only=True) as con:
-        broken = dict(con.execute(compiled).fetchall())
+    run_results = json.loads((target / "run_results.json").read_text())
+    (check,) = dbt_results(run_results, None, lambda sql: build_rows(str(again), sql, EXAMPLES))
+    assert (check.suite, check.expectation, check.success, check.unexpected_count) == (
+        "dbt",
+        "rules_agg_spend_daily",
+        False,
+        5,
+    )
+    broken = {row["rule"]: row["failing_rows"] for row in json.loads(check.examples)}
     assert broken == {
         "duplicate (usage_date, category, provider, account_id, deployment_id, tenant_id, feature)": 1,
         "feature is null": 1,

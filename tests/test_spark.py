@@ -265,6 +265,22 @@ def test_finops_sql_reads_the_spark_tables_and_refuses_writes(engines):
     assert by_path.returncode == 1 and "the-secret-value" not in by_path.stdout
 
 
+def test_the_spark_engine_reads_a_failed_tests_rows_as_the_duckdb_engine(engines, spark):
+    """A failed dbt test's examples are its first rows on the build (warehouse/pipeline.py dbt_checks): a query in
+    the shape of a `rules` test's, on both engines' published calls, gives the same rows as dicts."""
+    from warehouse.engines import engine_of
+
+    query = """select 'tenant_id is not acme' as rule, count(*) as failing_rows from {table}
+               where tenant_id <> 'acme' group by 1"""
+    spark_rows = engine_of(load_config(engines.spark)).build_rows(
+        None, query.format(table="finance.fct_llm_requests"), 5
+    )
+    duck = engines.root / "duck"
+    with duckdb.connect(str(duck / "finops.duckdb"), read_only=True) as con:
+        calls = con.execute("select count(*) from finance.fct_llm_requests where tenant_id <> 'acme'").fetchone()[0]
+    assert spark_rows == [{"rule": "tenant_id is not acme", "failing_rows": calls}] and calls > 0
+
+
 def test_finops_report_on_spark_writes_the_same_figures_as_on_duckdb(engines):
     """The reports read the marts through the engine's Reader: the same week gives the same CSV files (the summary,
     the breakdowns, the anomalies) and the same chargeback emails' figures on both engines."""

@@ -1,6 +1,7 @@
 """What a build changed, for the run log and the CLI: the published days it re-costs (a backdated price, a
-price first seen, a late usage file) with their totals before and after, the models it left unpriced, and the
-event_ids recorded more than once (exact repeats, and conflicting duplicates)."""
+price first seen, a late usage file) with their totals before and after, the models it left unpriced, the
+event_ids recorded more than once (exact repeats, and conflicting duplicates), and the first rows of a query on it
+(a failed dbt test's)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,14 @@ def cost_changes(layout: Layout, state: State, build: Build) -> list[DayCostChan
     zero = Decimal(0)
     changes = [DayCostChange(day, before.get(day, zero), after.get(day, zero)) for day in sorted(published)]
     return [c for c in changes if c.delta_usd != 0]
+
+
+def build_rows(db_path: str, sql: str, limit: int) -> list[dict]:
+    """The first `limit` rows of `sql` on a build's database file, each a dict by column name."""
+    with duckdb.connect(db_path, read_only=True) as con:
+        cursor = con.execute(f"select * from ({sql}) as query limit {int(limit)}")
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def unpriced_models(build: Build) -> list[tuple[str, str, int]]:

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 from core.config import Config
 from core.layout import Layout, WarehouseError
 from expectations.quality_report import quality_report_path, write_quality_reports
-from expectations.results import CheckResult, dbt_results, write_results
+from expectations.results import EXAMPLES, CheckResult, dbt_results, write_results
 from ingest.stage import UsageStaging, stage_billing, stage_gpu_offers, stage_prices, stage_usage
 from warehouse.build import Build, build_batches, days_to_build, plan_build
 from warehouse.build_summary import DayCostChange, log_cost_changes, log_repeated, log_unpriced, unpriced_models
-from warehouse.engines import engine_of
+from warehouse.engines import Engine, engine_of
 from warehouse.quarantine import quarantined_records
 from warehouse.retention import clean_leftovers, drop_unreferenced_staging
 from warehouse.state import State, load_state
@@ -159,7 +159,8 @@ def run_dbt(cfg: Config, build: Build, on_event=None) -> None:
     engine_of(cfg).run_dbt(build, on_event)
 
 
-def dbt_checks(build: Build) -> list[CheckResult]:
+def dbt_checks(build: Build, engine: Engine) -> list[CheckResult]:
+    """The build's dbt tests and models as checks; a failed test's examples are its first rows on the build."""
     target = Path(build.target_path)
     run_results = (
         json.loads((target / "run_results.json").read_text())
@@ -167,7 +168,7 @@ def dbt_checks(build: Build) -> list[CheckResult]:
         else {"results": []}
     )
     manifest = json.loads((target / "manifest.json").read_text()) if (target / "manifest.json").exists() else None
-    results = dbt_results(run_results, manifest)
+    results = dbt_results(run_results, manifest, lambda sql: engine.build_rows(build, sql, EXAMPLES))
     if not run_results["results"]:
         results.append(CheckResult("dbt", "dbt build runs", "", False, 0, f"no dbt results in {target}"))
     return results
@@ -238,7 +239,7 @@ def gate(cfg: Config, layout: Layout, build: Build) -> list[CheckResult]:
     started = time.perf_counter()
     engine = engine_of(cfg)
     suites = build_suites(limits_of(cfg), build.days, engine.relations, allow_empty=build.allow_empty)
-    results = dbt_checks(build) + engine.run_suites(build, suites)
+    results = dbt_checks(build, engine) + engine.run_suites(build, suites)
     write_results(results, build.build_id, layout.results_dir)
     repeated = engine.repeated_events(build)
     quarantined = quarantined_records(layout, current_state(cfg, layout), build.days)

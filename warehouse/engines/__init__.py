@@ -60,6 +60,9 @@ class Engine(Protocol):
     def run_suites(self, build: Build, suites: list[Suite]) -> list[CheckResult]:
         """Validate the gate's expectation suites on the build."""
 
+    def build_rows(self, build: Build, sql: str, limit: int) -> list[dict]:
+        """The first `limit` rows of a query on the build (a failed dbt test's compiled SQL), each a dict by column."""
+
     def repeated_events(self, build: Build) -> list[RepeatedEvents]:
         """The build's event_ids recorded more than once."""
 

@@ -15,7 +15,7 @@ from core.layout import Layout
 from expectations.results import CheckResult
 from expectations.suites import DUCKDB, Suite
 from warehouse.build import Build, prepare_build_db
-from warehouse.build_summary import DayCostChange, RepeatedEvents, cost_changes, repeated_events
+from warehouse.build_summary import DayCostChange, RepeatedEvents, build_rows, cost_changes, repeated_events
 from warehouse.dbt_args import close_dbt_duckdb, run_dbt
 from warehouse.engines import Reader
 from warehouse.finance_tables import FinanceTable
@@ -52,6 +52,9 @@ class DuckDBEngine:
         from expectations.gate import run_suites
 
         return run_suites(build.db_path, suites, memory_limit=build.memory_limit)
+
+    def build_rows(self, build: Build, sql: str, limit: int) -> list[dict]:
+        return build_rows(build.db_path, sql, limit)
 
     def repeated_events(self, build: Build) -> list[RepeatedEvents]:
         return repeated_events(build)

@@ -60,6 +60,9 @@ class SparkEngine:
     def run_suites(self, build: Build, suites: list[Suite]) -> list[CheckResult]:
         return run_suites_spark(self.spark, suites)
 
+    def build_rows(self, build: Build, sql: str, limit: int) -> list[dict]:
+        return [row.asDict() for row in self.spark.sql(sql).limit(limit).collect()]
+
     def repeated_events(self, build: Build) -> list[RepeatedEvents]:
         """The build's event_ids recorded more than once (warehouse/build_summary.py repeated_events, on Spark)."""
         relation = f"{self.settings.build_gate}.gate_repeated_events"
