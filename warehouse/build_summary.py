@@ -14,6 +14,7 @@ import duckdb
 from core.layout import Layout
 from core.sql_literals import sql_list
 from warehouse.build import Build
+from warehouse.readonly import DuckDBReader
 from warehouse.state import State
 
 log = logging.getLogger("finops")
@@ -56,11 +57,9 @@ def cost_changes(layout: Layout, state: State, build: Build) -> list[DayCostChan
 
 
 def build_rows(db_path: str, sql: str, limit: int) -> list[dict]:
-    """The first `limit` rows of `sql` on a build's database file, each a dict by column name."""
+    """The first `limit` rows of `sql` on a build's database file, each a dict by column name (as a Reader's)."""
     with duckdb.connect(db_path, read_only=True) as con:
-        cursor = con.execute(f"select * from ({sql}) as query limit {int(limit)}")
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return DuckDBReader(con).rows(f"select * from ({sql}) as query limit {int(limit)}", {})
 
 
 def unpriced_models(build: Build) -> list[tuple[str, str, int]]:
