@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_a_build_after_the_sql_lint_parses_only_what_changed(project: Project):
     saved = project_manifest().with_name(PARTIAL_PARSE)
     before = saved.read_bytes()
+    (ROOT / "dbt_project/target/sqlfluff").mkdir(parents=True, exist_ok=True)  # as `make lint-sql` (a clean clone)
     lint = subprocess.run(
         [str(Path(sys.executable).parent / "sqlfluff"), "lint", "dbt_project/models/staging/stg_raw__budgets.sql"],
         cwd=ROOT,
