@@ -21,7 +21,20 @@ from core.sql_literals import sql_str
 from ingest.usage_canonical import COLUMNS
 from ingest.usage_otel import MODEL_CALLS
 from ingest.vendor_records import PROVIDERS, SERVICE_TIERS
-from ingest.vendor_sql import NotInSql, absent, count, count_ok, is_text, lookup_sql, named, named_ok, text, text_ok
+from ingest.vendor_sql import (
+    NotInSql,
+    absent,
+    count,
+    count_ok,
+    is_text,
+    json_text_of,
+    json_type_of,
+    lookup_sql,
+    named,
+    named_ok,
+    text,
+    text_ok,
+)
 
 # the parts of a line and of a span the SQL reads (json_transform structures; values as JSON text)
 ATTRIBUTES = [{"key": "JSON", "value": "JSON"}]
@@ -73,7 +86,8 @@ class Attributes:
 
     def values(self) -> str:
         return ", ".join(
-            f"json_type(a{i}_j) as a{i}_t, a{i}_j ->> '$' as a{i}_s" for i in range(1, len(self.names) + 1)
+            f"{json_type_of(f'a{i}_j')} as a{i}_t, {json_text_of(f'a{i}_j')} as a{i}_s"
+            for i in range(1, len(self.names) + 1)
         )
 
     def counts(self) -> str:
@@ -194,9 +208,10 @@ def mapped_spans_sql(mapping: UsageMapping, lines: str) -> str:
             select *, {a.counts()}
             from (select *, {a.values()},
                          json_type(code) as code_t, code ->> '$' as code_s
-                  from (select *, {typed}, s.traceId ->> '$' as trace_s, json_type(s.traceId) as trace_t,
-                               s.spanId ->> '$' as span_id_s, json_type(s.spanId) as span_id_t,
-                               s.startTimeUnixNano ->> '$' as start_s, json_type(s.startTimeUnixNano) as start_t,
+                  from (select *, {typed}, {json_text_of("s.traceId")} as trace_s, {json_type_of("s.traceId")} as trace_t,
+                               {json_text_of("s.spanId")} as span_id_s, {json_type_of("s.spanId")} as span_id_t,
+                               {json_text_of("s.startTimeUnixNano")} as start_s,
+                               {json_type_of("s.startTimeUnixNano")} as start_t,
                                case when json_type(s.status) = 'OBJECT' then s.status -> '$.code' end as code
                         from (select *, {picked}
                               from (select line_no, span, json_type(span) as span_t, resource, s,

@@ -20,8 +20,10 @@ import csv
 import gzip
 import json
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
 
@@ -84,10 +86,9 @@ def stage_export_file(
     quarantine_file: Path,
     window: UsageWindow,
 ) -> StagedFile:
-    """Read one vendor export file and stage its records (see ingest.usage_canonical.stage_relation). The file is
-    first read to its end as bytes (read_to_the_end), so that a broken one raises UnreadableUsageFile saying where,
+    """Read one vendor export file and stage its records (see ingest.usage_canonical.stage_relation). A broken file
+    (a gzip stream that breaks, text that is not UTF-8) raises UnreadableUsageFile saying where (read_to_the_end)
     before anything of it is staged."""
-    read_to_the_end(path, utf8=True)
     columns = ", ".join(f"{c} {'bigint' if c == 'line_no' else 'varchar'}" for c in ROW_SCHEMA)
     con.execute(f"create or replace temp table export_rows ({columns})")
     skipped: Counter[str] = Counter()
@@ -98,6 +99,7 @@ def stage_export_file(
             " where accepted and not skipped union all "
         )
     except NotInSql:
+        read_to_the_end(path, utf8=True)
         documents, mapped = _documents(path, kind), ""
     rows = _rows(documents, kind, mapping, str(path), skipped)
     while chunk := list(islice(rows, CHUNK_ROWS)):
@@ -141,16 +143,24 @@ def _documents_left_by_sql(
         mapped = mapped_spans_sql(mapping, "export_lines")
     else:
         mapped = mapped_lines_sql(kind, mapping, "export_lines")
-    if _plain_lines(path):
+    with ThreadPoolExecutor(1) as pool:  # the file is checked beside DuckDB's line reader
+        plain = pool.submit(_plain_lines, path)
         try:  # DuckDB's line reader, numbering every line (a blank one is NULL)
             con.execute(
                 "create or replace temp table export_lines as select ordinality as line_no, line"
                 f" from {_lines_sql(sql_str(str(path)))} where line is not null"
             )
-            con.execute(f"create or replace temp table export_mapped as {mapped}")
-        except duckdb.Error:  # (a line longer than DuckDB's line reader takes: split in Python)
-            _map_line_blocks(con, path, mapped)
+            read = True
+        except duckdb.Error:  # text that is not UTF-8, a line longer than the reader takes
+            read = False
+        try:
+            read = plain.result() and read
+        except (OSError, EOFError, zlib.error):  # a broken gzip stream: read_to_the_end says where
+            read = False
+    if read:
+        con.execute(f"create or replace temp table export_mapped as {mapped}")
     else:
+        read_to_the_end(path, utf8=True)  # raises UnreadableUsageFile where the file is broken
         _map_line_blocks(con, path, mapped)
     con.execute("drop table export_lines")
     if spans := con.execute("select count(*) from export_mapped where skipped").fetchone()[0]:
@@ -161,7 +171,8 @@ def _documents_left_by_sql(
 
 def _plain_lines(path: Path) -> bool:
     """True when the file has no \\r (a line end to Python, which DuckDB's line reader reads otherwise) and not
-    that reader's field delimiter: then DuckDB's reader splits and numbers its lines as _line_blocks does."""
+    that reader's field delimiter: then DuckDB's reader splits and numbers its lines as _line_blocks does. A .gz file
+    is read to the end of its gzip stream (DuckDB reads a stream that ends early as if the data ended there)."""
     delimiter = LINE_DELIMITER.encode()
     with gzip.open(path, "rb") if is_gzip(path) else open(path, "rb") as f:
         edge = len(delimiter) - 1

@@ -81,11 +81,11 @@ class Fields:
     def columns(self) -> tuple[str, str]:
         """SQL of the columns of every leaf: (from the struct `s`, then the counts from those)."""
         values = ", ".join(
-            f"{self._in_s(keys)} as f{i}_j, json_type(f{i}_j) as f{i}_t, f{i}_j ->> '$' as f{i}_s"
+            f"{self._in_s(keys)} as f{i}_j, {json_type_of(f'f{i}_j')} as f{i}_t, {json_text_of(f'f{i}_j')} as f{i}_s"
             for i, keys in enumerate(self.leaves, start=1)
         )
         counts = ", ".join(
-            f"case when f{i}_t = 'UBIGINT' then try_cast(f{i}_s as bigint) end as f{i}_n"
+            f"case when f{i}_t = 'UBIGINT' then try_cast(cast(f{i}_j as varchar) as bigint) end as f{i}_n"
             for i in range(1, len(self.leaves) + 1)
         )
         return values, counts
@@ -93,6 +93,20 @@ class Fields:
     @staticmethod
     def _in_s(keys: tuple[str, ...]) -> str:
         return "s" + "".join(f"[{sql_str(k)}]" for k in keys)
+
+
+def json_type_of(j: str) -> str:
+    """json_type of a JSON value as json_transform writes it (compact; SQL NULL for a JSON null), told by its first
+    byte when it is a string, an object or an array, without parsing it again."""
+    return (
+        f"(case ascii({j}) when 34 then 'VARCHAR' when 123 then 'OBJECT' when 91 then 'ARRAY' else json_type({j}) end)"
+    )
+
+
+def json_text_of(j: str) -> str:
+    """`j ->> '$'` of a JSON value as json_transform writes it: a string with no escape in it is the text between its
+    quotes, without parsing it again."""
+    return f"(case when ascii({j}) = 34 and not contains({j}, '\\') then substr({j}, 2, length({j}) - 2) else {j} ->> '$' end)"
 
 
 def absent(x: str) -> str:
@@ -369,7 +383,8 @@ def lookup_sql(at: Callable[[str], str], column: str, lookup: Lookup) -> tuple[s
     if lookup.prefix is not None:
         items = f"(case when {x}_t = 'ARRAY' then json_extract({x}_j, '$[*]') else [{x}_j] end)"
         picked = (
-            f"list_filter({items}, e -> json_type(e) = 'VARCHAR' and starts_with(e ->> '$', {sql_str(lookup.prefix)}))"
+            f"list_filter({items}, e -> {json_type_of('e')} = 'VARCHAR' and "
+            f"starts_with({json_text_of('e')}, {sql_str(lookup.prefix)}))"
         )
         found, found_ok = f"substr({picked}[1] ->> '$', {len(lookup.prefix) + 1})", "true"
     else:
