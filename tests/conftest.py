@@ -29,8 +29,9 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.pop("DAGSTER_HOME", None)
 os.environ["FINOPS_DAGSTER_HISTORY"] = "0"
 
-# what libraries set in os.environ themselves, the same in every process: polars on import, GX on each SQL engine
-LIBRARY_SET = {"_RJEM_MALLOC_CONF", "SF_PARTNER"}
+# what libraries set in os.environ themselves, the same in every process: polars on import, GX on each SQL engine,
+# PySpark when it starts the process's SparkSession
+LIBRARY_SET = {"_RJEM_MALLOC_CONF", "SF_PARTNER", "SPARK_AUTH_SOCKET_TIMEOUT", "SPARK_BUFFER_SIZE"}
 
 
 def run_cli(args: list[str], cwd: Path, check: bool = False) -> subprocess.CompletedProcess:

@@ -99,8 +99,8 @@ conf = {{ "spark.sql.shuffle.partitions" = "1" }}   # a few hundred rows a day""
     reports: dict  # each engine's `finops report` of REPORT_WEEK, by config name
 
     def finops(self, config: Path, *args: str, here: bool = False) -> subprocess.CompletedProcess:
-        """`finops ARGS --config CONFIG` in a process of its own; here: in this process (run_cli), for the DuckDB
-        engine before this process opens its SparkSession."""
+        """`finops ARGS --config CONFIG` in a process of its own; here: in this process (run_cli), whose one
+        SparkSession the Spark commands share (each process of its own starts a JVM: 10-20 s)."""
         if here:
             return run_cli([*args, "--config", str(config)], self.root)
         return subprocess.run(
@@ -180,14 +180,15 @@ def engines(tmp_path_factory) -> Engines:
         done = engines.finops(config, "backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]), here=here)
         assert done.returncode == 0, done.stderr[-4000:]
         engines.logs[config.stem] = done.stderr
-    # `finops sql` starts its own Spark driver: before this process opens the metastore
+    # then in this process, whose SparkSession (started by the first of these) the later commands and tests share
     engines.sql = engines.finops(
         engines.spark,
         "sql",
         "select usage_date, count(*) as calls from finance.fct_llm_requests group by 1 order by 1 limit 2",
+        here=True,
     )
     engines.reports = {
-        config.stem: engines.finops(config, "report", "--week", REPORT_WEEK, here=config == engines.duckdb)
+        config.stem: engines.finops(config, "report", "--week", REPORT_WEEK, here=True)
         for config in (engines.duckdb, engines.spark)
     }
     return engines
@@ -257,11 +258,11 @@ def test_finops_sql_reads_the_spark_tables_and_refuses_writes(engines):
     lines = engines.sql.stdout.splitlines()
     assert lines[0].split() == ["usage_date", "|", "calls"] and lines[2].startswith("2026-11-02 |")
     assert lines[-1] == "(2 rows)"
-    refused = engines.finops(engines.spark, "sql", "drop table finance.fct_llm_requests")
+    refused = engines.finops(engines.spark, "sql", "drop table finance.fct_llm_requests", here=True)
     assert refused.returncode == 1 and "refused (read-only" in refused.stderr
     secret = engines.root / "secret.txt"
     secret.write_text("the-secret-value\n")
-    by_path = engines.finops(engines.spark, "sql", f"select * from text.`{secret}`")
+    by_path = engines.finops(engines.spark, "sql", f"select * from text.`{secret}`", here=True)
     assert by_path.returncode == 1 and "the-secret-value" not in by_path.stdout
 
 

@@ -44,25 +44,30 @@ def run_spark_sql(settings: SparkSettings, statements: list[str]) -> int:
     from warehouse.engines.spark.session import spark_session
 
     status = 0
-    spark = None
-    for statement in statements:
-        text = _COMMENTS.sub(" ", statement).strip()
-        if not text:
-            continue
-        if not _READING.match(text):
-            print(
-                f"finops sql: refused (read-only; select, with, show, describe or explain): {text[:80]}",
-                file=sys.stderr,
-            )
-            status = 1
-            continue
-        if spark is None:
-            spark = spark_session(settings)
-            spark.conf.set("spark.sql.runSQLOnFiles", "false")
-        try:
-            frame = spark.sql(text)
-            sys.stdout.write(format_table(frame.columns, [tuple(row) for row in frame.collect()]))
-        except PySparkException as exc:
-            print(f"finops sql: {str(exc).splitlines()[0]}", file=sys.stderr)
-            status = 1
+    spark = files = None
+    try:
+        for statement in statements:
+            text = _COMMENTS.sub(" ", statement).strip()
+            if not text:
+                continue
+            if not _READING.match(text):
+                print(
+                    f"finops sql: refused (read-only; select, with, show, describe or explain): {text[:80]}",
+                    file=sys.stderr,
+                )
+                status = 1
+                continue
+            if spark is None:
+                spark = spark_session(settings)
+                files = spark.conf.get("spark.sql.runSQLOnFiles")
+                spark.conf.set("spark.sql.runSQLOnFiles", "false")
+            try:
+                frame = spark.sql(text)
+                sys.stdout.write(format_table(frame.columns, [tuple(row) for row in frame.collect()]))
+            except PySparkException as exc:
+                print(f"finops sql: {str(exc).splitlines()[0]}", file=sys.stderr)
+                status = 1
+    finally:  # the session is the process's: a run after this in the process reads its staged files by path
+        if spark is not None:
+            spark.conf.set("spark.sql.runSQLOnFiles", files)
     return status
