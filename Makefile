@@ -25,11 +25,12 @@ demo: $(BIN)/finops
 	$(BIN)/finops demo --dir finops-demo
 
 # The report tests render the pages in Debian's headless Chromium, the Spark tests need Java 17 (both installed here
-# when missing; needs root).
+# when missing; needs root). Two workers; a test file stays on one (its module fixtures are built once), the files
+# handed out in the order tests/conftest.py collects them (the slowest first), not by their number of tests.
 test: setup
 	command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-liberation; }
 	command -v java >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y openjdk-17-jre-headless; }
-	$(BIN)/pytest -q -n 2 --dist loadfile   # two workers; a test file stays on one (its module fixtures are built once)
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The fast tier, run on every change (under 90 s on 2 cores): lint, the tests that run no pipeline (marker `unit`)
 # and the dbt unit tests of the cost arithmetic (parse-only DuckDB target: no data, no build), side by side.
