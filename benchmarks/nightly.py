@@ -183,15 +183,15 @@ def vendor_rates(work: Path, records: int) -> None:
     con = duckdb.connect()
     runs: dict[str, list[float]] = {name: [] for name, _ in files}
     staged_rows: dict[str, tuple[int, int]] = {}  # (staged, quarantined)
+    where = dict(
+        source="bench",
+        file_seq=1,
+        usage_dir=work / "vendor" / "staged",
+        quarantine_file=work / "vendor" / "quarantine.parquet",
+        window=window,
+    )
     for _ in range(BEST_OF):
         for name, path in files:
-            where = dict(
-                source="bench",
-                file_seq=1,
-                usage_dir=work / "vendor" / "staged",
-                quarantine_file=work / "vendor" / "quarantine.parquet",
-                window=window,
-            )
             start = time.perf_counter()
             if name == "canonical_jsonl":
                 staged = stage_usage_file(con, path, **where)
